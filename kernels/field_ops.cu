@@ -1,0 +1,64 @@
+#include "engine/field/extension.h"
+#include "engine/field/goldilocks.h"
+#include "kernels/field_ops.cuh"
+
+namespace prover::kernels {
+namespace {
+
+template <typename F>
+__device__ F Apply(FieldOp op, F a, F b) {
+  switch (op) {
+    case FieldOp::kAdd:
+      return a + b;
+    case FieldOp::kSub:
+      return a - b;
+    case FieldOp::kMul:
+      return a * b;
+    case FieldOp::kInverse:
+      return a.Inverse();
+  }
+  return a;
+}
+
+__global__ void FpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                              size_t n) {
+  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < n;
+       i += size_t{gridDim.x} * blockDim.x) {
+    out[i] = Apply(op, Fp::FromCanonical(a[i]), Fp::FromCanonical(b[i])).value();
+  }
+}
+
+__global__ void Fp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                               size_t n) {
+  for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < n;
+       i += size_t{gridDim.x} * blockDim.x) {
+    const uint64_t* x = a + 3 * i;
+    const uint64_t* y = b + 3 * i;
+    Fp3 r = Apply(op, Fp3(Fp::FromCanonical(x[0]), Fp::FromCanonical(x[1]), Fp::FromCanonical(x[2])),
+                  Fp3(Fp::FromCanonical(y[0]), Fp::FromCanonical(y[1]), Fp::FromCanonical(y[2])));
+    for (int k = 0; k < 3; ++k) out[3 * i + k] = r.coeff(k).value();
+  }
+}
+
+unsigned GridFor(size_t n, unsigned block) {
+  size_t blocks = (n + block - 1) / block;
+  return static_cast<unsigned>(blocks < 65535 ? (blocks == 0 ? 1 : blocks) : 65535);
+}
+
+}  // namespace
+
+cudaError_t EnqueueFpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
+                                 uint64_t* out, size_t n, cudaStream_t stream) {
+  constexpr unsigned kBlock = 256;
+  FpElementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t EnqueueFp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
+                                  uint64_t* out, size_t n, cudaStream_t stream) {
+  constexpr unsigned kBlock = 256;
+  Fp3Elementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
+  return cudaGetLastError();
+}
+
+}  // namespace prover::kernels
