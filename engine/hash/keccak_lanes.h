@@ -1,0 +1,137 @@
+// Internal: Keccak-256 over N independent messages in lock step, written once over a lane
+// type L (one 64-bit word of N states). Included by exactly one translation unit per ISA;
+// everything here has internal linkage so code compiled with AVX-512 flags can never be
+// picked by the linker for another unit.
+//
+// L provides: static constexpr int kLanes; Vec; Zero(); Xor(a,b); Xor3(a,b,c);
+// Chi(a,b,c) = a ^ (~b & c); template <int R> Rotl(a); Load(const uint64_t*) for kLanes
+// consecutive words; Gather(const uint8_t* base, size_t stride) loading the u64 at
+// base + k*stride into lane k; Broadcast(uint64_t); Store(uint64_t* out, Vec).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+namespace prover::keccak_internal {
+namespace {
+
+constexpr uint64_t kRoundConstants[24] = {
+    0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808aull, 0x8000000080008000ull,
+    0x000000000000808bull, 0x0000000080000001ull, 0x8000000080008081ull, 0x8000000000008009ull,
+    0x000000000000008aull, 0x0000000000000088ull, 0x0000000080008009ull, 0x000000008000000aull,
+    0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull, 0x8000000000008003ull,
+    0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
+    0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
+// rho offsets and pi destinations along the (1,0) -> ... cycle of the 24 non-origin lanes.
+constexpr int kRhoOffsets[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
+                                 27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
+constexpr int kPiLanes[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
+                              15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
+constexpr size_t kRateBytes = 136;
+constexpr size_t kRateWords = 17;
+
+template <class L, size_t I>
+inline __attribute__((always_inline)) void RhoPiStep(typename L::Vec* a, typename L::Vec& t) {
+  typename L::Vec saved = a[kPiLanes[I]];
+  a[kPiLanes[I]] = L::template Rotl<kRhoOffsets[I]>(t);
+  t = saved;
+}
+
+template <class L, size_t... I>
+inline __attribute__((always_inline)) void RhoPi(typename L::Vec* a, std::index_sequence<I...>) {
+  typename L::Vec t = a[1];
+  (RhoPiStep<L, I>(a, t), ...);
+}
+
+template <class L>
+inline __attribute__((always_inline)) void Permute(typename L::Vec* a) {
+  using V = typename L::Vec;
+  for (int round = 0; round < 24; ++round) {
+    V c[5];
+#pragma GCC unroll 5
+    for (int x = 0; x < 5; ++x) {
+      c[x] = L::Xor(L::Xor3(a[x], a[x + 5], a[x + 10]), L::Xor(a[x + 15], a[x + 20]));
+    }
+#pragma GCC unroll 5
+    for (int x = 0; x < 5; ++x) {
+      V d = L::Xor(c[(x + 4) % 5], L::template Rotl<1>(c[(x + 1) % 5]));
+#pragma GCC unroll 5
+      for (int y = 0; y < 25; y += 5) a[y + x] = L::Xor(a[y + x], d);
+    }
+    RhoPi<L>(a, std::make_index_sequence<24>());
+#pragma GCC unroll 5
+    for (int y = 0; y < 25; y += 5) {
+      V b0 = a[y], b1 = a[y + 1], b2 = a[y + 2], b3 = a[y + 3], b4 = a[y + 4];
+      a[y + 0] = L::Chi(b0, b1, b2);
+      a[y + 1] = L::Chi(b1, b2, b3);
+      a[y + 2] = L::Chi(b2, b3, b4);
+      a[y + 3] = L::Chi(b3, b4, b0);
+      a[y + 4] = L::Chi(b4, b0, b1);
+    }
+    a[0] = L::Xor(a[0], L::Broadcast(kRoundConstants[round]));
+  }
+}
+
+// Writes the 32-byte digests of the kLanes states to out (lane k at out + 32k).
+template <class L>
+inline void Squeeze(const typename L::Vec* a, uint8_t* out) {
+  alignas(64) uint64_t words[4][L::kLanes];
+  for (int w = 0; w < 4; ++w) L::Store(words[w], a[w]);
+  for (int k = 0; k < L::kLanes; ++k) {
+    for (int w = 0; w < 4; ++w) std::memcpy(out + 32 * k + 8 * w, &words[w][k], 8);
+  }
+}
+
+// kLanes messages of `len` bytes, message k at in + k*stride.
+template <class L>
+void HashGroup(const uint8_t* in, size_t stride, size_t len, uint8_t* out) {
+  using V = typename L::Vec;
+  V a[25];
+  for (auto& v : a) v = L::Zero();
+  size_t off = 0;
+  for (; off + kRateBytes <= len; off += kRateBytes) {
+#pragma GCC unroll 17
+    for (size_t w = 0; w < kRateWords; ++w) a[w] = L::Xor(a[w], L::Gather(in + off + 8 * w, stride));
+    Permute<L>(a);
+  }
+  // Last block: the remaining bytes of each lane, padded, staged in a small buffer.
+  alignas(64) uint8_t last[L::kLanes][kRateBytes];
+  const size_t rem = len - off;
+  for (int k = 0; k < L::kLanes; ++k) {
+    std::memset(last[k], 0, kRateBytes);
+    if (rem != 0) std::memcpy(last[k], in + k * stride + off, rem);
+    last[k][rem] ^= 0x01;
+    last[k][kRateBytes - 1] ^= 0x80;
+  }
+  for (size_t w = 0; w < kRateWords; ++w) {
+    a[w] = L::Xor(a[w], L::Gather(&last[0][8 * w], kRateBytes));
+  }
+  Permute<L>(a);
+  Squeeze<L>(a, out);
+}
+
+// kLanes consecutive rows starting at `row` of a column set.
+template <class L>
+void HashRowGroup(const uint64_t* const* columns, size_t num_columns, size_t row,
+                  uint8_t* out) {
+  using V = typename L::Vec;
+  V a[25];
+  for (auto& v : a) v = L::Zero();
+  size_t c = 0;
+  for (; c + kRateWords <= num_columns; c += kRateWords) {
+#pragma GCC unroll 17
+    for (size_t w = 0; w < kRateWords; ++w) a[w] = L::Xor(a[w], L::Load(columns[c + w] + row));
+    Permute<L>(a);
+  }
+  const size_t rem = num_columns - c;  // words in the last block, < 17
+  for (size_t w = 0; w < rem; ++w) a[w] = L::Xor(a[w], L::Load(columns[c + w] + row));
+  a[rem] = L::Xor(a[rem], L::Broadcast(0x01));
+  a[kRateWords - 1] = L::Xor(a[kRateWords - 1], L::Broadcast(0x80ull << 56));
+  Permute<L>(a);
+  Squeeze<L>(a, out);
+}
+
+}  // namespace
+}  // namespace prover::keccak_internal
