@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "engine/base/cpu_features.h"
+#include "engine/testing/simd_levels.h"
 
 namespace prover {
 namespace {
@@ -35,17 +35,7 @@ std::vector<std::pair<size_t, std::string>> LoadVectors() {
   return v;
 }
 
-// Runs fn once for every SIMD level this CPU has, restoring the detected level after.
-template <typename Fn>
-void ForEachSimdLevel(Fn fn) {
-  for (SimdLevel level : {SimdLevel::kPortable, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-    if (level > DetectedSimdLevel()) continue;
-    SetSimdLevel(level);
-    SCOPED_TRACE(std::string(SimdLevelName(level)));
-    fn(level);
-  }
-  ResetSimdLevel();
-}
+using testing::ForEachSimdLevel;
 
 TEST(Keccak256, KnownAnswers) {
   EXPECT_EQ(DigestToHex(Keccak256(std::string_view(""))),
