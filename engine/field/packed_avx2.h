@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include <cstddef>
+
 #include "engine/field/goldilocks.h"
 
 namespace prover::packed {
@@ -58,6 +60,18 @@ struct PackedAvx2 {
     r = _mm256_add_epi64(r, _mm256_and_si256(LessThan(r, t1), eps));
     Vec ge = _mm256_xor_si256(LessThan(r, Set1(Fp::kModulus)), _mm256_set1_epi64x(-1));
     return _mm256_sub_epi64(r, _mm256_and_si256(ge, Set1(Fp::kModulus)));
+  }
+
+  // out[t] lane l = rows[l][j + t] for t, l < 4.
+  static void LoadTransposed(const Fp* const* rows, size_t j, Vec* out) {
+    Vec r0 = Load(rows[0] + j), r1 = Load(rows[1] + j), r2 = Load(rows[2] + j),
+        r3 = Load(rows[3] + j);
+    Vec t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+    Vec t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+    out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+    out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+    out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+    out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
   }
 
   // H = 2: U = [A0 A1 B0 B1], V = [A2 A3 B2 B3]. H = 1: U = [A0 B0 A2 B2], V = [A1 B1 A3 B3].

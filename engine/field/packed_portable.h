@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 
 #include "engine/field/goldilocks.h"
 
@@ -52,6 +53,12 @@ struct PackedPortable {
     Vec r;
     for (int i = 0; i < kLanes; ++i) r.v[i] = a.v[i] * b.v[i];
     return r;
+  }
+  // out[t] lane l = rows[l][j + t] for t, l < kLanes.
+  static void LoadTransposed(const Fp* const* rows, size_t j, Vec* out) {
+    for (int t = 0; t < kLanes; ++t) {
+      for (int l = 0; l < kLanes; ++l) out[t].v[l] = rows[l][j + t];
+    }
   }
   // U[t] = X[pu[t]], V[t] = X[pu[t] + H] for X = A:B (H < kLanes).
   template <int H>

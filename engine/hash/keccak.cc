@@ -29,6 +29,9 @@ struct ScalarLanes {
     std::memcpy(&v, base, 8);  // little-endian host
     return v;
   }
+  static void LoadTransposed(const uint8_t* base, size_t /*stride*/, Vec* out) {
+    std::memcpy(out, base, 8);
+  }
   static Vec Broadcast(uint64_t v) { return v; }
   static void Store(uint64_t* out, Vec v) { *out = v; }
 };

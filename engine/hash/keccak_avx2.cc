@@ -26,6 +26,22 @@ struct Avx2Lanes {
     const __m256i idx = _mm256_setr_epi64x(0, s, 2 * s, 3 * s);
     return _mm256_i64gather_epi64(reinterpret_cast<const long long*>(base), idx, 1);
   }
+  static void LoadTransposed(const uint8_t* base, size_t stride, Vec* out) {
+    Vec r0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base));
+    Vec r1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + stride));
+    Vec r2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 2 * stride));
+    Vec r3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 3 * stride));
+    Transpose4(r0, r1, r2, r3, out);
+  }
+  // out[t] lane l = r_l[t].
+  static void Transpose4(Vec r0, Vec r1, Vec r2, Vec r3, Vec* out) {
+    Vec t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+    Vec t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+    out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+    out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+    out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+    out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+  }
   static Vec Broadcast(uint64_t v) { return _mm256_set1_epi64x(static_cast<long long>(v)); }
   static void Store(uint64_t* out, Vec v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v); }
 };

@@ -6,7 +6,9 @@
 // L provides: static constexpr int kLanes; Vec; Zero(); Xor(a,b); Xor3(a,b,c);
 // Chi(a,b,c) = a ^ (~b & c); template <int R> Rotl(a); Load(const uint64_t*) for kLanes
 // consecutive words; Gather(const uint8_t* base, size_t stride) loading the u64 at
-// base + k*stride into lane k; Broadcast(uint64_t); Store(uint64_t* out, Vec).
+// base + k*stride into lane k; LoadTransposed(base, stride, out) loading kLanes
+// consecutive words of every lane (out[w] lane k = u64 at base + k*stride + 8w);
+// Broadcast(uint64_t); Store(uint64_t* out, Vec).
 #pragma once
 
 #include <cstddef>
@@ -84,6 +86,18 @@ inline void Squeeze(const typename L::Vec* a, uint8_t* out) {
   }
 }
 
+// Absorbs `words` full little-endian words of every lane into a[0 .. words).
+template <class L>
+inline void AbsorbWords(typename L::Vec* a, const uint8_t* base, size_t stride, size_t words) {
+  size_t w = 0;
+  for (; w + L::kLanes <= words; w += L::kLanes) {
+    typename L::Vec t[L::kLanes];
+    L::LoadTransposed(base + 8 * w, stride, t);
+    for (int i = 0; i < L::kLanes; ++i) a[w + i] = L::Xor(a[w + i], t[i]);
+  }
+  for (; w < words; ++w) a[w] = L::Xor(a[w], L::Gather(base + 8 * w, stride));
+}
+
 // kLanes messages of `len` bytes, message k at in + k*stride.
 template <class L>
 void HashGroup(const uint8_t* in, size_t stride, size_t len, uint8_t* out) {
@@ -92,21 +106,25 @@ void HashGroup(const uint8_t* in, size_t stride, size_t len, uint8_t* out) {
   for (auto& v : a) v = L::Zero();
   size_t off = 0;
   for (; off + kRateBytes <= len; off += kRateBytes) {
-#pragma GCC unroll 17
-    for (size_t w = 0; w < kRateWords; ++w) a[w] = L::Xor(a[w], L::Gather(in + off + 8 * w, stride));
+    AbsorbWords<L>(a, in + off, stride, kRateWords);
     Permute<L>(a);
   }
-  // Last block: the remaining bytes of each lane, padded, staged in a small buffer.
-  alignas(64) uint8_t last[L::kLanes][kRateBytes];
   const size_t rem = len - off;
-  for (int k = 0; k < L::kLanes; ++k) {
-    std::memset(last[k], 0, kRateBytes);
-    if (rem != 0) std::memcpy(last[k], in + k * stride + off, rem);
-    last[k][rem] ^= 0x01;
-    last[k][kRateBytes - 1] ^= 0x80;
-  }
-  for (size_t w = 0; w < kRateWords; ++w) {
-    a[w] = L::Xor(a[w], L::Gather(&last[0][8 * w], kRateBytes));
+  if (rem % 8 == 0) {
+    // Whole words: absorb them in place and add the padding as constants.
+    AbsorbWords<L>(a, in + off, stride, rem / 8);
+    a[rem / 8] = L::Xor(a[rem / 8], L::Broadcast(0x01));
+    a[kRateWords - 1] = L::Xor(a[kRateWords - 1], L::Broadcast(0x80ull << 56));
+  } else {
+    // A partial word: stage the padded last block of each lane.
+    alignas(64) uint8_t last[L::kLanes][kRateBytes];
+    for (int k = 0; k < L::kLanes; ++k) {
+      std::memset(last[k], 0, kRateBytes);
+      std::memcpy(last[k], in + k * stride + off, rem);
+      last[k][rem] ^= 0x01;
+      last[k][kRateBytes - 1] ^= 0x80;
+    }
+    AbsorbWords<L>(a, &last[0][0], kRateBytes, kRateWords);
   }
   Permute<L>(a);
   Squeeze<L>(a, out);

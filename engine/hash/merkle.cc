@@ -48,7 +48,7 @@ absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns,
   }
   MerkleTree t;
   t.num_leaves_ = rows;
-  t.nodes_.resize(2 * rows);
+  t.nodes_ = AlignedBuffer<Digest>(2 * rows);
   std::vector<const uint64_t*> cols(columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
     cols[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
@@ -68,7 +68,7 @@ absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves
   }
   MerkleTree t;
   t.num_leaves_ = leaves.size();
-  t.nodes_.resize(2 * leaves.size());
+  t.nodes_ = AlignedBuffer<Digest>(2 * leaves.size());
   std::copy(leaves.begin(), leaves.end(), t.nodes_.begin() + leaves.size());
   t.BuildInnerNodes();
   return t;

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/aligned_buffer.h"
 #include "engine/field/goldilocks.h"
 #include "engine/hash/keccak.h"
 
@@ -52,7 +53,7 @@ class MerkleTree {
   void BuildInnerNodes();
 
   size_t num_leaves_ = 0;
-  std::vector<Digest> nodes_;  // nodes_[0] unused
+  AlignedBuffer<Digest> nodes_;  // nodes_[0] unused
 };
 
 // Leaf hash of one row given as values.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/aligned_buffer.h"
 #include "engine/poly/domain.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt_kernels.h"
@@ -163,7 +164,7 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
   if (cols == 0) return absl::OkStatus();
 
   // Bit-reversed coefficients (times n: the 1/n lives in the coset tables).
-  std::vector<Fp> coeffs(cols * n);
+  AlignedBuffer<Fp> coeffs(cols * n);
   std::vector<Fp*> coeff_cols(cols);
   for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeffs.data() + c * n;
   DifNaturalToBitrev(d, /*inverse=*/true, in, coeff_cols, Fp::One());

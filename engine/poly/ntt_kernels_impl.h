@@ -140,11 +140,22 @@ void PhaseABitrev(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, con
     lo[l] = scale_lo[i2 + l];
   }
   const auto lo_vec = P::Load(lo);
-  alignas(64) Fp gathered[L];
-  for (size_t j = 0; j < n1; ++j) {
-    for (size_t l = 0; l < L; ++l) gathered[l] = rows[l][j];
-    auto x = P::Mul(P::Load(gathered), lo_vec);
-    P::Store(scratch + j * L, P::Mul(x, P::Broadcast(scale_hi[j])));
+  if (n1 >= L) {
+    // L consecutive positions of the L rows at a time, transposed in registers.
+    for (size_t j = 0; j < n1; j += L) {
+      typename P::Vec t[L];
+      P::LoadTransposed(rows, j, t);
+      for (size_t u = 0; u < L; ++u) {
+        P::Store(scratch + (j + u) * L, P::Mul(P::Mul(t[u], lo_vec), P::Broadcast(scale_hi[j + u])));
+      }
+    }
+  } else {
+    alignas(64) Fp gathered[L];
+    for (size_t j = 0; j < n1; ++j) {
+      for (size_t l = 0; l < L; ++l) gathered[l] = rows[l][j];
+      auto x = P::Mul(P::Load(gathered), lo_vec);
+      P::Store(scratch + j * L, P::Mul(x, P::Broadcast(scale_hi[j])));
+    }
   }
   DitStrided<P>(scratch, n1, stage);
   for (size_t k1 = 0; k1 < n1; ++k1) {
