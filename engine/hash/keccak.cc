@@ -21,7 +21,8 @@ struct ScalarLanes {
   static Vec Chi(Vec a, Vec b, Vec c) { return a ^ (~b & c); }
   template <int R>
   static Vec Rotl(Vec a) {
-    return (a << R) | (a >> (64 - R));
+    if constexpr (R == 0) return a;
+    else return (a << R) | (a >> (64 - R));
   }
   static Vec Load(const uint64_t* p) { return *p; }
   static Vec Gather(const uint8_t* base, size_t /*stride*/) {

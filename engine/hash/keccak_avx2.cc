@@ -16,7 +16,8 @@ struct Avx2Lanes {
   static Vec Chi(Vec a, Vec b, Vec c) { return _mm256_xor_si256(a, _mm256_andnot_si256(b, c)); }
   template <int R>
   static Vec Rotl(Vec a) {
-    return _mm256_or_si256(_mm256_slli_epi64(a, R), _mm256_srli_epi64(a, 64 - R));
+    if constexpr (R == 0) return a;
+    else return _mm256_or_si256(_mm256_slli_epi64(a, R), _mm256_srli_epi64(a, 64 - R));
   }
   static Vec Load(const uint64_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));

@@ -26,53 +26,64 @@ constexpr uint64_t kRoundConstants[24] = {
     0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull, 0x8000000000008003ull,
     0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
     0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
-// rho offsets and pi destinations along the (1,0) -> ... cycle of the 24 non-origin lanes.
-constexpr int kRhoOffsets[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-                                 27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
-constexpr int kPiLanes[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-                              15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
 constexpr size_t kRateBytes = 136;
 constexpr size_t kRateWords = 17;
 
-template <class L, size_t I>
-inline __attribute__((always_inline)) void RhoPiStep(typename L::Vec* a, typename L::Vec& t) {
-  typename L::Vec saved = a[kPiLanes[I]];
-  a[kPiLanes[I]] = L::template Rotl<kRhoOffsets[I]>(t);
-  t = saved;
+// rho rotation of lane (x, y), indexed x + 5y.
+constexpr int kRho[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
+                          25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
+
+// One round from state a into state e. pi sends lane (x, y) to (y, 2x + 3y), so output
+// (X, Y) comes from input (x, y) = ((X + 3Y) mod 5, X): each output row is computed from
+// the input state directly (theta's D, rho, pi, then chi), keeping about 35 vectors live
+// instead of rewriting all 25 lanes in every step, which lets the compiler keep the state
+// in registers.
+template <class L, int Y, int X>
+inline __attribute__((always_inline)) typename L::Vec RowInput(const typename L::Vec* a,
+                                                               const typename L::Vec* d) {
+  constexpr int x = (X + 3 * Y) % 5, y = X;
+  return L::template Rotl<kRho[x + 5 * y]>(L::Xor(a[x + 5 * y], d[x]));
 }
 
-template <class L, size_t... I>
-inline __attribute__((always_inline)) void RhoPi(typename L::Vec* a, std::index_sequence<I...>) {
-  typename L::Vec t = a[1];
-  (RhoPiStep<L, I>(a, t), ...);
+template <class L, int Y>
+inline __attribute__((always_inline)) void OutputRow(const typename L::Vec* a,
+                                                     const typename L::Vec* d,
+                                                     typename L::Vec* e) {
+  const typename L::Vec b0 = RowInput<L, Y, 0>(a, d), b1 = RowInput<L, Y, 1>(a, d),
+                        b2 = RowInput<L, Y, 2>(a, d), b3 = RowInput<L, Y, 3>(a, d),
+                        b4 = RowInput<L, Y, 4>(a, d);
+  e[5 * Y + 0] = L::Chi(b0, b1, b2);
+  e[5 * Y + 1] = L::Chi(b1, b2, b3);
+  e[5 * Y + 2] = L::Chi(b2, b3, b4);
+  e[5 * Y + 3] = L::Chi(b3, b4, b0);
+  e[5 * Y + 4] = L::Chi(b4, b0, b1);
+}
+
+template <class L>
+inline __attribute__((always_inline)) void Round(const typename L::Vec* a, typename L::Vec* e,
+                                                 uint64_t round_constant) {
+  using V = typename L::Vec;
+  V c[5], d[5];
+#pragma GCC unroll 5
+  for (int x = 0; x < 5; ++x) {
+    c[x] = L::Xor(L::Xor3(a[x], a[x + 5], a[x + 10]), L::Xor(a[x + 15], a[x + 20]));
+  }
+#pragma GCC unroll 5
+  for (int x = 0; x < 5; ++x) d[x] = L::Xor(c[(x + 4) % 5], L::template Rotl<1>(c[(x + 1) % 5]));
+  OutputRow<L, 0>(a, d, e);
+  OutputRow<L, 1>(a, d, e);
+  OutputRow<L, 2>(a, d, e);
+  OutputRow<L, 3>(a, d, e);
+  OutputRow<L, 4>(a, d, e);
+  e[0] = L::Xor(e[0], L::Broadcast(round_constant));
 }
 
 template <class L>
 inline __attribute__((always_inline)) void Permute(typename L::Vec* a) {
-  using V = typename L::Vec;
-  for (int round = 0; round < 24; ++round) {
-    V c[5];
-#pragma GCC unroll 5
-    for (int x = 0; x < 5; ++x) {
-      c[x] = L::Xor(L::Xor3(a[x], a[x + 5], a[x + 10]), L::Xor(a[x + 15], a[x + 20]));
-    }
-#pragma GCC unroll 5
-    for (int x = 0; x < 5; ++x) {
-      V d = L::Xor(c[(x + 4) % 5], L::template Rotl<1>(c[(x + 1) % 5]));
-#pragma GCC unroll 5
-      for (int y = 0; y < 25; y += 5) a[y + x] = L::Xor(a[y + x], d);
-    }
-    RhoPi<L>(a, std::make_index_sequence<24>());
-#pragma GCC unroll 5
-    for (int y = 0; y < 25; y += 5) {
-      V b0 = a[y], b1 = a[y + 1], b2 = a[y + 2], b3 = a[y + 3], b4 = a[y + 4];
-      a[y + 0] = L::Chi(b0, b1, b2);
-      a[y + 1] = L::Chi(b1, b2, b3);
-      a[y + 2] = L::Chi(b2, b3, b4);
-      a[y + 3] = L::Chi(b3, b4, b0);
-      a[y + 4] = L::Chi(b4, b0, b1);
-    }
-    a[0] = L::Xor(a[0], L::Broadcast(kRoundConstants[round]));
+  typename L::Vec e[25];
+  for (int round = 0; round < 24; round += 2) {  // a -> e -> a
+    Round<L>(a, e, kRoundConstants[round]);
+    Round<L>(e, a, kRoundConstants[round + 1]);
   }
 }
 

@@ -37,6 +37,10 @@ struct NttKernels {
   // Phase B for one row: row[i2] *= c * r^i2 (skipped when both are one), then the
   // contiguous DIF.
   void (*phase_b_row)(Fp* row, int log_n2, Fp r, Fp c, const Fp* stage);
+
+  // sum[i] = a[i] + b[i], diff[i] = a[i] - b[i], prod[i] = a[i] * b[i] with this path's
+  // packed arithmetic (the tail below a multiple of `lanes` in scalar code).
+  void (*elementwise)(const Fp* a, const Fp* b, size_t n, Fp* sum, Fp* diff, Fp* prod);
 };
 
 const NttKernels& PortableKernels();

@@ -189,8 +189,22 @@ void PhaseBRow(Fp* row, int log_n2, Fp r, Fp c, const Fp* stage) {
 }
 
 template <class P>
+void Elementwise(const Fp* a, const Fp* b, size_t n, Fp* sum, Fp* diff, Fp* prod) {
+  constexpr size_t L = P::kLanes;
+  size_t i = 0;
+  for (; i + L <= n; i += L) {
+    auto x = P::Load(a + i), y = P::Load(b + i);
+    P::Store(sum + i, P::Add(x, y));
+    P::Store(diff + i, P::Sub(x, y));
+    P::Store(prod + i, P::Mul(x, y));
+  }
+  for (; i < n; ++i) sum[i] = a[i] + b[i], diff[i] = a[i] - b[i], prod[i] = a[i] * b[i];
+}
+
+template <class P>
 NttKernels MakeKernels() {
-  return NttKernels{P::kLanes, DifContiguous<P>, PhaseANatural<P>, PhaseABitrev<P>, PhaseBRow<P>};
+  return NttKernels{P::kLanes,        DifContiguous<P>, PhaseANatural<P>,
+                    PhaseABitrev<P>,  PhaseBRow<P>,     Elementwise<P>};
 }
 
 }  // namespace
