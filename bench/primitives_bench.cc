@@ -99,17 +99,29 @@ void BM_KeccakBatch64(benchmark::State& state) {
 
 void RegisterAll() {
   auto unit = benchmark::kMillisecond;
-  benchmark::RegisterBenchmark("ntt/2^20x1", BM_Ntt, 20, 1, Order::kBitReversed)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("ntt/2^12x256", BM_Ntt, 12, 256, Order::kBitReversed)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("ntt/2^22x1", BM_Ntt, 22, 1, Order::kBitReversed)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("ntt/2^20x16", BM_Ntt, 20, 16, Order::kBitReversed)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("ntt/2^20x16/natural", BM_Ntt, 20, 16, Order::kNatural)->Unit(unit)->UseRealTime();
+  benchmark::RegisterBenchmark("ntt/2^20x1", BM_Ntt, 20, 1, Order::kBitReversed)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("ntt/2^12x256", BM_Ntt, 12, 256, Order::kBitReversed)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("ntt/2^22x1", BM_Ntt, 22, 1, Order::kBitReversed)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("ntt/2^20x16", BM_Ntt, 20, 16, Order::kBitReversed)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("ntt/2^20x16/natural", BM_Ntt, 20, 16, Order::kNatural)
+      ->Unit(unit)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("lde/2^20x16/blowup4", BM_Lde, 20, 16, 2)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("lde/2^16x16/blowup8", BM_Lde, 16, 16, 3)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("merkle/2^20x16", BM_Merkle, 20, 16)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("merkle/2^16x100", BM_Merkle, 16, 100)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("keccak256/1MiB", BM_Keccak1MiB)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("keccak256/batch64Bx65536", BM_KeccakBatch64)->Unit(unit)->UseRealTime();
+  benchmark::RegisterBenchmark("keccak256/batch64Bx65536", BM_KeccakBatch64)
+      ->Unit(unit)
+      ->UseRealTime();
 }
 
 }  // namespace
@@ -136,7 +148,8 @@ int main(int argc, char** argv) {
     limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                   threads);
   }
-  benchmark::AddCustomContext("simd", std::string(prover::SimdLevelName(prover::ActiveSimdLevel())));
+  benchmark::AddCustomContext("simd",
+                              std::string(prover::SimdLevelName(prover::ActiveSimdLevel())));
   benchmark::AddCustomContext(
       "threads", std::to_string(threads > 0 ? threads : tbb::info::default_concurrency()));
   int n = static_cast<int>(args.size());

@@ -34,8 +34,9 @@ __global__ void Fp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
        i += size_t{gridDim.x} * blockDim.x) {
     const uint64_t* x = a + 3 * i;
     const uint64_t* y = b + 3 * i;
-    Fp3 r = Apply(op, Fp3(Fp::FromCanonical(x[0]), Fp::FromCanonical(x[1]), Fp::FromCanonical(x[2])),
-                  Fp3(Fp::FromCanonical(y[0]), Fp::FromCanonical(y[1]), Fp::FromCanonical(y[2])));
+    Fp3 r =
+        Apply(op, Fp3(Fp::FromCanonical(x[0]), Fp::FromCanonical(x[1]), Fp::FromCanonical(x[2])),
+              Fp3(Fp::FromCanonical(y[0]), Fp::FromCanonical(y[1]), Fp::FromCanonical(y[2])));
     for (int k = 0; k < 3; ++k) out[3 * i + k] = r.coeff(k).value();
   }
 }
@@ -47,15 +48,15 @@ unsigned GridFor(size_t n, unsigned block) {
 
 }  // namespace
 
-cudaError_t EnqueueFpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
-                                 uint64_t* out, size_t n, cudaStream_t stream) {
+cudaError_t EnqueueFpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                                 size_t n, cudaStream_t stream) {
   constexpr unsigned kBlock = 256;
   FpElementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
   return cudaGetLastError();
 }
 
-cudaError_t EnqueueFp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
-                                  uint64_t* out, size_t n, cudaStream_t stream) {
+cudaError_t EnqueueFp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                                  size_t n, cudaStream_t stream) {
   constexpr unsigned kBlock = 256;
   Fp3Elementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
   return cudaGetLastError();

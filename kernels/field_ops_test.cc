@@ -1,4 +1,6 @@
 // CPU-vs-GPU parity of the shared field code. Skips (GTEST_SKIP) where no GPU answers.
+#include "kernels/field_ops.cuh"
+
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -7,7 +9,6 @@
 
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
-#include "kernels/field_ops.cuh"
 
 namespace prover::kernels {
 namespace {
@@ -34,8 +35,7 @@ std::vector<uint64_t> RunOnDevice(bool ext, FieldOp op, const std::vector<uint64
                 : EnqueueFpElementwise(op, da, db, dout, n, stream),
             cudaSuccess);
   std::vector<uint64_t> out(a.size());
-  EXPECT_EQ(cudaMemcpyAsync(out.data(), dout, bytes, cudaMemcpyDeviceToHost, stream),
-            cudaSuccess);
+  EXPECT_EQ(cudaMemcpyAsync(out.data(), dout, bytes, cudaMemcpyDeviceToHost, stream), cudaSuccess);
   EXPECT_EQ(cudaFreeAsync(da, stream), cudaSuccess);
   EXPECT_EQ(cudaFreeAsync(db, stream), cudaSuccess);
   EXPECT_EQ(cudaFreeAsync(dout, stream), cudaSuccess);
@@ -58,7 +58,7 @@ TEST(FieldOpsCuda, GoldilocksMatchesHost) {
     std::vector<uint64_t> got = RunOnDevice(false, op, a, b);
     for (size_t i = 0; i < a.size(); ++i) {
       Fp x = Fp::FromCanonical(a[i]), y = Fp::FromCanonical(b[i]);
-      Fp want = op == FieldOp::kAdd ? x + y
+      Fp want = op == FieldOp::kAdd   ? x + y
                 : op == FieldOp::kSub ? x - y
                 : op == FieldOp::kMul ? x * y
                                       : x.Inverse();
@@ -84,7 +84,7 @@ TEST(FieldOpsCuda, ExtensionMatchesHost) {
     std::vector<uint64_t> got = RunOnDevice(true, op, a, b);
     for (size_t i = 0; i < a.size() / 3; ++i) {
       Fp3 x = load(a, i), y = load(b, i);
-      Fp3 want = op == FieldOp::kAdd ? x + y
+      Fp3 want = op == FieldOp::kAdd   ? x + y
                  : op == FieldOp::kSub ? x - y
                  : op == FieldOp::kMul ? x * y
                                        : x.Inverse();

@@ -7,8 +7,8 @@ namespace prover {
 
 absl::StatusOr<Fp> FpFromU64Checked(uint64_t raw, std::string_view path) {
   if (raw >= Fp::kModulus) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(path), ": non-canonical field element ", raw, " (must be < 2^64 - 2^32 + 1)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(path), ": non-canonical field element ", raw, " (must be < 2^64 - 2^32 + 1)"));
   }
   return Fp::FromCanonical(raw);
 }

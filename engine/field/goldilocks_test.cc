@@ -19,8 +19,20 @@ uint64_t RefSub(uint64_t a, uint64_t b) { return static_cast<uint64_t>((u128(a) 
 uint64_t RefMul(uint64_t a, uint64_t b) { return static_cast<uint64_t>((u128(a) * b) % P); }
 
 std::vector<uint64_t> EdgeValues() {
-  return {0, 1, 2, P - 1, P - 2, 1ull << 32, (1ull << 32) - 1, (1ull << 32) + 1, 1ull << 63,
-          (1ull << 63) - 1, P / 2, P / 2 + 1, 0xFFFFFFFFull << 32, 0x00000000FFFFFFFEull};
+  return {0,
+          1,
+          2,
+          P - 1,
+          P - 2,
+          1ull << 32,
+          (1ull << 32) - 1,
+          (1ull << 32) + 1,
+          1ull << 63,
+          (1ull << 63) - 1,
+          P / 2,
+          P / 2 + 1,
+          0xFFFFFFFFull << 32,
+          0x00000000FFFFFFFEull};
 }
 
 TEST(Goldilocks, EdgeValuesMatch128BitReference) {

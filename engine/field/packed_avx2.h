@@ -29,8 +29,8 @@ struct PackedAvx2 {
   static Vec Add(Vec a, Vec b) {
     Vec s = _mm256_add_epi64(a, b);
     // Wrapped (s < a) or s >= p, i.e. not (s < p).
-    Vec m = _mm256_or_si256(LessThan(s, a), _mm256_xor_si256(LessThan(s, Set1(Fp::kModulus)),
-                                                              _mm256_set1_epi64x(-1)));
+    Vec m = _mm256_or_si256(
+        LessThan(s, a), _mm256_xor_si256(LessThan(s, Set1(Fp::kModulus)), _mm256_set1_epi64x(-1)));
     return _mm256_sub_epi64(s, _mm256_and_si256(m, Set1(Fp::kModulus)));
   }
   static Vec Sub(Vec a, Vec b) {

@@ -16,9 +16,19 @@ constexpr uint64_t P = Fp::kModulus;
 TEST(PackedGoldilocks, EveryPathMatches128BitReference) {
   const uint64_t seed = 0x5eed0801;
   std::mt19937_64 rng(seed);
-  const std::vector<uint64_t> edges = {0, 1, 2, P - 1, P - 2, 1ull << 32, (1ull << 32) - 1,
-                                       (1ull << 32) + 1, 1ull << 63, P / 2, P / 2 + 1,
-                                       0xFFFFFFFFull << 32, 0x00000000FFFFFFFEull};
+  const std::vector<uint64_t> edges = {0,
+                                       1,
+                                       2,
+                                       P - 1,
+                                       P - 2,
+                                       1ull << 32,
+                                       (1ull << 32) - 1,
+                                       (1ull << 32) + 1,
+                                       1ull << 63,
+                                       P / 2,
+                                       P / 2 + 1,
+                                       0xFFFFFFFFull << 32,
+                                       0x00000000FFFFFFFEull};
   std::vector<Fp> a, b;
   for (uint64_t x : edges)
     for (uint64_t y : edges) a.push_back(Fp::FromCanonical(x)), b.push_back(Fp::FromCanonical(y));
@@ -26,9 +36,12 @@ TEST(PackedGoldilocks, EveryPathMatches128BitReference) {
     // Mix uniform values with ones near p and near 2^32 multiples, where carries happen.
     auto pick = [&]() -> uint64_t {
       switch (rng() % 4) {
-        case 0: return P - 1 - rng() % 1000;
-        case 1: return ((rng() % 0xFFFFFFFFull) << 32) | (rng() % 3);
-        default: return rng() % P;
+        case 0:
+          return P - 1 - rng() % 1000;
+        case 1:
+          return ((rng() % 0xFFFFFFFFull) << 32) | (rng() % 3);
+        default:
+          return rng() % P;
       }
     };
     a.push_back(Fp::FromCanonical(pick()));
@@ -41,7 +54,8 @@ TEST(PackedGoldilocks, EveryPathMatches128BitReference) {
                                                 prod.data());
     for (size_t i = 0; i < n; ++i) {
       const uint64_t x = a[i].value(), y = b[i].value();
-      ASSERT_EQ(sum[i].value(), static_cast<uint64_t>((u128(x) + y) % P)) << x << " + " << y << " seed " << seed;
+      ASSERT_EQ(sum[i].value(), static_cast<uint64_t>((u128(x) + y) % P))
+          << x << " + " << y << " seed " << seed;
       ASSERT_EQ(diff[i].value(), static_cast<uint64_t>((u128(x) + P - y) % P)) << x << " - " << y;
       ASSERT_EQ(prod[i].value(), static_cast<uint64_t>((u128(x) * y) % P)) << x << " * " << y;
     }

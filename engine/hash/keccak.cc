@@ -21,8 +21,10 @@ struct ScalarLanes {
   static Vec Chi(Vec a, Vec b, Vec c) { return a ^ (~b & c); }
   template <int R>
   static Vec Rotl(Vec a) {
-    if constexpr (R == 0) return a;
-    else return (a << R) | (a >> (64 - R));
+    if constexpr (R == 0)
+      return a;
+    else
+      return (a << R) | (a >> (64 - R));
   }
   static Vec Load(const uint64_t* p) { return *p; }
   static Vec Gather(const uint8_t* base, size_t /*stride*/) {
@@ -38,7 +40,8 @@ struct ScalarLanes {
 };
 
 void PortableBatch(const uint8_t* in, size_t stride, size_t len, size_t count, uint8_t* out) {
-  for (size_t i = 0; i < count; ++i) HashGroup<ScalarLanes>(in + i * stride, stride, len, out + 32 * i);
+  for (size_t i = 0; i < count; ++i)
+    HashGroup<ScalarLanes>(in + i * stride, stride, len, out + 32 * i);
 }
 
 void PortableColumnRows(const uint64_t* const* columns, size_t num_columns, size_t row_begin,
@@ -68,7 +71,8 @@ const KeccakKernels& KernelsFor(SimdLevel level) {
 
 }  // namespace keccak_internal
 
-static_assert(std::endian::native == std::endian::little, "Keccak lanes assume a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "Keccak lanes assume a little-endian host");
 
 std::string DigestToHex(const Digest& d) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -136,8 +140,8 @@ void Keccak256Batch(const uint8_t* in, size_t stride, size_t len, size_t count, 
       .batch(in, stride, len, count, reinterpret_cast<uint8_t*>(out));
 }
 
-void Keccak256ColumnRows(std::span<const uint64_t* const> columns, size_t row_begin,
-                         size_t count, Digest* out) {
+void Keccak256ColumnRows(std::span<const uint64_t* const> columns, size_t row_begin, size_t count,
+                         Digest* out) {
   keccak_internal::KernelsFor(ActiveSimdLevel())
       .column_rows(columns.data(), columns.size(), row_begin, count,
                    reinterpret_cast<uint8_t*>(out));

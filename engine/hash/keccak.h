@@ -27,8 +27,8 @@ void KeccakF1600(uint64_t state[25]);
 
 Digest Keccak256(std::span<const uint8_t> message);
 inline Digest Keccak256(std::string_view message) {
-  return Keccak256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()),
-                                            message.size()));
+  return Keccak256(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
 }
 
 // Incremental hashing of a message given in pieces; Finalize() may be called once.
@@ -52,7 +52,7 @@ void Keccak256Batch(const uint8_t* in, size_t stride, size_t len, size_t count, 
 // Leaf hashes of rows of a column set: out[i] = Keccak256 of the canonical little-endian
 // bytes of columns[0][r], columns[1][r], ..., columns[C-1][r] for r = row_begin + i.
 // Each column points to at least row_begin + count readable u64 values.
-void Keccak256ColumnRows(std::span<const uint64_t* const> columns, size_t row_begin,
-                         size_t count, Digest* out);
+void Keccak256ColumnRows(std::span<const uint64_t* const> columns, size_t row_begin, size_t count,
+                         Digest* out);
 
 }  // namespace prover

@@ -16,8 +16,10 @@ struct Avx2Lanes {
   static Vec Chi(Vec a, Vec b, Vec c) { return _mm256_xor_si256(a, _mm256_andnot_si256(b, c)); }
   template <int R>
   static Vec Rotl(Vec a) {
-    if constexpr (R == 0) return a;
-    else return _mm256_or_si256(_mm256_slli_epi64(a, R), _mm256_srli_epi64(a, 64 - R));
+    if constexpr (R == 0)
+      return a;
+    else
+      return _mm256_or_si256(_mm256_slli_epi64(a, R), _mm256_srli_epi64(a, 64 - R));
   }
   static Vec Load(const uint64_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -44,7 +46,9 @@ struct Avx2Lanes {
     out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
   }
   static Vec Broadcast(uint64_t v) { return _mm256_set1_epi64x(static_cast<long long>(v)); }
-  static void Store(uint64_t* out, Vec v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v); }
+  static void Store(uint64_t* out, Vec v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v);
+  }
 };
 
 void Batch(const uint8_t* in, size_t stride, size_t len, size_t count, uint8_t* out) {
@@ -53,10 +57,11 @@ void Batch(const uint8_t* in, size_t stride, size_t len, size_t count, uint8_t* 
   PortableKernels().batch(in + i * stride, stride, len, count - i, out + 32 * i);
 }
 
-void ColumnRows(const uint64_t* const* columns, size_t num_columns, size_t row_begin,
-                size_t count, uint8_t* out) {
+void ColumnRows(const uint64_t* const* columns, size_t num_columns, size_t row_begin, size_t count,
+                uint8_t* out) {
   size_t i = 0;
-  for (; i + 4 <= count; i += 4) HashRowGroup<Avx2Lanes>(columns, num_columns, row_begin + i, out + 32 * i);
+  for (; i + 4 <= count; i += 4)
+    HashRowGroup<Avx2Lanes>(columns, num_columns, row_begin + i, out + 32 * i);
   PortableKernels().column_rows(columns, num_columns, row_begin + i, count - i, out + 32 * i);
 }
 

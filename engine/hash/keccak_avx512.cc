@@ -60,10 +60,11 @@ void Batch(const uint8_t* in, size_t stride, size_t len, size_t count, uint8_t* 
   PortableKernels().batch(in + i * stride, stride, len, count - i, out + 32 * i);
 }
 
-void ColumnRows(const uint64_t* const* columns, size_t num_columns, size_t row_begin,
-                size_t count, uint8_t* out) {
+void ColumnRows(const uint64_t* const* columns, size_t num_columns, size_t row_begin, size_t count,
+                uint8_t* out) {
   size_t i = 0;
-  for (; i + 8 <= count; i += 8) HashRowGroup<Avx512Lanes>(columns, num_columns, row_begin + i, out + 32 * i);
+  for (; i + 8 <= count; i += 8)
+    HashRowGroup<Avx512Lanes>(columns, num_columns, row_begin + i, out + 32 * i);
   PortableKernels().column_rows(columns, num_columns, row_begin + i, count - i, out + 32 * i);
 }
 

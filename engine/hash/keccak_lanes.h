@@ -47,8 +47,7 @@ inline __attribute__((always_inline)) typename L::Vec RowInput(const typename L:
 
 template <class L, int Y>
 inline __attribute__((always_inline)) void OutputRow(const typename L::Vec* a,
-                                                     const typename L::Vec* d,
-                                                     typename L::Vec* e) {
+                                                     const typename L::Vec* d, typename L::Vec* e) {
   const typename L::Vec b0 = RowInput<L, Y, 0>(a, d), b1 = RowInput<L, Y, 1>(a, d),
                         b2 = RowInput<L, Y, 2>(a, d), b3 = RowInput<L, Y, 3>(a, d),
                         b4 = RowInput<L, Y, 4>(a, d);
@@ -143,8 +142,7 @@ void HashGroup(const uint8_t* in, size_t stride, size_t len, uint8_t* out) {
 
 // kLanes consecutive rows starting at `row` of a column set.
 template <class L>
-void HashRowGroup(const uint64_t* const* columns, size_t num_columns, size_t row,
-                  uint8_t* out) {
+void HashRowGroup(const uint64_t* const* columns, size_t num_columns, size_t row, uint8_t* out) {
   using V = typename L::Vec;
   V a[25];
   for (auto& v : a) v = L::Zero();

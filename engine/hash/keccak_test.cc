@@ -111,9 +111,11 @@ TEST(Keccak256, ColumnRowsMatchRowBytesOnEverySimdPath) {
       for (size_t i = 0; i < count; ++i) {
         std::vector<uint8_t> bytes;
         for (size_t c = 0; c < num_cols; ++c) {
-          for (int b = 0; b < 8; ++b) bytes.push_back(static_cast<uint8_t>(cols[c][begin + i] >> (8 * b)));
+          for (int b = 0; b < 8; ++b)
+            bytes.push_back(static_cast<uint8_t>(cols[c][begin + i] >> (8 * b)));
         }
-        ASSERT_EQ(out[i], Keccak256(bytes)) << "seed " << seed << " cols " << num_cols << " row " << i;
+        ASSERT_EQ(out[i], Keccak256(bytes))
+            << "seed " << seed << " cols " << num_cols << " row " << i;
       }
     }
   });

@@ -114,8 +114,8 @@ absl::StatusOr<MerkleProof> MerkleTree::Open(std::span<const size_t> indices) co
 }
 
 absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
-                               std::span<const size_t> indices,
-                               std::span<const Digest> leaf_hashes, const MerkleProof& proof) {
+                               std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
+                               const MerkleProof& proof) {
   if (!IsPowerOfTwo(num_leaves)) {
     return absl::InvalidArgumentError("merkle: the number of leaves is not a power of two");
   }
@@ -151,9 +151,8 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
     level.swap(next);
   }
   if (used != proof.siblings.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("merkle: the proof has ",
-                                                   proof.siblings.size() - used,
-                                                   " unused siblings"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("merkle: the proof has ", proof.siblings.size() - used, " unused siblings"));
   }
   if (level[0].second != root) {
     return absl::InvalidArgumentError("merkle: the recomputed root does not match");

@@ -63,7 +63,7 @@ Digest HashRow(std::span<const Fp> row);
 // the given root. Rejects unsorted, duplicate or out-of-range indices, a proof with
 // missing or extra siblings, and any mismatch, with a reason.
 absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
-                               std::span<const size_t> indices,
-                               std::span<const Digest> leaf_hashes, const MerkleProof& proof);
+                               std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
+                               const MerkleProof& proof);
 
 }  // namespace prover

@@ -53,7 +53,8 @@ Digest NaiveRoot(const Table& t, size_t rows) {
   }
   while (level.size() > 1) {
     std::vector<Digest> next;
-    for (size_t i = 0; i < level.size(); i += 2) next.push_back(HashPairRef(level[i], level[i + 1]));
+    for (size_t i = 0; i < level.size(); i += 2)
+      next.push_back(HashPairRef(level[i], level[i + 1]));
     level = next;
   }
   return level[0];
@@ -116,7 +117,8 @@ TEST(MerkleProof, EveryOpenedSetVerifiesAndSharesSiblings) {
     auto proof = tree->Open(idx);
     ASSERT_TRUE(proof.ok());
     ASSERT_EQ(proof->siblings.size(), 8u);
-    ASSERT_TRUE(VerifyMerkleProof(tree->root(), 256, idx, LeafHashes(*tree, idx), *proof).ok()) << i;
+    ASSERT_TRUE(VerifyMerkleProof(tree->root(), 256, idx, LeafHashes(*tree, idx), *proof).ok())
+        << i;
   }
   // Random sets: verify, and never more siblings than separate openings would need.
   for (int trial = 0; trial < 200; ++trial) {

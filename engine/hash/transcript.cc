@@ -156,7 +156,8 @@ uint64_t Transcript::Grind(int bits) const {
       const uint64_t first = base + c * kChunk;
       if (first > best.load(std::memory_order_relaxed)) return;
       std::vector<uint8_t> msgs(kPowMessageBytes * kChunk);
-      for (uint64_t i = 0; i < kChunk; ++i) PowMessage(state_, bits, first + i, &msgs[kPowMessageBytes * i]);
+      for (uint64_t i = 0; i < kChunk; ++i)
+        PowMessage(state_, bits, first + i, &msgs[kPowMessageBytes * i]);
       std::vector<Digest> digests(kChunk);
       Keccak256Batch(msgs.data(), kPowMessageBytes, kPowMessageBytes, kChunk, digests.data());
       for (uint64_t i = 0; i < kChunk; ++i) {

@@ -40,9 +40,8 @@ NttTwiddles MakeTwiddles(int log_n, int log_n1, int log_n2, bool inverse) {
 
 absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& key) {
   if (key.log_n < 0 || key.log_blowup < 0 || key.log_n + key.log_blowup > Fp::kTwoAdicity) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "domain: log_n (", key.log_n, ") + log_blowup (", key.log_blowup,
-        ") must lie in [0, 32]"));
+    return absl::InvalidArgumentError(absl::StrCat("domain: log_n (", key.log_n, ") + log_blowup (",
+                                                   key.log_blowup, ") must lie in [0, 32]"));
   }
   if (key.shift == 0 || key.shift >= Fp::kModulus) {
     return absl::InvalidArgumentError("domain: the coset offset must be a non-zero field element");
@@ -78,9 +77,9 @@ absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& ke
 }
 
 size_t Domain::bytes() const {
-  return sizeof(Domain) + sizeof(Fp) * (forward_.stage.size() + forward_.row_roots.size() +
-                                        inverse_.stage.size() + inverse_.row_roots.size() +
-                                        coset_hi_.size() + coset_lo_.size());
+  return sizeof(Domain) +
+         sizeof(Fp) * (forward_.stage.size() + forward_.row_roots.size() + inverse_.stage.size() +
+                       inverse_.row_roots.size() + coset_hi_.size() + coset_lo_.size());
 }
 
 DomainCache::DomainCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}

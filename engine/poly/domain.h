@@ -15,11 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <future>
 #include <tuple>
 #include <vector>
 
@@ -95,7 +95,7 @@ class DomainCache {
     uint64_t hits = 0;
     uint64_t misses = 0;
     uint64_t evictions = 0;
-    size_t bytes = 0;    // held by the cache's own references
+    size_t bytes = 0;  // held by the cache's own references
     size_t entries = 0;
   };
 

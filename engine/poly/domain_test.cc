@@ -56,7 +56,7 @@ TEST(DomainCache, EvictsLeastRecentlyUsedWithinBound) {
   ASSERT_TRUE(cache.Get(DomainKey{14, 0, 1}).ok());
   ASSERT_TRUE(cache.Get(DomainKey{14, 0, 3}).ok());
   ASSERT_TRUE(cache.Get(DomainKey{14, 0, 1}).ok());  // touch: now most recent
-  auto held = cache.Get(DomainKey{14, 0, 5});         // evicts shift 3
+  auto held = cache.Get(DomainKey{14, 0, 5});        // evicts shift 3
   ASSERT_TRUE(held.ok());
   auto s = cache.stats();
   EXPECT_EQ(s.evictions, 1u);
@@ -83,7 +83,8 @@ TEST(DomainCache, ConcurrentUseBuildsEachDomainOnce) {
       for (int i = 0; i < kIters; ++i) {
         DomainKey key{10 + (i + t) % 4, i % 2, 7};
         auto d = cache.Get(key);
-        if (!d.ok() || (*d)->key().log_n != key.log_n || (*d)->blowup() != (size_t{1} << key.log_blowup)) {
+        if (!d.ok() || (*d)->key().log_n != key.log_n ||
+            (*d)->blowup() != (size_t{1} << key.log_blowup)) {
           failures.fetch_add(1);
         }
       }

@@ -66,8 +66,8 @@ TEST(CosetLde, MatchesHornerAtEveryCosetPoint) {
   const Fp shift = Fp::FromCanonical(Fp::kMultiplicativeGenerator);
   for (int log_n = 0; log_n <= 9; ++log_n) {
     for (int log_blowup : {0, 1, 2, 3}) {
-      SCOPED_TRACE("log_n " + std::to_string(log_n) + " log_blowup " +
-                   std::to_string(log_blowup) + " seed " + std::to_string(seed));
+      SCOPED_TRACE("log_n " + std::to_string(log_n) + " log_blowup " + std::to_string(log_blowup) +
+                   " seed " + std::to_string(seed));
       Columns in = RandomColumns(3, size_t{1} << log_n, rng);
       const int log_big = log_n + log_blowup;
       const Fp w = Fp::RootOfUnity(log_big);
@@ -109,7 +109,8 @@ TEST(CosetLde, LargeSizesSpotChecksAndPathsAgree) {
         for (int s = 0; s < 6; ++s) {
           size_t r = rng() % out.data[0].size();
           for (size_t c = 0; c < in.data.size(); ++c) {
-            ASSERT_EQ(out.data[c][r], HornerEvaluate(coeffs[c], shift * w.Pow(BitReverse(r, log_big))));
+            ASSERT_EQ(out.data[c][r],
+                      HornerEvaluate(coeffs[c], shift * w.Pow(BitReverse(r, log_big))));
           }
         }
       } else {
@@ -185,15 +186,17 @@ TEST(CosetLde, RejectsBadArguments) {
   std::vector<Fp> a(8), b(16);
   const Fp* in = a.data();
   Fp* out = b.data();
-  EXPECT_EQ(CosetLde(std::span<const Fp* const>(&in, 1), 3, 1, Fp::Zero(),
-                     std::span<Fp* const>(&out, 1)).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CosetLde(std::span<const Fp* const>(&in, 1), 30, 3, Fp::One(),
-                     std::span<Fp* const>(&out, 1)).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CosetLde(std::span<const Fp* const>(&in, 1), 3, 1, Fp::One(),
-                     std::span<Fp* const>()).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CosetLde(std::span<const Fp* const>(&in, 1), 3, 1, Fp::Zero(), std::span<Fp* const>(&out, 1))
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CosetLde(std::span<const Fp* const>(&in, 1), 30, 3, Fp::One(), std::span<Fp* const>(&out, 1))
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CosetLde(std::span<const Fp* const>(&in, 1), 3, 1, Fp::One(), std::span<Fp* const>()).code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -153,8 +153,8 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
                       std::span<Fp* const> out) {
   using namespace ntt_internal;
   if (in.size() != out.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("lde: ", in.size(), " input columns but ",
-                                                   out.size(), " output columns"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("lde: ", in.size(), " input columns but ", out.size(), " output columns"));
   }
   if (shift.IsZero()) return absl::InvalidArgumentError("lde: the coset offset must be non-zero");
   auto dom = DomainCache::Global().Get(DomainKey{log_n, log_blowup, shift.value()});

@@ -1,4 +1,5 @@
-// NTT kernels instantiated for the avx512 path (compiled with its ISA flags; reached only through KernelsFor()).
+// NTT kernels instantiated for the avx512 path (compiled with its ISA flags; reached only through
+// KernelsFor()).
 #include "engine/field/packed_avx512.h"
 #include "engine/poly/ntt_kernels_impl.h"
 

@@ -146,7 +146,8 @@ void PhaseABitrev(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, con
       typename P::Vec t[L];
       P::LoadTransposed(rows, j, t);
       for (size_t u = 0; u < L; ++u) {
-        P::Store(scratch + (j + u) * L, P::Mul(P::Mul(t[u], lo_vec), P::Broadcast(scale_hi[j + u])));
+        P::Store(scratch + (j + u) * L,
+                 P::Mul(P::Mul(t[u], lo_vec), P::Broadcast(scale_hi[j + u])));
       }
     }
   } else {
@@ -203,8 +204,8 @@ void Elementwise(const Fp* a, const Fp* b, size_t n, Fp* sum, Fp* diff, Fp* prod
 
 template <class P>
 NttKernels MakeKernels() {
-  return NttKernels{P::kLanes,        DifContiguous<P>, PhaseANatural<P>,
-                    PhaseABitrev<P>,  PhaseBRow<P>,     Elementwise<P>};
+  return NttKernels{P::kLanes,       DifContiguous<P>, PhaseANatural<P>,
+                    PhaseABitrev<P>, PhaseBRow<P>,     Elementwise<P>};
 }
 
 }  // namespace
