@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/base/aligned_buffer.h"
+#include "engine/base/scratch_pool.h"
 #include "engine/poly/domain.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt_kernels.h"
@@ -164,9 +164,10 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
   if (cols == 0) return absl::OkStatus();
 
   // Bit-reversed coefficients (times n: the 1/n lives in the coset tables).
-  AlignedBuffer<Fp> coeffs(cols * n);
+  ScratchPool::Lease coeffs = ScratchPool::Global().Acquire(cols * n);
+  Fp* coeff_base = reinterpret_cast<Fp*>(coeffs.words());  // Fp is one canonical u64
   std::vector<Fp*> coeff_cols(cols);
-  for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeffs.data() + c * n;
+  for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeff_base + c * n;
   DifNaturalToBitrev(d, /*inverse=*/true, in, coeff_cols, Fp::One());
 
   const NttKernels& k = KernelsFor(ActiveSimdLevel());

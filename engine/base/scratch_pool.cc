@@ -1,0 +1,59 @@
+#include "engine/base/scratch_pool.h"
+
+#include <algorithm>
+
+namespace prover {
+
+ScratchPool& ScratchPool::Global() {
+  static ScratchPool* pool = new ScratchPool(size_t{1} << 30);
+  return *pool;
+}
+
+ScratchPool::Lease ScratchPool::Acquire(size_t words) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The smallest idle buffer that fits, so big buffers stay for big requests.
+    auto best = idle_.end();
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if (it->size() >= words && (best == idle_.end() || it->size() < best->size())) best = it;
+    }
+    if (best != idle_.end()) {
+      AlignedBuffer<uint64_t> b = std::move(*best);
+      idle_.erase(best);
+      stats_.idle_bytes -= b.size() * sizeof(uint64_t);
+      ++stats_.reuses;
+      return Lease(this, std::move(b));
+    }
+    ++stats_.allocations;
+  }
+  return Lease(this, AlignedBuffer<uint64_t>(words));
+}
+
+void ScratchPool::Release(AlignedBuffer<uint64_t> buffer) {
+  const size_t bytes = buffer.size() * sizeof(uint64_t);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (bytes > max_idle_bytes_) return;  // freed on return
+  idle_.push_back(std::move(buffer));
+  stats_.idle_bytes += bytes;
+  // Over the bound: drop the smallest idle buffers first (the big ones are costlier to
+  // fault in again).
+  while (stats_.idle_bytes > max_idle_bytes_) {
+    auto smallest = std::min_element(idle_.begin(), idle_.end(),
+                                     [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    stats_.idle_bytes -= smallest->size() * sizeof(uint64_t);
+    idle_.erase(smallest);
+  }
+}
+
+ScratchPool::Stats ScratchPool::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void ScratchPool::Trim() {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.clear();
+  stats_.idle_bytes = 0;
+}
+
+}  // namespace prover
