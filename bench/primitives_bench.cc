@@ -21,6 +21,7 @@
 #include "engine/hash/merkle.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
+#include "engine/poly/ntt_kernels.h"
 #include "tbb/global_control.h"
 #include "tbb/info.h"
 
@@ -97,7 +98,21 @@ void BM_KeccakBatch64(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * count);
 }
 
+// Packed add + sub + mul over 2048 elements (in L1) with the active SIMD path: the cost of
+// the arithmetic itself. Items are elements.
+void BM_FieldElementwise(benchmark::State& state) {
+  const size_t n = 2048;
+  Matrix m(5, n, 6);
+  const auto& k = ntt_internal::KernelsFor(ActiveSimdLevel());
+  for (auto _ : state) {
+    k.elementwise(m.cols[0], m.cols[1], n, m.cols[2], m.cols[3], m.cols[4]);
+    benchmark::DoNotOptimize(m.data.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
 void RegisterAll() {
+  benchmark::RegisterBenchmark("field/add_sub_mul_x2048", BM_FieldElementwise);
   auto unit = benchmark::kMillisecond;
   benchmark::RegisterBenchmark("ntt/2^20x1", BM_Ntt, 20, 1, Order::kBitReversed)
       ->Unit(unit)

@@ -27,11 +27,11 @@ struct PackedAvx2 {
   }
 
   static Vec Add(Vec a, Vec b) {
-    Vec s = _mm256_add_epi64(a, b);
-    // Wrapped (s < a) or s >= p, i.e. not (s < p).
-    Vec m = _mm256_or_si256(
-        LessThan(s, a), _mm256_xor_si256(LessThan(s, Set1(Fp::kModulus)), _mm256_set1_epi64x(-1)));
-    return _mm256_sub_epi64(s, _mm256_and_si256(m, Set1(Fp::kModulus)));
+    // t = a + (b - p) mod 2^64 = a + b + EPSILON; it carries (t < a) exactly when
+    // a + b >= p, and then t = a + b - p; otherwise a + b = t - EPSILON mod 2^64.
+    const Vec eps = Set1(Fp::kEpsilon);
+    const Vec t = _mm256_add_epi64(a, _mm256_add_epi64(b, eps));
+    return _mm256_sub_epi64(t, _mm256_andnot_si256(LessThan(t, a), eps));
   }
   static Vec Sub(Vec a, Vec b) {
     Vec d = _mm256_sub_epi64(a, b);

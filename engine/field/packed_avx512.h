@@ -24,10 +24,11 @@ struct PackedAvx512 {
   static Vec Eps() { return _mm512_set1_epi64(static_cast<long long>(Fp::kEpsilon)); }
 
   static Vec Add(Vec a, Vec b) {
-    Vec s = _mm512_add_epi64(a, b);
-    // Subtract p when the sum wrapped or is >= p (a + b < 2p, so once is enough).
-    __mmask8 m = _mm512_cmplt_epu64_mask(s, a) | _mm512_cmpge_epu64_mask(s, P());
-    return _mm512_mask_sub_epi64(s, m, s, P());
+    // t = a + (b - p) mod 2^64, with b - p = b + EPSILON (no wrap for b < p). t carried
+    // out (t < a) exactly when a + b >= p, and then t = a + b - p; otherwise a + b = t + p,
+    // i.e. t - EPSILON mod 2^64.
+    const Vec t = _mm512_add_epi64(a, _mm512_add_epi64(b, Eps()));
+    return _mm512_mask_sub_epi64(t, _mm512_cmpge_epu64_mask(t, a), t, Eps());
   }
   static Vec Sub(Vec a, Vec b) {
     Vec d = _mm512_sub_epi64(a, b);

@@ -58,19 +58,22 @@ absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& ke
   const Fp n_inv = Fp::FromCanonical(d->n()).Inverse();
   const Fp w_lde = Fp::RootOfUnity(key.log_n + key.log_blowup);
   const Fp shift = Fp::FromCanonical(key.shift);
-  const size_t lo_len = d->lo_len(), n1 = d->n1();
-  d->coset_lo_.resize(blowup * lo_len);
+  const size_t n1 = d->n1();
+  d->coset_offset_.resize(blowup);
   d->coset_hi_.resize(blowup * n1);
+  if (!d->four_step()) d->coset_lo_.resize(blowup * d->n());
   for (size_t j = 0; j < blowup; ++j) {
     const Fp c = shift * w_lde.Pow(j);
-    Fp x = d->four_step() ? Fp::One() : n_inv;
-    for (size_t i2 = 0; i2 < lo_len; ++i2, x *= c) d->coset_lo_[j * lo_len + i2] = x;
+    d->coset_offset_[j] = c;
     if (d->four_step()) {
       const Fp c_n2 = c.Pow(size_t{1} << d->log_n2_);
       for (size_t p = 0; p < n1; ++p) {
         d->coset_hi_[j * n1 + p] =
             c_n2.Pow(BitReverse(static_cast<uint32_t>(p), d->log_n1_)) * n_inv;
       }
+    } else {
+      Fp x = n_inv;
+      for (size_t i = 0; i < d->n(); ++i, x *= c) d->coset_lo_[j * d->n() + i] = x;
     }
   }
   return std::shared_ptr<const Domain>(std::move(d));
@@ -79,7 +82,8 @@ absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& ke
 size_t Domain::bytes() const {
   return sizeof(Domain) +
          sizeof(Fp) * (forward_.stage.size() + forward_.row_roots.size() + inverse_.stage.size() +
-                       inverse_.row_roots.size() + coset_hi_.size() + coset_lo_.size());
+                       inverse_.row_roots.size() + coset_offset_.size() +
+                                        coset_hi_.size() + coset_lo_.size());
 }
 
 DomainCache::DomainCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}

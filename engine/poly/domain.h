@@ -3,7 +3,8 @@
 // A Domain describes the trace domain H = <w_n> (n = 2^log_n) and the LDE coset
 // shift * <w_{nB}> (B = 2^log_blowup), and holds every table the NTT and the coset LDE
 // need for it: radix-2 stage twiddles, four-step row roots (forward and inverse), and the
-// coset scaling tables. All tables are small: O(B * sqrt(n)) elements, never O(n * B).
+// coset scaling tables. All tables are small: O(B * sqrt(n)) elements (O(n) only for
+// n <= 2^12), never O(n * B).
 //
 // Four-step split used by every kernel: n = n1 * n2 with log_n2 = max(ceil(log_n / 2), 3)
 // and log_n1 = log_n - log_n2; index i = i1 * n2 + i2. Sizes with log_n1 < 1 (n <= 8) use
@@ -65,12 +66,14 @@ class Domain {
   const NttTwiddles& forward() const { return forward_; }
   const NttTwiddles& inverse() const { return inverse_; }
 
-  // Scaling for coset j (j < B) of the LDE, with c_j = shift * w_{nB}^j:
-  // coefficient i = i1 * n2 + i2 is multiplied by c_j^i / n = coset_hi(j)[p] * coset_lo(j)[i2]
-  // where p is the position of i1 in bit-reversed order (i1 = bitrev_{n1}(p)).
-  // For the direct path (n <= 8) coset_lo(j) has n entries c_j^i / n and coset_hi is empty.
+  // Coset j (j < B) of the LDE is c_j * <w_n> with c_j = shift * w_{nB}^j.
+  Fp coset_offset(size_t j) const { return coset_offset_[j]; }
+  // Scaling of the coefficients for coset j. Coefficient i = i1 * n2 + i2 is to be
+  // multiplied by c_j^i / n = coset_hi(j)[p] * c_j^i2, where p is the position of i1 in
+  // bit-reversed order (i1 = bitrev_{n1}(p)); the c_j^i2 part rides on phase B's row
+  // twiddles. For the direct path (n <= 8) coset_lo(j) holds the n values c_j^i / n.
   const Fp* coset_hi(size_t j) const { return coset_hi_.data() + j * n1(); }
-  const Fp* coset_lo(size_t j) const { return coset_lo_.data() + j * lo_len(); }
+  const Fp* coset_lo(size_t j) const { return coset_lo_.data() + j * n(); }
 
   // Bytes held by this domain's tables.
   size_t bytes() const;
@@ -78,12 +81,11 @@ class Domain {
  private:
   Domain() = default;
   size_t n1() const { return four_step() ? size_t{1} << log_n1_ : 0; }
-  size_t lo_len() const { return four_step() ? size_t{1} << log_n2_ : n(); }
 
   DomainKey key_;
   int log_n1_ = 0, log_n2_ = 0;
   NttTwiddles forward_, inverse_;
-  std::vector<Fp> coset_hi_, coset_lo_;
+  std::vector<Fp> coset_offset_, coset_hi_, coset_lo_;
 };
 
 // The process-wide store of domains keyed by (log n, log blowup, shift): thread-safe,

@@ -38,7 +38,8 @@ TEST(DomainCache, HitsMissesAndSharing) {
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ(a->get(), b->get());
   EXPECT_NE(a->get(), c->get());
-  EXPECT_NE((*a)->coset_lo(0)[1], (*c)->coset_lo(0)[1]);
+  EXPECT_NE((*a)->coset_offset(0), (*c)->coset_offset(0));
+  EXPECT_NE((*a)->coset_hi(0)[1], (*c)->coset_hi(0)[1]);
   auto s = cache.stats();
   EXPECT_EQ(s.hits, 1u);
   EXPECT_EQ(s.misses, 2u);

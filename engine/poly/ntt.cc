@@ -197,14 +197,16 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
       const size_t cj = t / blocks, i2 = (t % blocks) * lanes;
       const size_t c = cj / blowup, j = cj % blowup;
       k.phase_a_bitrev(coeff_cols[c], chunk(c, j), log_n1, log_n2, i2, tw.stage.data(),
-                       d.coset_hi(j), d.coset_lo(j), scratch);
+                       d.coset_hi(j), scratch);
     }
   });
   tbb::parallel_for(tbb::blocked_range<size_t>(0, cols * blowup * n1), [&](const auto& r) {
     for (size_t t = r.begin(); t != r.end(); ++t) {
       const size_t cj = t / n1, p = t % n1;
       const size_t c = cj / blowup, j = cj % blowup;
-      k.phase_b_row(chunk(c, j) + p * n2, log_n2, tw.row_roots[p], Fp::One(), tw.stage.data());
+      // Ratio c_j * w_n^k1: the row twiddles times the coset factor c_j^i2 of phase A.
+      k.phase_b_row(chunk(c, j) + p * n2, log_n2, d.coset_offset(j) * tw.row_roots[p],
+                    Fp::One(), tw.stage.data());
     }
   });
   return absl::OkStatus();

@@ -28,11 +28,12 @@ struct NttKernels {
 
   // Phase A, bit-reversed input: src holds a length-n vector in bit-reversed order, so the
   // values for lane i2 lie in row bitrev_{n2}(i2) (n1 values, in bit-reversed i1 order).
-  // Scales by scale_hi[j] * scale_lo[i2 + l] where j is the position within the row (pass
-  // scale_hi in that order), runs the size-n1 DIT (bit-reversed in, natural out) and
-  // writes B[k1] to dst[bitrev(k1) * n2 + i2 + l].
-  void (*phase_a_bitrev)(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, const Fp* stage,
-                         const Fp* scale_hi, const Fp* scale_lo, Fp* scratch);
+  // Scales by scale_hi[j], j the position within the row (pass scale_hi in that order),
+  // runs the size-n1 DIT (bit-reversed in, natural out) and writes B[k1] to
+  // dst[bitrev(k1) * n2 + i2 + l]. A factor depending on i2 alone commutes with this
+  // transform, so callers apply it in phase B.
+  void (*phase_a_bitrev)(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2,
+                         const Fp* stage, const Fp* scale_hi, Fp* scratch);
 
   // Phase B for one row: row[i2] *= c * r^i2 (skipped when both are one), then the
   // contiguous DIF.

@@ -129,33 +129,28 @@ void PhaseANatural(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, co
 
 template <class P>
 void PhaseABitrev(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, const Fp* stage,
-                  const Fp* scale_hi, const Fp* scale_lo, Fp* scratch) {
+                  const Fp* scale_hi, Fp* scratch) {
   constexpr size_t L = P::kLanes;
   const size_t n1 = size_t{1} << log_n1, n2 = size_t{1} << log_n2;
   // Lane l reads row bitrev_{n2}(i2 + l) of the n2 x n1 bit-reversed layout.
   const Fp* rows[L];
-  alignas(64) Fp lo[L];
   for (size_t l = 0; l < L; ++l) {
     rows[l] = src + size_t{BitReverse(static_cast<uint32_t>(i2 + l), log_n2)} * n1;
-    lo[l] = scale_lo[i2 + l];
   }
-  const auto lo_vec = P::Load(lo);
   if (n1 >= L) {
     // L consecutive positions of the L rows at a time, transposed in registers.
     for (size_t j = 0; j < n1; j += L) {
       typename P::Vec t[L];
       P::LoadTransposed(rows, j, t);
       for (size_t u = 0; u < L; ++u) {
-        P::Store(scratch + (j + u) * L,
-                 P::Mul(P::Mul(t[u], lo_vec), P::Broadcast(scale_hi[j + u])));
+        P::Store(scratch + (j + u) * L, P::Mul(t[u], P::Broadcast(scale_hi[j + u])));
       }
     }
   } else {
     alignas(64) Fp gathered[L];
     for (size_t j = 0; j < n1; ++j) {
       for (size_t l = 0; l < L; ++l) gathered[l] = rows[l][j];
-      auto x = P::Mul(P::Load(gathered), lo_vec);
-      P::Store(scratch + j * L, P::Mul(x, P::Broadcast(scale_hi[j])));
+      P::Store(scratch + j * L, P::Mul(P::Load(gathered), P::Broadcast(scale_hi[j])));
     }
   }
   DitStrided<P>(scratch, n1, stage);
