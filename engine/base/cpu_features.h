@@ -9,6 +9,18 @@
 
 #include <string_view>
 
+// The per-ISA kernel getters, or null where their translation units are not built.
+#if defined(PROVER_HAVE_AVX2_UNITS)
+#define PROVER_AVX2_KERNELS(f) (&f)
+#else
+#define PROVER_AVX2_KERNELS(f) nullptr
+#endif
+#if defined(PROVER_HAVE_AVX512_UNITS)
+#define PROVER_AVX512_KERNELS(f) (&f)
+#else
+#define PROVER_AVX512_KERNELS(f) nullptr
+#endif
+
 namespace prover {
 
 enum class SimdLevel {
@@ -31,5 +43,15 @@ SimdLevel SetSimdLevel(SimdLevel level);
 
 // Restores the detected level.
 void ResetSimdLevel();
+
+// The kernel table for `level`: the widest built path at or below it. avx2 and avx512 are
+// null where those units are not built (non-x86 hosts); see PROVER_AVX2_KERNELS below.
+template <typename T>
+const T& SelectKernels(SimdLevel level, const T& (*portable)(), const T& (*avx2)(),
+                       const T& (*avx512)()) {
+  if (level == SimdLevel::kAvx512 && avx512 != nullptr) return avx512();
+  if (level >= SimdLevel::kAvx2 && avx2 != nullptr) return avx2();
+  return portable();
+}
 
 }  // namespace prover

@@ -38,8 +38,9 @@ void ScratchPool::Release(AlignedBuffer<uint64_t> buffer) {
   // Over the bound: drop the smallest idle buffers first (the big ones are costlier to
   // fault in again).
   while (stats_.idle_bytes > max_idle_bytes_) {
-    auto smallest = std::min_element(idle_.begin(), idle_.end(),
-                                     [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    auto smallest = std::min_element(idle_.begin(), idle_.end(), [](const auto& a, const auto& b) {
+      return a.size() < b.size();
+    });
     stats_.idle_bytes -= smallest->size() * sizeof(uint64_t);
     idle_.erase(smallest);
   }

@@ -42,8 +42,8 @@ class ScratchPool {
   };
 
   struct Stats {
-    uint64_t reuses = 0;        // Acquire served from an idle buffer
-    uint64_t allocations = 0;   // Acquire that allocated
+    uint64_t reuses = 0;       // Acquire served from an idle buffer
+    uint64_t allocations = 0;  // Acquire that allocated
     size_t idle_bytes = 0;
   };
 

@@ -6,34 +6,17 @@
 #include <vector>
 
 #include "engine/field/field_codec.h"
+#include "engine/testing/field_reference.h"
 
 namespace prover {
 namespace {
 
-using u128 = unsigned __int128;
+using testing::EdgeValues;
+using testing::RefAdd;
+using testing::RefMul;
+using testing::RefSub;
+using testing::u128;
 constexpr uint64_t P = Fp::kModulus;
-
-// The 128-bit reference: plain % on unsigned __int128.
-uint64_t RefAdd(uint64_t a, uint64_t b) { return static_cast<uint64_t>((u128(a) + b) % P); }
-uint64_t RefSub(uint64_t a, uint64_t b) { return static_cast<uint64_t>((u128(a) + P - b) % P); }
-uint64_t RefMul(uint64_t a, uint64_t b) { return static_cast<uint64_t>((u128(a) * b) % P); }
-
-std::vector<uint64_t> EdgeValues() {
-  return {0,
-          1,
-          2,
-          P - 1,
-          P - 2,
-          1ull << 32,
-          (1ull << 32) - 1,
-          (1ull << 32) + 1,
-          1ull << 63,
-          (1ull << 63) - 1,
-          P / 2,
-          P / 2 + 1,
-          0xFFFFFFFFull << 32,
-          0x00000000FFFFFFFEull};
-}
 
 TEST(Goldilocks, EdgeValuesMatch128BitReference) {
   for (uint64_t a : EdgeValues()) {

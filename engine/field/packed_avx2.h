@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "engine/base/simd_transpose.h"
 #include "engine/field/goldilocks.h"
 
 namespace prover::packed {
@@ -64,14 +65,8 @@ struct PackedAvx2 {
 
   // out[t] lane l = rows[l][j + t] for t, l < 4.
   static void LoadTransposed(const Fp* const* rows, size_t j, Vec* out) {
-    Vec r0 = Load(rows[0] + j), r1 = Load(rows[1] + j), r2 = Load(rows[2] + j),
-        r3 = Load(rows[3] + j);
-    Vec t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
-    Vec t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
-    out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
-    out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
-    out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
-    out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+    Vec r[4] = {Load(rows[0] + j), Load(rows[1] + j), Load(rows[2] + j), Load(rows[3] + j)};
+    simd::Transpose4x4(r, out);
   }
 
   // H = 2: U = [A0 A1 B0 B1], V = [A2 A3 B2 B3]. H = 1: U = [A0 B0 A2 B2], V = [A1 B1 A3 B3].

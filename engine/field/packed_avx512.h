@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 
+#include "engine/base/simd_transpose.h"
 #include "engine/field/goldilocks.h"
 #include "engine/field/packed_portable.h"
 
@@ -59,25 +60,11 @@ struct PackedAvx512 {
     return _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, P()), r, P());
   }
 
-  // out[t] lane l = rows[l][j + t] for t, l < 8: unpack pairs, then two rounds of
-  // 128-bit block shuffles.
+  // out[t] lane l = rows[l][j + t] for t, l < 8.
   static void LoadTransposed(const Fp* const* rows, size_t j, Vec* out) {
-    Vec t[8];
-    for (int k = 0; k < 8; k += 2) {
-      Vec a = Load(rows[k] + j), b = Load(rows[k + 1] + j);
-      t[k] = _mm512_unpacklo_epi64(a, b);
-      t[k + 1] = _mm512_unpackhi_epi64(a, b);
-    }
-    for (int odd = 0; odd < 2; ++odd) {
-      Vec u0 = _mm512_shuffle_i64x2(t[odd], t[2 + odd], 0x88);
-      Vec u1 = _mm512_shuffle_i64x2(t[odd], t[2 + odd], 0xDD);
-      Vec u2 = _mm512_shuffle_i64x2(t[4 + odd], t[6 + odd], 0x88);
-      Vec u3 = _mm512_shuffle_i64x2(t[4 + odd], t[6 + odd], 0xDD);
-      out[0 + odd] = _mm512_shuffle_i64x2(u0, u2, 0x88);
-      out[4 + odd] = _mm512_shuffle_i64x2(u0, u2, 0xDD);
-      out[2 + odd] = _mm512_shuffle_i64x2(u1, u3, 0x88);
-      out[6 + odd] = _mm512_shuffle_i64x2(u1, u3, 0xDD);
-    }
+    Vec r[8];
+    for (int k = 0; k < 8; ++k) r[k] = Load(rows[k] + j);
+    simd::Transpose8x8(r, out);
   }
 
   template <int H>

@@ -5,30 +5,18 @@
 #include <vector>
 
 #include "engine/poly/ntt_kernels.h"
+#include "engine/testing/field_reference.h"
 #include "engine/testing/simd_levels.h"
 
 namespace prover {
 namespace {
 
-using u128 = unsigned __int128;
 constexpr uint64_t P = Fp::kModulus;
 
 TEST(PackedGoldilocks, EveryPathMatches128BitReference) {
   const uint64_t seed = 0x5eed0801;
   std::mt19937_64 rng(seed);
-  const std::vector<uint64_t> edges = {0,
-                                       1,
-                                       2,
-                                       P - 1,
-                                       P - 2,
-                                       1ull << 32,
-                                       (1ull << 32) - 1,
-                                       (1ull << 32) + 1,
-                                       1ull << 63,
-                                       P / 2,
-                                       P / 2 + 1,
-                                       0xFFFFFFFFull << 32,
-                                       0x00000000FFFFFFFEull};
+  const std::vector<uint64_t> edges = testing::EdgeValues();
   std::vector<Fp> a, b;
   for (uint64_t x : edges)
     for (uint64_t y : edges) a.push_back(Fp::FromCanonical(x)), b.push_back(Fp::FromCanonical(y));
@@ -54,10 +42,9 @@ TEST(PackedGoldilocks, EveryPathMatches128BitReference) {
                                                 prod.data());
     for (size_t i = 0; i < n; ++i) {
       const uint64_t x = a[i].value(), y = b[i].value();
-      ASSERT_EQ(sum[i].value(), static_cast<uint64_t>((u128(x) + y) % P))
-          << x << " + " << y << " seed " << seed;
-      ASSERT_EQ(diff[i].value(), static_cast<uint64_t>((u128(x) + P - y) % P)) << x << " - " << y;
-      ASSERT_EQ(prod[i].value(), static_cast<uint64_t>((u128(x) * y) % P)) << x << " * " << y;
+      ASSERT_EQ(sum[i].value(), testing::RefAdd(x, y)) << x << " + " << y << " seed " << seed;
+      ASSERT_EQ(diff[i].value(), testing::RefSub(x, y)) << x << " - " << y;
+      ASSERT_EQ(prod[i].value(), testing::RefMul(x, y)) << x << " * " << y;
     }
   });
 }

@@ -59,14 +59,8 @@ const KeccakKernels& PortableKernels() {
 }
 
 const KeccakKernels& KernelsFor(SimdLevel level) {
-#if defined(PROVER_HAVE_AVX512_UNITS)
-  if (level == SimdLevel::kAvx512) return Avx512Kernels();
-#endif
-#if defined(PROVER_HAVE_AVX2_UNITS)
-  if (level >= SimdLevel::kAvx2) return Avx2Kernels();
-#endif
-  (void)level;
-  return PortableKernels();
+  return SelectKernels<KeccakKernels>(level, &PortableKernels, PROVER_AVX2_KERNELS(Avx2Kernels),
+                                      PROVER_AVX512_KERNELS(Avx512Kernels));
 }
 
 }  // namespace keccak_internal

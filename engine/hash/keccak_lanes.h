@@ -16,6 +16,8 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/hash/keccak_kernels.h"
+
 namespace prover::keccak_internal {
 namespace {
 
@@ -158,6 +160,28 @@ void HashRowGroup(const uint64_t* const* columns, size_t num_columns, size_t row
   a[kRateWords - 1] = L::Xor(a[kRateWords - 1], L::Broadcast(0x80ull << 56));
   Permute<L>(a);
   Squeeze<L>(a, out);
+}
+
+// Whole groups of kLanes messages with L; the remainder with the portable kernels.
+template <class L>
+void BatchLanes(const uint8_t* in, size_t stride, size_t len, size_t count, uint8_t* out) {
+  size_t i = 0;
+  for (; i + L::kLanes <= count; i += L::kLanes) {
+    HashGroup<L>(in + i * stride, stride, len, out + 32 * i);
+  }
+  if (i < count) PortableKernels().batch(in + i * stride, stride, len, count - i, out + 32 * i);
+}
+
+template <class L>
+void ColumnRowsLanes(const uint64_t* const* columns, size_t num_columns, size_t row_begin,
+                     size_t count, uint8_t* out) {
+  size_t i = 0;
+  for (; i + L::kLanes <= count; i += L::kLanes) {
+    HashRowGroup<L>(columns, num_columns, row_begin + i, out + 32 * i);
+  }
+  if (i < count) {
+    PortableKernels().column_rows(columns, num_columns, row_begin + i, count - i, out + 32 * i);
+  }
 }
 
 }  // namespace

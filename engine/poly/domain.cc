@@ -80,10 +80,9 @@ absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& ke
 }
 
 size_t Domain::bytes() const {
-  return sizeof(Domain) +
-         sizeof(Fp) * (forward_.stage.size() + forward_.row_roots.size() + inverse_.stage.size() +
-                       inverse_.row_roots.size() + coset_offset_.size() +
-                                        coset_hi_.size() + coset_lo_.size());
+  return sizeof(Domain) + sizeof(Fp) * (forward_.stage.size() + forward_.row_roots.size() +
+                                        inverse_.stage.size() + inverse_.row_roots.size() +
+                                        coset_offset_.size() + coset_hi_.size() + coset_lo_.size());
 }
 
 DomainCache::DomainCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}

@@ -15,14 +15,8 @@ namespace prover {
 namespace ntt_internal {
 
 const NttKernels& KernelsFor(SimdLevel level) {
-#if defined(PROVER_HAVE_AVX512_UNITS)
-  if (level == SimdLevel::kAvx512) return Avx512Kernels();
-#endif
-#if defined(PROVER_HAVE_AVX2_UNITS)
-  if (level >= SimdLevel::kAvx2) return Avx2Kernels();
-#endif
-  (void)level;
-  return PortableKernels();
+  return SelectKernels<NttKernels>(level, &PortableKernels, PROVER_AVX2_KERNELS(Avx2Kernels),
+                                   PROVER_AVX512_KERNELS(Avx512Kernels));
 }
 
 namespace {
@@ -122,27 +116,31 @@ void BitReversePermute(std::span<Fp* const> columns, int log_n) {
   });
 }
 
-absl::Status ForwardNtt(std::span<Fp* const> columns, int log_n, Order input, Order output) {
+namespace {
+
+// Natural -> bit-reversed core with permutation passes for the other orders; the inverse
+// folds n^-1 into phase B.
+absl::Status Transform(std::span<Fp* const> columns, int log_n, Order input, Order output,
+                       bool inverse) {
   if (auto s = ntt_internal::CheckLogN(log_n); !s.ok()) return s;
   auto d = ntt_internal::PlainDomain(log_n);
   if (!d.ok()) return d.status();
   if (input == Order::kBitReversed) BitReversePermute(columns, log_n);
   std::span<const Fp* const> src(const_cast<const Fp* const*>(columns.data()), columns.size());
-  ntt_internal::DifNaturalToBitrev(**d, /*inverse=*/false, src, columns, Fp::One());
+  const Fp scale = inverse ? Fp::FromCanonical(size_t{1} << log_n).Inverse() : Fp::One();
+  ntt_internal::DifNaturalToBitrev(**d, inverse, src, columns, scale);
   if (output == Order::kNatural) BitReversePermute(columns, log_n);
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status ForwardNtt(std::span<Fp* const> columns, int log_n, Order input, Order output) {
+  return Transform(columns, log_n, input, output, /*inverse=*/false);
+}
+
 absl::Status InverseNtt(std::span<Fp* const> columns, int log_n, Order input, Order output) {
-  if (auto s = ntt_internal::CheckLogN(log_n); !s.ok()) return s;
-  auto d = ntt_internal::PlainDomain(log_n);
-  if (!d.ok()) return d.status();
-  if (input == Order::kBitReversed) BitReversePermute(columns, log_n);
-  std::span<const Fp* const> src(const_cast<const Fp* const*>(columns.data()), columns.size());
-  const Fp n_inv = Fp::FromCanonical(size_t{1} << log_n).Inverse();
-  ntt_internal::DifNaturalToBitrev(**d, /*inverse=*/true, src, columns, n_inv);
-  if (output == Order::kNatural) BitReversePermute(columns, log_n);
-  return absl::OkStatus();
+  return Transform(columns, log_n, input, output, /*inverse=*/true);
 }
 
 absl::Status Interpolate(std::span<Fp* const> columns, int log_n) {
@@ -205,8 +203,8 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
       const size_t cj = t / n1, p = t % n1;
       const size_t c = cj / blowup, j = cj % blowup;
       // Ratio c_j * w_n^k1: the row twiddles times the coset factor c_j^i2 of phase A.
-      k.phase_b_row(chunk(c, j) + p * n2, log_n2, d.coset_offset(j) * tw.row_roots[p],
-                    Fp::One(), tw.stage.data());
+      k.phase_b_row(chunk(c, j) + p * n2, log_n2, d.coset_offset(j) * tw.row_roots[p], Fp::One(),
+                    tw.stage.data());
     }
   });
   return absl::OkStatus();

@@ -32,8 +32,8 @@ struct NttKernels {
   // runs the size-n1 DIT (bit-reversed in, natural out) and writes B[k1] to
   // dst[bitrev(k1) * n2 + i2 + l]. A factor depending on i2 alone commutes with this
   // transform, so callers apply it in phase B.
-  void (*phase_a_bitrev)(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2,
-                         const Fp* stage, const Fp* scale_hi, Fp* scratch);
+  void (*phase_a_bitrev)(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, const Fp* stage,
+                         const Fp* scale_hi, Fp* scratch);
 
   // Phase B for one row: row[i2] *= c * r^i2 (skipped when both are one), then the
   // contiguous DIF.
