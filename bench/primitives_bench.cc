@@ -17,6 +17,7 @@
 
 #include "engine/base/aligned_buffer.h"
 #include "engine/base/cpu_features.h"
+#include "engine/base/scratch_pool.h"
 #include "engine/hash/keccak.h"
 #include "engine/hash/merkle.h"
 #include "engine/poly/lde.h"
@@ -55,11 +56,22 @@ void BM_Ntt(benchmark::State& state, int log_n, size_t num_cols, Order out_order
   state.SetBytesProcessed(state.iterations() * num_cols * (int64_t{8} << log_n));
 }
 
-void BM_Lde(benchmark::State& state, int log_n, size_t num_cols, int log_blowup) {
+// Steady state (cold = false): the coefficient scratch is already in the ScratchPool, as in
+// a running prover. Cold: the pool is emptied before every iteration, so each call also
+// allocates and faults in its scratch, as the first LDE of a process does.
+void BM_Lde(benchmark::State& state, int log_n, size_t num_cols, int log_blowup, bool cold) {
   Matrix in(num_cols, size_t{1} << log_n, 2);
   Matrix out(num_cols, size_t{1} << (log_n + log_blowup), 3);
   const Fp shift = Fp::FromCanonical(Fp::kMultiplicativeGenerator);
+  if (!CosetLde(in.ccols, log_n, log_blowup, shift, out.cols).ok()) {  // warm-up
+    state.SkipWithError("lde failed");
+  }
   for (auto _ : state) {
+    if (cold) {
+      state.PauseTiming();
+      ScratchPool::Global().Trim();
+      state.ResumeTiming();
+    }
     absl::Status s = CosetLde(in.ccols, log_n, log_blowup, shift, out.cols);
     if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
     benchmark::DoNotOptimize(out.data.data());
@@ -129,8 +141,15 @@ void RegisterAll() {
   benchmark::RegisterBenchmark("ntt/2^20x16/natural", BM_Ntt, 20, 16, Order::kNatural)
       ->Unit(unit)
       ->UseRealTime();
-  benchmark::RegisterBenchmark("lde/2^20x16/blowup4", BM_Lde, 20, 16, 2)->Unit(unit)->UseRealTime();
-  benchmark::RegisterBenchmark("lde/2^16x16/blowup8", BM_Lde, 16, 16, 3)->Unit(unit)->UseRealTime();
+  benchmark::RegisterBenchmark("lde/2^20x16/blowup4", BM_Lde, 20, 16, 2, false)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("lde/2^20x16/blowup4/cold", BM_Lde, 20, 16, 2, true)
+      ->Unit(unit)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("lde/2^16x16/blowup8", BM_Lde, 16, 16, 3, false)
+      ->Unit(unit)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("merkle/2^20x16", BM_Merkle, 20, 16)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("merkle/2^16x100", BM_Merkle, 16, 100)->Unit(unit)->UseRealTime();
   benchmark::RegisterBenchmark("keccak256/1MiB", BM_Keccak1MiB)->Unit(unit)->UseRealTime();
