@@ -1,0 +1,272 @@
+#include "engine/air/air.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/field/field_codec.h"
+
+namespace prover::air {
+namespace {
+
+absl::Status Error(const std::string& path, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+std::string TablePath(size_t t) { return absl::StrCat("tables[", t, "]"); }
+
+absl::Status CheckNodeRef(const Table& table, uint32_t node, const std::string& path) {
+  if (node >= table.exprs.size()) {
+    return Error(path, absl::StrCat("expression ", node, " out of range (table has ",
+                                    table.exprs.size(), " expressions)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const AirLimits& limits) {
+  const std::string tp = TablePath(t);
+  if (table.num_columns == 0 || table.num_columns > limits.max_columns) {
+    return Error(tp + ".num_columns", absl::StrCat(table.num_columns, " columns; must be in [1, ",
+                                                   limits.max_columns, "]"));
+  }
+  if (!table.column_names.empty() && table.column_names.size() != table.num_columns) {
+    return Error(tp + ".column_names", absl::StrCat(table.column_names.size(), " names for ",
+                                                    table.num_columns, " columns"));
+  }
+  if (table.fixed_log_rows != -1 &&
+      (table.fixed_log_rows < 1 || table.fixed_log_rows > limits.max_log_rows)) {
+    return Error(tp + ".fixed_log_rows",
+                 absl::StrCat(table.fixed_log_rows, " outside [1, ", limits.max_log_rows, "]"));
+  }
+  if (table.exprs.size() > limits.max_exprs) {
+    return Error(tp + ".exprs",
+                 absl::StrCat(table.exprs.size(), " expressions; at most ", limits.max_exprs));
+  }
+  for (size_t i = 0; i < table.exprs.size(); ++i) {
+    const Expr& e = table.exprs[i];
+    const std::string ep = absl::StrCat(tp, ".exprs[", i, "]");
+    switch (e.op) {
+      case ExprOp::kConstant:
+        if (e.value >= Fp::kModulus) {
+          return Error(ep, absl::StrCat("non-canonical constant ", e.value));
+        }
+        break;
+      case ExprOp::kColumn:
+        if (e.value >= table.num_columns) {
+          return Error(ep, absl::StrCat("column ", e.value, " out of range (table has ",
+                                        table.num_columns, " columns)"));
+        }
+        if (e.row_offset > 1) {
+          return Error(ep, absl::StrCat("row offset ", e.row_offset, " (must be 0 or 1)"));
+        }
+        break;
+      case ExprOp::kPublicInput:
+        if (e.value >= air.public_inputs.size()) {
+          return Error(ep, absl::StrCat("public input ", e.value, " out of range (the AIR has ",
+                                        air.public_inputs.size(), ")"));
+        }
+        break;
+      case ExprOp::kChallenge:
+        if (e.value >= kNumChallenges) {
+          return Error(ep, absl::StrCat("challenge ", e.value, " out of range (there are ",
+                                        kNumChallenges, ")"));
+        }
+        break;
+      case ExprOp::kAdd:
+      case ExprOp::kSub:
+      case ExprOp::kMul:
+        if (e.rhs >= i) {
+          return Error(ep, absl::StrCat("operand ", e.rhs, " does not precede the node"));
+        }
+        [[fallthrough]];
+      case ExprOp::kNeg:
+        if (e.lhs >= i) {
+          return Error(ep, absl::StrCat("operand ", e.lhs, " does not precede the node"));
+        }
+        break;
+      default:
+        return Error(ep, absl::StrCat("unknown operation ", static_cast<int>(e.op)));
+    }
+  }
+  const std::vector<uint32_t> degree = NodeDegrees(table);
+  const std::vector<bool> next = NodeUsesNextRow(table);
+  if (table.constraints.size() > limits.max_constraints) {
+    return Error(
+        tp + ".constraints",
+        absl::StrCat(table.constraints.size(), " constraints; at most ", limits.max_constraints));
+  }
+  for (size_t k = 0; k < table.constraints.size(); ++k) {
+    const Constraint& c = table.constraints[k];
+    const std::string cp = absl::StrCat(tp, ".constraints[", k, "]");
+    if (static_cast<uint8_t>(c.kind) > 3) return Error(cp + ".kind", "unknown constraint kind");
+    if (auto s = CheckNodeRef(table, c.expr, cp + ".expr"); !s.ok()) return s;
+    if (degree[c.expr] > air.max_constraint_degree) {
+      return Error(cp + ".expr",
+                   absl::StrCat("degree ", degree[c.expr], " exceeds the AIR's maximum ",
+                                air.max_constraint_degree));
+    }
+    if (degree[c.expr] == 0) {
+      return Error(cp + ".expr", "constant constraint (degree 0): it does not depend on the trace");
+    }
+    if (c.kind != ConstraintKind::kTransition && next[c.expr]) {
+      return Error(cp + ".expr", "only transition constraints may read the next row");
+    }
+  }
+  if (table.interactions.size() > limits.max_interactions) {
+    return Error(tp + ".interactions",
+                 absl::StrCat(table.interactions.size(), " interactions; at most ",
+                              limits.max_interactions));
+  }
+  for (size_t k = 0; k < table.interactions.size(); ++k) {
+    const Interaction& in = table.interactions[k];
+    const std::string ip = absl::StrCat(tp, ".interactions[", k, "]");
+    if (in.values.empty() || in.values.size() > limits.max_tuple_len) {
+      return Error(ip + ".values", absl::StrCat(in.values.size(), " values; must be in [1, ",
+                                                limits.max_tuple_len, "]"));
+    }
+    auto check_operand = [&](uint32_t node, const std::string& path) -> absl::Status {
+      if (auto s = CheckNodeRef(table, node, path); !s.ok()) return s;
+      if (next[node]) return Error(path, "interaction expressions read the current row only");
+      // A LogUp term m / (beta - sum alpha^i v_i) needs degree(m) + 1 and degree(v) + 1
+      // within the AIR's maximum (the helper column's constraint multiplies them).
+      if (degree[node] + 1 > air.max_constraint_degree) {
+        return Error(path, absl::StrCat("degree ", degree[node],
+                                        " too high for a bus of an AIR "
+                                        "with maximum degree ",
+                                        air.max_constraint_degree));
+      }
+      return absl::OkStatus();
+    };
+    for (size_t v = 0; v < in.values.size(); ++v) {
+      if (auto s = check_operand(in.values[v], absl::StrCat(ip, ".values[", v, "]")); !s.ok()) {
+        return s;
+      }
+    }
+    if (auto s = check_operand(in.multiplicity, ip + ".multiplicity"); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// Canonical encoding for the digest.
+struct Encoder {
+  std::vector<uint8_t> out;
+  void U64(uint64_t v) {
+    uint8_t b[8];
+    StoreU64LE(v, b);
+    out.insert(out.end(), b, b + 8);
+  }
+  void Str(const std::string& s) {
+    U64(s.size());
+    out.insert(out.end(), s.begin(), s.end());
+  }
+};
+
+}  // namespace
+
+absl::Status Validate(const Air& air, const AirLimits& limits) {
+  if (air.tables.empty() || air.tables.size() > limits.max_tables) {
+    return Error("tables", absl::StrCat(air.tables.size(), " tables; must be in [1, ",
+                                        limits.max_tables, "]"));
+  }
+  if (air.max_constraint_degree < 2 || air.max_constraint_degree > limits.max_constraint_degree) {
+    return Error("max_constraint_degree", absl::StrCat(air.max_constraint_degree, " outside [2, ",
+                                                       limits.max_constraint_degree, "]"));
+  }
+  if (air.public_inputs.size() > limits.max_public_inputs) {
+    return Error("public_inputs", absl::StrCat(air.public_inputs.size(), " public inputs; at most ",
+                                               limits.max_public_inputs));
+  }
+  for (size_t t = 0; t < air.tables.size(); ++t) {
+    if (auto s = ValidateTable(air, air.tables[t], t, limits); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<uint32_t> NodeDegrees(const Table& table) {
+  std::vector<uint32_t> d(table.exprs.size(), 0);
+  for (size_t i = 0; i < table.exprs.size(); ++i) {
+    const Expr& e = table.exprs[i];
+    switch (e.op) {
+      case ExprOp::kColumn:
+        d[i] = 1;
+        break;
+      case ExprOp::kAdd:
+      case ExprOp::kSub:
+        d[i] = std::max(d[e.lhs], d[e.rhs]);
+        break;
+      case ExprOp::kMul:
+        d[i] = d[e.lhs] + d[e.rhs];
+        break;
+      case ExprOp::kNeg:
+        d[i] = d[e.lhs];
+        break;
+      default:
+        d[i] = 0;
+    }
+  }
+  return d;
+}
+
+std::vector<bool> NodeUsesNextRow(const Table& table) {
+  std::vector<bool> n(table.exprs.size(), false);
+  for (size_t i = 0; i < table.exprs.size(); ++i) {
+    const Expr& e = table.exprs[i];
+    switch (e.op) {
+      case ExprOp::kColumn:
+        n[i] = e.row_offset == 1;
+        break;
+      case ExprOp::kAdd:
+      case ExprOp::kSub:
+      case ExprOp::kMul:
+        n[i] = n[e.lhs] || n[e.rhs];
+        break;
+      case ExprOp::kNeg:
+        n[i] = n[e.lhs];
+        break;
+      default:
+        break;
+    }
+  }
+  return n;
+}
+
+Digest AirDigest(const Air& air) {
+  Encoder enc;
+  enc.Str("prover.air.v1");
+  enc.Str(air.name);
+  enc.U64(air.max_constraint_degree);
+  enc.U64(air.public_inputs.size());
+  for (const auto& p : air.public_inputs) enc.Str(p);
+  enc.U64(air.tables.size());
+  for (const Table& t : air.tables) {
+    enc.Str(t.name);
+    enc.U64(t.num_columns);
+    enc.U64(t.column_names.size());
+    for (const auto& c : t.column_names) enc.Str(c);
+    enc.U64(static_cast<uint64_t>(static_cast<int64_t>(t.fixed_log_rows)));
+    enc.U64(t.exprs.size());
+    for (const Expr& e : t.exprs) {
+      enc.U64(static_cast<uint64_t>(e.op));
+      enc.U64(e.value);
+      enc.U64(e.row_offset);
+      enc.U64(e.lhs);
+      enc.U64(e.rhs);
+    }
+    enc.U64(t.constraints.size());
+    for (const Constraint& c : t.constraints) {
+      enc.U64(static_cast<uint64_t>(c.kind));
+      enc.U64(c.expr);
+      enc.Str(c.name);
+    }
+    enc.U64(t.interactions.size());
+    for (const Interaction& in : t.interactions) {
+      enc.U64(in.bus);
+      enc.U64(in.values.size());
+      for (uint32_t v : in.values) enc.U64(v);
+      enc.U64(in.multiplicity);
+    }
+  }
+  return Keccak256(enc.out);
+}
+
+}  // namespace prover::air
