@@ -61,6 +61,26 @@ absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns,
   return t;
 }
 
+absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len,
+                                                     size_t rows) {
+  if (!IsPowerOfTwo(rows)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("merkle: the number of rows (", rows, ") must be a power of two"));
+  }
+  MerkleTree t;
+  t.num_leaves_ = rows;
+  t.nodes_ = AlignedBuffer<Digest>(2 * rows);
+  // Fp is one canonical u64, so the rows' memory is their little-endian encoding.
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(data);
+  const size_t len = 8 * row_len;
+  Digest* leaves = t.nodes_.data() + rows;
+  ForRange(rows, 256, [&](size_t begin, size_t end) {
+    Keccak256Batch(bytes + len * begin, len, len, end - begin, leaves + begin);
+  });
+  t.BuildInnerNodes();
+  return t;
+}
+
 absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves) {
   if (!IsPowerOfTwo(leaves.size())) {
     return absl::InvalidArgumentError(

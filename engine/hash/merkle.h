@@ -38,6 +38,9 @@ class MerkleTree {
  public:
   // Tree over `rows` rows of the given columns (each at least `rows` values long).
   static absl::StatusOr<MerkleTree> Build(std::span<const Fp* const> columns, size_t rows);
+  // Tree over `rows` rows stored one after the other: row r is the `row_len` values at
+  // data + r * row_len (the same leaf hash as Build over columns holding them).
+  static absl::StatusOr<MerkleTree> BuildFromRows(const Fp* data, size_t row_len, size_t rows);
   // Tree over leaf digests computed elsewhere.
   static absl::StatusOr<MerkleTree> FromLeaves(std::span<const Digest> leaves);
 

@@ -1,0 +1,914 @@
+#include "engine/backend/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "engine/backend/cpu/dag_eval.h"
+#include "engine/base/aligned_buffer.h"
+#include "engine/field/batch_inverse.h"
+#include "engine/poly/lde.h"
+#include "engine/poly/ntt.h"
+#include "engine/stark/logup.h"
+#include "tbb/blocked_range.h"
+#include "tbb/parallel_for.h"
+
+namespace prover::backend {
+namespace {
+
+using stark::LogUpGroup;
+
+// The LDE coset offset g (docs/PROTOCOL.md section 1).
+constexpr uint64_t kCosetOffset = 7;
+
+uint64_t BitRev(uint64_t x, int bits) {
+  uint64_t r = 0;
+  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
+  return r;
+}
+
+int CeilLog2(uint64_t x) {
+  int r = 0;
+  while ((uint64_t{1} << r) < x) ++r;
+  return r;
+}
+
+// Runs body(begin, end) over [0, count) in chunks of `chunk` (the last may be shorter).
+template <typename Body>
+void ForChunks(size_t count, size_t chunk, Body body) {
+  const size_t chunks = (count + chunk - 1) / chunk;
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& r) {
+    for (size_t c = r.begin(); c < r.end(); ++c) body(c * chunk, std::min(count, (c + 1) * chunk));
+  });
+}
+
+// Column pointers into a column-major buffer of `columns` columns of `len` values.
+template <typename T>
+std::vector<T*> Columns(T* base, size_t columns, size_t len) {
+  std::vector<T*> out(columns);
+  for (size_t c = 0; c < columns; ++c) out[c] = base + c * len;
+  return out;
+}
+
+Fp3 FromCoeffs(Fp a, Fp b, Fp c) { return Fp3(a, b, c); }
+
+// x_p = g * w_N^bitrev_N(p) for p in [p0, p0 + count), p0 a multiple of count (a power of
+// two): x_{p0 + j} = x_{p0} * w_count^bitrev_count(j).
+void CosetPoints(int log_N, uint64_t p0, size_t count, std::span<const Fp> chunk_roots, Fp* x) {
+  const Fp x0 = Fp::FromCanonical(kCosetOffset) *
+                Fp::RootOfUnity(log_N).Pow(BitRev(p0, log_N));
+  for (size_t j = 0; j < count; ++j) x[j] = x0 * chunk_roots[j];
+}
+
+// w_count^bitrev(j) for j < count.
+std::vector<Fp> ChunkRoots(size_t count) {
+  const int bits = CeilLog2(count);
+  std::vector<Fp> r(count);
+  const Fp w = Fp::RootOfUnity(bits);
+  for (size_t j = 0; j < count; ++j) r[j] = w.Pow(BitRev(j, bits));
+  return r;
+}
+
+class Memory {
+ public:
+  void Add(uint64_t bytes) {
+    const uint64_t now = current_.fetch_add(bytes) + bytes;
+    uint64_t p = peak_.load();
+    while (now > p && !peak_.compare_exchange_weak(p, now)) {
+    }
+  }
+  void Sub(uint64_t bytes) { current_.fetch_sub(bytes); }
+  JobMemory Get() const { return {current_.load(), peak_.load()}; }
+
+ private:
+  std::atomic<uint64_t> current_{0}, peak_{0};
+};
+
+// A buffer whose bytes count toward the job's memory.
+template <typename T>
+class Tracked {
+ public:
+  Tracked() = default;
+  Tracked(Memory* m, size_t count) : mem_(m), buf_(count) { mem_->Add(bytes()); }
+  Tracked(Tracked&& o) noexcept : mem_(std::exchange(o.mem_, nullptr)), buf_(std::move(o.buf_)) {}
+  Tracked& operator=(Tracked&& o) noexcept {
+    Release();
+    mem_ = std::exchange(o.mem_, nullptr);
+    buf_ = std::move(o.buf_);
+    return *this;
+  }
+  ~Tracked() { Release(); }
+  void Release() {
+    if (mem_ != nullptr) mem_->Sub(bytes());
+    mem_ = nullptr;
+    buf_ = AlignedBuffer<T>();
+  }
+  T* data() { return buf_.data(); }
+  const T* data() const { return buf_.data(); }
+  size_t size() const { return buf_.size(); }
+  T& operator[](size_t i) { return buf_.data()[i]; }
+  const T& operator[](size_t i) const { return buf_.data()[i]; }
+
+ private:
+  uint64_t bytes() const { return buf_.size() * sizeof(T); }
+  Memory* mem_ = nullptr;
+  AlignedBuffer<T> buf_;
+};
+
+struct TableState {
+  const air::Table* table = nullptr;
+  const air::TableTrace* trace = nullptr;
+  int log_n = 0, log_N = 0;
+  std::vector<LogUpGroup> groups;
+  uint32_t aux_columns = 0;  // extension columns; 3x base columns in the buffers
+  Tracked<Fp> main_lde;      // num_columns x N
+  std::optional<MerkleTree> main_tree;
+  Tracked<Fp> aux_trace;  // 3 * aux_columns x n
+  Tracked<Fp> aux_lde;    // 3 * aux_columns x N
+  std::optional<MerkleTree> aux_tree;
+  Fp3 sum;
+  Tracked<Fp> quotient_coeffs;  // 3 * parts x n: coefficients of Q_i(g y)
+  Tracked<Fp> quotient_lde;     // 3 * parts x N
+  std::optional<MerkleTree> quotient_tree;
+  size_t n() const { return size_t{1} << log_n; }
+  size_t N() const { return size_t{1} << log_N; }
+};
+
+absl::Status Internal(const std::string& stage, const std::string& msg) {
+  return absl::InternalError(absl::StrCat("cpu backend: ", stage, ": ", msg));
+}
+
+class CpuJob final : public ProvingJob {
+ public:
+  explicit CpuJob(const JobSpec& spec) : spec_(spec) {
+    const air::Air& air = *spec_.air;
+    parts_ = air.max_constraint_degree - 1;
+    tables_.resize(air.tables.size());
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      TableState& s = tables_[t];
+      s.table = &air.tables[t];
+      s.log_n = spec_.log_rows[t];
+      s.log_N = s.log_n + spec_.log_blowup;
+      s.groups = stark::GroupInteractions(*s.table, air.max_constraint_degree);
+      s.aux_columns = stark::NumAuxColumns(s.groups);
+    }
+  }
+
+  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+    if (auto s = Step(0); !s.ok()) return s;
+    if (trace.tables.size() != tables_.size()) {
+      return absl::InvalidArgumentError("trace: wrong number of tables");
+    }
+    std::vector<absl::Status> status(tables_.size());
+    tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
+      TableState& s = tables_[t];
+      s.trace = &trace.tables[t];
+      const uint32_t cols = s.table->num_columns;
+      s.main_lde = Tracked<Fp>(&mem_, size_t{cols} << s.log_N);
+      const std::vector<const Fp*> in = s.trace->column_pointers();
+      const std::vector<Fp*> out = Columns(s.main_lde.data(), cols, s.N());
+      status[t] = CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset), out);
+      if (!status[t].ok()) return;
+      auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N());
+      if (!tree.ok()) {
+        status[t] = tree.status();
+        return;
+      }
+      s.main_tree.emplace(*std::move(tree));
+    });
+    std::vector<Digest> roots;
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      if (!status[t].ok()) return status[t];
+      roots.push_back(tables_[t].main_tree->root());
+    }
+    return roots;
+  }
+
+  absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
+    if (auto s = Step(1); !s.ok()) return s;
+    challenges_ = {alpha, beta};
+    std::vector<absl::Status> status(tables_.size());
+    tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
+      if (tables_[t].aux_columns != 0) status[t] = BuildAux(t, alpha, beta);
+    });
+    std::vector<AuxCommitment> out(tables_.size());
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      if (!status[t].ok()) return status[t];
+      if (tables_[t].aux_columns == 0) continue;
+      out[t] = AuxCommitment{true, tables_[t].sum, tables_[t].aux_tree->root()};
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
+    if (auto s = Step(2); !s.ok()) return s;
+    std::vector<absl::Status> status(tables_.size());
+    tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) { status[t] = BuildQuotient(t, gamma); });
+    std::vector<Digest> roots;
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      if (!status[t].ok()) return status[t];
+      roots.push_back(tables_[t].quotient_tree->root());
+    }
+    return roots;
+  }
+
+  absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
+    if (auto s = Step(3); !s.ok()) return s;
+    ood_z_ = z;
+    std::vector<TableOod> out(tables_.size());
+    std::vector<absl::Status> status(tables_.size());
+    tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) { status[t] = Ood(t, z, out[t]); });
+    for (const auto& s : status) {
+      if (!s.ok()) return s;
+    }
+    return out;
+  }
+
+  absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda, std::span<const TableOod> ood,
+                         const stark::FriSchedule& schedule) override {
+    if (auto s = Step(4); !s.ok()) return s;
+    schedule_ = schedule;
+    const size_t layers = schedule.log_size.size();
+    layers_.resize(layers);
+    inject_.resize(layers);
+    layer_trees_.resize(schedule.num_committed());
+    const int log_m0 = schedule.log_size[0];
+    layers_[0] = Tracked<Fp3>(&mem_, size_t{1} << log_m0);
+    std::fill(layers_[0].data(), layers_[0].data() + layers_[0].size(), Fp3::Zero());
+    Fp3 lambda_t = Fp3::One();
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      size_t layer = layers;
+      for (size_t i = 0; i < layers; ++i) {
+        if (schedule.log_size[i] == s.log_N) layer = i;
+      }
+      if (layer == layers) return Internal("deep", "a table height is not a FRI layer size");
+      Tracked<Fp3>& target = layer == 0 ? layers_[0] : inject_[layer];
+      if (target.size() == 0) {
+        target = Tracked<Fp3>(&mem_, s.N());
+        std::fill(target.data(), target.data() + target.size(), Fp3::Zero());
+      }
+      Deep(t, delta, lambda_t, ood[t], target.data());
+      lambda_t *= lambda;
+    }
+    // Inverse points for folding: fold_twiddles_[c] = w_{M0}^-bitrev_{M0/2}(c), c < M0/2.
+    // Layer size M' uses the prefix c < M'/2 (bitrev_{M/2}(c) = 2 bitrev_{M/4}(c) for
+    // c < M/4), so one table serves every layer.
+    const size_t half = size_t{1} << (log_m0 - 1);
+    fold_twiddles_ = Tracked<Fp>(&mem_, std::max<size_t>(half, 1));
+    fold_twiddles_[0] = Fp::One();
+    const Fp w_inv = Fp::RootOfUnity(log_m0).Inverse();
+    for (int j = 0; (size_t{1} << j) < half; ++j) {
+      const size_t step = size_t{1} << j;
+      const Fp r = w_inv.Pow(half >> (j + 1));
+      ForChunks(step, 4096, [&](size_t b, size_t e) {
+        for (size_t c = b; c < e; ++c) fold_twiddles_[c + step] = fold_twiddles_[c] * r;
+      });
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
+    if (layer != fri_step_ || stage_ != 5 || layer >= schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cpu backend: CommitFriLayer out of order");
+    }
+    const size_t arity = size_t{1} << schedule_.log_arity[layer];
+    const Tracked<Fp3>& v = layers_[layer];
+    auto tree = MerkleTree::BuildFromRows(reinterpret_cast<const Fp*>(v.data()), 3 * arity,
+                                          v.size() / arity);
+    if (!tree.ok()) return tree.status();
+    layer_trees_[layer].emplace(*std::move(tree));
+    return layer_trees_[layer]->root();
+  }
+
+  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
+    if (layer != fri_step_ || stage_ != 5 || !layer_trees_[layer].has_value()) {
+      return absl::FailedPreconditionError("cpu backend: FoldFriLayer out of order");
+    }
+    const int log_a = schedule_.log_arity[layer];
+    const size_t arity = size_t{1} << log_a;
+    const int log_m = schedule_.log_size[layer];
+    const int log_m0 = schedule_.log_size[0];
+    const Tracked<Fp3>& in = layers_[layer];
+    const size_t groups = in.size() / arity;
+    Tracked<Fp3>& out = layers_[layer + 1];
+    out = Tracked<Fp3>(&mem_, groups);
+    const Tracked<Fp3>& inject = inject_[layer + 1];
+    // s_i = g^(M0 / M_i); the binary fold at sub-level r works on points s_i^(2^r) * ...
+    const Fp s_inv = Fp::FromCanonical(kCosetOffset).Pow(uint64_t{1} << (log_m0 - log_m)).Inverse();
+    std::vector<Fp3> zetas(log_a);
+    std::vector<Fp> s_invs(log_a);
+    for (int r = 0; r < log_a; ++r) {
+      zetas[r] = r == 0 ? zeta : zetas[r - 1].Square();
+      s_invs[r] = r == 0 ? s_inv : s_invs[r - 1].Square();
+    }
+    const Fp scale = Fp::FromU64(arity).Inverse();
+    ForChunks(groups, 1024, [&](size_t b, size_t e) {
+      Fp3 v[16];
+      for (size_t c = b; c < e; ++c) {
+        std::copy(in.data() + c * arity, in.data() + (c + 1) * arity, v);
+        for (int r = 0; r < log_a; ++r) {
+          const size_t len = arity >> r;  // values of this group at sub-level r
+          for (size_t k = 0; k < len / 2; ++k) {
+            // The pair (2k, 2k+1) of the group is (y, -y), y = s^(2^r) w^bitrev(..): its
+            // global pair index at this sub-level is c * len / 2 + k.
+            const Fp y_inv = s_invs[r] * fold_twiddles_[c * (len / 2) + k];
+            const Fp3 sum = v[2 * k] + v[2 * k + 1];
+            const Fp3 diff = v[2 * k] - v[2 * k + 1];
+            v[k] = sum + zetas[r] * (diff * y_inv);
+          }
+        }
+        out[c] = v[0] * scale;
+        if (inject.size() != 0) out[c] += inject[c];
+      }
+    });
+    inject_[layer + 1].Release();
+    ++fri_step_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
+    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cpu backend: FinalLayer out of order");
+    }
+    const Tracked<Fp3>& last = layers_.back();
+    return std::vector<Fp3>(last.data(), last.data() + last.size());
+  }
+
+  absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
+    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cpu backend: OpenQueries out of order");
+    }
+    const int log_m0 = schedule_.log_size[0];
+    QueryOpenings out;
+    out.tables.resize(tables_.size());
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      const std::vector<uint64_t> rows = Positions(positions, log_m0 - s.log_N, 0);
+      auto main = OpenColumns(*s.main_tree, s.main_lde.data(), s.table->num_columns, s.N(), rows);
+      if (!main.ok()) return main.status();
+      out.tables[t].main = *std::move(main);
+      if (s.aux_columns != 0) {
+        auto aux = OpenColumns(*s.aux_tree, s.aux_lde.data(), 3 * s.aux_columns, s.N(), rows);
+        if (!aux.ok()) return aux.status();
+        out.tables[t].aux = *std::move(aux);
+      }
+      auto q = OpenColumns(*s.quotient_tree, s.quotient_lde.data(), 3 * parts_, s.N(), rows);
+      if (!q.ok()) return q.status();
+      out.tables[t].quotient = *std::move(q);
+    }
+    for (int i = 0; i < schedule_.num_committed(); ++i) {
+      const int log_a = schedule_.log_arity[i];
+      const std::vector<uint64_t> groups =
+          Positions(positions, log_m0 - schedule_.log_size[i], log_a);
+      TreeOpening o;
+      o.indices = groups;
+      const size_t width = 3 << log_a;
+      const Fp* base = reinterpret_cast<const Fp*>(layers_[i].data());
+      for (uint64_t g : groups) o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
+      std::vector<size_t> idx(groups.begin(), groups.end());
+      auto proof = layer_trees_[i]->Open(idx);
+      if (!proof.ok()) return proof.status();
+      o.proof = *std::move(proof);
+      out.fri_layers.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  JobMemory memory() const override { return mem_.Get(); }
+
+ private:
+  absl::Status Step(int stage) {
+    if (stage_ != stage) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cpu backend: operation ", stage, " called at stage ", stage_));
+    }
+    ++stage_;
+    return absl::OkStatus();
+  }
+
+  static std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift, int group) {
+    std::vector<uint64_t> out;
+    for (uint64_t u : positions) out.push_back((u >> shift) >> group);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data, size_t cols,
+                                                 size_t len, const std::vector<uint64_t>& rows) {
+    TreeOpening o;
+    o.indices = rows;
+    for (uint64_t r : rows) {
+      for (size_t c = 0; c < cols; ++c) o.values.push_back(data[c * len + r]);
+    }
+    std::vector<size_t> idx(rows.begin(), rows.end());
+    auto proof = tree.Open(idx);
+    if (!proof.ok()) return proof.status();
+    o.proof = *std::move(proof);
+    return o;
+  }
+
+  absl::Status BuildAux(size_t t, const Fp3& alpha, const Fp3& beta);
+  absl::Status BuildQuotient(size_t t, const Fp3& gamma);
+  absl::Status Ood(size_t t, const Fp3& z, TableOod& out);
+  void Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood, Fp3* target);
+
+  JobSpec spec_;
+  uint32_t parts_ = 0;
+  std::vector<TableState> tables_;
+  std::vector<Fp3> challenges_;
+  Fp3 ood_z_;
+  int stage_ = 0;
+  int fri_step_ = 0;
+  stark::FriSchedule schedule_;
+  std::vector<Tracked<Fp3>> layers_, inject_;
+  std::vector<std::optional<MerkleTree>> layer_trees_;
+  Tracked<Fp> fold_twiddles_;
+  Memory mem_;
+};
+
+// Fingerprints phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}) of a chunk's rows.
+void Fingerprints(const air::Table& table, const backend::cpu::DagEvaluator& ev,
+                  std::span<const Fp3> alpha_pows, const Fp3& beta, size_t count,
+                  std::vector<Fp3>& phi) {
+  const size_t k_count = table.interactions.size();
+  phi.resize(k_count * count);
+  for (size_t k = 0; k < k_count; ++k) {
+    const air::Interaction& in = table.interactions[k];
+    Fp3* out = phi.data() + k * count;
+    const Fp3 c = beta - Fp3(Fp::FromU64(in.bus));
+    for (size_t j = 0; j < count; ++j) out[j] = c;
+    for (size_t i = 0; i < in.values.size(); ++i) {
+      const Fp* v = ev.base(in.values[i]);
+      const Fp3 a = alpha_pows[i + 1];
+      for (size_t j = 0; j < count; ++j) out[j] -= a * v[j];
+    }
+  }
+}
+
+std::vector<uint32_t> InteractionRoots(const air::Table& table) {
+  std::vector<uint32_t> roots;
+  for (const air::Interaction& in : table.interactions) {
+    roots.insert(roots.end(), in.values.begin(), in.values.end());
+    roots.push_back(in.multiplicity);
+  }
+  return roots;
+}
+
+std::vector<Fp3> AlphaPowers(const air::Table& table, const Fp3& alpha) {
+  size_t len = 0;
+  for (const air::Interaction& in : table.interactions) len = std::max(len, in.values.size());
+  std::vector<Fp3> p(len + 1);
+  p[0] = Fp3::One();
+  for (size_t i = 1; i <= len; ++i) p[i] = p[i - 1] * alpha;
+  return p;
+}
+
+absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
+  TableState& s = tables_[t];
+  const air::Table& table = *s.table;
+  const size_t n = s.n();
+  const size_t base_cols = 3 * s.aux_columns;
+  s.aux_trace = Tracked<Fp>(&mem_, base_cols * n);
+  Fp* aux = s.aux_trace.data();
+  const std::vector<uint32_t> roots = InteractionRoots(table);
+  const std::vector<Fp3> alpha_pows = AlphaPowers(table, alpha);
+  const std::vector<const Fp*> trace_cols = s.trace->column_pointers();
+  const size_t chunk = std::min(n, cpu::kDagChunk);
+  const size_t chunks = n / chunk;
+  std::vector<Fp3> chunk_sums(chunks);
+  std::atomic<uint64_t> bad_row{UINT64_MAX};
+  const size_t s_col = 3 * (s.aux_columns - 1);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 16), [&](const tbb::blocked_range<size_t>& range) {
+    cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
+    std::vector<Fp3> phi, inv;
+    std::vector<const Fp*> cur(trace_cols.size());
+    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+      const size_t r0 = ci * chunk;
+      for (size_t c = 0; c < cur.size(); ++c) cur[c] = trace_cols[c] + r0;
+      ev.Evaluate(cur, {}, chunk);
+      Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+      for (size_t i = 0; i < phi.size(); ++i) {
+        if (phi[i].IsZero()) {
+          uint64_t row = r0 + i % chunk, prev = bad_row.load();
+          while (row < prev && !bad_row.compare_exchange_weak(prev, row)) {
+          }
+        }
+      }
+      inv.resize(phi.size());
+      BatchInverse(phi, inv);
+      Fp3 total = Fp3::Zero();
+      for (size_t j = 0; j < chunk; ++j) {
+        Fp3 row_sum = Fp3::Zero();
+        for (size_t g = 0; g < s.groups.size(); ++g) {
+          Fp3 h = Fp3::Zero();
+          for (uint32_t k : s.groups[g].interactions) {
+            h += inv[k * chunk + j] * ev.base(table.interactions[k].multiplicity)[j];
+          }
+          for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
+          row_sum += h;
+        }
+        total += row_sum;
+        // The running sum within the chunk for now; chunk offsets are added below.
+        for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
+      }
+      chunk_sums[ci] = total;
+    }
+  });
+  if (bad_row.load() != UINT64_MAX) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
+        " (probability about rows / p^3); the proof aborts"));
+  }
+  std::vector<Fp3> offsets(chunks);
+  for (size_t ci = 1; ci < chunks; ++ci) offsets[ci] = offsets[ci - 1] + chunk_sums[ci - 1];
+  tbb::parallel_for(size_t{1}, chunks, [&](size_t ci) {
+    for (size_t j = 0; j < chunk; ++j) {
+      const size_t r = ci * chunk + j;
+      for (int c = 0; c < 3; ++c) {
+        aux[(s_col + c) * n + r] = aux[(s_col + c) * n + r] + offsets[ci].coeff(c);
+      }
+    }
+  });
+  s.sum = FromCoeffs(aux[s_col * n + n - 1], aux[(s_col + 1) * n + n - 1], aux[(s_col + 2) * n + n - 1]);
+  s.aux_lde = Tracked<Fp>(&mem_, base_cols * s.N());
+  const std::vector<Fp*> in = Columns(aux, base_cols, n);
+  const std::vector<Fp*> out = Columns(s.aux_lde.data(), base_cols, s.N());
+  if (auto st = CosetLde(std::vector<const Fp*>(in.begin(), in.end()), s.log_n, spec_.log_blowup,
+                         Fp::FromCanonical(kCosetOffset), out);
+      !st.ok()) {
+    return st;
+  }
+  auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N());
+  if (!tree.ok()) return tree.status();
+  s.aux_tree.emplace(*std::move(tree));
+  return absl::OkStatus();
+}
+
+absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
+  TableState& s = tables_[t];
+  const air::Table& table = *s.table;
+  const size_t n = s.n(), N = s.N();
+  const int log_n = s.log_n;
+  // Q has degree below parts * n, so it is known from its values on E = 2^ceil(log parts) n
+  // points: the first E positions of the bit-reversed LDE are the coset g <w_E>.
+  const int log_e = log_n + CeilLog2(parts_);
+  const size_t E = size_t{1} << log_e;
+  const size_t num_air = table.constraints.size();
+  const size_t num_logup = s.aux_columns == 0 ? 0 : s.groups.size() + 3;
+  std::vector<Fp3> gpow(num_air + num_logup);
+  for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
+
+  std::vector<uint32_t> roots;
+  for (const air::Constraint& c : table.constraints) roots.push_back(c.expr);
+  const std::vector<uint32_t> inter_roots = InteractionRoots(table);
+  if (s.aux_columns != 0) roots.insert(roots.end(), inter_roots.begin(), inter_roots.end());
+  std::vector<uint32_t> next_cols;
+  {
+    std::vector<bool> seen(table.num_columns, false);
+    for (const air::Expr& e : table.exprs) {
+      if (e.op == air::ExprOp::kColumn && e.row_offset == 1 && !seen[e.value]) {
+        seen[e.value] = true;
+        next_cols.push_back(static_cast<uint32_t>(e.value));
+      }
+    }
+  }
+  const std::vector<Fp3> alpha_pows =
+      s.aux_columns == 0 ? std::vector<Fp3>{} : AlphaPowers(table, challenges_[0]);
+  const Fp3 beta = s.aux_columns == 0 ? Fp3() : challenges_[1];
+
+  Tracked<Fp> q(&mem_, 3 * E);
+  const size_t chunk = std::min(n, cpu::kDagChunk);
+  const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
+  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();  // w_n^(n-1)
+  const uint32_t aux_base = 3 * s.aux_columns;
+  const Fp* main = s.main_lde.data();
+  const Fp* aux = s.aux_lde.data();
+
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, E / chunk, 8), [&](const tbb::blocked_range<size_t>& range) {
+    cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
+    std::vector<const Fp*> cur(table.num_columns), nxt(table.num_columns, nullptr);
+    std::vector<Fp> next_store(next_cols.size() * chunk);
+    std::vector<Fp> aux_next(aux_base * chunk);
+    std::vector<size_t> next_pos(chunk);
+    std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
+    std::vector<Fp3> acc(4 * chunk), phi;
+    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+      const size_t p0 = ci * chunk;
+      const size_t coset_base = p0 & ~(n - 1);
+      for (size_t j = 0; j < chunk; ++j) {
+        const uint64_t qpos = (p0 + j) - coset_base;
+        next_pos[j] = coset_base + BitRev((BitRev(qpos, log_n) + 1) & (n - 1), log_n);
+      }
+      for (uint32_t c = 0; c < table.num_columns; ++c) cur[c] = main + c * N + p0;
+      for (size_t k = 0; k < next_cols.size(); ++k) {
+        const Fp* col = main + size_t{next_cols[k]} * N;
+        Fp* dst = next_store.data() + k * chunk;
+        for (size_t j = 0; j < chunk; ++j) dst[j] = col[next_pos[j]];
+        nxt[next_cols[k]] = dst;
+      }
+      ev.Evaluate(cur, nxt, chunk);
+      CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
+      for (size_t j = 0; j < chunk; ++j) {
+        den[j] = x[j] - Fp::One();
+        den[chunk + j] = x[j] - w_last;
+      }
+      BatchInverse(den, den_inv);
+      const Fp zinv = (x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
+      std::fill(acc.begin(), acc.end(), Fp3::Zero());
+      auto accumulate = [&](air::ConstraintKind kind, const Fp3& g, auto value) {
+        Fp3* a = acc.data() + static_cast<size_t>(kind) * chunk;
+        for (size_t j = 0; j < chunk; ++j) a[j] += g * value(j);
+      };
+      for (size_t k = 0; k < num_air; ++k) {
+        const air::Constraint& c = table.constraints[k];
+        if (ev.is_ext(c.expr)) {
+          const Fp3* v = ev.ext(c.expr);
+          accumulate(c.kind, gpow[k], [&](size_t j) { return v[j]; });
+        } else {
+          const Fp* v = ev.base(c.expr);
+          Fp3* a = acc.data() + static_cast<size_t>(c.kind) * chunk;
+          for (size_t j = 0; j < chunk; ++j) a[j] += gpow[k] * v[j];
+        }
+      }
+      if (s.aux_columns != 0) {
+        for (uint32_t c = 0; c < aux_base; ++c) {
+          const Fp* col = aux + size_t{c} * N;
+          for (size_t j = 0; j < chunk; ++j) aux_next[c * chunk + j] = col[next_pos[j]];
+        }
+        auto aux_at = [&](uint32_t col, size_t j) {
+          const Fp* b = aux + size_t{3 * col} * N + p0 + j;
+          return Fp3(b[0], b[N], b[2 * N]);
+        };
+        auto aux_next_at = [&](uint32_t col, size_t j) {
+          const Fp* b = aux_next.data() + size_t{3 * col} * chunk + j;
+          return Fp3(b[0], b[chunk], b[2 * chunk]);
+        };
+        Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+        const size_t G = s.groups.size();
+        const uint32_t s_col = s.aux_columns - 1;
+        for (size_t g = 0; g < G; ++g) {
+          const auto& ks = s.groups[g].interactions;
+          const Fp3 gg = gpow[num_air + g];
+          Fp3* a = acc.data();  // every row
+          for (size_t j = 0; j < chunk; ++j) {
+            const Fp3 h = aux_at(g, j);
+            Fp3 v;
+            if (ks.size() == 2) {
+              const Fp3 pk = phi[ks[0] * chunk + j], pl = phi[ks[1] * chunk + j];
+              const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
+              const Fp ml = ev.base(table.interactions[ks[1]].multiplicity)[j];
+              v = h * pk * pl - pl * mk - pk * ml;
+            } else {
+              const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
+              v = h * phi[ks[0] * chunk + j] - Fp3(mk);
+            }
+            a[j] += gg * v;
+          }
+        }
+        const Fp3 g_first = gpow[num_air + G], g_trans = gpow[num_air + G + 1];
+        const Fp3 g_last = gpow[num_air + G + 2];
+        for (size_t j = 0; j < chunk; ++j) {
+          Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
+          for (size_t g = 0; g < G; ++g) {
+            hs += aux_at(g, j);
+            hs_next += aux_next_at(g, j);
+          }
+          const Fp3 sv = aux_at(s_col, j), sv_next = aux_next_at(s_col, j);
+          acc[size_t(air::ConstraintKind::kFirstRow) * chunk + j] += g_first * (sv - hs);
+          acc[size_t(air::ConstraintKind::kTransition) * chunk + j] +=
+              g_trans * (sv_next - sv - hs_next);
+          acc[size_t(air::ConstraintKind::kLastRow) * chunk + j] += g_last * (sv - s.sum);
+        }
+      }
+      for (size_t j = 0; j < chunk; ++j) {
+        const Fp3 every = acc[j], trans = acc[chunk + j];
+        const Fp3 first = acc[2 * chunk + j], last = acc[3 * chunk + j];
+        const Fp3 v = (every + trans * (x[j] - w_last)) * zinv + first * den_inv[j] +
+                      last * den_inv[chunk + j];
+        for (int c = 0; c < 3; ++c) q[c * E + p0 + j] = v.coeff(c);
+      }
+    }
+  });
+  // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.
+  std::vector<Fp*> qcols = Columns(q.data(), 3, E);
+  if (auto st = InverseNtt(qcols, log_e, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
+  const size_t degree_bound = size_t{parts_} * n;
+  for (int c = 0; c < 3; ++c) {
+    for (size_t k = degree_bound; k < E; ++k) {
+      if (!qcols[c][k].IsZero()) {
+        return Internal("quotient", absl::StrCat("tables[", t, "]: the quotient has degree >= ",
+                                                 degree_bound, " (a constraint fails)"));
+      }
+    }
+  }
+  // Part i: Q_i(g y) = sum_j q_{in+j} g^j y^j, whose coefficients are those of Q(g y)
+  // times g^-(in).
+  const size_t base_cols = 3 * parts_;
+  s.quotient_coeffs = Tracked<Fp>(&mem_, base_cols * n);
+  s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
+  const Fp g_inv_n = Fp::FromCanonical(kCosetOffset).Pow(n).Inverse();
+  Fp factor = Fp::One();
+  for (uint32_t i = 0; i < parts_; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const Fp* src = qcols[c] + i * n;
+      Fp* coeffs = s.quotient_coeffs.data() + (3 * i + c) * n;
+      Fp* lde = s.quotient_lde.data() + (3 * i + c) * N;
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 8192), [&](const tbb::blocked_range<size_t>& r) {
+        for (size_t j = r.begin(); j < r.end(); ++j) lde[j] = coeffs[j] = src[j] * factor;
+      });
+      std::fill(lde + n, lde + N, Fp::Zero());
+    }
+    factor *= g_inv_n;
+  }
+  q.Release();
+  std::vector<Fp*> lcols = Columns(s.quotient_lde.data(), base_cols, N);
+  if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok()) return st;
+  auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N);
+  if (!tree.ok()) return tree.status();
+  s.quotient_tree.emplace(*std::move(tree));
+  return absl::OkStatus();
+}
+
+// Barycentric evaluation of the columns of a trace-domain matrix at z and z w_n:
+// f(z) = (z^n - 1) / n * sum_i f_i d_i with d_i = w^i / (z - w^i), and, as
+// z w - w^i = w (z - w^(i-1)), f(z w) = (z^n - 1) / n * sum_i f_i d_(i-1).
+void Barycentric(const Fp* data, size_t cols, int log_n, std::span<const Fp3> d, const Fp3& scale,
+                 std::vector<Fp3>& at_z, std::vector<Fp3>& at_zw) {
+  const size_t n = size_t{1} << log_n;
+  at_z.assign(cols, Fp3::Zero());
+  at_zw.assign(cols, Fp3::Zero());
+  tbb::parallel_for(size_t{0}, cols, [&](size_t c) {
+    const Fp* f = data + c * n;
+    const size_t block = 4096;
+    const size_t blocks = (n + block - 1) / block;
+    std::vector<Fp3> part_z(blocks), part_zw(blocks);
+    tbb::parallel_for(size_t{0}, blocks, [&](size_t b) {
+      Fp3 a = Fp3::Zero(), bb = Fp3::Zero();
+      const size_t end = std::min(n, (b + 1) * block);
+      for (size_t i = b * block; i < end; ++i) {
+        a += d[i] * f[i];
+        bb += d[(i + n - 1) & (n - 1)] * f[i];
+      }
+      part_z[b] = a;
+      part_zw[b] = bb;
+    });
+    Fp3 a = Fp3::Zero(), b = Fp3::Zero();
+    for (size_t k = 0; k < blocks; ++k) {
+      a += part_z[k];
+      b += part_zw[k];
+    }
+    at_z[c] = a * scale;
+    at_zw[c] = b * scale;
+  });
+}
+
+std::vector<Fp3> Combine3(const std::vector<Fp3>& base_evals) {
+  // An extension column c0 + c1 X + c2 X^2 evaluates to A0(z) + A1(z) X + A2(z) X^2.
+  const Fp3 x(Fp::Zero(), Fp::One(), Fp::Zero());
+  const Fp3 x2 = x * x;
+  std::vector<Fp3> out(base_evals.size() / 3);
+  for (size_t k = 0; k < out.size(); ++k) {
+    out[k] = base_evals[3 * k] + x * base_evals[3 * k + 1] + x2 * base_evals[3 * k + 2];
+  }
+  return out;
+}
+
+absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
+  const TableState& s = tables_[t];
+  const size_t n = s.n();
+  const Fp3 zn = z.Pow(n);
+  if (zn == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
+  const Fp w = Fp::RootOfUnity(s.log_n);
+  std::vector<Fp3> den(n), d(n);
+  std::vector<Fp> wpow(n);
+  ForChunks(n, 4096, [&](size_t b, size_t e) {
+    Fp p = w.Pow(b);
+    for (size_t i = b; i < e; ++i) {
+      wpow[i] = p;
+      den[i] = z - Fp3(p);
+      p *= w;
+    }
+  });
+  BatchInverse(den, d);
+  ForChunks(n, 4096, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) d[i] = d[i] * wpow[i];
+  });
+  const Fp3 scale = (zn - Fp3::One()) * Fp::FromU64(n).Inverse();
+  Barycentric(s.trace->column(0), s.table->num_columns, s.log_n, d, scale, out.main, out.main_next);
+  if (s.aux_columns != 0) {
+    std::vector<Fp3> az, azw;
+    Barycentric(s.aux_trace.data(), 3 * s.aux_columns, s.log_n, d, scale, az, azw);
+    out.aux = Combine3(az);
+    out.aux_next = Combine3(azw);
+  }
+  // Quotient parts from their coefficients in y = x / g (Horner at z / g).
+  const Fp3 zy = z * Fp::FromCanonical(kCosetOffset).Inverse();
+  std::vector<Fp3> qz(3 * parts_);
+  tbb::parallel_for(size_t{0}, qz.size(), [&](size_t c) {
+    const Fp* coeffs = s.quotient_coeffs.data() + c * n;
+    Fp3 acc = Fp3::Zero();
+    for (size_t j = n; j-- > 0;) acc = acc * zy + Fp3(coeffs[j]);
+    qz[c] = acc;
+  });
+  out.quotient = Combine3(qz);
+  return absl::OkStatus();
+}
+
+void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood, Fp3* target) {
+  const TableState& s = tables_[t];
+  const size_t N = s.N();
+  const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
+  std::vector<Fp3> dp(2 * m + 2 * a + q + 1);
+  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
+  // Constant parts: the sums of delta^k f_k(pt_k) of each point's group.
+  Fp3 c_z = Fp3::Zero(), c_zw = Fp3::Zero();
+  for (size_t k = 0; k < m; ++k) {
+    c_z += dp[k] * ood.main[k];
+    c_zw += dp[k] * ood.main_next[k];
+  }
+  for (size_t k = 0; k < a; ++k) {
+    c_z += dp[m + k] * ood.aux[k];
+    c_zw += dp[m + k] * ood.aux_next[k];
+  }
+  for (size_t k = 0; k < q; ++k) c_z += dp[m + a + k] * ood.quotient[k];
+  const Fp3 shift = dp[m + a + q];  // the z w terms follow the m + a + q terms at z
+  const Fp3 zw = ood_z_ * Fp::RootOfUnity(s.log_n);
+  const size_t chunk = std::min(N, cpu::kDagChunk);
+  const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
+  const Fp* main = s.main_lde.data();
+  const Fp* aux = s.aux_lde.data();
+  const Fp* quot = s.quotient_lde.data();
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
+    std::vector<Fp> x(chunk);
+    std::vector<Fp3> den(2 * chunk), inv(2 * chunk), trace_sum(chunk), quot_sum(chunk);
+    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+      const size_t p0 = ci * chunk;
+      CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
+      for (size_t j = 0; j < chunk; ++j) {
+        den[j] = Fp3(x[j]) - ood_z_;
+        den[chunk + j] = Fp3(x[j]) - zw;
+      }
+      BatchInverse(den, inv);
+      std::fill(trace_sum.begin(), trace_sum.end(), Fp3::Zero());
+      std::fill(quot_sum.begin(), quot_sum.end(), Fp3::Zero());
+      for (size_t k = 0; k < m; ++k) {
+        const Fp* col = main + k * N + p0;
+        for (size_t j = 0; j < chunk; ++j) trace_sum[j] += dp[k] * col[j];
+      }
+      for (size_t k = 0; k < a; ++k) {
+        const Fp* col = aux + 3 * k * N + p0;
+        for (size_t j = 0; j < chunk; ++j) {
+          trace_sum[j] += dp[m + k] * Fp3(col[j], col[N + j], col[2 * N + j]);
+        }
+      }
+      for (size_t k = 0; k < q; ++k) {
+        const Fp* col = quot + 3 * k * N + p0;
+        for (size_t j = 0; j < chunk; ++j) {
+          quot_sum[j] += dp[m + a + k] * Fp3(col[j], col[N + j], col[2 * N + j]);
+        }
+      }
+      for (size_t j = 0; j < chunk; ++j) {
+        const Fp3 v = (trace_sum[j] + quot_sum[j] - c_z) * inv[j] +
+                      shift * ((trace_sum[j] - c_zw) * inv[chunk + j]);
+        target[p0 + j] += lambda_t * v;
+      }
+    }
+  });
+}
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "cpu"; }
+  absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
+    if (spec.air == nullptr || spec.log_rows.size() != spec.air->tables.size()) {
+      return absl::InvalidArgumentError("cpu backend: the job spec does not match its AIR");
+    }
+    return std::unique_ptr<ProvingJob>(new CpuJob(spec));
+  }
+  uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
+    // Main, aux and quotient LDEs held together, plus the first FRI layer and trees.
+    uint64_t total = 0, max_lde = 0;
+    const uint32_t parts = spec.air->max_constraint_degree - 1;
+    for (size_t t = 0; t < spec.log_rows.size(); ++t) {
+      const air::Table& table = spec.air->tables[t];
+      const auto groups = stark::GroupInteractions(table, spec.air->max_constraint_degree);
+      const uint64_t N = uint64_t{1} << (spec.log_rows[t] + spec.log_blowup);
+      const uint64_t n = uint64_t{1} << spec.log_rows[t];
+      const uint64_t aux = 3 * stark::NumAuxColumns(groups);
+      total += 8 * N * (table.num_columns + aux + 3 * parts) + 8 * n * (aux + 3 * parts);
+      total += 3 * 64 * N;  // three trees of 2N digests
+      max_lde = std::max(max_lde, N);
+    }
+    return total + 24 * 2 * max_lde + 64 * max_lde;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeCpuBackend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace prover::backend

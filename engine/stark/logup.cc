@@ -1,0 +1,32 @@
+#include "engine/stark/logup.h"
+
+#include <algorithm>
+
+namespace prover::stark {
+
+std::vector<LogUpGroup> GroupInteractions(const air::Table& table, uint32_t max_degree) {
+  const std::vector<uint32_t> degree = air::NodeDegrees(table);
+  const size_t k_count = table.interactions.size();
+  // deg(phi_k) = max_i deg(v_{k,i}); the bus id and the challenges are constants.
+  std::vector<uint32_t> phi(k_count), m(k_count);
+  for (size_t k = 0; k < k_count; ++k) {
+    const air::Interaction& in = table.interactions[k];
+    for (uint32_t v : in.values) phi[k] = std::max(phi[k], degree[v]);
+    m[k] = degree[in.multiplicity];
+  }
+  std::vector<LogUpGroup> groups;
+  for (size_t k = 0; k < k_count;) {
+    const size_t l = k + 1;
+    if (l < k_count && 1 + phi[k] + phi[l] <= max_degree && m[k] + phi[l] <= max_degree &&
+        m[l] + phi[k] <= max_degree) {
+      groups.push_back({{uint32_t(k), uint32_t(l)}});
+      k += 2;
+    } else {
+      groups.push_back({{uint32_t(k)}});
+      k += 1;
+    }
+  }
+  return groups;
+}
+
+}  // namespace prover::stark

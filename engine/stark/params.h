@@ -1,0 +1,52 @@
+// Proof parameters, the conjectured-security estimate, and the FRI layer schedule that
+// both follow from them (docs/PROTOCOL.md sections 2 and 8).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace prover::stark {
+
+struct ProofParams {
+  uint32_t log_blowup = 3;      // b: LDE blowup B = 2^b, 1..4, and B >= D - 1
+  uint32_t num_queries = 28;    // q: FRI queries, 1..256
+  uint32_t grinding_bits = 16;  // proof of work before the queries, 0..32
+  uint32_t log_fri_arity = 3;   // a: largest folding arity 2^a, 1..4
+  uint32_t log_final_size = 5;  // f: final polynomial of at most 2^f coefficients, 0..10
+  friend bool operator==(const ProofParams&, const ProofParams&) = default;
+};
+
+// The default floor below which parameters are refused, in bits.
+inline constexpr uint32_t kDefaultMinSecurityBits = 100;
+
+// min(q * b + grinding, 191 - max_t log2(N_t) - ceil(log2 D)), where N_t = n_t * B are the
+// LDE sizes: the FRI query bound, capped by what the size of the extension field allows.
+uint32_t SecurityBits(const ProofParams& params, std::span<const int> table_log_rows,
+                      uint32_t max_constraint_degree);
+
+// Ranges of section 2 (without the security floor). INVALID_ARGUMENT naming the parameter.
+absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_degree);
+
+// Ranges, then the security floor for these heights.
+absl::Status CheckParams(const ProofParams& params, std::span<const int> table_log_rows,
+                         uint32_t max_constraint_degree, uint32_t min_security_bits);
+
+// The FRI layers of one job: layer i has 2^log_size[i] values and folds by 2^log_arity[i]
+// into layer i + 1; the last entry of log_size is the final layer (no arity), of
+// 2^log_final_layer values whose interpolant has at most 2^(log_final_layer - b)
+// coefficients.
+struct FriSchedule {
+  std::vector<int> log_size;   // committed layers then the final layer
+  std::vector<int> log_arity;  // one per committed layer
+  int num_committed() const { return static_cast<int>(log_arity.size()); }
+  int log_final_layer() const { return log_size.back(); }
+};
+
+// table_log_lde[t] = log2 N_t. Every N_t is some layer size (section 8).
+FriSchedule MakeFriSchedule(const ProofParams& params, std::span<const int> table_log_lde);
+
+}  // namespace prover::stark

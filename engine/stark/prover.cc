@@ -1,0 +1,253 @@
+#include "engine/stark/prover.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "engine/air/checker.h"
+#include "engine/poly/ntt.h"
+#include "engine/stark/protocol.h"
+
+namespace prover::stark {
+namespace {
+
+Opening ToOpening(backend::TreeOpening&& o) {
+  return Opening{std::move(o.values), std::move(o.proof.siblings)};
+}
+
+class StageClock {
+ public:
+  StageClock(const ProveOptions& options, std::vector<StageTiming>& timings)
+      : options_(options), timings_(timings) {}
+  absl::Status Start(Stage stage) {
+    Stop();
+    if (options_.on_stage && !options_.on_stage(stage)) {
+      return absl::CancelledError(absl::StrCat("proof cancelled before stage ", std::string(StageName(stage))));
+    }
+    current_ = stage;
+    running_ = true;
+    start_ = std::chrono::steady_clock::now();
+    return absl::OkStatus();
+  }
+  void Stop() {
+    if (!running_) return;
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    timings_.push_back(StageTiming{current_, s});
+    running_ = false;
+  }
+
+ private:
+  const ProveOptions& options_;
+  std::vector<StageTiming>& timings_;
+  Stage current_ = Stage::kCheck;
+  bool running_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// The final layer's values are those of a polynomial P on y_p = s w_F^bitrev(p); its
+// coefficients, lowest first. The inverse NTT gives those of P(s y).
+absl::StatusOr<std::vector<Fp3>> InterpolateFinal(const std::vector<Fp3>& values, Fp s,
+                                                  size_t keep) {
+  const size_t F = values.size();
+  int log_f = 0;
+  while ((size_t{1} << log_f) < F) ++log_f;
+  std::vector<Fp> cols(3 * F);
+  for (size_t p = 0; p < F; ++p) {
+    for (int c = 0; c < 3; ++c) cols[c * F + p] = values[p].coeff(c);
+  }
+  std::vector<Fp*> ptrs = {cols.data(), cols.data() + F, cols.data() + 2 * F};
+  if (auto st = InverseNtt(ptrs, log_f, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
+  const Fp s_inv = s.Inverse();
+  std::vector<Fp3> coeffs(F);
+  Fp scale = Fp::One();
+  for (size_t j = 0; j < F; ++j) {
+    coeffs[j] = Fp3(cols[j], cols[F + j], cols[2 * F + j]) * scale;
+    scale *= s_inv;
+  }
+  for (size_t j = keep; j < F; ++j) {
+    if (!coeffs[j].IsZero()) {
+      return absl::InternalError("fri: the final layer is not of the expected degree");
+    }
+  }
+  coeffs.resize(keep);
+  return coeffs;
+}
+
+}  // namespace
+
+std::string_view StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kCheck:
+      return "check";
+    case Stage::kMainCommit:
+      return "main_commit";
+    case Stage::kAuxCommit:
+      return "aux_commit";
+    case Stage::kQuotient:
+      return "quotient";
+    case Stage::kOod:
+      return "ood";
+    case Stage::kDeep:
+      return "deep";
+    case Stage::kFri:
+      return "fri";
+    case Stage::kGrinding:
+      return "grinding";
+    case Stage::kQueries:
+      return "queries";
+    case Stage::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air,
+                                  const air::Trace& trace, std::span<const Fp> public_inputs,
+                                  const ProveOptions& options) {
+  if (auto s = air::Validate(air); !s.ok()) return s;
+  if (auto s = air::CheckShapes(air, trace, public_inputs); !s.ok()) return s;
+  std::vector<int> log_rows;
+  for (const air::TableTrace& t : trace.tables) log_rows.push_back(t.log_rows());
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    if (log_rows[t] < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace.tables[", t, "]: a table needs at least 2 rows"));
+    }
+  }
+  const ProofParams& params = options.params;
+  const uint32_t D = air.max_constraint_degree;
+  if (auto s = CheckParams(params, log_rows, D, options.min_security_bits); !s.ok()) return s;
+
+  ProveResult result;
+  StageClock clock(options, result.timings);
+  if (auto s = clock.Start(Stage::kCheck); !s.ok()) return s;
+  if (options.check_trace) {
+    auto report = air::CheckTrace(air, trace, public_inputs);
+    if (!report.ok()) return report.status();
+    if (auto s = air::ReportToStatus(air, *report); !s.ok()) return s;
+  }
+
+  Proof& proof = result.proof;
+  proof.params = params;
+  proof.security_bits = SecurityBits(params, log_rows, D);
+  proof.tables.resize(log_rows.size());
+  for (size_t t = 0; t < log_rows.size(); ++t) proof.tables[t].log_rows = log_rows[t];
+
+  backend::JobSpec spec;
+  spec.air = &air;
+  spec.log_rows = log_rows;
+  spec.public_inputs.assign(public_inputs.begin(), public_inputs.end());
+  spec.log_blowup = static_cast<int>(params.log_blowup);
+  auto job_or = backend.StartJob(spec);
+  if (!job_or.ok()) return job_or.status();
+  backend::ProvingJob& job = **job_or;
+
+  Transcript tr = StartTranscript(params, air, log_rows, public_inputs);
+
+  // Round 1.
+  if (auto s = clock.Start(Stage::kMainCommit); !s.ok()) return s;
+  auto main_roots = job.CommitMain(trace);
+  if (!main_roots.ok()) return main_roots.status();
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    proof.tables[t].main_root = (*main_roots)[t];
+    tr.AbsorbDigest("main_root", (*main_roots)[t]);
+  }
+
+  // Round 2.
+  if (auto s = clock.Start(Stage::kAuxCommit); !s.ok()) return s;
+  const Fp3 alpha = tr.ChallengeFp3("logup_alpha");
+  const Fp3 beta = tr.ChallengeFp3("logup_beta");
+  auto aux = job.CommitAux(alpha, beta);
+  if (!aux.ok()) return aux.status();
+  Fp3 total = Fp3::Zero();
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    const backend::AuxCommitment& a = (*aux)[t];
+    if (!a.has_aux) continue;
+    TableProof& tp = proof.tables[t];
+    tp.has_aux = true;
+    tp.logup_sum = a.sum;
+    tp.aux_root = a.root;
+    tr.AbsorbFp3("logup_sum", std::span<const Fp3>(&a.sum, 1));
+    tr.AbsorbDigest("aux_root", a.root);
+    total += a.sum;
+  }
+  if (!total.IsZero()) {
+    // The exact checker found the buses balanced, so only a LogUp collision can get here.
+    return absl::FailedPreconditionError(
+        "logup: the tables' sums do not cancel although the buses balance (a fingerprint "
+        "collision); the proof aborts");
+  }
+
+  // Round 3.
+  if (auto s = clock.Start(Stage::kQuotient); !s.ok()) return s;
+  const Fp3 gamma = tr.ChallengeFp3("composition");
+  auto quotient_roots = job.CommitQuotient(gamma);
+  if (!quotient_roots.ok()) return quotient_roots.status();
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    proof.tables[t].quotient_root = (*quotient_roots)[t];
+    tr.AbsorbDigest("quotient_root", (*quotient_roots)[t]);
+  }
+
+  // Round 4.
+  if (auto s = clock.Start(Stage::kOod); !s.ok()) return s;
+  const Fp3 z = tr.ChallengeFp3("ood");
+  auto ood = job.EvaluateOod(z);
+  if (!ood.ok()) return ood.status();
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    backend::TableOod& o = (*ood)[t];
+    tr.AbsorbFp3("ood_values",
+                 OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
+    proof.tables[t].ood = OodValues{o.main, o.main_next, o.aux, o.aux_next, o.quotient};
+  }
+
+  // Round 5.
+  if (auto s = clock.Start(Stage::kDeep); !s.ok()) return s;
+  const Fp3 delta = tr.ChallengeFp3("deep");
+  const Fp3 lambda = tr.ChallengeFp3("fri_batch");
+  std::vector<int> log_lde;
+  for (int l : log_rows) log_lde.push_back(l + int(params.log_blowup));
+  const FriSchedule schedule = MakeFriSchedule(params, log_lde);
+  if (auto s = job.BuildDeep(delta, lambda, *ood, schedule); !s.ok()) return s;
+  if (auto s = clock.Start(Stage::kFri); !s.ok()) return s;
+  for (int i = 0; i < schedule.num_committed(); ++i) {
+    auto root = job.CommitFriLayer(i);
+    if (!root.ok()) return root.status();
+    tr.AbsorbDigest("fri_root", *root);
+    proof.fri_layers.push_back(FriLayerProof{*root, {}});
+    const Fp3 zeta = tr.ChallengeFp3("fri_fold");
+    if (auto s = job.FoldFriLayer(i, zeta); !s.ok()) return s;
+  }
+  auto final_values = job.FinalLayer();
+  if (!final_values.ok()) return final_values.status();
+  const int log_m0 = schedule.log_size.front();
+  const int log_final = schedule.log_final_layer();
+  const Fp s_final = Fp::FromCanonical(kLdeCosetOffset).Pow(uint64_t{1} << (log_m0 - log_final));
+  auto final_poly = InterpolateFinal(*final_values, s_final,
+                                     size_t{1} << (log_final - int(params.log_blowup)));
+  if (!final_poly.ok()) return final_poly.status();
+  proof.final_poly = *std::move(final_poly);
+  tr.AbsorbFp3("final_poly", proof.final_poly);
+
+  // Round 6.
+  if (auto s = clock.Start(Stage::kGrinding); !s.ok()) return s;
+  proof.pow_nonce = tr.Grind(static_cast<int>(params.grinding_bits));
+  tr.AbsorbU64("pow_nonce", proof.pow_nonce);
+  if (auto s = clock.Start(Stage::kQueries); !s.ok()) return s;
+  const std::vector<uint64_t> positions = tr.ChallengeIndices("queries", params.num_queries, log_m0);
+  auto openings = job.OpenQueries(positions);
+  if (!openings.ok()) return openings.status();
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    backend::TableOpenings& o = openings->tables[t];
+    proof.tables[t].main_opening = ToOpening(std::move(o.main));
+    if (proof.tables[t].has_aux) proof.tables[t].aux_opening = ToOpening(std::move(o.aux));
+    proof.tables[t].quotient_opening = ToOpening(std::move(o.quotient));
+  }
+  for (int i = 0; i < schedule.num_committed(); ++i) {
+    proof.fri_layers[i].opening = ToOpening(std::move(openings->fri_layers[i]));
+  }
+  clock.Stop();
+  result.backend_memory = job.memory();
+  return result;
+}
+
+}  // namespace prover::stark

@@ -1,0 +1,68 @@
+// The prover: the protocol of docs/PROTOCOL.md, round by round, over a Backend.
+//
+// This file owns the transcript and the order of everything absorbed and drawn; the
+// backend does every operation whose cost grows with the trace. Proofs are deterministic
+// functions of (AIR, trace, public inputs, parameters): there is no zero-knowledge
+// masking in v1, and every backend gives the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/air/air.h"
+#include "engine/air/trace.h"
+#include "engine/backend/backend.h"
+#include "engine/stark/params.h"
+#include "engine/stark/proof.h"
+
+namespace prover::stark {
+
+// The stages of a proof, in order, as reported to observers and in timings.
+enum class Stage {
+  kCheck = 0,     // constraints and buses, row by row (air/checker.h)
+  kMainCommit,    // round 1
+  kAuxCommit,     // round 2
+  kQuotient,      // round 3
+  kOod,           // round 4
+  kDeep,          // round 5: DEEP codewords
+  kFri,           // round 5: layer commitments and folds, final polynomial
+  kGrinding,      // round 6: proof of work
+  kQueries,       // round 6: openings
+  kCount,
+};
+std::string_view StageName(Stage stage);
+
+struct ProveOptions {
+  ProofParams params;
+  uint32_t min_security_bits = kDefaultMinSecurityBits;
+  // Checks constraints and buses row by row first and refuses a failing trace naming the
+  // table, row and constraint. Turning it off only makes sense for traces that were
+  // checked already; a failing trace then ends in an INTERNAL error instead.
+  bool check_trace = true;
+  // Called when a stage starts; returning false cancels the proof (CANCELLED).
+  std::function<bool(Stage)> on_stage;
+};
+
+struct StageTiming {
+  Stage stage;
+  double seconds = 0;
+};
+
+struct ProveResult {
+  Proof proof;
+  std::vector<StageTiming> timings;  // every stage that ran, in order
+  backend::JobMemory backend_memory;
+};
+
+// FAILED_PRECONDITION when the trace breaks a constraint or a bus (naming table, row and
+// constraint); INVALID_ARGUMENT for a bad AIR, shapes, public inputs or parameters
+// (including security below the floor); CANCELLED when on_stage says so.
+absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air,
+                                  const air::Trace& trace, std::span<const Fp> public_inputs,
+                                  const ProveOptions& options = ProveOptions());
+
+}  // namespace prover::stark

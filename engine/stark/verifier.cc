@@ -1,0 +1,403 @@
+#include "engine/stark/verifier.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/air/eval.h"
+#include "engine/hash/merkle.h"
+#include "engine/stark/logup.h"
+#include "engine/stark/protocol.h"
+
+namespace prover::stark {
+namespace {
+
+absl::Status Reject(const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat("proof rejected: ", why));
+}
+
+uint64_t BitRev(uint64_t x, int bits) {
+  uint64_t r = 0;
+  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
+  return r;
+}
+
+std::vector<uint64_t> Rows(std::span<const uint64_t> positions, int shift) {
+  std::vector<uint64_t> out;
+  for (uint64_t u : positions) out.push_back(u >> shift);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// An opened matrix: checks the value count and the Merkle multi-proof.
+absl::Status CheckOpening(const Opening& o, const Digest& root, size_t leaves,
+                          const std::vector<uint64_t>& rows, size_t width,
+                          const std::string& path) {
+  if (o.values.size() != rows.size() * width) {
+    return Reject(absl::StrCat(path, ": ", o.values.size(), " values; expected ",
+                               rows.size() * width, " (", rows.size(), " rows of ", width, ")"));
+  }
+  std::vector<Digest> hashes(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    hashes[k] = HashRow(std::span<const Fp>(o.values.data() + k * width, width));
+  }
+  std::vector<size_t> idx(rows.begin(), rows.end());
+  if (auto s = VerifyMerkleProof(root, leaves, idx, hashes, MerkleProof{o.siblings}); !s.ok()) {
+    return Reject(absl::StrCat(path, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The row of `rows` holding `row` (present by construction).
+const Fp* RowValues(const Opening& o, const std::vector<uint64_t>& rows, uint64_t row, size_t width) {
+  const size_t k = std::lower_bound(rows.begin(), rows.end(), row) - rows.begin();
+  return o.values.data() + k * width;
+}
+
+Fp3 Ext(const Fp* p) { return Fp3(p[0], p[1], p[2]); }
+
+struct TableInfo {
+  std::vector<LogUpGroup> groups;
+  uint32_t aux = 0;  // extension aux columns
+  int log_n = 0, log_N = 0;
+  std::vector<uint64_t> rows;  // opened rows
+};
+
+// Section 7: sum_j gamma^j c_j(z) / Z_j(z) == sum_i z^(i n) Q_i(z).
+absl::Status CheckOod(const air::Table& table, const TableInfo& info, const TableProof& tp,
+                      std::span<const Fp> publics, const Fp3& alpha, const Fp3& beta,
+                      const Fp3& gamma, const Fp3& z, size_t t) {
+  const size_t n = size_t{1} << info.log_n;
+  const Fp3 zn = z.Pow(n);
+  const Fp w_last = Fp::RootOfUnity(info.log_n).Inverse();
+  const Fp3 z_every = zn - Fp3::One(), z_first = z - Fp3::One(), z_last = z - Fp3(w_last);
+  if (z_every.IsZero() || z_first.IsZero() || z_last.IsZero()) {
+    return Reject("the out-of-domain point lies in the trace domain");
+  }
+  const Fp3 inv_every = z_every.Inverse();
+  const Fp3 inv_trans = z_last * inv_every;
+  const Fp3 inv_first = z_first.Inverse(), inv_last = z_last.Inverse();
+  auto inv_for = [&](air::ConstraintKind kind) {
+    switch (kind) {
+      case air::ConstraintKind::kEveryRow:
+        return inv_every;
+      case air::ConstraintKind::kTransition:
+        return inv_trans;
+      case air::ConstraintKind::kFirstRow:
+        return inv_first;
+      case air::ConstraintKind::kLastRow:
+        return inv_last;
+    }
+    return Fp3::Zero();
+  };
+  const std::vector<Fp3> challenges = {alpha, beta};
+  std::vector<Fp3> values;
+  air::EvaluateRow<Fp3>(table, tp.ood.main, tp.ood.main_next, publics, challenges, values);
+  Fp3 lhs = Fp3::Zero(), g = Fp3::One();
+  for (const air::Constraint& c : table.constraints) {
+    lhs += g * values[c.expr] * inv_for(c.kind);
+    g *= gamma;
+  }
+  if (info.aux != 0) {
+    const size_t k_count = table.interactions.size();
+    std::vector<Fp3> phi(k_count), m(k_count);
+    for (size_t k = 0; k < k_count; ++k) {
+      const air::Interaction& in = table.interactions[k];
+      Fp3 acc = Fp3(Fp::FromU64(in.bus)), a = Fp3::One();
+      for (uint32_t v : in.values) {
+        a *= alpha;
+        acc += a * values[v];
+      }
+      phi[k] = beta - acc;
+      m[k] = values[in.multiplicity];
+    }
+    Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
+    for (size_t gi = 0; gi < info.groups.size(); ++gi) {
+      const auto& ks = info.groups[gi].interactions;
+      const Fp3 h = tp.ood.aux[gi];
+      Fp3 c;
+      if (ks.size() == 2) {
+        c = h * phi[ks[0]] * phi[ks[1]] - m[ks[0]] * phi[ks[1]] - m[ks[1]] * phi[ks[0]];
+      } else {
+        c = h * phi[ks[0]] - m[ks[0]];
+      }
+      lhs += g * c * inv_every;
+      g *= gamma;
+      hs += h;
+      hs_next += tp.ood.aux_next[gi];
+    }
+    const Fp3 s = tp.ood.aux[info.aux - 1], s_next = tp.ood.aux_next[info.aux - 1];
+    lhs += g * (s - hs) * inv_first;
+    g *= gamma;
+    lhs += g * (s_next - s - hs_next) * inv_trans;
+    g *= gamma;
+    lhs += g * (s - tp.logup_sum) * inv_last;
+  }
+  Fp3 rhs = Fp3::Zero(), zin = Fp3::One();
+  for (const Fp3& q : tp.ood.quotient) {
+    rhs += zin * q;
+    zin *= zn;
+  }
+  if (lhs != rhs) {
+    return Reject(absl::StrCat("tables[", t, "]: the constraints at the out-of-domain point do "
+                               "not match the quotient"));
+  }
+  return absl::OkStatus();
+}
+
+// Section 8: DEEP_t at LDE position `row` of table t from its opened rows.
+Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp, uint64_t row,
+           std::span<const Fp3> dp, const Fp3& z, uint32_t parts) {
+  const size_t m = table.num_columns, a = info.aux, q = parts;
+  const Fp x = Fp::FromCanonical(kLdeCosetOffset) *
+               Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
+  const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
+  const Fp3 inv_z = (Fp3(x) - z).Inverse(), inv_zw = (Fp3(x) - zw).Inverse();
+  const Fp* main = RowValues(tp.main_opening, info.rows, row, m);
+  const Fp* aux = a == 0 ? nullptr : RowValues(tp.aux_opening, info.rows, row, 3 * a);
+  const Fp* quot = RowValues(tp.quotient_opening, info.rows, row, 3 * q);
+  Fp3 at_z = Fp3::Zero(), at_zw = Fp3::Zero();
+  for (size_t k = 0; k < m; ++k) {
+    at_z += dp[k] * (Fp3(main[k]) - tp.ood.main[k]);
+    at_zw += dp[m + a + q + k] * (Fp3(main[k]) - tp.ood.main_next[k]);
+  }
+  for (size_t k = 0; k < a; ++k) {
+    at_z += dp[m + k] * (Ext(aux + 3 * k) - tp.ood.aux[k]);
+    at_zw += dp[2 * m + a + q + k] * (Ext(aux + 3 * k) - tp.ood.aux_next[k]);
+  }
+  for (size_t k = 0; k < q; ++k) at_z += dp[m + a + k] * (Ext(quot + 3 * k) - tp.ood.quotient[k]);
+  return at_z * inv_z + at_zw * inv_zw;
+}
+
+}  // namespace
+
+absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, const Proof& proof,
+                    const VerifyOptions& options) {
+  if (auto s = air::Validate(air, options.limits); !s.ok()) return s;
+  if (public_inputs.size() != air.public_inputs.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("public_inputs: ", public_inputs.size(),
+                                                   " values; the AIR has ",
+                                                   air.public_inputs.size()));
+  }
+  if (proof.version != kProofVersion) return Reject("proof.version: unsupported");
+  const uint32_t D = air.max_constraint_degree;
+  const uint32_t parts = D - 1;
+  const ProofParams& params = proof.params;
+  if (auto s = ValidateParams(params, D); !s.ok()) return Reject(std::string(s.message()));
+  if (proof.tables.size() != air.tables.size()) {
+    return Reject(absl::StrCat("proof.tables: ", proof.tables.size(), " tables; the AIR has ",
+                               air.tables.size()));
+  }
+  std::vector<int> log_rows;
+  std::vector<TableInfo> info(air.tables.size());
+  for (size_t t = 0; t < air.tables.size(); ++t) {
+    const TableProof& tp = proof.tables[t];
+    const air::Table& table = air.tables[t];
+    const std::string path = absl::StrCat("proof.tables[", t, "]");
+    if (tp.log_rows < 1 || int(tp.log_rows) > options.limits.max_log_rows ||
+        tp.log_rows + params.log_blowup > uint32_t(Fp::kTwoAdicity)) {
+      return Reject(absl::StrCat(path, ".log_rows: ", tp.log_rows, " out of range"));
+    }
+    if (table.fixed_log_rows >= 0 && int(tp.log_rows) != table.fixed_log_rows) {
+      return Reject(absl::StrCat(path, ".log_rows: ", tp.log_rows, "; the table is fixed at ",
+                                 table.fixed_log_rows));
+    }
+    log_rows.push_back(int(tp.log_rows));
+    TableInfo& ti = info[t];
+    ti.groups = GroupInteractions(table, D);
+    ti.aux = NumAuxColumns(ti.groups);
+    ti.log_n = int(tp.log_rows);
+    ti.log_N = ti.log_n + int(params.log_blowup);
+    if (tp.has_aux != (ti.aux != 0)) {
+      return Reject(absl::StrCat(path, ".aux_root: ", tp.has_aux ? "present" : "missing",
+                                 " for a table ", ti.aux != 0 ? "with" : "without",
+                                 " bus interactions"));
+    }
+    const size_t m = table.num_columns;
+    const std::pair<const std::vector<Fp3>*, size_t> counts[] = {
+        {&tp.ood.main, m},         {&tp.ood.main_next, m}, {&tp.ood.aux, ti.aux},
+        {&tp.ood.aux_next, ti.aux}, {&tp.ood.quotient, parts}};
+    const char* names[] = {"main", "main_next", "aux", "aux_next", "quotient"};
+    for (int k = 0; k < 5; ++k) {
+      if (counts[k].first->size() != counts[k].second) {
+        return Reject(absl::StrCat(path, ".ood.", names[k], ": ", counts[k].first->size(),
+                                   " values; expected ", counts[k].second));
+      }
+    }
+  }
+  const uint32_t bits = SecurityBits(params, log_rows, D);
+  if (proof.security_bits != bits) {
+    return Reject(absl::StrCat("proof.security_bits: states ", proof.security_bits,
+                               "; the parameters give ", bits));
+  }
+  if (bits < options.min_security_bits) {
+    return Reject(absl::StrCat("conjectured security ", bits, " bits is below the minimum ",
+                               options.min_security_bits));
+  }
+  std::vector<int> log_lde;
+  for (int l : log_rows) log_lde.push_back(l + int(params.log_blowup));
+  const FriSchedule schedule = MakeFriSchedule(params, log_lde);
+  if (int(proof.fri_layers.size()) != schedule.num_committed()) {
+    return Reject(absl::StrCat("proof.fri_layers: ", proof.fri_layers.size(),
+                               " layers; expected ", schedule.num_committed()));
+  }
+  const int log_final = schedule.log_final_layer();
+  const size_t final_len = size_t{1} << (log_final - int(params.log_blowup));
+  if (proof.final_poly.size() != final_len) {
+    return Reject(absl::StrCat("proof.final_poly: ", proof.final_poly.size(),
+                               " coefficients; expected ", final_len));
+  }
+
+  // The transcript, in the prover's order.
+  Transcript tr = StartTranscript(params, air, log_rows, public_inputs);
+  for (const TableProof& tp : proof.tables) tr.AbsorbDigest("main_root", tp.main_root);
+  const Fp3 alpha = tr.ChallengeFp3("logup_alpha");
+  const Fp3 beta = tr.ChallengeFp3("logup_beta");
+  Fp3 total = Fp3::Zero();
+  for (const TableProof& tp : proof.tables) {
+    if (!tp.has_aux) continue;
+    tr.AbsorbFp3("logup_sum", std::span<const Fp3>(&tp.logup_sum, 1));
+    tr.AbsorbDigest("aux_root", tp.aux_root);
+    total += tp.logup_sum;
+  }
+  if (!total.IsZero()) return Reject("the LogUp sums of the tables do not cancel");
+  const Fp3 gamma = tr.ChallengeFp3("composition");
+  for (const TableProof& tp : proof.tables) tr.AbsorbDigest("quotient_root", tp.quotient_root);
+  const Fp3 z = tr.ChallengeFp3("ood");
+  for (size_t t = 0; t < proof.tables.size(); ++t) {
+    const OodValues& o = proof.tables[t].ood;
+    tr.AbsorbFp3("ood_values", OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
+    if (auto s = CheckOod(air.tables[t], info[t], proof.tables[t], public_inputs, alpha, beta,
+                          gamma, z, t);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const Fp3 delta = tr.ChallengeFp3("deep");
+  const Fp3 lambda = tr.ChallengeFp3("fri_batch");
+  std::vector<Fp3> zetas;
+  for (const FriLayerProof& l : proof.fri_layers) {
+    tr.AbsorbDigest("fri_root", l.root);
+    zetas.push_back(tr.ChallengeFp3("fri_fold"));
+  }
+  tr.AbsorbFp3("final_poly", proof.final_poly);
+  if (!tr.CheckProofOfWork(int(params.grinding_bits), proof.pow_nonce)) {
+    return Reject("proof.pow_nonce: the proof of work does not hold");
+  }
+  tr.AbsorbU64("pow_nonce", proof.pow_nonce);
+  const int log_m0 = schedule.log_size.front();
+  const std::vector<uint64_t> positions = tr.ChallengeIndices("queries", params.num_queries, log_m0);
+
+  // Openings.
+  for (size_t t = 0; t < proof.tables.size(); ++t) {
+    const TableProof& tp = proof.tables[t];
+    TableInfo& ti = info[t];
+    ti.rows = Rows(positions, log_m0 - ti.log_N);
+    const std::string path = absl::StrCat("proof.tables[", t, "]");
+    const size_t N = size_t{1} << ti.log_N;
+    if (auto s = CheckOpening(tp.main_opening, tp.main_root, N, ti.rows, air.tables[t].num_columns,
+                              path + ".main_opening");
+        !s.ok()) {
+      return s;
+    }
+    if (ti.aux != 0) {
+      if (auto s = CheckOpening(tp.aux_opening, tp.aux_root, N, ti.rows, 3 * ti.aux,
+                                path + ".aux_opening");
+          !s.ok()) {
+        return s;
+      }
+    } else if (!tp.aux_opening.values.empty() || !tp.aux_opening.siblings.empty()) {
+      return Reject(path + ".aux_opening: present for a table without bus interactions");
+    }
+    if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * parts,
+                              path + ".quotient_opening");
+        !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<std::vector<uint64_t>> layer_groups(schedule.num_committed());
+  for (int i = 0; i < schedule.num_committed(); ++i) {
+    const int log_a = schedule.log_arity[i];
+    layer_groups[i] = Rows(positions, log_m0 - schedule.log_size[i] + log_a);
+    if (auto s = CheckOpening(proof.fri_layers[i].opening, proof.fri_layers[i].root,
+                              size_t{1} << (schedule.log_size[i] - log_a), layer_groups[i],
+                              3 << log_a, absl::StrCat("proof.fri_layers[", i, "].opening"));
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  // Per query: DEEP values, layer by layer folding, the final polynomial.
+  size_t max_terms = 0;
+  for (size_t t = 0; t < air.tables.size(); ++t) {
+    max_terms = std::max<size_t>(max_terms, 2 * air.tables[t].num_columns + 2 * info[t].aux + parts);
+  }
+  std::vector<Fp3> dp(max_terms + 1);
+  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
+  std::vector<Fp3> lambda_pow(air.tables.size());
+  for (size_t t = 0; t < lambda_pow.size(); ++t) lambda_pow[t] = t == 0 ? Fp3::One() : lambda_pow[t - 1] * lambda;
+  const Fp g = Fp::FromCanonical(kLdeCosetOffset);
+  const Fp inv2 = Fp::FromU64(2).Inverse();
+  // The DEEP values entering at a layer of log size L, at position p of that layer.
+  auto injected = [&](int L, uint64_t p) {
+    Fp3 sum = Fp3::Zero();
+    for (size_t t = 0; t < air.tables.size(); ++t) {
+      if (info[t].log_N != L) continue;
+      sum += lambda_pow[t] * DeepAt(air.tables[t], info[t], proof.tables[t], p, dp, z, parts);
+    }
+    return sum;
+  };
+  for (size_t qi = 0; qi < positions.size(); ++qi) {
+    const uint64_t u = positions[qi];
+    Fp3 value = injected(log_m0, u);
+    for (int i = 0; i < schedule.num_committed(); ++i) {
+      const int L = schedule.log_size[i], log_a = schedule.log_arity[i];
+      const uint64_t p = u >> (log_m0 - L);
+      const uint64_t c = p >> log_a;
+      const size_t a = size_t{1} << log_a;
+      const Fp* group = RowValues(proof.fri_layers[i].opening, layer_groups[i], c, 3 * a);
+      if (Ext(group + 3 * (p & (a - 1))) != value) {
+        return Reject(absl::StrCat("query ", qi, ": FRI layer ", i,
+                                   " does not match the value the previous round implies"));
+      }
+      std::vector<Fp3> v(a);
+      for (size_t j = 0; j < a; ++j) v[j] = Ext(group + 3 * j);
+      Fp s = g.Pow(uint64_t{1} << (log_m0 - L));
+      Fp3 zr = zetas[i];
+      for (int r = 0; r < log_a; ++r) {
+        const size_t len = a >> r;
+        const int log_sub = L - r;  // the sub-layer of 2^log_sub values
+        for (size_t k = 0; k < len / 2; ++k) {
+          const uint64_t pos = c * len + 2 * k;
+          const Fp y = s * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
+          const Fp3 even = (v[2 * k] + v[2 * k + 1]) * inv2;
+          const Fp3 odd = (v[2 * k] - v[2 * k + 1]) * (inv2 * y.Inverse());
+          v[k] = even + zr * odd;
+        }
+        s = s.Square();
+        zr = zr.Square();
+      }
+      value = v[0] + injected(L - log_a, c);
+    }
+    const uint64_t pf = u >> (log_m0 - log_final);
+    const Fp y = g.Pow(uint64_t{1} << (log_m0 - log_final)) *
+                 Fp::RootOfUnity(log_final).Pow(BitRev(pf, log_final));
+    Fp3 expect = Fp3::Zero();
+    for (size_t j = proof.final_poly.size(); j-- > 0;) expect = expect * y + proof.final_poly[j];
+    if (expect != value) {
+      return Reject(absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifyEncoded(const air::Air& air, std::span<const Fp> public_inputs,
+                           std::span<const uint8_t> proof_bytes, const VerifyOptions& options) {
+  auto proof = DecodeProof(proof_bytes);
+  if (!proof.ok()) return Reject(std::string(proof.status().message()));
+  return Verify(air, public_inputs, *proof, options);
+}
+
+}  // namespace prover::stark
