@@ -65,6 +65,13 @@ TEST(AirValidate, ErrorsCarryThePath) {
     ExpectInvalid(air, "tables[0].constraints[5].expr: degree 3 exceeds the AIR's maximum 2");
   }
   {
+    Air air = FibonacciAir();  // a degree-2 last-row constraint with maximum degree 2
+    Table& t = air.tables[0];
+    uint32_t sq = t.Add(Expr::Binary(ExprOp::kMul, 1, 1));
+    t.constraints.push_back({ConstraintKind::kLastRow, sq, "square"});
+    ExpectInvalid(air, "tables[0].constraints[5].expr: degree 2 too high for a first- or last-row");
+  }
+  {
     Air air = FibonacciAir();
     air.tables[0].constraints.push_back({ConstraintKind::kEveryRow, 4, "constant"});
     ExpectInvalid(air, "tables[0].constraints[5].expr: constant constraint");

@@ -1,25 +1,234 @@
+// Completeness: honest proofs of many shapes verify; determinism; refusals; the golden
+// proof; the backend's call-order contract.
 #include "engine/stark/prover.h"
 
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "engine/air/checker.h"
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/verifier.h"
+#include "engine/testing/random_air.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tbb/task_arena.h"
 
 namespace prover::stark {
 namespace {
 
-TEST(Prover, FibonacciProvesAndVerifies) {
+using ::testing::HasSubstr;
+
+ProveOptions Fast(ProofParams params) {
+  ProveOptions o;
+  o.params = params;
+  o.min_security_bits = 0;
+  return o;
+}
+
+VerifyOptions NoFloor() {
+  VerifyOptions v;
+  v.min_security_bits = 0;
+  return v;
+}
+
+void ProveAndVerify(const air::WorkloadInstance& w, const ProveOptions& options,
+                    const std::string& what) {
+  auto backend = backend::MakeCpuBackend();
+  auto result = Prove(*backend, w.air, w.trace, w.public_inputs, options);
+  ASSERT_TRUE(result.ok()) << what << ": " << result.status();
+  const std::vector<uint8_t> bytes = EncodeProof(result->proof);
+  VerifyOptions v = NoFloor();
+  EXPECT_TRUE(VerifyEncoded(w.air, w.public_inputs, bytes, v).ok())
+      << what << ": " << VerifyEncoded(w.air, w.public_inputs, bytes, v);
+}
+
+TEST(Prover, FibonacciDefaultParameters) {
   auto w = air::Fibonacci(10);
   ASSERT_TRUE(w.ok());
   auto backend = backend::MakeCpuBackend();
   auto result = Prove(*backend, w->air, w->trace, w->public_inputs);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_TRUE(Verify(w->air, w->public_inputs, result->proof).ok())
-      << Verify(w->air, w->public_inputs, result->proof);
-  const std::vector<uint8_t> bytes = EncodeProof(result->proof);
-  auto decoded = DecodeProof(bytes);
+  EXPECT_GE(result->proof.security_bits, 100u);
+  EXPECT_TRUE(Verify(w->air, w->public_inputs, result->proof).ok());
+  auto decoded = DecodeProof(EncodeProof(result->proof));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, result->proof);
+  // Every stage ran and was timed.
+  EXPECT_EQ(result->timings.size(), static_cast<size_t>(Stage::kCount));
+}
+
+// Every folding arity, blowup and final size on one table, heights 2^1 .. 2^12.
+TEST(Prover, FibonacciEveryArityBlowupAndFinalSize) {
+  for (int log_rows : {1, 2, 3, 5, 8, 12}) {
+    auto w = air::Fibonacci(log_rows, Fp::FromU64(3), Fp::FromU64(5));
+    ASSERT_TRUE(w.ok());
+    for (uint32_t b = 1; b <= 4; ++b) {
+      for (uint32_t a = 1; a <= 4; ++a) {
+        for (uint32_t f : {0u, 2u, 10u}) {
+          ProofParams p{b, 6, 1, a, f};
+          ProveAndVerify(*w, Fast(p),
+                         absl::StrCat("log_rows ", log_rows, " b ", b, " a ", a, " f ", f));
+        }
+      }
+    }
+  }
+}
+
+// Random multi-table AIRs: 1 to 15 tables, buses with several interactions and
+// multiplicities, degrees 2 to 4, every arity and blowup.
+TEST(Prover, RandomMultiTableAirs) {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    testing::RandomAirOptions o;
+    o.seed = seed;
+    o.num_tables = 1 + int(seed % 15);
+    o.max_degree = 2 + uint32_t(seed % 3);
+    o.num_lookup_tables = o.num_tables == 1 ? 0 : 1 + int(seed % 3) % (o.num_tables - 1);
+    o.min_log_rows = 1;
+    o.max_log_rows = 7;
+    const air::WorkloadInstance w = testing::RandomAir(o);
+    ASSERT_TRUE(air::Validate(w.air).ok()) << "seed " << seed << ": " << air::Validate(w.air);
+    auto report = air::CheckTrace(w.air, w.trace, w.public_inputs);
+    ASSERT_TRUE(report.ok() && report->ok()) << "seed " << seed << ": " << report->Describe(w.air);
+    const uint32_t min_b = o.max_degree <= 2 ? 1 : o.max_degree == 3 ? 1 : 2;
+    ProofParams p{min_b + uint32_t(seed % (5 - min_b)), 5, 2, 1 + uint32_t(seed % 4),
+                  uint32_t(seed % 4)};
+    ProveAndVerify(w, Fast(p), absl::StrCat("seed ", seed));
+  }
+}
+
+// Heights up to 2^16 in one job, with tables entering FRI at many layers.
+TEST(Prover, MixedHeightsUpTo65536) {
+  testing::RandomAirOptions o;
+  o.seed = 1234;
+  o.num_tables = 6;
+  o.num_lookup_tables = 2;
+  o.min_log_rows = 1;
+  o.max_log_rows = 16;
+  air::WorkloadInstance w = testing::RandomAir(o);
+  ProveAndVerify(w, Fast(ProofParams{1, 8, 4, 2, 1}), "mixed heights");
+}
+
+TEST(Prover, SameBytesWithOneAndTwoThreads) {
+  testing::RandomAirOptions o;
+  o.seed = 77;
+  o.num_tables = 5;
+  o.num_lookup_tables = 2;
+  o.max_log_rows = 12;
+  const air::WorkloadInstance w = testing::RandomAir(o);
+  auto prove_with = [&](int threads) {
+    tbb::task_arena arena(threads);
+    std::vector<uint8_t> bytes;
+    arena.execute([&] {
+      auto backend = backend::MakeCpuBackend();
+      auto r = Prove(*backend, w.air, w.trace, w.public_inputs, Fast(ProofParams{2, 10, 6, 3, 2}));
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (r.ok()) bytes = EncodeProof(r->proof);
+    });
+    return bytes;
+  };
+  const std::vector<uint8_t> one = prove_with(1), two = prove_with(2);
+  ASSERT_FALSE(one.empty());
+  EXPECT_EQ(one, two);
+}
+
+// The golden proof: fibonacci 2^10 (a0 = 0, a1 = 1) at the default parameters. A change
+// of this hash is a protocol change: update docs/PROTOCOL.md with it.
+TEST(Prover, GoldenFibonacci1024) {
+  auto w = air::Fibonacci(10);
+  ASSERT_TRUE(w.ok());
+  auto backend = backend::MakeCpuBackend();
+  auto result = Prove(*backend, w->air, w->trace, w->public_inputs);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::vector<uint8_t> bytes = EncodeProof(result->proof);
+  EXPECT_EQ(DigestToHex(Keccak256(bytes)), "GOLDEN") << "proof of " << bytes.size() << " bytes";
+}
+
+TEST(Prover, RefusesABrokenConstraintNamingTableRowAndConstraint) {
+  auto w = air::Fibonacci(6);
+  ASSERT_TRUE(w.ok());
+  w->trace.tables[0].at(1, 17) += Fp::One();
+  auto backend = backend::MakeCpuBackend();
+  auto result = Prove(*backend, w->air, w->trace, w->public_inputs);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("tables[0] (fib) row 16"));
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("b_next"));
+}
+
+TEST(Prover, RefusesAnUnbalancedBus) {
+  testing::RandomAirOptions o;
+  o.seed = 5;
+  o.num_tables = 3;
+  o.num_lookup_tables = 1;
+  air::WorkloadInstance w = testing::RandomAir(o);
+  // The lookup table's multiplicity column is its last column.
+  air::TableTrace& lookup = w.trace.tables[0];
+  lookup.at(lookup.num_columns() - 1, 0) += Fp::One();
+  auto backend = backend::MakeCpuBackend();
+  auto result = Prove(*backend, w.air, w.trace, w.public_inputs, Fast(ProofParams{2, 4, 0, 2, 1}));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("bus"));
+}
+
+TEST(Prover, RefusesParametersBelowTheFloor) {
+  auto w = air::Fibonacci(4);
+  ASSERT_TRUE(w.ok());
+  auto backend = backend::MakeCpuBackend();
+  ProveOptions o;
+  o.params.num_queries = 10;
+  auto result = Prove(*backend, w->air, w->trace, w->public_inputs, o);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("below the minimum 100"));
+  o.params.log_fri_arity = 5;
+  EXPECT_THAT(std::string(Prove(*backend, w->air, w->trace, w->public_inputs, o).status().message()),
+              HasSubstr("params.log_fri_arity"));
+}
+
+TEST(Prover, CancelsBetweenStages) {
+  auto w = air::Fibonacci(8);
+  ASSERT_TRUE(w.ok());
+  auto backend = backend::MakeCpuBackend();
+  ProveOptions o = Fast(ProofParams{1, 4, 0, 1, 0});
+  o.on_stage = [](Stage s) { return s != Stage::kQuotient; };
+  auto result = Prove(*backend, w->air, w->trace, w->public_inputs, o);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(Backend, RejectsCallsOutOfOrder) {
+  auto w = air::Fibonacci(4);
+  ASSERT_TRUE(w.ok());
+  auto backend = backend::MakeCpuBackend();
+  backend::JobSpec spec;
+  spec.air = &w->air;
+  spec.log_rows = {4};
+  spec.public_inputs = w->public_inputs;
+  spec.log_blowup = 1;
+  auto job = backend->StartJob(spec);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->CommitQuotient(Fp3::One()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*job)->CommitMain(w->trace).ok());
+  EXPECT_EQ((*job)->CommitMain(w->trace).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*job)->FinalLayer().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Params, SecurityBitsAndSchedule) {
+  ProofParams p;  // defaults
+  const int heights[] = {20};
+  EXPECT_EQ(SecurityBits(p, heights, 2), 28u * 3 + 16);
+  const int huge[] = {26};
+  p.num_queries = 256;
+  EXPECT_EQ(SecurityBits(p, huge, 8), 191u - 29 - 3);
+  // Tables of LDE sizes 2^23, 2^13, 2^9 with arity 16 and final size 2^(5+3).
+  ProofParams q;
+  q.log_fri_arity = 4;
+  const int lde[] = {23, 13, 9};
+  const FriSchedule s = MakeFriSchedule(q, lde);
+  EXPECT_EQ(s.log_size, (std::vector<int>{23, 19, 15, 13, 9, 8}));
+  EXPECT_EQ(s.log_arity, (std::vector<int>{4, 4, 2, 4, 1}));
 }
 
 }  // namespace
