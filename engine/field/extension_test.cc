@@ -1,4 +1,5 @@
 #include "engine/field/extension.h"
+#include "engine/field/difference_inverse.h"
 
 #include <gtest/gtest.h>
 
@@ -114,6 +115,26 @@ TEST(Fp3, InverseEdgeCases) {
   Fp3 frob3 = a.Pow(Fp::kModulus).Pow(Fp::kModulus).Pow(Fp::kModulus);
   EXPECT_EQ(frob3, a);
   EXPECT_NE(a.Pow(Fp::kModulus), a) << "a random element should not lie in F_p";
+}
+
+}  // namespace
+}  // namespace prover
+
+namespace prover {
+namespace {
+
+TEST(DifferenceInverse, MatchesTheExtensionInverse) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const Fp3 z(Fp::FromU64(rng()), Fp::FromU64(rng()), Fp::FromU64(rng()));
+    const DifferenceInverse d(z);
+    for (int k = 0; k < 10; ++k) {
+      const Fp x = Fp::FromU64(k < 3 ? uint64_t(k) : rng());
+      const Fp den = d.Denominator(x);
+      ASSERT_FALSE(den.IsZero());
+      EXPECT_EQ(d.Inverse(x, den.Inverse()), (Fp3(x) - z).Inverse());
+    }
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <span>
 #include <string>
@@ -109,8 +110,9 @@ constexpr uint32_t kALo = kRs2Sel0 + kNumRegisters;      // a, b, c limbs: lo, h
 constexpr uint32_t kBLo = kALo + 2, kCLo = kALo + 4;
 constexpr uint32_t kAddrLo = kALo + 6, kAddrHi = kAddrLo + 1;
 constexpr uint32_t kDiffInv = kAddrHi + 1, kNeq = kDiffInv + 1, kSteps = kNeq + 1;
-constexpr uint32_t kNumColumns = kSteps + 1;
-static_assert(kNumColumns == 74);
+constexpr uint32_t kFirstHalt = kSteps + 1;  // 1 on the first HALT row only
+constexpr uint32_t kNumColumns = kFirstHalt + 1;
+static_assert(kNumColumns == 75);
 }  // namespace cpu
 
 namespace program {
@@ -255,7 +257,7 @@ Table CpuTable() {
     for (int i = 0; i < kNumRegisters; ++i) names.push_back(absl::StrCat(sel, i));
   }
   for (const char* n : {"a_lo", "a_hi", "b_lo", "b_hi", "c_lo", "c_hi", "addr_lo", "addr_hi",
-                        "diff_inv", "neq", "steps"}) {
+                        "diff_inv", "neq", "steps", "first_halt"}) {
     names.push_back(n);
   }
   TableBuilder t("cpu", std::move(names));
@@ -347,6 +349,19 @@ Table CpuTable() {
   t.Transition(t.Sub(t.Next(kClk), t.Add(t.Col(kClk), one)), "clk_next");
   t.Transition(t.Sub(t.Next(kSteps), t.Add(t.Col(kSteps), t.OneMinus(f[kHalt]))), "steps_next");
 
+  // first_halt marks the first HALT row: the HALT is fetched there once, and the padding
+  // rows after it touch no bus. It is set on a HALT row that row 0 is or that follows a
+  // non-HALT row, and nowhere else.
+  const uint32_t first_halt = t.Col(kFirstHalt);
+  t.Boolean(first_halt, "first_halt");
+  t.EveryRow(t.Mul(first_halt, t.OneMinus(f[kHalt])), "first_halt_halts");
+  t.Transition(
+      t.Mul(t.Mul(t.Next(kFlag0 + kHalt), t.OneMinus(f[kHalt])), t.OneMinus(t.Next(kFirstHalt))),
+      "first_halt_set");
+  t.Transition(t.Mul(f[kHalt], t.Next(kFirstHalt)), "first_halt_once");
+  t.FirstRow(t.Sub(first_halt, f[kHalt]), "first_halt_first");
+  const uint32_t fetch = t.Add(t.OneMinus(f[kHalt]), first_halt);
+
   // Register file: r_i' = r_i + writes * [rd = i] * (c - r_i), degree 3, per limb.
   for (int i = 0; i < kNumRegisters; ++i) {
     const uint32_t w = t.Mul(writes, rd_sel[i]);
@@ -382,7 +397,7 @@ Table CpuTable() {
   // Buses.
   t.Send(kZkvmProgramBus,
          {pc, t.Col(kOpcode), t.Col(kRd), t.Col(kRs1), t.Col(kRs2), t.Col(kImmLo), t.Col(kImmHi)},
-         one);
+         fetch);
   t.Send(kZkvmAluBus, {alu_op, a, b, c}, is_alu);
   t.Send(kZkvmMemoryBus, {addr, t.Col(kClk), c, f[kSw]}, is_mem);
   t.Send(kZkvmRange16Bus, {t.Col(kAddrLo)}, is_mem);
@@ -768,6 +783,13 @@ absl::Status RunCpu(const ProgramShape& shape, uint32_t a0, uint32_t a1, TableTr
   for (uint32_t c = 0; c < kNumColumns; ++c) col[c] = tt.column(c);
   const std::vector<Instr>& code = shape.code;
   ex.fetches.assign(code.size(), 0);
+  // Room for as many events as the receiving tables have rows (more is an overflow).
+  ex.alu.reserve(rows >> kAluShift);
+  ex.bitwise.reserve(rows >> kBitwiseShift);
+  ex.memory.reserve(rows >> kMemoryShift);
+  ex.mul.reserve(size_t{1} << kLogMul);
+  ex.shift.reserve(size_t{1} << kLogShift);
+  ex.lt.reserve(size_t{1} << kLogLt);
   std::vector<uint32_t> mem(kDataBase + uint64_t{shape.unroll} * shape.iterations + 64, 0);
   uint32_t reg[kNumRegisters] = {0, a0, a1, shape.iterations, 0, 0, 0, 0};
   uint32_t pc = 0;
@@ -869,12 +891,13 @@ absl::Status RunCpu(const ProgramShape& shape, uint32_t a0, uint32_t a1, TableTr
     col[kSteps][r] = F(steps);
     ++ex.fetches[pc];
     if (in.op == kHalt) {
-      // The machine stays put: every later row equals this one but for the clock.
+      // The machine stays put: every later row equals this one but for the clock and
+      // first_halt (0 there: padding rows fetch nothing).
+      col[kFirstHalt][r] = Fp::One();
       for (uint32_t c2 = 0; c2 < kNumColumns; ++c2) {
-        if (c2 != kClk) std::fill(col[c2] + r + 1, col[c2] + rows, col[c2][r]);
+        if (c2 != kClk && c2 != kFirstHalt) std::fill(col[c2] + r + 1, col[c2] + rows, col[c2][r]);
       }
       for (size_t q = r + 1; q < rows; ++q) col[kClk][q] = F(q);
-      ex.fetches[pc] += rows - 1 - r;
       ex.result = reg[2];
       ex.cycles = steps;
       return absl::OkStatus();

@@ -6,7 +6,7 @@
 // separate tables joined by LogUp buses with multiplicities.
 //
 // Tables (heights for scale k; small tables do not depend on k):
-//   cpu       2^k     74 columns, degree-3 constraints: decode, operand selection, register
+//   cpu       2^k     75 columns, degree-3 constraints: decode, operand selection, register
 //                     update, branch, the program counter
 //   program   2^(k-3) the program ROM (the Fibonacci loop unrolled to fill it), with a
 //                     fingerprint bound to the public input `program_hash`
@@ -22,11 +22,15 @@
 //   io        2^8     the program's outputs, fingerprinted into `output_digest`
 //
 // Buses (see ZkvmBus): every lookup sends a tuple with a positive multiplicity and the
-// owning table receives it with the negated count, so each bus balances exactly.
+// owning table receives it with the negated count, so each bus balances exactly. Padding
+// rows (the CPU's repeated HALT after the program ends, unused rows of the other tables)
+// satisfy every constraint and have multiplicity zero on every bus.
 //
-// Public inputs: a0, a1 (the initial Fibonacci pair, 32-bit), iterations (of the unrolled
-// loop), result (F(n + 1) mod 2^32 for the n steps taken), cycles (instructions executed
-// before HALT), program_hash, output_digest.
+// Public inputs, in order: a0, a1 (the initial pair, 32-bit; r1 and r2 at the start),
+// iterations (of the unrolled loop; r3 at the start), result (the last Fibonacci term
+// x[n + 1] mod 2^32 of x[0] = a0, x[1] = a1, x[i + 2] = x[i] + x[i + 1], for the n steps
+// the loop runs; r2 at the end), cycles (instructions executed before HALT), program_hash
+// (fingerprint of the program ROM), output_digest (fingerprint of the outputs).
 //
 // Every constraint has degree <= 3, first- and last-row constraints degree <= 2, and every
 // bus tuple value and multiplicity degree <= 2, as the prover requires.

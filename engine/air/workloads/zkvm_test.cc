@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/air/checker.h"
+#include "engine/air/eval.h"
 
 namespace prover::air {
 namespace {
@@ -131,6 +132,22 @@ TEST(Zkvm, EveryScaleUpTo16) {
     const uint64_t cycles = w->public_inputs[4].value();
     EXPECT_LT(cycles, uint64_t{1} << k);
     EXPECT_GT(cycles, (uint64_t{1} << k) * 3 / 4);
+  }
+}
+
+// The CPU's padding rows (HALT repeated after the program ends) touch no bus.
+TEST(Zkvm, PaddingRowsHaveZeroMultiplicities) {
+  auto w = Zkvm(10, 2);
+  ASSERT_TRUE(w.ok());
+  const Table& cpu = w->air.tables[kZkvmCpu];
+  const TableTrace& tt = w->trace.tables[kZkvmCpu];
+  const size_t last = tt.rows() - 1;
+  ASSERT_LT(w->public_inputs[4].value() + 1, last);  // at least two HALT rows
+  std::vector<Fp> row(cpu.num_columns), values;
+  for (uint32_t c = 0; c < cpu.num_columns; ++c) row[c] = tt.at(c, last);
+  EvaluateRow<Fp>(cpu, row, row, w->public_inputs, {}, values);
+  for (const Interaction& in : cpu.interactions) {
+    EXPECT_EQ(values[in.multiplicity], Fp::Zero()) << "bus " << in.bus;
   }
 }
 

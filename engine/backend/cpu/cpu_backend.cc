@@ -9,6 +9,7 @@
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/field/batch_inverse.h"
+#include "engine/field/difference_inverse.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
 #include "engine/stark/logup.h"
@@ -783,19 +784,21 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   const Fp3 zn = z.Pow(n);
   if (zn == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
   const Fp w = Fp::RootOfUnity(s.log_n);
-  std::vector<Fp3> den(n), d(n);
-  std::vector<Fp> wpow(n);
+  // d_i = w^i / (z - w^i) = -w^i / (w^i - z) = -w^i Num(w^i) / m(w^i) (field/difference_inverse.h).
+  const DifferenceInverse di(z);
+  std::vector<Fp> wpow(n), den(n), den_inv(n);
+  std::vector<Fp3> d(n);
   ForChunks(n, 4096, [&](size_t b, size_t e) {
     Fp p = w.Pow(b);
     for (size_t i = b; i < e; ++i) {
       wpow[i] = p;
-      den[i] = z - Fp3(p);
+      den[i] = di.Denominator(p);
       p *= w;
     }
   });
-  BatchInverse(den, d);
+  BatchInverse(den, den_inv);
   ForChunks(n, 4096, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) d[i] = d[i] * wpow[i];
+    for (size_t i = b; i < e; ++i) d[i] = di.Numerator(wpow[i]) * -(wpow[i] * den_inv[i]);
   });
   const Fp3 scale = (zn - Fp3::One()) * Fp::FromU64(n).Inverse();
   Barycentric(s.trace->column(0), s.table->num_columns, s.log_n, d, scale, out.main, out.main_next);
@@ -822,9 +825,12 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
   const TableState& s = tables_[t];
   const size_t N = s.N();
   const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
+  // lambda^t rides on every coefficient, so the sums below are already scaled.
   std::vector<Fp3> dp(2 * m + 2 * a + q + 1);
-  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
-  // Constant parts: the sums of delta^k f_k(pt_k) of each point's group.
+  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? lambda_t : dp[k - 1] * delta;
+  // With T(x) = sum_k dp[k] f_k(x) over the main and aux columns and Q(x) the same over
+  // the quotient parts, the z w terms repeat the main and aux ones times delta^(m+a+q):
+  //   DEEP(x) = (T + Q - c_z) / (x - z) + delta^(m+a+q) (T - c_zw) / (x - z w).
   Fp3 c_z = Fp3::Zero(), c_zw = Fp3::Zero();
   for (size_t k = 0; k < m; ++k) {
     c_z += dp[k] * ood.main[k];
@@ -835,24 +841,26 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
     c_zw += dp[m + k] * ood.aux_next[k];
   }
   for (size_t k = 0; k < q; ++k) c_z += dp[m + a + k] * ood.quotient[k];
-  const Fp3 shift = dp[m + a + q];  // the z w terms follow the m + a + q terms at z
+  Fp3 shift = Fp3::One();
+  for (size_t k = 0; k < m + a + q; ++k) shift *= delta;
   const Fp3 zw = ood_z_ * Fp::RootOfUnity(s.log_n);
+  const DifferenceInverse inv_z(ood_z_), inv_zw(zw);
   const size_t chunk = std::min(N, cpu::kDagChunk);
   const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
   const Fp* quot = s.quotient_lde.data();
   tbb::parallel_for(tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
-    std::vector<Fp> x(chunk);
-    std::vector<Fp3> den(2 * chunk), inv(2 * chunk), trace_sum(chunk), quot_sum(chunk);
+    std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
+    std::vector<Fp3> trace_sum(chunk), quot_sum(chunk);
     for (size_t ci = range.begin(); ci < range.end(); ++ci) {
       const size_t p0 = ci * chunk;
       CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
       for (size_t j = 0; j < chunk; ++j) {
-        den[j] = Fp3(x[j]) - ood_z_;
-        den[chunk + j] = Fp3(x[j]) - zw;
+        den[j] = inv_z.Denominator(x[j]);
+        den[chunk + j] = inv_zw.Denominator(x[j]);
       }
-      BatchInverse(den, inv);
+      BatchInverse(den, den_inv);
       std::fill(trace_sum.begin(), trace_sum.end(), Fp3::Zero());
       std::fill(quot_sum.begin(), quot_sum.end(), Fp3::Zero());
       for (size_t k = 0; k < m; ++k) {
@@ -872,9 +880,9 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
         }
       }
       for (size_t j = 0; j < chunk; ++j) {
-        const Fp3 v = (trace_sum[j] + quot_sum[j] - c_z) * inv[j] +
-                      shift * ((trace_sum[j] - c_zw) * inv[chunk + j]);
-        target[p0 + j] += lambda_t * v;
+        const Fp3 at_z = (trace_sum[j] + quot_sum[j] - c_z) * inv_z.Numerator(x[j]);
+        const Fp3 at_zw = (trace_sum[j] - c_zw) * inv_zw.Numerator(x[j]);
+        target[p0 + j] += at_z * den_inv[j] + shift * (at_zw * den_inv[chunk + j]);
       }
     }
   });
