@@ -1,0 +1,175 @@
+// prover-bench: whole proofs of the standard workloads on an engine.
+//
+// prove/<workload>/<size>: one proof per iteration (trace generation outside the timed
+// region). Counters: seconds per stage (stage_*), the whole proof (prove_s), the ratio of
+// the whole proof to the main-trace LDE + Merkle commitment it contains
+// (prove_over_main_commit), proof bytes, conjectured security bits, the backend's peak
+// buffer bytes and the process's peak resident memory during the benchmark (peak_rss).
+// verify/<workload>/<size>: verification of an encoded proof (decoding included).
+//
+// Flags: --threads=N (oneTBB parallelism, default all cores), --engine=cpu, plus Google
+// Benchmark's (--benchmark_filter, --benchmark_out=FILE --benchmark_out_format=json).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/zkvm.h"
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/stark/prover.h"
+#include "engine/stark/verifier.h"
+#include "tbb/global_control.h"
+#include "tbb/info.h"
+
+namespace prover {
+namespace {
+
+std::string g_engine = "cpu";
+
+std::unique_ptr<backend::Backend> MakeBackend() { return backend::MakeCpuBackend(); }
+
+// Peak resident set since the last reset (Linux: clear_refs 5 resets VmHWM).
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+double PeakRssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      double kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+struct Instance {
+  air::WorkloadInstance w;
+};
+
+const air::WorkloadInstance& Workload(const std::string& name, int size) {
+  static std::map<std::pair<std::string, int>, std::unique_ptr<air::WorkloadInstance>> cache;
+  auto& slot = cache[{name, size}];
+  if (!slot) {
+    auto w = name == "fibonacci" ? air::Fibonacci(size) : air::Zkvm(size, 0);
+    if (!w.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(w.status().message()).c_str());
+      std::exit(2);
+    }
+    slot = std::make_unique<air::WorkloadInstance>(*std::move(w));
+  }
+  return *slot;
+}
+
+void BM_Prove(benchmark::State& state, std::string name, int size) {
+  const air::WorkloadInstance& w = Workload(name, size);
+  auto backend = MakeBackend();
+  stark::ProveResult last;
+  ResetPeakRss();
+  for (auto _ : state) {
+    auto r = stark::Prove(*backend, w.air, w.trace, w.public_inputs);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    last = *std::move(r);
+  }
+  double total = 0, main_commit = 0;
+  for (const stark::StageTiming& t : last.timings) {
+    state.counters[std::string("stage_") + std::string(stark::StageName(t.stage)) + "_s"] = t.seconds;
+    total += t.seconds;
+    if (t.stage == stark::Stage::kMainCommit) main_commit = t.seconds;
+  }
+  state.counters["prove_s"] = total;
+  state.counters["prove_over_main_commit"] = main_commit > 0 ? total / main_commit : 0;
+  state.counters["proof_bytes"] = double(stark::EncodeProof(last.proof).size());
+  state.counters["security_bits"] = last.proof.security_bits;
+  state.counters["backend_peak_bytes"] = double(last.backend_memory.peak);
+  state.counters["peak_rss_bytes"] = PeakRssBytes();
+  state.SetLabel(g_engine);
+}
+
+void BM_Verify(benchmark::State& state, std::string name, int size) {
+  const air::WorkloadInstance& w = Workload(name, size);
+  auto backend = MakeBackend();
+  auto r = stark::Prove(*backend, w.air, w.trace, w.public_inputs);
+  if (!r.ok()) {
+    state.SkipWithError(std::string(r.status().message()).c_str());
+    return;
+  }
+  const std::vector<uint8_t> bytes = stark::EncodeProof(r->proof);
+  for (auto _ : state) {
+    absl::Status s = stark::VerifyEncoded(w.air, w.public_inputs, bytes);
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+  }
+  state.counters["proof_bytes"] = double(bytes.size());
+}
+
+void RegisterAll() {
+  auto prove = [](const std::string& label, const std::string& name, int size, int iters) {
+    benchmark::RegisterBenchmark(("prove/" + label).c_str(), BM_Prove, name, size)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(iters);
+  };
+  prove("fibonacci/2^16", "fibonacci", 16, 5);
+  prove("fibonacci/2^20", "fibonacci", 20, 3);
+  prove("zkvm/12", "zkvm", 12, 3);
+  prove("zkvm/14", "zkvm", 14, 2);
+  prove("zkvm/16", "zkvm", 16, 1);
+  prove("zkvm/18", "zkvm", 18, 1);
+  auto verify = [](const std::string& label, const std::string& name, int size) {
+    benchmark::RegisterBenchmark(("verify/" + label).c_str(), BM_Verify, name, size)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(0.5);
+  };
+  verify("fibonacci/2^16", "fibonacci", 16);
+  verify("fibonacci/2^20", "fibonacci", 20);
+  verify("zkvm/12", "zkvm", 12);
+  verify("zkvm/16", "zkvm", 16);
+}
+
+}  // namespace
+}  // namespace prover
+
+int main(int argc, char** argv) {
+  int threads = 0;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      threads = std::atoi(argv[i] + 10);
+    } else if (std::strncmp(argv[i], "--engine=", 9) == 0) {
+      prover::g_engine = argv[i] + 9;
+      if (prover::g_engine != "cpu") {
+        std::fprintf(stderr, "prover-bench: engine '%s' is not available in this build (cpu)\n",
+                     prover::g_engine.c_str());
+        return 2;
+      }
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  std::unique_ptr<tbb::global_control> limit;
+  if (threads > 0) {
+    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                  threads);
+  }
+  benchmark::AddCustomContext("engine", prover::g_engine);
+  benchmark::AddCustomContext(
+      "threads", std::to_string(threads > 0 ? threads : tbb::info::default_concurrency()));
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  prover::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

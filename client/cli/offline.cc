@@ -1,0 +1,403 @@
+#include "client/cli/offline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "engine/air/air_proto.h"
+#include "engine/air/checker.h"
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/zkvm.h"
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/stark/prover.h"
+#include "engine/stark/verifier.h"
+#include "tbb/global_control.h"
+
+namespace prover::cli {
+namespace {
+
+constexpr int kUsageError = 2;
+
+// --name value, --name=value and positional arguments; every flag must be known.
+class Flags {
+ public:
+  static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args,
+                                     const std::vector<std::string>& known) {
+    Flags f;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a.rfind("--", 0) != 0) {
+        f.positional_.push_back(a);
+        continue;
+      }
+      std::string name = a.substr(2), value;
+      const size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else {
+        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, ": missing value"));
+        value = args[++i];
+      }
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+      }
+      f.values_[name] = value;
+    }
+    return f;
+  }
+  bool Has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  absl::StatusOr<uint64_t> GetU64(const std::string& name, uint64_t fallback) const {
+    if (!Has(name)) return fallback;
+    const std::string v = Get(name);
+    uint64_t out = 0;
+    if (v.empty() || v.size() > 19) return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
+    for (char c : v) {
+      if (c < '0' || c > '9') return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
+      out = out * 10 + uint64_t(c - '0');
+    }
+    return out;
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+int Usage(const absl::Status& s) {
+  std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
+  return kUsageError;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Writes through a temporary file and a rename, so a failure leaves no partial file.
+absl::Status WriteFileAtomically(const std::string& path, const void* data, size_t size) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write"));
+    out.write(static_cast<const char*>(data), std::streamsize(size));
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(tmp);
+      return absl::DataLossError(absl::StrCat(path, ": write failed"));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    return absl::PermissionDeniedError(absl::StrCat(path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Fp>> ParsePublicInputs(const std::string& spec) {
+  std::string text = spec;
+  if (!spec.empty() && spec[0] == '@') {
+    auto file = ReadFile(spec.substr(1));
+    if (!file.ok()) return file.status();
+    text = *file;
+  }
+  for (char& c : text) {
+    if (c == ',' || c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  std::istringstream in(text);
+  std::vector<Fp> out;
+  std::string tok;
+  while (in >> tok) {
+    const std::string path = absl::StrCat("public_inputs[", out.size(), "]");
+    uint64_t v = 0;
+    bool ok = !tok.empty() && tok.size() <= 20;
+    unsigned __int128 acc = 0;
+    for (char c : tok) {
+      ok = ok && c >= '0' && c <= '9';
+      acc = acc * 10 + unsigned(c - '0');
+    }
+    if (!ok || acc >= Fp::kModulus) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": '", tok, "' is not a canonical field element (decimal, < p)"));
+    }
+    v = uint64_t(acc);
+    out.push_back(Fp::FromCanonical(v));
+  }
+  return out;
+}
+
+const std::vector<std::string> kWorkloadFlags = {"workload", "log-rows", "scale", "seed", "air",
+                                                 "trace", "public-inputs"};
+
+// The AIR, the public inputs and (when need_trace or for builtin workloads) the trace.
+absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace) {
+  if (f.Has("workload")) {
+    if (f.Has("air") || f.Has("trace")) {
+      return absl::InvalidArgumentError("--workload and --air/--trace are exclusive");
+    }
+    const std::string name = f.Get("workload");
+    absl::StatusOr<air::WorkloadInstance> w;
+    if (name == "fibonacci") {
+      if (!f.Has("log-rows")) return absl::InvalidArgumentError("fibonacci needs --log-rows N");
+      auto n = f.GetU64("log-rows", 0);
+      if (!n.ok()) return n.status();
+      w = air::Fibonacci(int(std::min<uint64_t>(*n, 1000)));
+    } else if (name == "zkvm") {
+      const std::string key = f.Has("scale") ? "scale" : "log-rows";
+      if (!f.Has(key)) return absl::InvalidArgumentError("zkvm needs --scale K");
+      auto k = f.GetU64(key, 0);
+      auto seed = f.GetU64("seed", 0);
+      if (!k.ok()) return k.status();
+      if (!seed.ok()) return seed.status();
+      w = air::Zkvm(int(std::min<uint64_t>(*k, 1000)), *seed);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--workload: unknown workload '", name, "' (fibonacci, zkvm)"));
+    }
+    if (!w.ok()) return w.status();
+    if (f.Has("public-inputs")) {
+      auto pi = ParsePublicInputs(f.Get("public-inputs"));
+      if (!pi.ok()) return pi.status();
+      w->public_inputs = *pi;
+    }
+    return w;
+  }
+  if (!f.Has("air")) return absl::InvalidArgumentError("give --workload or --air");
+  air::WorkloadInstance w;
+  auto json = ReadFile(f.Get("air"));
+  if (!json.ok()) return json.status();
+  auto a = air::AirFromJson(*json);
+  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message()));
+  w.air = *std::move(a);
+  if (!f.Has("public-inputs")) return absl::InvalidArgumentError("--air needs --public-inputs");
+  auto pi = ParsePublicInputs(f.Get("public-inputs"));
+  if (!pi.ok()) return pi.status();
+  w.public_inputs = *pi;
+  if (need_trace) {
+    if (!f.Has("trace")) return absl::InvalidArgumentError("--air needs --trace TRACE.bin");
+    auto bytes = ReadFile(f.Get("trace"));
+    if (!bytes.ok()) return bytes.status();
+    auto trace = air::DecodeTrace(
+        std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    if (!trace.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(f.Get("trace"), ": ", trace.status().message()));
+    }
+    w.trace = *std::move(trace);
+  }
+  return w;
+}
+
+absl::StatusOr<stark::ProofParams> ParseParams(const Flags& f) {
+  stark::ProofParams p;
+  auto log2_of = [&](const std::string& name, uint32_t fallback_log) -> absl::StatusOr<uint32_t> {
+    auto v = f.GetU64(name, uint64_t{1} << fallback_log);
+    if (!v.ok()) return v.status();
+    if (*v == 0 || (*v & (*v - 1)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", *v, " is not a power of two"));
+    }
+    uint32_t l = 0;
+    while ((uint64_t{1} << l) < *v) ++l;
+    return l;
+  };
+  auto b = log2_of("blowup", p.log_blowup);
+  auto a = log2_of("arity", p.log_fri_arity);
+  auto fs = log2_of("final-size", p.log_final_size);
+  auto q = f.GetU64("queries", p.num_queries);
+  auto g = f.GetU64("grinding", p.grinding_bits);
+  for (const absl::Status& s : {b.status(), a.status(), fs.status(), q.status(), g.status()}) {
+    if (!s.ok()) return s;
+  }
+  p.log_blowup = *b;
+  p.log_fri_arity = *a;
+  p.log_final_size = *fs;
+  p.num_queries = uint32_t(std::min<uint64_t>(*q, 1u << 20));
+  p.grinding_bits = uint32_t(std::min<uint64_t>(*g, 1u << 20));
+  return p;
+}
+
+std::unique_ptr<tbb::global_control> ThreadLimit(const Flags& f) {
+  auto t = f.GetU64("threads", 0);
+  if (!t.ok() || *t == 0) return nullptr;
+  return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, *t);
+}
+
+std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+int RunProve(const std::vector<std::string>& args) {
+  auto f = Flags::Parse(args, With(kWorkloadFlags, {"out", "blowup", "queries", "grinding", "arity",
+                                                    "final-size", "min-security", "threads"}));
+  if (!f.ok()) return Usage(f.status());
+  if (!f->Has("out")) return Usage(absl::InvalidArgumentError("prove needs --out FILE"));
+  if (!f->positional().empty()) {
+    return Usage(absl::InvalidArgumentError(absl::StrCat("unexpected argument '", f->positional()[0], "'")));
+  }
+  auto params = ParseParams(*f);
+  if (!params.ok()) return Usage(params.status());
+  auto min_bits = f->GetU64("min-security", stark::kDefaultMinSecurityBits);
+  if (!min_bits.ok()) return Usage(min_bits.status());
+  auto limit = ThreadLimit(*f);
+  auto w = LoadInputs(*f, /*need_trace=*/true);
+  if (!w.ok()) return Usage(w.status());
+  stark::ProveOptions options;
+  options.params = *params;
+  options.min_security_bits = uint32_t(*min_bits);
+  const auto start = std::chrono::steady_clock::now();
+  auto since = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  options.on_stage = [&](stark::Stage s) {
+    std::fprintf(stderr, "prover: %7.3f s  %s (%d/%d)\n", since(),
+                 std::string(stark::StageName(s)).c_str(), int(s) + 1, int(stark::Stage::kCount));
+    return true;
+  };
+  auto backend = backend::MakeCpuBackend();
+  auto result = stark::Prove(*backend, w->air, w->trace, w->public_inputs, options);
+  if (!result.ok()) {
+    std::fprintf(stderr, "prover: %s\n", std::string(result.status().message()).c_str());
+    return result.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError : 1;
+  }
+  const std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
+  if (auto s = WriteFileAtomically(f->Get("out"), bytes.data(), bytes.size()); !s.ok()) {
+    std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "prover: %7.3f s  done: %zu bytes, %u bits of conjectured security -> %s\n",
+               since(), bytes.size(), result->proof.security_bits, f->Get("out").c_str());
+  return 0;
+}
+
+int RunVerify(const std::vector<std::string>& args) {
+  auto f = Flags::Parse(args, With(kWorkloadFlags, {"min-security", "threads"}));
+  if (!f.ok()) return Usage(f.status());
+  if (f->positional().size() != 1) {
+    return Usage(absl::InvalidArgumentError("verify needs exactly one PROOF file"));
+  }
+  auto min_bits = f->GetU64("min-security", stark::kDefaultMinSecurityBits);
+  if (!min_bits.ok()) return Usage(min_bits.status());
+  auto limit = ThreadLimit(*f);
+  auto w = LoadInputs(*f, /*need_trace=*/false);
+  if (!w.ok()) return Usage(w.status());
+  auto bytes = ReadFile(f->positional()[0]);
+  if (!bytes.ok()) return Usage(bytes.status());
+  stark::VerifyOptions options;
+  options.min_security_bits = uint32_t(*min_bits);
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status s = stark::VerifyEncoded(
+      w->air, w->public_inputs,
+      std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()), options);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!s.ok()) {
+    std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
+    std::printf("rejected\n");
+    return 1;
+  }
+  std::fprintf(stderr, "prover: verified in %.2f ms\n", ms);
+  std::printf("accepted\n");
+  return 0;
+}
+
+int RunCheck(const std::vector<std::string>& args) {
+  auto f = Flags::Parse(args, With(kWorkloadFlags, {"max-failures", "threads"}));
+  if (!f.ok()) return Usage(f.status());
+  auto cap = f->GetU64("max-failures", 100);
+  if (!cap.ok()) return Usage(cap.status());
+  auto limit = ThreadLimit(*f);
+  auto w = LoadInputs(*f, /*need_trace=*/true);
+  if (!w.ok()) return Usage(w.status());
+  if (auto s = air::Validate(w->air); !s.ok()) return Usage(s);
+  auto report = air::CheckTrace(w->air, w->trace, w->public_inputs, size_t(*cap));
+  if (!report.ok()) return Usage(report.status());
+  if (report->ok()) {
+    std::printf("ok: every constraint holds and every bus balances\n");
+    return 0;
+  }
+  std::printf("%s", report->Describe(w->air).c_str());
+  std::printf("%llu failing constraint evaluations, %llu unbalanced bus tuples\n",
+              static_cast<unsigned long long>(report->failure_count),
+              static_cast<unsigned long long>(report->imbalance_count));
+  return 1;
+}
+
+int RunInspect(const std::vector<std::string>& args) {
+  auto f = Flags::Parse(args, {});
+  if (!f.ok()) return Usage(f.status());
+  if (f->positional().size() != 1) return Usage(absl::InvalidArgumentError("inspect needs one PROOF file"));
+  auto bytes = ReadFile(f->positional()[0]);
+  if (!bytes.ok()) return Usage(bytes.status());
+  auto proof = stark::DecodeProof(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+  if (!proof.ok()) {
+    std::fprintf(stderr, "prover: %s: %s\n", f->positional()[0].c_str(),
+                 std::string(proof.status().message()).c_str());
+    return 1;
+  }
+  const stark::Proof& p = *proof;
+  const stark::ProofSizeBreakdown sz = stark::MeasureProof(p);
+  std::string tables;
+  for (size_t t = 0; t < p.tables.size(); ++t) {
+    absl::StrAppend(&tables, t == 0 ? "" : ", ", "{\"log_rows\": ", p.tables[t].log_rows,
+                    ", \"bus_interactions\": ", p.tables[t].has_aux ? "true" : "false", "}");
+  }
+  std::printf(
+      "{\n  \"version\": %u,\n  \"params\": {\"blowup\": %u, \"queries\": %u, \"grinding_bits\": %u, "
+      "\"fri_arity\": %u, \"final_size\": %u},\n  \"security_bits\": %u,\n  \"tables\": [%s],\n"
+      "  \"fri_layers\": %zu,\n  \"final_poly_coefficients\": %zu,\n  \"pow_nonce\": %llu,\n"
+      "  \"bytes\": {\"total\": %zu, \"commitments\": %zu, \"ood\": %zu, \"trace_openings\": %zu, "
+      "\"trace_paths\": %zu, \"fri_openings\": %zu, \"fri_paths\": %zu, \"final_poly\": %zu}\n}\n",
+      p.version, 1u << p.params.log_blowup, p.params.num_queries, p.params.grinding_bits,
+      1u << p.params.log_fri_arity, 1u << p.params.log_final_size, p.security_bits, tables.c_str(),
+      p.fri_layers.size(), p.final_poly.size(), static_cast<unsigned long long>(p.pow_nonce),
+      sz.total, sz.commitments, sz.ood, sz.trace_openings, sz.trace_paths, sz.fri_openings,
+      sz.fri_paths, sz.final_poly);
+  return 0;
+}
+
+int RunExport(const std::vector<std::string>& args) {
+  auto f = Flags::Parse(args, With(kWorkloadFlags, {"air-out", "trace-out", "public-inputs-out"}));
+  if (!f.ok()) return Usage(f.status());
+  if (!f->Has("workload")) return Usage(absl::InvalidArgumentError("export needs --workload"));
+  auto w = LoadInputs(*f, /*need_trace=*/true);
+  if (!w.ok()) return Usage(w.status());
+  if (f->Has("air-out")) {
+    const std::string json = air::AirToJson(w->air);
+    if (auto s = WriteFileAtomically(f->Get("air-out"), json.data(), json.size()); !s.ok()) return Usage(s);
+  }
+  if (f->Has("trace-out")) {
+    const std::vector<uint8_t> bytes = air::EncodeTrace(w->trace);
+    if (auto s = WriteFileAtomically(f->Get("trace-out"), bytes.data(), bytes.size()); !s.ok()) return Usage(s);
+  }
+  std::string pi;
+  for (size_t i = 0; i < w->public_inputs.size(); ++i) {
+    absl::StrAppend(&pi, i == 0 ? "" : ",", w->public_inputs[i].value());
+  }
+  pi += "\n";
+  if (f->Has("public-inputs-out")) {
+    if (auto s = WriteFileAtomically(f->Get("public-inputs-out"), pi.data(), pi.size()); !s.ok()) return Usage(s);
+  } else {
+    std::printf("%s", pi.c_str());
+  }
+  return 0;
+}
+
+}  // namespace prover::cli

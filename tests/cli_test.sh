@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The offline CLI end to end: prove, verify (accept and reject), inspect, check, export and
+# the --air/--trace path, exit statuses 0/1/2, no partial output files.
+set -u
+BIN="${1:?usage: cli_test.sh BUILD_BIN_DIR}"
+P="$BIN/prover"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+fails=0
+expect() {  # expect STATUS DESCRIPTION -- command...
+  local want="$1" what="$2"
+  shift 3
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  if [[ "$got" != "$want" ]]; then
+    echo "FAIL: $what: exit $got, want $want"
+    sed 's/^/  | /' "$WORK/err" | tail -5
+    fails=$((fails + 1))
+  else
+    echo "ok: $what"
+  fi
+}
+contains() {  # contains FILE TEXT DESCRIPTION
+  if ! grep -q -- "$2" "$WORK/$1"; then
+    echo "FAIL: $3: '$2' not in $1"
+    sed 's/^/  | /' "$WORK/$1" | tail -5
+    fails=$((fails + 1))
+  fi
+}
+
+expect 0 "prove fibonacci 2^12" -- "$P" prove --workload fibonacci --log-rows 12 --out "$WORK/fib.proof"
+contains err "main_commit" "progress by stage on stderr"
+expect 0 "verify fibonacci 2^12" -- "$P" verify --workload fibonacci --log-rows 12 "$WORK/fib.proof"
+contains out "accepted" "verify prints accepted"
+expect 1 "verify against another height" -- "$P" verify --workload fibonacci --log-rows 11 "$WORK/fib.proof"
+contains err "proof rejected" "rejection reason"
+expect 1 "verify with other public inputs" -- "$P" verify --workload fibonacci --log-rows 12 --public-inputs 0,1,5 "$WORK/fib.proof"
+cp "$WORK/fib.proof" "$WORK/bad.proof"
+printf '\x01' | dd of="$WORK/bad.proof" bs=1 seek=200 conv=notrunc status=none
+expect 1 "verify a corrupted proof" -- "$P" verify --workload fibonacci --log-rows 12 "$WORK/bad.proof"
+expect 0 "inspect" -- "$P" inspect "$WORK/fib.proof"
+contains out '"security_bits": 100' "inspect shows security bits"
+contains out '"fri_paths"' "inspect shows section sizes"
+head -c 100 "$WORK/fib.proof" >"$WORK/cut.proof"
+expect 1 "inspect a truncated proof" -- "$P" inspect "$WORK/cut.proof"
+expect 2 "inspect a missing file" -- "$P" inspect "$WORK/missing.proof"
+expect 2 "unknown flag" -- "$P" prove --workload fibonacci --log-rows 4 --out "$WORK/x" --bogus 1
+expect 2 "unknown workload" -- "$P" prove --workload nope --out "$WORK/x"
+expect 2 "security floor" -- "$P" prove --workload fibonacci --log-rows 4 --queries 4 --out "$WORK/x"
+contains err "below the minimum" "floor message"
+[[ -e "$WORK/x" || -e "$WORK/x.tmp" ]] && { echo "FAIL: partial output file left"; fails=$((fails + 1)); }
+expect 2 "unknown command" -- "$P" frobnicate
+expect 0 "prove with every option" -- "$P" prove --workload fibonacci --log-rows 10 --blowup 4 --queries 40 --grinding 20 --arity 16 --final-size 16 --threads 1 --out "$WORK/fib2.proof"
+expect 0 "verify it" -- "$P" verify --workload fibonacci --log-rows 10 "$WORK/fib2.proof"
+
+expect 0 "prove zkvm scale 10" -- "$P" prove --workload zkvm --scale 10 --seed 3 --out "$WORK/zkvm.proof"
+expect 0 "verify zkvm scale 10" -- "$P" verify --workload zkvm --scale 10 --seed 3 "$WORK/zkvm.proof"
+expect 1 "zkvm with another seed" -- "$P" verify --workload zkvm --scale 10 --seed 4 "$WORK/zkvm.proof"
+
+expect 0 "export zkvm" -- "$P" export --workload zkvm --scale 10 --seed 3 --air-out "$WORK/air.json" --trace-out "$WORK/trace.bin" --public-inputs-out "$WORK/pi.txt"
+expect 0 "check user AIR" -- "$P" check --air "$WORK/air.json" --trace "$WORK/trace.bin" --public-inputs "@$WORK/pi.txt"
+expect 0 "prove user AIR" -- "$P" prove --air "$WORK/air.json" --trace "$WORK/trace.bin" --public-inputs "@$WORK/pi.txt" --out "$WORK/user.proof"
+expect 0 "verify user AIR" -- "$P" verify --air "$WORK/air.json" --public-inputs "@$WORK/pi.txt" "$WORK/user.proof"
+cmp -s "$WORK/user.proof" "$WORK/zkvm.proof" || { echo "FAIL: user-AIR proof differs from the builtin one"; fails=$((fails + 1)); }
+
+# A trace that breaks a constraint: check lists it, prove refuses naming it.
+"$P" export --workload fibonacci --log-rows 6 --air-out "$WORK/fib.json" --trace-out "$WORK/fib.bin" --public-inputs-out "$WORK/fib.pi" >/dev/null
+expect 1 "check wrong public inputs" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,7
+contains out "constraints\[4\] (result)" "check names the constraint"
+expect 1 "prove refuses" -- "$P" prove --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,7 --out "$WORK/refused.proof"
+contains err "row 63" "prove names the row"
+[[ -e "$WORK/refused.proof" ]] && { echo "FAIL: refused proof written"; fails=$((fails + 1)); }
+expect 2 "non-canonical public input" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,18446744073709551615
+contains err "public_inputs\[2\]" "path of the bad public input"
+head -c 100 "$WORK/fib.bin" >"$WORK/short.bin"
+expect 2 "truncated trace" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/short.bin" --public-inputs "@$WORK/fib.pi"
+
+if [[ $fails -ne 0 ]]; then
+  echo "$fails failures"
+  exit 1
+fi
+echo "all CLI checks passed"
