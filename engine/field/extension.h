@@ -9,6 +9,7 @@
 #pragma once
 
 #include "engine/field/goldilocks.h"
+#include "engine/field/wide_sum.h"
 
 namespace prover {
 
@@ -39,6 +40,26 @@ class Fp3 {
 
   friend PROVER_HOST_DEVICE constexpr Fp3 operator*(const Fp3& a, const Fp3& b) {
     const Fp *x = a.c_, *y = b.c_;
+#if !defined(__CUDA_ARCH__)
+    // The same products, summed before reducing (field/wide_sum.h): three reductions
+    // instead of nine plus the modular additions.
+    const unsigned __int128 t12 = WideProduct(x[1], y[2]), t21 = WideProduct(x[2], y[1]);
+    const unsigned __int128 t22 = WideProduct(x[2], y[2]);
+    WideSum s0, s1, s2;
+    s0.Add(WideProduct(x[0], y[0]));
+    s0.Add(t12);
+    s0.Add(t21);
+    s1.Add(WideProduct(x[0], y[1]));
+    s1.Add(WideProduct(x[1], y[0]));
+    s1.Add(t12);
+    s1.Add(t21);
+    s1.Add(t22);
+    s2.Add(WideProduct(x[0], y[2]));
+    s2.Add(WideProduct(x[1], y[1]));
+    s2.Add(WideProduct(x[2], y[0]));
+    s2.Add(t22);
+    return Fp3(s0.Reduce(), s1.Reduce(), s2.Reduce());
+#else
     // Schoolbook product c0 + c1 X + ... + c4 X^4, then X^3 = X + 1, X^4 = X^2 + X.
     Fp c0 = x[0] * y[0];
     Fp c1 = x[0] * y[1] + x[1] * y[0];
@@ -46,6 +67,7 @@ class Fp3 {
     Fp c3 = x[1] * y[2] + x[2] * y[1];
     Fp c4 = x[2] * y[2];
     return Fp3(c0 + c3, c1 + c3 + c4, c2 + c4);
+#endif
   }
   // Extension times base: three base multiplications.
   friend PROVER_HOST_DEVICE constexpr Fp3 operator*(const Fp3& a, Fp b) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/checker.h"
 #include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
@@ -94,6 +95,14 @@ TEST(Prover, RandomMultiTableAirs) {
     ProofParams p{min_b + uint32_t(seed % (5 - min_b)), 5, 2, 1 + uint32_t(seed % 4),
                   uint32_t(seed % 4)};
     ProveAndVerify(w, Fast(p), absl::StrCat("seed ", seed));
+  }
+}
+
+TEST(Prover, ZkvmAcrossArities) {
+  auto w = air::Zkvm(10, 1);
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (uint32_t a : {1u, 4u}) {
+    ProveAndVerify(*w, Fast(ProofParams{2, 6, 2, a, 3}), absl::StrCat("zkvm arity ", 1u << a));
   }
 }
 

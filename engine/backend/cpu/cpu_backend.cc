@@ -1,6 +1,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "engine/base/aligned_buffer.h"
 #include "engine/field/batch_inverse.h"
 #include "engine/field/difference_inverse.h"
+#include "engine/field/wide_sum.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
 #include "engine/stark/logup.h"
@@ -748,14 +750,18 @@ void Barycentric(const Fp* data, size_t cols, int log_n, std::span<const Fp3> d,
     const size_t blocks = (n + block - 1) / block;
     std::vector<Fp3> part_z(blocks), part_zw(blocks);
     tbb::parallel_for(size_t{0}, blocks, [&](size_t b) {
-      Fp3 a = Fp3::Zero(), bb = Fp3::Zero();
+      WideSum a[3], bb[3];
       const size_t end = std::min(n, (b + 1) * block);
       for (size_t i = b * block; i < end; ++i) {
-        a += d[i] * f[i];
-        bb += d[(i + n - 1) & (n - 1)] * f[i];
+        const Fp3& di = d[i];
+        const Fp3& dprev = d[(i + n - 1) & (n - 1)];
+        for (int c = 0; c < 3; ++c) {
+          a[c].AddProduct(di.coeff(c), f[i]);
+          bb[c].AddProduct(dprev.coeff(c), f[i]);
+        }
       }
-      part_z[b] = a;
-      part_zw[b] = bb;
+      part_z[b] = Fp3(a[0].Reduce(), a[1].Reduce(), a[2].Reduce());
+      part_zw[b] = Fp3(bb[0].Reduce(), bb[1].Reduce(), bb[2].Reduce());
     });
     Fp3 a = Fp3::Zero(), b = Fp3::Zero();
     for (size_t k = 0; k < blocks; ++k) {
@@ -853,6 +859,31 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
   tbb::parallel_for(tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
     std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
     std::vector<Fp3> trace_sum(chunk), quot_sum(chunk);
+    // Dot products summed without reductions (field/wide_sum.h), reduced once per point.
+    std::vector<std::array<WideSum, 3>> acc(chunk);
+    auto add_ext = [](std::array<WideSum, 3>& a, const Fp3& d, Fp v0, Fp v1, Fp v2) {
+      const Fp d0 = d.coeff(0), d1 = d.coeff(1), d2 = d.coeff(2);
+      const unsigned __int128 t12 = WideProduct(d1, v2), t21 = WideProduct(d2, v1);
+      const unsigned __int128 t22 = WideProduct(d2, v2);
+      a[0].Add(WideProduct(d0, v0));
+      a[0].Add(t12);
+      a[0].Add(t21);
+      a[1].Add(WideProduct(d0, v1));
+      a[1].Add(WideProduct(d1, v0));
+      a[1].Add(t12);
+      a[1].Add(t21);
+      a[1].Add(t22);
+      a[2].Add(WideProduct(d0, v2));
+      a[2].Add(WideProduct(d1, v1));
+      a[2].Add(WideProduct(d2, v0));
+      a[2].Add(t22);
+    };
+    auto flush = [&](std::vector<Fp3>& out) {
+      for (size_t j = 0; j < chunk; ++j) {
+        out[j] = Fp3(acc[j][0].Reduce(), acc[j][1].Reduce(), acc[j][2].Reduce());
+        acc[j] = {};
+      }
+    };
     for (size_t ci = range.begin(); ci < range.end(); ++ci) {
       const size_t p0 = ci * chunk;
       CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
@@ -861,24 +892,27 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
         den[chunk + j] = inv_zw.Denominator(x[j]);
       }
       BatchInverse(den, den_inv);
-      std::fill(trace_sum.begin(), trace_sum.end(), Fp3::Zero());
-      std::fill(quot_sum.begin(), quot_sum.end(), Fp3::Zero());
       for (size_t k = 0; k < m; ++k) {
         const Fp* col = main + k * N + p0;
-        for (size_t j = 0; j < chunk; ++j) trace_sum[j] += dp[k] * col[j];
+        const Fp d0 = dp[k].coeff(0), d1 = dp[k].coeff(1), d2 = dp[k].coeff(2);
+        for (size_t j = 0; j < chunk; ++j) {
+          acc[j][0].AddProduct(d0, col[j]);
+          acc[j][1].AddProduct(d1, col[j]);
+          acc[j][2].AddProduct(d2, col[j]);
+        }
       }
       for (size_t k = 0; k < a; ++k) {
         const Fp* col = aux + 3 * k * N + p0;
-        for (size_t j = 0; j < chunk; ++j) {
-          trace_sum[j] += dp[m + k] * Fp3(col[j], col[N + j], col[2 * N + j]);
-        }
+        for (size_t j = 0; j < chunk; ++j) add_ext(acc[j], dp[m + k], col[j], col[N + j], col[2 * N + j]);
       }
+      flush(trace_sum);
       for (size_t k = 0; k < q; ++k) {
         const Fp* col = quot + 3 * k * N + p0;
         for (size_t j = 0; j < chunk; ++j) {
-          quot_sum[j] += dp[m + a + k] * Fp3(col[j], col[N + j], col[2 * N + j]);
+          add_ext(acc[j], dp[m + a + k], col[j], col[N + j], col[2 * N + j]);
         }
       }
+      flush(quot_sum);
       for (size_t j = 0; j < chunk; ++j) {
         const Fp3 at_z = (trace_sum[j] + quot_sum[j] - c_z) * inv_z.Numerator(x[j]);
         const Fp3 at_zw = (trace_sum[j] - c_zw) * inv_zw.Numerator(x[j]);
