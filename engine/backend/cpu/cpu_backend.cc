@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/base/aligned_buffer.h"
+#include "engine/base/scratch_pool.h"
 #include "engine/field/batch_inverse.h"
 #include "engine/field/difference_inverse.h"
 #include "engine/field/wide_sum.h"
@@ -89,35 +90,47 @@ class Memory {
   std::atomic<uint64_t> current_{0}, peak_{0};
 };
 
-// A buffer whose bytes count toward the job's memory.
+// A buffer whose bytes count toward the job's memory. Its memory comes from the
+// process-wide ScratchPool: a service proving job after job reuses the same pages instead
+// of faulting and clearing fresh ones for every proof. Contents start unspecified.
 template <typename T>
 class Tracked {
  public:
   Tracked() = default;
-  Tracked(Memory* m, size_t count) : mem_(m), buf_(count) { mem_->Add(bytes()); }
-  Tracked(Tracked&& o) noexcept : mem_(std::exchange(o.mem_, nullptr)), buf_(std::move(o.buf_)) {}
+  Tracked(Memory* m, size_t count) : mem_(m), count_(count) {
+    lease_.emplace(ScratchPool::Global().Acquire((count * sizeof(T) + 7) / 8));
+    mem_->Add(bytes());
+  }
+  Tracked(Tracked&& o) noexcept { *this = std::move(o); }
   Tracked& operator=(Tracked&& o) noexcept {
     Release();
     mem_ = std::exchange(o.mem_, nullptr);
-    buf_ = std::move(o.buf_);
+    count_ = std::exchange(o.count_, 0);
+    if (o.lease_.has_value()) lease_.emplace(std::move(*o.lease_));
+    o.lease_.reset();
     return *this;
   }
   ~Tracked() { Release(); }
   void Release() {
     if (mem_ != nullptr) mem_->Sub(bytes());
     mem_ = nullptr;
-    buf_ = AlignedBuffer<T>();
+    count_ = 0;
+    lease_.reset();
   }
-  T* data() { return buf_.data(); }
-  const T* data() const { return buf_.data(); }
-  size_t size() const { return buf_.size(); }
-  T& operator[](size_t i) { return buf_.data()[i]; }
-  const T& operator[](size_t i) const { return buf_.data()[i]; }
+  T* data() { return lease_ ? reinterpret_cast<T*>(lease_->words()) : nullptr; }
+  const T* data() const {
+    return lease_ ? reinterpret_cast<const T*>(const_cast<ScratchPool::Lease&>(*lease_).words())
+                  : nullptr;
+  }
+  size_t size() const { return count_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
 
  private:
-  uint64_t bytes() const { return buf_.size() * sizeof(T); }
+  uint64_t bytes() const { return count_ * sizeof(T); }
   Memory* mem_ = nullptr;
-  AlignedBuffer<T> buf_;
+  size_t count_ = 0;
+  std::optional<ScratchPool::Lease> lease_;
 };
 
 struct TableState {
