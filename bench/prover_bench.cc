@@ -1,8 +1,8 @@
 // prover-bench: whole proofs of the standard workloads on an engine.
 //
 // prove/<workload>/<size>: one proof per iteration after one untimed warm-up proof (trace
-// generation outside the timed region). Counters: seconds per stage (stage_*), the whole proof (prove_s), the ratio of
-// the whole proof to the main-trace LDE + Merkle commitment it contains
+// generation outside the timed region). Counters: seconds per stage (stage_*), the whole proof
+// (prove_s), the ratio of the whole proof to the main-trace LDE + Merkle commitment it contains
 // (prove_over_main_commit), proof bytes, conjectured security bits, the backend's peak
 // buffer bytes and the process's peak resident memory during the benchmark (peak_rss).
 // verify/<workload>/<size>: verification of an encoded proof (decoding included).
@@ -87,7 +87,8 @@ void BM_Prove(benchmark::State& state, std::string name, int size) {
   }
   double total = 0, main_commit = 0;
   for (const stark::StageTiming& t : last.timings) {
-    state.counters[std::string("stage_") + std::string(stark::StageName(t.stage)) + "_s"] = t.seconds;
+    state.counters[std::string("stage_") + std::string(stark::StageName(t.stage)) + "_s"] =
+        t.seconds;
     total += t.seconds;
     if (t.stage == stark::Stage::kMainCommit) main_commit = t.seconds;
   }

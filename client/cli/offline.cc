@@ -43,7 +43,8 @@ class Flags {
         value = name.substr(eq + 1);
         name = name.substr(0, eq);
       } else {
-        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, ": missing value"));
+        if (i + 1 >= args.size())
+          return absl::InvalidArgumentError(absl::StrCat("--", name, ": missing value"));
         value = args[++i];
       }
       if (std::find(known.begin(), known.end(), name) == known.end()) {
@@ -62,9 +63,11 @@ class Flags {
     if (!Has(name)) return fallback;
     const std::string v = Get(name);
     uint64_t out = 0;
-    if (v.empty() || v.size() > 19) return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
+    if (v.empty() || v.size() > 19)
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
     for (char c : v) {
-      if (c < '0' || c > '9') return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
+      if (c < '0' || c > '9')
+        return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", v, "' is not a number"));
       out = out * 10 + uint64_t(c - '0');
     }
     return out;
@@ -143,8 +146,8 @@ absl::StatusOr<std::vector<Fp>> ParsePublicInputs(const std::string& spec) {
   return out;
 }
 
-const std::vector<std::string> kWorkloadFlags = {"workload", "log-rows", "scale", "seed", "air",
-                                                 "trace", "public-inputs"};
+const std::vector<std::string> kWorkloadFlags = {"workload", "log-rows", "scale",        "seed",
+                                                 "air",      "trace",    "public-inputs"};
 
 // The AIR, the public inputs and (when need_trace or for builtin workloads) the trace.
 absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace) {
@@ -184,7 +187,8 @@ absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace
   auto json = ReadFile(f.Get("air"));
   if (!json.ok()) return json.status();
   auto a = air::AirFromJson(*json);
-  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message()));
+  if (!a.ok())
+    return absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message()));
   w.air = *std::move(a);
   if (!f.Has("public-inputs")) return absl::InvalidArgumentError("--air needs --public-inputs");
   auto pi = ParsePublicInputs(f.Get("public-inputs"));
@@ -194,10 +198,11 @@ absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace
     if (!f.Has("trace")) return absl::InvalidArgumentError("--air needs --trace TRACE.bin");
     auto bytes = ReadFile(f.Get("trace"));
     if (!bytes.ok()) return bytes.status();
-    auto trace = air::DecodeTrace(
-        std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    auto trace =
+        air::DecodeTrace(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
     if (!trace.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(f.Get("trace"), ": ", trace.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(f.Get("trace"), ": ", trace.status().message()));
     }
     w.trace = *std::move(trace);
   }
@@ -210,7 +215,8 @@ absl::StatusOr<stark::ProofParams> ParseParams(const Flags& f) {
     auto v = f.GetU64(name, uint64_t{1} << fallback_log);
     if (!v.ok()) return v.status();
     if (*v == 0 || (*v & (*v - 1)) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", *v, " is not a power of two"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, ": ", *v, " is not a power of two"));
     }
     uint32_t l = 0;
     while ((uint64_t{1} << l) < *v) ++l;
@@ -251,7 +257,8 @@ int RunProve(const std::vector<std::string>& args) {
   if (!f.ok()) return Usage(f.status());
   if (!f->Has("out")) return Usage(absl::InvalidArgumentError("prove needs --out FILE"));
   if (!f->positional().empty()) {
-    return Usage(absl::InvalidArgumentError(absl::StrCat("unexpected argument '", f->positional()[0], "'")));
+    return Usage(
+        absl::InvalidArgumentError(absl::StrCat("unexpected argument '", f->positional()[0], "'")));
   }
   auto params = ParseParams(*f);
   if (!params.ok()) return Usage(params.status());
@@ -307,7 +314,8 @@ int RunVerify(const std::vector<std::string>& args) {
   const absl::Status s = stark::VerifyEncoded(
       w->air, w->public_inputs,
       std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()), options);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!s.ok()) {
     std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
     std::printf("rejected\n");
@@ -343,10 +351,12 @@ int RunCheck(const std::vector<std::string>& args) {
 int RunInspect(const std::vector<std::string>& args) {
   auto f = Flags::Parse(args, {});
   if (!f.ok()) return Usage(f.status());
-  if (f->positional().size() != 1) return Usage(absl::InvalidArgumentError("inspect needs one PROOF file"));
+  if (f->positional().size() != 1)
+    return Usage(absl::InvalidArgumentError("inspect needs one PROOF file"));
   auto bytes = ReadFile(f->positional()[0]);
   if (!bytes.ok()) return Usage(bytes.status());
-  auto proof = stark::DecodeProof(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+  auto proof =
+      stark::DecodeProof(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
   if (!proof.ok()) {
     std::fprintf(stderr, "prover: %s: %s\n", f->positional()[0].c_str(),
                  std::string(proof.status().message()).c_str());
@@ -360,7 +370,8 @@ int RunInspect(const std::vector<std::string>& args) {
                     ", \"bus_interactions\": ", p.tables[t].has_aux ? "true" : "false", "}");
   }
   std::printf(
-      "{\n  \"version\": %u,\n  \"params\": {\"blowup\": %u, \"queries\": %u, \"grinding_bits\": %u, "
+      "{\n  \"version\": %u,\n  \"params\": {\"blowup\": %u, \"queries\": %u, \"grinding_bits\": "
+      "%u, "
       "\"fri_arity\": %u, \"final_size\": %u},\n  \"security_bits\": %u,\n  \"tables\": [%s],\n"
       "  \"fri_layers\": %zu,\n  \"final_poly_coefficients\": %zu,\n  \"pow_nonce\": %llu,\n"
       "  \"bytes\": {\"total\": %zu, \"commitments\": %zu, \"ood\": %zu, \"trace_openings\": %zu, "
@@ -381,11 +392,13 @@ int RunExport(const std::vector<std::string>& args) {
   if (!w.ok()) return Usage(w.status());
   if (f->Has("air-out")) {
     const std::string json = air::AirToJson(w->air);
-    if (auto s = WriteFileAtomically(f->Get("air-out"), json.data(), json.size()); !s.ok()) return Usage(s);
+    if (auto s = WriteFileAtomically(f->Get("air-out"), json.data(), json.size()); !s.ok())
+      return Usage(s);
   }
   if (f->Has("trace-out")) {
     const std::vector<uint8_t> bytes = air::EncodeTrace(w->trace);
-    if (auto s = WriteFileAtomically(f->Get("trace-out"), bytes.data(), bytes.size()); !s.ok()) return Usage(s);
+    if (auto s = WriteFileAtomically(f->Get("trace-out"), bytes.data(), bytes.size()); !s.ok())
+      return Usage(s);
   }
   std::string pi;
   for (size_t i = 0; i < w->public_inputs.size(); ++i) {
@@ -393,7 +406,8 @@ int RunExport(const std::vector<std::string>& args) {
   }
   pi += "\n";
   if (f->Has("public-inputs-out")) {
-    if (auto s = WriteFileAtomically(f->Get("public-inputs-out"), pi.data(), pi.size()); !s.ok()) return Usage(s);
+    if (auto s = WriteFileAtomically(f->Get("public-inputs-out"), pi.data(), pi.size()); !s.ok())
+      return Usage(s);
   } else {
     std::printf("%s", pi.c_str());
   }

@@ -112,10 +112,10 @@ absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const A
     // like the others: deg c <= D - 1.
     if ((c.kind == ConstraintKind::kFirstRow || c.kind == ConstraintKind::kLastRow) &&
         degree[c.expr] + 1 > air.max_constraint_degree) {
-      return Error(cp + ".expr",
-                   absl::StrCat("degree ", degree[c.expr], " too high for a first- or last-row "
-                                "constraint (at most max_constraint_degree - 1 = ",
-                                air.max_constraint_degree - 1, ")"));
+      return Error(cp + ".expr", absl::StrCat("degree ", degree[c.expr],
+                                              " too high for a first- or last-row "
+                                              "constraint (at most max_constraint_degree - 1 = ",
+                                              air.max_constraint_degree - 1, ")"));
     }
     if (c.kind != ConstraintKind::kTransition && next[c.expr]) {
       return Error(cp + ".expr", "only transition constraints may read the next row");

@@ -106,8 +106,7 @@ class ProvingJob {
   virtual absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) = 0;
 
   // Round 5: the DEEP codewords of every table combined into the FRI layers they enter.
-  virtual absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda,
-                                 std::span<const TableOod> ood,
+  virtual absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda, std::span<const TableOod> ood,
                                  const stark::FriSchedule& schedule) = 0;
   // Commits layer i (leaves: groups of 2^log_arity[i] consecutive values).
   virtual absl::StatusOr<Digest> CommitFriLayer(int layer) = 0;

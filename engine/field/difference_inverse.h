@@ -36,14 +36,18 @@ class DifferenceInverse {
     a_ = z * z + z * e2_ + Fp3(e1_);
   }
   // m(x), non-zero for base x when z is not in F_p.
-  PROVER_HOST_DEVICE constexpr Fp Denominator(Fp x) const { return ((x + e2_) * x + e1_) * x + e0_; }
+  PROVER_HOST_DEVICE constexpr Fp Denominator(Fp x) const {
+    return ((x + e2_) * x + e1_) * x + e0_;
+  }
   // x^2 + B x + A.
   PROVER_HOST_DEVICE constexpr Fp3 Numerator(Fp x) const {
     return Fp3(x * x + b_.coeff(0) * x + a_.coeff(0), b_.coeff(1) * x + a_.coeff(1),
                b_.coeff(2) * x + a_.coeff(2));
   }
   // 1 / (x - z) given inv_den = 1 / Denominator(x).
-  PROVER_HOST_DEVICE constexpr Fp3 Inverse(Fp x, Fp inv_den) const { return Numerator(x) * inv_den; }
+  PROVER_HOST_DEVICE constexpr Fp3 Inverse(Fp x, Fp inv_den) const {
+    return Numerator(x) * inv_den;
+  }
 
  private:
   Fp e0_, e1_, e2_;

@@ -1,10 +1,11 @@
 #include "engine/field/extension.h"
-#include "engine/field/difference_inverse.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <random>
+
+#include "engine/field/difference_inverse.h"
 
 namespace prover {
 namespace {

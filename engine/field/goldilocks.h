@@ -119,7 +119,7 @@ class Goldilocks {
     const uint64_t hi_lo = hi & kEpsilon;
     uint64_t t0 = lo - hi_hi;
     t0 -= kEpsilon & (0 - uint64_t{lo < hi_hi});  // borrow: add p, i.e. subtract 2^64 - p
-    const uint64_t t1 = hi_lo * kEpsilon;           // < 2^64
+    const uint64_t t1 = hi_lo * kEpsilon;         // < 2^64
     uint64_t r = t0 + t1;
     r += kEpsilon & (0 - uint64_t{r < t1});  // carry: 2^64 = EPSILON; cannot carry again
     return r - (kModulus & (0 - uint64_t{r >= kModulus}));

@@ -20,7 +20,9 @@ class WideSum {
     sum_ += x;
     top_ += sum_ < x;
   }
-  constexpr void AddProduct(Fp a, Fp b) { Add(static_cast<unsigned __int128>(a.value()) * b.value()); }
+  constexpr void AddProduct(Fp a, Fp b) {
+    Add(static_cast<unsigned __int128>(a.value()) * b.value());
+  }
   constexpr Fp Reduce() const {
     const Fp low = Fp::FromCanonical(
         Fp::Reduce128(static_cast<uint64_t>(sum_), static_cast<uint64_t>(sum_ >> 64)));

@@ -41,7 +41,7 @@ Digest HashRow(std::span<const Fp> row) {
   return d;
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows) {
+absl::StatusOr<MerkleTree> MerkleTree::Allocate(size_t rows) {
   if (!IsPowerOfTwo(rows)) {
     return absl::InvalidArgumentError(
         absl::StrCat("merkle: the number of rows (", rows, ") must be a power of two"));
@@ -49,6 +49,13 @@ absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns,
   MerkleTree t;
   t.num_leaves_ = rows;
   t.nodes_ = AlignedBuffer<Digest>(2 * rows);
+  return t;
+}
+
+absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows) {
+  auto tree = Allocate(rows);
+  if (!tree.ok()) return tree.status();
+  MerkleTree& t = *tree;
   std::vector<const uint64_t*> cols(columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
     cols[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
@@ -58,18 +65,13 @@ absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns,
     Keccak256ColumnRows(cols, begin, end - begin, leaves + begin);
   });
   t.BuildInnerNodes();
-  return t;
+  return tree;
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len,
-                                                     size_t rows) {
-  if (!IsPowerOfTwo(rows)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("merkle: the number of rows (", rows, ") must be a power of two"));
-  }
-  MerkleTree t;
-  t.num_leaves_ = rows;
-  t.nodes_ = AlignedBuffer<Digest>(2 * rows);
+absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len, size_t rows) {
+  auto tree = Allocate(rows);
+  if (!tree.ok()) return tree.status();
+  MerkleTree& t = *tree;
   // Fp is one canonical u64, so the rows' memory is their little-endian encoding.
   const uint8_t* bytes = reinterpret_cast<const uint8_t*>(data);
   const size_t len = 8 * row_len;
@@ -78,7 +80,7 @@ absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_
     Keccak256Batch(bytes + len * begin, len, len, end - begin, leaves + begin);
   });
   t.BuildInnerNodes();
-  return t;
+  return tree;
 }
 
 absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves) {

@@ -53,6 +53,8 @@ class MerkleTree {
 
  private:
   MerkleTree() = default;
+  // A tree of `rows` leaves with uninitialised nodes; rows must be a power of two.
+  static absl::StatusOr<MerkleTree> Allocate(size_t rows);
   void BuildInnerNodes();
 
   size_t num_leaves_ = 0;

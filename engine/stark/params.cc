@@ -40,9 +40,9 @@ absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_d
   if (auto s = Range("log_final_size", params.log_final_size, 0, 10); !s.ok()) return s;
   // The quotient has degree below (D - 1) n and is evaluated on the n B points of the LDE.
   if ((uint32_t{1} << params.log_blowup) + 1 < max_constraint_degree) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "params.log_blowup: blowup ", uint32_t{1} << params.log_blowup,
-        " is below max_constraint_degree - 1 = ", max_constraint_degree - 1));
+    return absl::InvalidArgumentError(
+        absl::StrCat("params.log_blowup: blowup ", uint32_t{1} << params.log_blowup,
+                     " is below max_constraint_degree - 1 = ", max_constraint_degree - 1));
   }
   return absl::OkStatus();
 }

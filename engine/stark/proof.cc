@@ -63,7 +63,8 @@ absl::StatusOr<std::vector<Fp3>> GetFp3(const Repeated& in, const std::string& p
   auto base = GetFp(in, path);
   if (!base.ok()) return base.status();
   std::vector<Fp3> out(base->size() / 3);
-  for (size_t k = 0; k < out.size(); ++k) out[k] = Fp3((*base)[3 * k], (*base)[3 * k + 1], (*base)[3 * k + 2]);
+  for (size_t k = 0; k < out.size(); ++k)
+    out[k] = Fp3((*base)[3 * k], (*base)[3 * k + 1], (*base)[3 * k + 2]);
   return out;
 }
 
@@ -80,7 +81,8 @@ absl::StatusOr<Opening> GetOpening(const pb::Opening& in, const std::string& pat
   if (!values.ok()) return values.status();
   o.values = *std::move(values);
   if (in.siblings().size() % 32 != 0) {
-    return Bad(path + ".siblings", absl::StrCat(in.siblings().size(), " bytes, not a multiple of 32"));
+    return Bad(path + ".siblings",
+               absl::StrCat(in.siblings().size(), " bytes, not a multiple of 32"));
   }
   o.siblings.resize(in.siblings().size() / 32);
   for (size_t k = 0; k < o.siblings.size(); ++k) {
@@ -89,11 +91,11 @@ absl::StatusOr<Opening> GetOpening(const pb::Opening& in, const std::string& pat
   return o;
 }
 
-#define PROVER_ASSIGN(lhs, expr)            \
-  do {                                      \
-    auto _v = (expr);                       \
-    if (!_v.ok()) return _v.status();       \
-    lhs = *std::move(_v);                   \
+#define PROVER_ASSIGN(lhs, expr)      \
+  do {                                \
+    auto _v = (expr);                 \
+    if (!_v.ok()) return _v.status(); \
+    lhs = *std::move(_v);             \
   } while (0)
 
 pb::Proof ToMessage(const Proof& p) {
@@ -154,7 +156,8 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
     return Bad("proof", "not a valid prover.v1.Proof protobuf message");
   }
   if (m.version() != kProofVersion) {
-    return Bad("proof.version", absl::StrCat(m.version(), "; this verifier reads version ", kProofVersion));
+    return Bad("proof.version",
+               absl::StrCat(m.version(), "; this verifier reads version ", kProofVersion));
   }
   Proof p;
   p.version = m.version();
@@ -193,7 +196,8 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
     if (!in.has_main_opening()) return Bad(path + ".main_opening", "missing");
     PROVER_ASSIGN(t.main_opening, GetOpening(in.main_opening(), path + ".main_opening"));
     if (!in.has_quotient_opening()) return Bad(path + ".quotient_opening", "missing");
-    PROVER_ASSIGN(t.quotient_opening, GetOpening(in.quotient_opening(), path + ".quotient_opening"));
+    PROVER_ASSIGN(t.quotient_opening,
+                  GetOpening(in.quotient_opening(), path + ".quotient_opening"));
     p.tables.push_back(std::move(t));
   }
   for (int i = 0; i < m.fri_layers_size(); ++i) {
@@ -211,8 +215,9 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
   const std::vector<uint8_t> canonical = EncodeProof(p);
   if (canonical.size() != bytes.size() ||
       !std::equal(canonical.begin(), canonical.end(), bytes.begin())) {
-    return Bad("proof", "not the canonical encoding (unknown, repeated or misordered fields, "
-                        "or trailing bytes)");
+    return Bad("proof",
+               "not the canonical encoding (unknown, repeated or misordered fields, "
+               "or trailing bytes)");
   }
   return p;
 }

@@ -15,7 +15,8 @@ Transcript StartTranscript(const ProofParams& params, const air::Air& air,
   tr.AbsorbDigest("air", air::AirDigest(air));
   std::vector<uint8_t> h(8 * log_rows.size());
   for (size_t t = 0; t < log_rows.size(); ++t) {
-    for (int b = 0; b < 8; ++b) h[8 * t + b] = static_cast<uint8_t>(uint64_t(log_rows[t]) >> (8 * b));
+    for (int b = 0; b < 8; ++b)
+      h[8 * t + b] = static_cast<uint8_t>(uint64_t(log_rows[t]) >> (8 * b));
   }
   tr.Absorb("heights", h);
   tr.AbsorbFp("public_inputs", public_inputs);
@@ -23,11 +24,11 @@ Transcript StartTranscript(const ProofParams& params, const air::Air& air,
 }
 
 std::vector<Fp3> OodTranscriptValues(std::span<const Fp3> main, std::span<const Fp3> aux,
-                                     std::span<const Fp3> quotient,
-                                     std::span<const Fp3> main_next,
+                                     std::span<const Fp3> quotient, std::span<const Fp3> main_next,
                                      std::span<const Fp3> aux_next) {
   std::vector<Fp3> v;
-  for (auto part : {main, aux, quotient, main_next, aux_next}) v.insert(v.end(), part.begin(), part.end());
+  for (auto part : {main, aux, quotient, main_next, aux_next})
+    v.insert(v.end(), part.begin(), part.end());
   return v;
 }
 

@@ -23,8 +23,7 @@ Transcript StartTranscript(const ProofParams& params, const air::Air& air,
 // The values one table absorbs as "ood_values" (section 7): main and aux at z, quotient
 // parts at z, main and aux at z w.
 std::vector<Fp3> OodTranscriptValues(std::span<const Fp3> main, std::span<const Fp3> aux,
-                                     std::span<const Fp3> quotient,
-                                     std::span<const Fp3> main_next,
+                                     std::span<const Fp3> quotient, std::span<const Fp3> main_next,
                                      std::span<const Fp3> aux_next);
 
 }  // namespace prover::stark

@@ -21,7 +21,8 @@ class StageClock {
   absl::Status Start(Stage stage) {
     Stop();
     if (options_.on_stage && !options_.on_stage(stage)) {
-      return absl::CancelledError(absl::StrCat("proof cancelled before stage ", std::string(StageName(stage))));
+      return absl::CancelledError(
+          absl::StrCat("proof cancelled before stage ", std::string(StageName(stage))));
     }
     current_ = stage;
     running_ = true;
@@ -222,8 +223,8 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   const int log_m0 = schedule.log_size.front();
   const int log_final = schedule.log_final_layer();
   const Fp s_final = Fp::FromCanonical(kLdeCosetOffset).Pow(uint64_t{1} << (log_m0 - log_final));
-  auto final_poly = InterpolateFinal(*final_values, s_final,
-                                     size_t{1} << (log_final - int(params.log_blowup)));
+  auto final_poly =
+      InterpolateFinal(*final_values, s_final, size_t{1} << (log_final - int(params.log_blowup)));
   if (!final_poly.ok()) return final_poly.status();
   proof.final_poly = *std::move(final_poly);
   tr.AbsorbFp3("final_poly", proof.final_poly);
@@ -233,7 +234,8 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   proof.pow_nonce = tr.Grind(static_cast<int>(params.grinding_bits));
   tr.AbsorbU64("pow_nonce", proof.pow_nonce);
   if (auto s = clock.Start(Stage::kQueries); !s.ok()) return s;
-  const std::vector<uint64_t> positions = tr.ChallengeIndices("queries", params.num_queries, log_m0);
+  const std::vector<uint64_t> positions =
+      tr.ChallengeIndices("queries", params.num_queries, log_m0);
   auto openings = job.OpenQueries(positions);
   if (!openings.ok()) return openings.status();
   for (size_t t = 0; t < log_rows.size(); ++t) {

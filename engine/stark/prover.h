@@ -23,15 +23,15 @@ namespace prover::stark {
 
 // The stages of a proof, in order, as reported to observers and in timings.
 enum class Stage {
-  kCheck = 0,     // constraints and buses, row by row (air/checker.h)
-  kMainCommit,    // round 1
-  kAuxCommit,     // round 2
-  kQuotient,      // round 3
-  kOod,           // round 4
-  kDeep,          // round 5: DEEP codewords
-  kFri,           // round 5: layer commitments and folds, final polynomial
-  kGrinding,      // round 6: proof of work
-  kQueries,       // round 6: openings
+  kCheck = 0,   // constraints and buses, row by row (air/checker.h)
+  kMainCommit,  // round 1
+  kAuxCommit,   // round 2
+  kQuotient,    // round 3
+  kOod,         // round 4
+  kDeep,        // round 5: DEEP codewords
+  kFri,         // round 5: layer commitments and folds, final polynomial
+  kGrinding,    // round 6: proof of work
+  kQueries,     // round 6: openings
   kCount,
 };
 std::string_view StageName(Stage stage);

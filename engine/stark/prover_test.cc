@@ -150,7 +150,9 @@ TEST(Prover, GoldenFibonacci1024) {
   auto result = Prove(*backend, w->air, w->trace, w->public_inputs);
   ASSERT_TRUE(result.ok()) << result.status();
   const std::vector<uint8_t> bytes = EncodeProof(result->proof);
-  EXPECT_EQ(DigestToHex(Keccak256(bytes)), "e32a63bcddf7581a88a7f4c38b722a7d8ce0bc784513702d5dda7697949ae1dd") << "proof of " << bytes.size() << " bytes";
+  EXPECT_EQ(DigestToHex(Keccak256(bytes)),
+            "e32a63bcddf7581a88a7f4c38b722a7d8ce0bc784513702d5dda7697949ae1dd")
+      << "proof of " << bytes.size() << " bytes";
 }
 
 TEST(Prover, RefusesABrokenConstraintNamingTableRowAndConstraint) {
@@ -192,8 +194,9 @@ TEST(Prover, RefusesParametersBelowTheFloor) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("below the minimum 100"));
   o.params.log_fri_arity = 5;
-  EXPECT_THAT(std::string(Prove(*backend, w->air, w->trace, w->public_inputs, o).status().message()),
-              HasSubstr("params.log_fri_arity"));
+  EXPECT_THAT(
+      std::string(Prove(*backend, w->air, w->trace, w->public_inputs, o).status().message()),
+      HasSubstr("params.log_fri_arity"));
 }
 
 TEST(Prover, CancelsBetweenStages) {

@@ -89,7 +89,8 @@ TEST(Soundness, EveryChangedPartIsRejected) {
     edits.push_back({path + "quotient_root", [t](Proof& p) { Bump(p.tables[t].quotient_root); }});
     if (tp.has_aux) {
       edits.push_back({path + "aux_root", [t](Proof& p) { Bump(p.tables[t].aux_root); }});
-      edits.push_back({path + "logup_sum", [t](Proof& p) { p.tables[t].logup_sum = Bump(p.tables[t].logup_sum); }});
+      edits.push_back({path + "logup_sum",
+                       [t](Proof& p) { p.tables[t].logup_sum = Bump(p.tables[t].logup_sum); }});
       edits.push_back({path + "has_aux", [t](Proof& p) { p.tables[t].has_aux = false; }});
     }
     auto ood_edits = [&](const char* name, size_t count, auto member) {
@@ -114,13 +115,11 @@ TEST(Soundness, EveryChangedPartIsRejected) {
                          }});
       }
       for (size_t k = 0; k < o.siblings.size(); k += 3) {
-        edits.push_back({absl::StrCat(path, name, ".siblings[", k, "]"), [t, k, member](Proof& p) {
-                           Bump((p.tables[t].*member).siblings[k]);
-                         }});
+        edits.push_back({absl::StrCat(path, name, ".siblings[", k, "]"),
+                         [t, k, member](Proof& p) { Bump((p.tables[t].*member).siblings[k]); }});
       }
-      edits.push_back({absl::StrCat(path, name, " dropped value"), [t, member](Proof& p) {
-                         (p.tables[t].*member).values.pop_back();
-                       }});
+      edits.push_back({absl::StrCat(path, name, " dropped value"),
+                       [t, member](Proof& p) { (p.tables[t].*member).values.pop_back(); }});
       edits.push_back({absl::StrCat(path, name, " extra sibling"), [t, member](Proof& p) {
                          (p.tables[t].*member).siblings.push_back(Digest{});
                        }});
@@ -216,8 +215,7 @@ TEST(ProofCodec, NonCanonicalElementsAreRejectedWithTheirPath) {
   ASSERT_TRUE(m.SerializeToString(&b));
   auto decoded = DecodeProof(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
   ASSERT_FALSE(decoded.ok());
-  EXPECT_THAT(std::string(decoded.status().message()),
-              HasSubstr("proof.tables[1].ood.main[4]: "));
+  EXPECT_THAT(std::string(decoded.status().message()), HasSubstr("proof.tables[1].ood.main[4]: "));
   EXPECT_THAT(std::string(decoded.status().message()), HasSubstr("not a canonical field element"));
 }
 
@@ -225,7 +223,8 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
   const Fixture& f = Honest();
   std::vector<uint8_t> unknown = f.bytes;
   unknown.insert(unknown.end(), {0xF8, 0x01, 0x05});  // field 31, varint 5
-  EXPECT_THAT(std::string(DecodeProof(unknown).status().message()), HasSubstr("canonical encoding"));
+  EXPECT_THAT(std::string(DecodeProof(unknown).status().message()),
+              HasSubstr("canonical encoding"));
   std::vector<uint8_t> repeated = f.bytes;
   repeated.insert(repeated.end(), {0x38, 0x01});  // pow_nonce again
   EXPECT_FALSE(DecodeProof(repeated).ok());
@@ -234,10 +233,11 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
   m.set_version(2);
   std::string b;
   ASSERT_TRUE(m.SerializeToString(&b));
-  EXPECT_THAT(std::string(DecodeProof(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()))
-                              .status()
-                              .message()),
-              HasSubstr("proof.version"));
+  EXPECT_THAT(
+      std::string(DecodeProof(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()))
+                      .status()
+                      .message()),
+      HasSubstr("proof.version"));
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ absl::Status CheckOpening(const Opening& o, const Digest& root, size_t leaves,
 }
 
 // The row of `rows` holding `row` (present by construction).
-const Fp* RowValues(const Opening& o, const std::vector<uint64_t>& rows, uint64_t row, size_t width) {
+const Fp* RowValues(const Opening& o, const std::vector<uint64_t>& rows, uint64_t row,
+                    size_t width) {
   const size_t k = std::lower_bound(rows.begin(), rows.end(), row) - rows.begin();
   return o.values.data() + k * width;
 }
@@ -141,7 +142,8 @@ absl::Status CheckOod(const air::Table& table, const TableInfo& info, const Tabl
     zin *= zn;
   }
   if (lhs != rhs) {
-    return Reject(absl::StrCat("tables[", t, "]: the constraints at the out-of-domain point do "
+    return Reject(absl::StrCat("tables[", t,
+                               "]: the constraints at the out-of-domain point do "
                                "not match the quotient"));
   }
   return absl::OkStatus();
@@ -151,8 +153,8 @@ absl::Status CheckOod(const air::Table& table, const TableInfo& info, const Tabl
 Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp, uint64_t row,
            std::span<const Fp3> dp, const Fp3& z, uint32_t parts) {
   const size_t m = table.num_columns, a = info.aux, q = parts;
-  const Fp x = Fp::FromCanonical(kLdeCosetOffset) *
-               Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
+  const Fp x =
+      Fp::FromCanonical(kLdeCosetOffset) * Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
   const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
   const Fp3 inv_z = (Fp3(x) - z).Inverse(), inv_zw = (Fp3(x) - zw).Inverse();
   const Fp* main = RowValues(tp.main_opening, info.rows, row, m);
@@ -216,9 +218,11 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
                                  " bus interactions"));
     }
     const size_t m = table.num_columns;
-    const std::pair<const std::vector<Fp3>*, size_t> counts[] = {
-        {&tp.ood.main, m},         {&tp.ood.main_next, m}, {&tp.ood.aux, ti.aux},
-        {&tp.ood.aux_next, ti.aux}, {&tp.ood.quotient, parts}};
+    const std::pair<const std::vector<Fp3>*, size_t> counts[] = {{&tp.ood.main, m},
+                                                                 {&tp.ood.main_next, m},
+                                                                 {&tp.ood.aux, ti.aux},
+                                                                 {&tp.ood.aux_next, ti.aux},
+                                                                 {&tp.ood.quotient, parts}};
     const char* names[] = {"main", "main_next", "aux", "aux_next", "quotient"};
     for (int k = 0; k < 5; ++k) {
       if (counts[k].first->size() != counts[k].second) {
@@ -240,8 +244,8 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   for (int l : log_rows) log_lde.push_back(l + int(params.log_blowup));
   const FriSchedule schedule = MakeFriSchedule(params, log_lde);
   if (int(proof.fri_layers.size()) != schedule.num_committed()) {
-    return Reject(absl::StrCat("proof.fri_layers: ", proof.fri_layers.size(),
-                               " layers; expected ", schedule.num_committed()));
+    return Reject(absl::StrCat("proof.fri_layers: ", proof.fri_layers.size(), " layers; expected ",
+                               schedule.num_committed()));
   }
   const int log_final = schedule.log_final_layer();
   const size_t final_len = size_t{1} << (log_final - int(params.log_blowup));
@@ -268,7 +272,8 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   const Fp3 z = tr.ChallengeFp3("ood");
   for (size_t t = 0; t < proof.tables.size(); ++t) {
     const OodValues& o = proof.tables[t].ood;
-    tr.AbsorbFp3("ood_values", OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
+    tr.AbsorbFp3("ood_values",
+                 OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
     if (auto s = CheckOod(air.tables[t], info[t], proof.tables[t], public_inputs, alpha, beta,
                           gamma, z, t);
         !s.ok()) {
@@ -288,7 +293,8 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   }
   tr.AbsorbU64("pow_nonce", proof.pow_nonce);
   const int log_m0 = schedule.log_size.front();
-  const std::vector<uint64_t> positions = tr.ChallengeIndices("queries", params.num_queries, log_m0);
+  const std::vector<uint64_t> positions =
+      tr.ChallengeIndices("queries", params.num_queries, log_m0);
 
   // Openings.
   for (size_t t = 0; t < proof.tables.size(); ++t) {
@@ -332,12 +338,14 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   // Per query: DEEP values, layer by layer folding, the final polynomial.
   size_t max_terms = 0;
   for (size_t t = 0; t < air.tables.size(); ++t) {
-    max_terms = std::max<size_t>(max_terms, 2 * air.tables[t].num_columns + 2 * info[t].aux + parts);
+    max_terms =
+        std::max<size_t>(max_terms, 2 * air.tables[t].num_columns + 2 * info[t].aux + parts);
   }
   std::vector<Fp3> dp(max_terms + 1);
   for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
   std::vector<Fp3> lambda_pow(air.tables.size());
-  for (size_t t = 0; t < lambda_pow.size(); ++t) lambda_pow[t] = t == 0 ? Fp3::One() : lambda_pow[t - 1] * lambda;
+  for (size_t t = 0; t < lambda_pow.size(); ++t)
+    lambda_pow[t] = t == 0 ? Fp3::One() : lambda_pow[t - 1] * lambda;
   const Fp g = Fp::FromCanonical(kLdeCosetOffset);
   const Fp inv2 = Fp::FromU64(2).Inverse();
   // The DEEP values entering at a layer of log size L, at position p of that layer.
@@ -387,7 +395,8 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
     Fp3 expect = Fp3::Zero();
     for (size_t j = proof.final_poly.size(); j-- > 0;) expect = expect * y + proof.final_poly[j];
     if (expect != value) {
-      return Reject(absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
+      return Reject(
+          absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
     }
   }
   return absl::OkStatus();

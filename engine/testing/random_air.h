@@ -27,7 +27,7 @@ struct RandomAirOptions {
   int num_tables = 3;
   int min_log_rows = 1;
   int max_log_rows = 6;
-  uint32_t max_degree = 3;  // the AIR's max_constraint_degree, >= 2
+  uint32_t max_degree = 3;    // the AIR's max_constraint_degree, >= 2
   int num_lookup_tables = 1;  // at most num_tables - 1 when senders are wanted
 };
 
@@ -90,7 +90,8 @@ inline air::WorkloadInstance RandomAir(const RandomAirOptions& o) {
     if (t < lookups) next_col += 1;
     const uint32_t sent = next_col;
     uint32_t sent_cols = 0;
-    for (const Send& s : sends[t]) sent_cols += uint32_t(plans[s.target].key_width) + (s.product ? 1 : 0);
+    for (const Send& s : sends[t])
+      sent_cols += uint32_t(plans[s.target].key_width) + (s.product ? 1 : 0);
     next_col += sent_cols;
     tab.num_columns = next_col;
 
@@ -104,14 +105,15 @@ inline air::WorkloadInstance RandomAir(const RandomAirOptions& o) {
     const uint32_t end = tab.Add(Expr::PublicInput(pi_start + 1));
     const uint32_t step_node = tab.Add(Expr::Constant(step));
     auto bin = [&](ExprOp op, uint32_t a, uint32_t b) { return tab.Add(Expr::Binary(op, a, b)); };
-    tab.constraints.push_back({air::ConstraintKind::kFirstRow, bin(ExprOp::kSub, c, start), "start"});
     tab.constraints.push_back(
-        {air::ConstraintKind::kTransition, bin(ExprOp::kSub, c_next, bin(ExprOp::kAdd, c, step_node)), "step"});
+        {air::ConstraintKind::kFirstRow, bin(ExprOp::kSub, c, start), "start"});
+    tab.constraints.push_back({air::ConstraintKind::kTransition,
+                               bin(ExprOp::kSub, c_next, bin(ExprOp::kAdd, c, step_node)), "step"});
     tab.constraints.push_back({air::ConstraintKind::kLastRow, bin(ExprOp::kSub, c, end), "end"});
     const uint32_t s = tab.Add(Expr::Column(sel));
     const uint32_t one = tab.Add(Expr::Constant(Fp::One()));
-    tab.constraints.push_back(
-        {air::ConstraintKind::kEveryRow, bin(ExprOp::kMul, s, bin(ExprOp::kSub, s, one)), "selector"});
+    tab.constraints.push_back({air::ConstraintKind::kEveryRow,
+                               bin(ExprOp::kMul, s, bin(ExprOp::kSub, s, one)), "selector"});
     // Product k: prod_k = free[a] * free[b] * ... (max_degree factors) + constant.
     std::vector<Fp> offsets(num_products);
     for (uint32_t k = 0; k < num_products; ++k) {
@@ -142,7 +144,8 @@ inline air::WorkloadInstance RandomAir(const RandomAirOptions& o) {
       for (int k = 0; k < width; ++k) {
         if (k == 0 && snd.product) {
           // value = col * col2 (degree 2); the trace stores key / col2 and col2.
-          in.values.push_back(bin(ExprOp::kMul, tab.Add(Expr::Column(col)), tab.Add(Expr::Column(col + 1))));
+          in.values.push_back(
+              bin(ExprOp::kMul, tab.Add(Expr::Column(col)), tab.Add(Expr::Column(col + 1))));
           col += 2;
         } else {
           in.values.push_back(tab.Add(Expr::Column(col)));

@@ -43,9 +43,11 @@ int CeilLog2(uint64_t x) {
 template <typename Body>
 void ForChunks(size_t count, size_t chunk, Body body) {
   const size_t chunks = (count + chunk - 1) / chunk;
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& r) {
-    for (size_t c = r.begin(); c < r.end(); ++c) body(c * chunk, std::min(count, (c + 1) * chunk));
-  });
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t c = r.begin(); c < r.end(); ++c)
+                        body(c * chunk, std::min(count, (c + 1) * chunk));
+                    });
 }
 
 // Column pointers into a column-major buffer of `columns` columns of `len` values.
@@ -61,8 +63,7 @@ Fp3 FromCoeffs(Fp a, Fp b, Fp c) { return Fp3(a, b, c); }
 // x_p = g * w_N^bitrev_N(p) for p in [p0, p0 + count), p0 a multiple of count (a power of
 // two): x_{p0 + j} = x_{p0} * w_count^bitrev_count(j).
 void CosetPoints(int log_N, uint64_t p0, size_t count, std::span<const Fp> chunk_roots, Fp* x) {
-  const Fp x0 = Fp::FromCanonical(kCosetOffset) *
-                Fp::RootOfUnity(log_N).Pow(BitRev(p0, log_N));
+  const Fp x0 = Fp::FromCanonical(kCosetOffset) * Fp::RootOfUnity(log_N).Pow(BitRev(p0, log_N));
   for (size_t j = 0; j < count; ++j) x[j] = x0 * chunk_roots[j];
 }
 
@@ -221,7 +222,8 @@ class CpuJob final : public ProvingJob {
   absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
     if (auto s = Step(2); !s.ok()) return s;
     std::vector<absl::Status> status(tables_.size());
-    tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) { status[t] = BuildQuotient(t, gamma); });
+    tbb::parallel_for(size_t{0}, tables_.size(),
+                      [&](size_t t) { status[t] = BuildQuotient(t, gamma); });
     std::vector<Digest> roots;
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (!status[t].ok()) return status[t];
@@ -383,7 +385,8 @@ class CpuJob final : public ProvingJob {
       o.indices = groups;
       const size_t width = 3 << log_a;
       const Fp* base = reinterpret_cast<const Fp*>(layers_[i].data());
-      for (uint64_t g : groups) o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
+      for (uint64_t g : groups)
+        o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
       std::vector<size_t> idx(groups.begin(), groups.end());
       auto proof = layer_trees_[i]->Open(idx);
       if (!proof.ok()) return proof.status();
@@ -405,7 +408,8 @@ class CpuJob final : public ProvingJob {
     return absl::OkStatus();
   }
 
-  static std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift, int group) {
+  static std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift,
+                                         int group) {
     std::vector<uint64_t> out;
     for (uint64_t u : positions) out.push_back((u >> shift) >> group);
     std::sort(out.begin(), out.end());
@@ -413,8 +417,9 @@ class CpuJob final : public ProvingJob {
     return out;
   }
 
-  static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data, size_t cols,
-                                                 size_t len, const std::vector<uint64_t>& rows) {
+  static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data,
+                                                 size_t cols, size_t len,
+                                                 const std::vector<uint64_t>& rows) {
     TreeOpening o;
     o.indices = rows;
     for (uint64_t r : rows) {
@@ -498,46 +503,47 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   std::vector<Fp3> chunk_sums(chunks);
   std::atomic<uint64_t> bad_row{UINT64_MAX};
   const size_t s_col = 3 * (s.aux_columns - 1);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 16), [&](const tbb::blocked_range<size_t>& range) {
-    cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
-    std::vector<Fp3> phi, inv;
-    std::vector<const Fp*> cur(trace_cols.size());
-    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
-      const size_t r0 = ci * chunk;
-      for (size_t c = 0; c < cur.size(); ++c) cur[c] = trace_cols[c] + r0;
-      ev.Evaluate(cur, {}, chunk);
-      Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
-      for (size_t i = 0; i < phi.size(); ++i) {
-        if (phi[i].IsZero()) {
-          uint64_t row = r0 + i % chunk, prev = bad_row.load();
-          while (row < prev && !bad_row.compare_exchange_weak(prev, row)) {
+  tbb::parallel_for(
+      tbb::blocked_range<size_t>(0, chunks, 16), [&](const tbb::blocked_range<size_t>& range) {
+        cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
+        std::vector<Fp3> phi, inv;
+        std::vector<const Fp*> cur(trace_cols.size());
+        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+          const size_t r0 = ci * chunk;
+          for (size_t c = 0; c < cur.size(); ++c) cur[c] = trace_cols[c] + r0;
+          ev.Evaluate(cur, {}, chunk);
+          Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+          for (size_t i = 0; i < phi.size(); ++i) {
+            if (phi[i].IsZero()) {
+              uint64_t row = r0 + i % chunk, prev = bad_row.load();
+              while (row < prev && !bad_row.compare_exchange_weak(prev, row)) {
+              }
+            }
           }
-        }
-      }
-      inv.resize(phi.size());
-      BatchInverse(phi, inv);
-      Fp3 total = Fp3::Zero();
-      for (size_t j = 0; j < chunk; ++j) {
-        Fp3 row_sum = Fp3::Zero();
-        for (size_t g = 0; g < s.groups.size(); ++g) {
-          Fp3 h = Fp3::Zero();
-          for (uint32_t k : s.groups[g].interactions) {
-            h += inv[k * chunk + j] * ev.base(table.interactions[k].multiplicity)[j];
+          inv.resize(phi.size());
+          BatchInverse(phi, inv);
+          Fp3 total = Fp3::Zero();
+          for (size_t j = 0; j < chunk; ++j) {
+            Fp3 row_sum = Fp3::Zero();
+            for (size_t g = 0; g < s.groups.size(); ++g) {
+              Fp3 h = Fp3::Zero();
+              for (uint32_t k : s.groups[g].interactions) {
+                h += inv[k * chunk + j] * ev.base(table.interactions[k].multiplicity)[j];
+              }
+              for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
+              row_sum += h;
+            }
+            total += row_sum;
+            // The running sum within the chunk for now; chunk offsets are added below.
+            for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
           }
-          for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
-          row_sum += h;
+          chunk_sums[ci] = total;
         }
-        total += row_sum;
-        // The running sum within the chunk for now; chunk offsets are added below.
-        for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
-      }
-      chunk_sums[ci] = total;
-    }
-  });
+      });
   if (bad_row.load() != UINT64_MAX) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
-        " (probability about rows / p^3); the proof aborts"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
+                     " (probability about rows / p^3); the proof aborts"));
   }
   std::vector<Fp3> offsets(chunks);
   for (size_t ci = 1; ci < chunks; ++ci) offsets[ci] = offsets[ci - 1] + chunk_sums[ci - 1];
@@ -549,7 +555,8 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
       }
     }
   });
-  s.sum = FromCoeffs(aux[s_col * n + n - 1], aux[(s_col + 1) * n + n - 1], aux[(s_col + 2) * n + n - 1]);
+  s.sum = FromCoeffs(aux[s_col * n + n - 1], aux[(s_col + 1) * n + n - 1],
+                     aux[(s_col + 2) * n + n - 1]);
   s.aux_lde = Tracked<Fp>(&mem_, base_cols * s.N());
   const std::vector<Fp*> in = Columns(aux, base_cols, n);
   const std::vector<Fp*> out = Columns(s.aux_lde.data(), base_cols, s.N());
@@ -604,111 +611,112 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
 
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, E / chunk, 8), [&](const tbb::blocked_range<size_t>& range) {
-    cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
-    std::vector<const Fp*> cur(table.num_columns), nxt(table.num_columns, nullptr);
-    std::vector<Fp> next_store(next_cols.size() * chunk);
-    std::vector<Fp> aux_next(aux_base * chunk);
-    std::vector<size_t> next_pos(chunk);
-    std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
-    std::vector<Fp3> acc(4 * chunk), phi;
-    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
-      const size_t p0 = ci * chunk;
-      const size_t coset_base = p0 & ~(n - 1);
-      for (size_t j = 0; j < chunk; ++j) {
-        const uint64_t qpos = (p0 + j) - coset_base;
-        next_pos[j] = coset_base + BitRev((BitRev(qpos, log_n) + 1) & (n - 1), log_n);
-      }
-      for (uint32_t c = 0; c < table.num_columns; ++c) cur[c] = main + c * N + p0;
-      for (size_t k = 0; k < next_cols.size(); ++k) {
-        const Fp* col = main + size_t{next_cols[k]} * N;
-        Fp* dst = next_store.data() + k * chunk;
-        for (size_t j = 0; j < chunk; ++j) dst[j] = col[next_pos[j]];
-        nxt[next_cols[k]] = dst;
-      }
-      ev.Evaluate(cur, nxt, chunk);
-      CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
-      for (size_t j = 0; j < chunk; ++j) {
-        den[j] = x[j] - Fp::One();
-        den[chunk + j] = x[j] - w_last;
-      }
-      BatchInverse(den, den_inv);
-      const Fp zinv = (x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
-      std::fill(acc.begin(), acc.end(), Fp3::Zero());
-      auto accumulate = [&](air::ConstraintKind kind, const Fp3& g, auto value) {
-        Fp3* a = acc.data() + static_cast<size_t>(kind) * chunk;
-        for (size_t j = 0; j < chunk; ++j) a[j] += g * value(j);
-      };
-      for (size_t k = 0; k < num_air; ++k) {
-        const air::Constraint& c = table.constraints[k];
-        if (ev.is_ext(c.expr)) {
-          const Fp3* v = ev.ext(c.expr);
-          accumulate(c.kind, gpow[k], [&](size_t j) { return v[j]; });
-        } else {
-          const Fp* v = ev.base(c.expr);
-          Fp3* a = acc.data() + static_cast<size_t>(c.kind) * chunk;
-          for (size_t j = 0; j < chunk; ++j) a[j] += gpow[k] * v[j];
-        }
-      }
-      if (s.aux_columns != 0) {
-        for (uint32_t c = 0; c < aux_base; ++c) {
-          const Fp* col = aux + size_t{c} * N;
-          for (size_t j = 0; j < chunk; ++j) aux_next[c * chunk + j] = col[next_pos[j]];
-        }
-        auto aux_at = [&](uint32_t col, size_t j) {
-          const Fp* b = aux + size_t{3 * col} * N + p0 + j;
-          return Fp3(b[0], b[N], b[2 * N]);
-        };
-        auto aux_next_at = [&](uint32_t col, size_t j) {
-          const Fp* b = aux_next.data() + size_t{3 * col} * chunk + j;
-          return Fp3(b[0], b[chunk], b[2 * chunk]);
-        };
-        Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
-        const size_t G = s.groups.size();
-        const uint32_t s_col = s.aux_columns - 1;
-        for (size_t g = 0; g < G; ++g) {
-          const auto& ks = s.groups[g].interactions;
-          const Fp3 gg = gpow[num_air + g];
-          Fp3* a = acc.data();  // every row
+  tbb::parallel_for(
+      tbb::blocked_range<size_t>(0, E / chunk, 8), [&](const tbb::blocked_range<size_t>& range) {
+        cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
+        std::vector<const Fp*> cur(table.num_columns), nxt(table.num_columns, nullptr);
+        std::vector<Fp> next_store(next_cols.size() * chunk);
+        std::vector<Fp> aux_next(aux_base * chunk);
+        std::vector<size_t> next_pos(chunk);
+        std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
+        std::vector<Fp3> acc(4 * chunk), phi;
+        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+          const size_t p0 = ci * chunk;
+          const size_t coset_base = p0 & ~(n - 1);
           for (size_t j = 0; j < chunk; ++j) {
-            const Fp3 h = aux_at(g, j);
-            Fp3 v;
-            if (ks.size() == 2) {
-              const Fp3 pk = phi[ks[0] * chunk + j], pl = phi[ks[1] * chunk + j];
-              const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
-              const Fp ml = ev.base(table.interactions[ks[1]].multiplicity)[j];
-              v = h * pk * pl - pl * mk - pk * ml;
+            const uint64_t qpos = (p0 + j) - coset_base;
+            next_pos[j] = coset_base + BitRev((BitRev(qpos, log_n) + 1) & (n - 1), log_n);
+          }
+          for (uint32_t c = 0; c < table.num_columns; ++c) cur[c] = main + c * N + p0;
+          for (size_t k = 0; k < next_cols.size(); ++k) {
+            const Fp* col = main + size_t{next_cols[k]} * N;
+            Fp* dst = next_store.data() + k * chunk;
+            for (size_t j = 0; j < chunk; ++j) dst[j] = col[next_pos[j]];
+            nxt[next_cols[k]] = dst;
+          }
+          ev.Evaluate(cur, nxt, chunk);
+          CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
+          for (size_t j = 0; j < chunk; ++j) {
+            den[j] = x[j] - Fp::One();
+            den[chunk + j] = x[j] - w_last;
+          }
+          BatchInverse(den, den_inv);
+          const Fp zinv = (x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
+          std::fill(acc.begin(), acc.end(), Fp3::Zero());
+          auto accumulate = [&](air::ConstraintKind kind, const Fp3& g, auto value) {
+            Fp3* a = acc.data() + static_cast<size_t>(kind) * chunk;
+            for (size_t j = 0; j < chunk; ++j) a[j] += g * value(j);
+          };
+          for (size_t k = 0; k < num_air; ++k) {
+            const air::Constraint& c = table.constraints[k];
+            if (ev.is_ext(c.expr)) {
+              const Fp3* v = ev.ext(c.expr);
+              accumulate(c.kind, gpow[k], [&](size_t j) { return v[j]; });
             } else {
-              const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
-              v = h * phi[ks[0] * chunk + j] - Fp3(mk);
+              const Fp* v = ev.base(c.expr);
+              Fp3* a = acc.data() + static_cast<size_t>(c.kind) * chunk;
+              for (size_t j = 0; j < chunk; ++j) a[j] += gpow[k] * v[j];
             }
-            a[j] += gg * v;
+          }
+          if (s.aux_columns != 0) {
+            for (uint32_t c = 0; c < aux_base; ++c) {
+              const Fp* col = aux + size_t{c} * N;
+              for (size_t j = 0; j < chunk; ++j) aux_next[c * chunk + j] = col[next_pos[j]];
+            }
+            auto aux_at = [&](uint32_t col, size_t j) {
+              const Fp* b = aux + size_t{3 * col} * N + p0 + j;
+              return Fp3(b[0], b[N], b[2 * N]);
+            };
+            auto aux_next_at = [&](uint32_t col, size_t j) {
+              const Fp* b = aux_next.data() + size_t{3 * col} * chunk + j;
+              return Fp3(b[0], b[chunk], b[2 * chunk]);
+            };
+            Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+            const size_t G = s.groups.size();
+            const uint32_t s_col = s.aux_columns - 1;
+            for (size_t g = 0; g < G; ++g) {
+              const auto& ks = s.groups[g].interactions;
+              const Fp3 gg = gpow[num_air + g];
+              Fp3* a = acc.data();  // every row
+              for (size_t j = 0; j < chunk; ++j) {
+                const Fp3 h = aux_at(g, j);
+                Fp3 v;
+                if (ks.size() == 2) {
+                  const Fp3 pk = phi[ks[0] * chunk + j], pl = phi[ks[1] * chunk + j];
+                  const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
+                  const Fp ml = ev.base(table.interactions[ks[1]].multiplicity)[j];
+                  v = h * pk * pl - pl * mk - pk * ml;
+                } else {
+                  const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
+                  v = h * phi[ks[0] * chunk + j] - Fp3(mk);
+                }
+                a[j] += gg * v;
+              }
+            }
+            const Fp3 g_first = gpow[num_air + G], g_trans = gpow[num_air + G + 1];
+            const Fp3 g_last = gpow[num_air + G + 2];
+            for (size_t j = 0; j < chunk; ++j) {
+              Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
+              for (size_t g = 0; g < G; ++g) {
+                hs += aux_at(g, j);
+                hs_next += aux_next_at(g, j);
+              }
+              const Fp3 sv = aux_at(s_col, j), sv_next = aux_next_at(s_col, j);
+              acc[size_t(air::ConstraintKind::kFirstRow) * chunk + j] += g_first * (sv - hs);
+              acc[size_t(air::ConstraintKind::kTransition) * chunk + j] +=
+                  g_trans * (sv_next - sv - hs_next);
+              acc[size_t(air::ConstraintKind::kLastRow) * chunk + j] += g_last * (sv - s.sum);
+            }
+          }
+          for (size_t j = 0; j < chunk; ++j) {
+            const Fp3 every = acc[j], trans = acc[chunk + j];
+            const Fp3 first = acc[2 * chunk + j], last = acc[3 * chunk + j];
+            const Fp3 v = (every + trans * (x[j] - w_last)) * zinv + first * den_inv[j] +
+                          last * den_inv[chunk + j];
+            for (int c = 0; c < 3; ++c) q[c * E + p0 + j] = v.coeff(c);
           }
         }
-        const Fp3 g_first = gpow[num_air + G], g_trans = gpow[num_air + G + 1];
-        const Fp3 g_last = gpow[num_air + G + 2];
-        for (size_t j = 0; j < chunk; ++j) {
-          Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
-          for (size_t g = 0; g < G; ++g) {
-            hs += aux_at(g, j);
-            hs_next += aux_next_at(g, j);
-          }
-          const Fp3 sv = aux_at(s_col, j), sv_next = aux_next_at(s_col, j);
-          acc[size_t(air::ConstraintKind::kFirstRow) * chunk + j] += g_first * (sv - hs);
-          acc[size_t(air::ConstraintKind::kTransition) * chunk + j] +=
-              g_trans * (sv_next - sv - hs_next);
-          acc[size_t(air::ConstraintKind::kLastRow) * chunk + j] += g_last * (sv - s.sum);
-        }
-      }
-      for (size_t j = 0; j < chunk; ++j) {
-        const Fp3 every = acc[j], trans = acc[chunk + j];
-        const Fp3 first = acc[2 * chunk + j], last = acc[3 * chunk + j];
-        const Fp3 v = (every + trans * (x[j] - w_last)) * zinv + first * den_inv[j] +
-                      last * den_inv[chunk + j];
-        for (int c = 0; c < 3; ++c) q[c * E + p0 + j] = v.coeff(c);
-      }
-    }
-  });
+      });
   // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.
   std::vector<Fp*> qcols = Columns(q.data(), 3, E);
   if (auto st = InverseNtt(qcols, log_e, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
@@ -733,16 +741,19 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
       const Fp* src = qcols[c] + i * n;
       Fp* coeffs = s.quotient_coeffs.data() + (3 * i + c) * n;
       Fp* lde = s.quotient_lde.data() + (3 * i + c) * N;
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 8192), [&](const tbb::blocked_range<size_t>& r) {
-        for (size_t j = r.begin(); j < r.end(); ++j) lde[j] = coeffs[j] = src[j] * factor;
-      });
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 8192),
+                        [&](const tbb::blocked_range<size_t>& r) {
+                          for (size_t j = r.begin(); j < r.end(); ++j)
+                            lde[j] = coeffs[j] = src[j] * factor;
+                        });
       std::fill(lde + n, lde + N, Fp::Zero());
     }
     factor *= g_inv_n;
   }
   q.Release();
   std::vector<Fp*> lcols = Columns(s.quotient_lde.data(), base_cols, N);
-  if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok()) return st;
+  if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok())
+    return st;
   auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N);
   if (!tree.ok()) return tree.status();
   s.quotient_tree.emplace(*std::move(tree));
@@ -840,7 +851,8 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   return absl::OkStatus();
 }
 
-void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood, Fp3* target) {
+void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood,
+                  Fp3* target) {
   const TableState& s = tables_[t];
   const size_t N = s.N();
   const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
@@ -869,70 +881,72 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
   const Fp* quot = s.quotient_lde.data();
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
-    std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
-    std::vector<Fp3> trace_sum(chunk), quot_sum(chunk);
-    // Dot products summed without reductions (field/wide_sum.h), reduced once per point.
-    std::vector<std::array<WideSum, 3>> acc(chunk);
-    auto add_ext = [](std::array<WideSum, 3>& a, const Fp3& d, Fp v0, Fp v1, Fp v2) {
-      const Fp d0 = d.coeff(0), d1 = d.coeff(1), d2 = d.coeff(2);
-      const unsigned __int128 t12 = WideProduct(d1, v2), t21 = WideProduct(d2, v1);
-      const unsigned __int128 t22 = WideProduct(d2, v2);
-      a[0].Add(WideProduct(d0, v0));
-      a[0].Add(t12);
-      a[0].Add(t21);
-      a[1].Add(WideProduct(d0, v1));
-      a[1].Add(WideProduct(d1, v0));
-      a[1].Add(t12);
-      a[1].Add(t21);
-      a[1].Add(t22);
-      a[2].Add(WideProduct(d0, v2));
-      a[2].Add(WideProduct(d1, v1));
-      a[2].Add(WideProduct(d2, v0));
-      a[2].Add(t22);
-    };
-    auto flush = [&](std::vector<Fp3>& out) {
-      for (size_t j = 0; j < chunk; ++j) {
-        out[j] = Fp3(acc[j][0].Reduce(), acc[j][1].Reduce(), acc[j][2].Reduce());
-        acc[j] = {};
-      }
-    };
-    for (size_t ci = range.begin(); ci < range.end(); ++ci) {
-      const size_t p0 = ci * chunk;
-      CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
-      for (size_t j = 0; j < chunk; ++j) {
-        den[j] = inv_z.Denominator(x[j]);
-        den[chunk + j] = inv_zw.Denominator(x[j]);
-      }
-      BatchInverse(den, den_inv);
-      for (size_t k = 0; k < m; ++k) {
-        const Fp* col = main + k * N + p0;
-        const Fp d0 = dp[k].coeff(0), d1 = dp[k].coeff(1), d2 = dp[k].coeff(2);
-        for (size_t j = 0; j < chunk; ++j) {
-          acc[j][0].AddProduct(d0, col[j]);
-          acc[j][1].AddProduct(d1, col[j]);
-          acc[j][2].AddProduct(d2, col[j]);
+  tbb::parallel_for(
+      tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
+        std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
+        std::vector<Fp3> trace_sum(chunk), quot_sum(chunk);
+        // Dot products summed without reductions (field/wide_sum.h), reduced once per point.
+        std::vector<std::array<WideSum, 3>> acc(chunk);
+        auto add_ext = [](std::array<WideSum, 3>& a, const Fp3& d, Fp v0, Fp v1, Fp v2) {
+          const Fp d0 = d.coeff(0), d1 = d.coeff(1), d2 = d.coeff(2);
+          const unsigned __int128 t12 = WideProduct(d1, v2), t21 = WideProduct(d2, v1);
+          const unsigned __int128 t22 = WideProduct(d2, v2);
+          a[0].Add(WideProduct(d0, v0));
+          a[0].Add(t12);
+          a[0].Add(t21);
+          a[1].Add(WideProduct(d0, v1));
+          a[1].Add(WideProduct(d1, v0));
+          a[1].Add(t12);
+          a[1].Add(t21);
+          a[1].Add(t22);
+          a[2].Add(WideProduct(d0, v2));
+          a[2].Add(WideProduct(d1, v1));
+          a[2].Add(WideProduct(d2, v0));
+          a[2].Add(t22);
+        };
+        auto flush = [&](std::vector<Fp3>& out) {
+          for (size_t j = 0; j < chunk; ++j) {
+            out[j] = Fp3(acc[j][0].Reduce(), acc[j][1].Reduce(), acc[j][2].Reduce());
+            acc[j] = {};
+          }
+        };
+        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+          const size_t p0 = ci * chunk;
+          CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
+          for (size_t j = 0; j < chunk; ++j) {
+            den[j] = inv_z.Denominator(x[j]);
+            den[chunk + j] = inv_zw.Denominator(x[j]);
+          }
+          BatchInverse(den, den_inv);
+          for (size_t k = 0; k < m; ++k) {
+            const Fp* col = main + k * N + p0;
+            const Fp d0 = dp[k].coeff(0), d1 = dp[k].coeff(1), d2 = dp[k].coeff(2);
+            for (size_t j = 0; j < chunk; ++j) {
+              acc[j][0].AddProduct(d0, col[j]);
+              acc[j][1].AddProduct(d1, col[j]);
+              acc[j][2].AddProduct(d2, col[j]);
+            }
+          }
+          for (size_t k = 0; k < a; ++k) {
+            const Fp* col = aux + 3 * k * N + p0;
+            for (size_t j = 0; j < chunk; ++j)
+              add_ext(acc[j], dp[m + k], col[j], col[N + j], col[2 * N + j]);
+          }
+          flush(trace_sum);
+          for (size_t k = 0; k < q; ++k) {
+            const Fp* col = quot + 3 * k * N + p0;
+            for (size_t j = 0; j < chunk; ++j) {
+              add_ext(acc[j], dp[m + a + k], col[j], col[N + j], col[2 * N + j]);
+            }
+          }
+          flush(quot_sum);
+          for (size_t j = 0; j < chunk; ++j) {
+            const Fp3 at_z = (trace_sum[j] + quot_sum[j] - c_z) * inv_z.Numerator(x[j]);
+            const Fp3 at_zw = (trace_sum[j] - c_zw) * inv_zw.Numerator(x[j]);
+            target[p0 + j] += at_z * den_inv[j] + shift * (at_zw * den_inv[chunk + j]);
+          }
         }
-      }
-      for (size_t k = 0; k < a; ++k) {
-        const Fp* col = aux + 3 * k * N + p0;
-        for (size_t j = 0; j < chunk; ++j) add_ext(acc[j], dp[m + k], col[j], col[N + j], col[2 * N + j]);
-      }
-      flush(trace_sum);
-      for (size_t k = 0; k < q; ++k) {
-        const Fp* col = quot + 3 * k * N + p0;
-        for (size_t j = 0; j < chunk; ++j) {
-          add_ext(acc[j], dp[m + a + k], col[j], col[N + j], col[2 * N + j]);
-        }
-      }
-      flush(quot_sum);
-      for (size_t j = 0; j < chunk; ++j) {
-        const Fp3 at_z = (trace_sum[j] + quot_sum[j] - c_z) * inv_z.Numerator(x[j]);
-        const Fp3 at_zw = (trace_sum[j] - c_zw) * inv_zw.Numerator(x[j]);
-        target[p0 + j] += at_z * den_inv[j] + shift * (at_zw * den_inv[chunk + j]);
-      }
-    }
-  });
+      });
 }
 
 class CpuBackend final : public Backend {

@@ -33,8 +33,7 @@ class DagEvaluator {
   // Evaluates the chunk: current[c] and next[c] point to `count` values of column c at the
   // chunk's points and at the next-row points (next may be empty when no root reads the
   // next row). count <= kDagChunk.
-  void Evaluate(std::span<const Fp* const> current, std::span<const Fp* const> next,
-                size_t count);
+  void Evaluate(std::span<const Fp* const> current, std::span<const Fp* const> next, size_t count);
 
   bool is_ext(uint32_t node) const { return ext_[node]; }
   // Valid after Evaluate for needed nodes: count values.
@@ -43,7 +42,7 @@ class DagEvaluator {
 
  private:
   const air::Table& table_;
-  std::vector<uint32_t> order_;  // needed non-leaf nodes, increasing
+  std::vector<uint32_t> order_;    // needed non-leaf nodes, increasing
   std::vector<uint32_t> columns_;  // needed column nodes
   std::vector<bool> ext_;
   std::vector<const Fp*> base_ptr_;
