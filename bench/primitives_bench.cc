@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/base/cpu_features.h"
 #include "engine/base/scratch_pool.h"
@@ -23,8 +24,6 @@
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
 #include "engine/poly/ntt_kernels.h"
-#include "tbb/global_control.h"
-#include "tbb/info.h"
 
 namespace prover {
 namespace {
@@ -162,34 +161,19 @@ void RegisterAll() {
 }  // namespace prover
 
 int main(int argc, char** argv) {
-  int threads = 0;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--simd=", 7) == 0) {
-      std::string name = argv[i] + 7;
-      prover::SimdLevel want = name == "portable" ? prover::SimdLevel::kPortable
-                               : name == "avx2"   ? prover::SimdLevel::kAvx2
-                                                  : prover::SimdLevel::kAvx512;
-      prover::SetSimdLevel(want);
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  std::unique_ptr<tbb::global_control> limit;
-  if (threads > 0) {
-    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                  threads);
-  }
-  benchmark::AddCustomContext("simd",
-                              std::string(prover::SimdLevelName(prover::ActiveSimdLevel())));
-  benchmark::AddCustomContext(
-      "threads", std::to_string(threads > 0 ? threads : tbb::info::default_concurrency()));
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  prover::RegisterAll();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return prover::bench::RunBenchmarkMain(
+      argc, argv,
+      [](const char* arg) {
+        if (std::strncmp(arg, "--simd=", 7) != 0) return false;
+        const std::string name = arg + 7;
+        prover::SetSimdLevel(name == "portable" ? prover::SimdLevel::kPortable
+                             : name == "avx2"   ? prover::SimdLevel::kAvx2
+                                                : prover::SimdLevel::kAvx512);
+        return true;
+      },
+      [] {
+        benchmark::AddCustomContext("simd",
+                                    std::string(prover::SimdLevelName(prover::ActiveSimdLevel())));
+        prover::RegisterAll();
+      });
 }

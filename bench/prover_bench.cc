@@ -18,13 +18,12 @@
 #include <memory>
 #include <string>
 
+#include "bench/bench_main.h"
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
-#include "tbb/global_control.h"
-#include "tbb/info.h"
 
 namespace prover {
 namespace {
@@ -149,34 +148,20 @@ void RegisterAll() {
 }  // namespace prover
 
 int main(int argc, char** argv) {
-  int threads = 0;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--engine=", 9) == 0) {
-      prover::g_engine = argv[i] + 9;
-      if (prover::g_engine != "cpu") {
-        std::fprintf(stderr, "prover-bench: engine '%s' is not available in this build (cpu)\n",
-                     prover::g_engine.c_str());
-        return 2;
-      }
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  std::unique_ptr<tbb::global_control> limit;
-  if (threads > 0) {
-    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                  threads);
-  }
-  benchmark::AddCustomContext("engine", prover::g_engine);
-  benchmark::AddCustomContext(
-      "threads", std::to_string(threads > 0 ? threads : tbb::info::default_concurrency()));
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  prover::RegisterAll();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return prover::bench::RunBenchmarkMain(
+      argc, argv,
+      [](const char* arg) {
+        if (std::strncmp(arg, "--engine=", 9) != 0) return false;
+        prover::g_engine = arg + 9;
+        if (prover::g_engine != "cpu") {
+          std::fprintf(stderr, "prover-bench: engine '%s' is not available in this build (cpu)\n",
+                       prover::g_engine.c_str());
+          std::exit(2);
+        }
+        return true;
+      },
+      [] {
+        benchmark::AddCustomContext("engine", prover::g_engine);
+        prover::RegisterAll();
+      });
 }
