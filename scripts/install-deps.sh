@@ -11,9 +11,11 @@ PACKAGES=(
   libtbb-dev libabsl-dev
   # service (gRPC, protobuf, metrics, durable store)
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  prometheus-cpp-dev libsqlite3-dev
+  prometheus-cpp-dev libsqlite3-dev libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  # service tests: a real Prometheus scraping /metrics, clang's libFuzzer for the fuzz targets
+  prometheus clang
 )
 
 missing=()

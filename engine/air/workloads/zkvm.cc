@@ -1150,6 +1150,29 @@ Air ZkvmAir() {
   return air;
 }
 
+absl::StatusOr<std::vector<int>> ZkvmLogRows(int scale) {
+  if (scale < kZkvmMinScale || scale > kZkvmMaxScale) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zkvm: scale ", scale, " outside [", kZkvmMinScale, ", ", kZkvmMaxScale, "]"));
+  }
+  std::vector<int> log_rows(kZkvmNumTables);
+  log_rows[kZkvmCpu] = scale;
+  log_rows[kZkvmProgram] = scale - kProgramShift;
+  log_rows[kZkvmMemory] = scale - kMemoryShift;
+  log_rows[kZkvmAlu] = scale - kAluShift;
+  log_rows[kZkvmBitwise] = scale - kBitwiseShift;
+  log_rows[kZkvmRange16] = kLogRange16;
+  log_rows[kZkvmXor4] = log_rows[kZkvmAnd4] = log_rows[kZkvmOr4] = kLogNibble;
+  log_rows[kZkvmU8] = kLogU8;
+  log_rows[kZkvmU14] = kLogU14;
+  log_rows[kZkvmPow2] = kLogPow2;
+  log_rows[kZkvmMul] = kLogMul;
+  log_rows[kZkvmShift] = kLogShift;
+  log_rows[kZkvmLt] = kLogLt;
+  log_rows[kZkvmIo] = kLogIo;
+  return log_rows;
+}
+
 absl::StatusOr<WorkloadInstance> Zkvm(int scale, uint64_t seed) {
   if (scale < kZkvmMinScale || scale > kZkvmMaxScale) {
     return absl::InvalidArgumentError(

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/air/air.h"
@@ -88,5 +89,9 @@ Air ZkvmAir();
 // has 2^k rows. The seed picks the initial Fibonacci pair. The same (scale, seed) always
 // gives the same trace, bit for bit. INVALID_ARGUMENT outside the range.
 absl::StatusOr<WorkloadInstance> Zkvm(int scale, uint64_t seed = 0);
+
+// The log2 heights of the tables Zkvm(scale, seed) builds, in table order, without
+// building them (for admission control). INVALID_ARGUMENT outside the range.
+absl::StatusOr<std::vector<int>> ZkvmLogRows(int scale);
 
 }  // namespace prover::air

@@ -102,7 +102,16 @@ TEST(Zkvm, TableHeights) {
       ++small;
     }
     EXPECT_EQ(small, 10);
+    // ZkvmLogRows predicts every height without building the trace.
+    auto predicted = ZkvmLogRows(k);
+    ASSERT_TRUE(predicted.ok()) << predicted.status();
+    ASSERT_EQ(predicted->size(), tr.tables.size());
+    for (size_t t = 0; t < tr.tables.size(); ++t) {
+      EXPECT_EQ((*predicted)[t], tr.tables[t].log_rows()) << w->air.tables[t].name;
+    }
   }
+  EXPECT_FALSE(ZkvmLogRows(kZkvmMinScale - 1).ok());
+  EXPECT_FALSE(ZkvmLogRows(kZkvmMaxScale + 1).ok());
   // Small tables do not depend on the scale.
   auto a = Zkvm(10), b = Zkvm(15);
   for (uint32_t t = kZkvmXor4; t < kZkvmNumTables; ++t) {

@@ -1,0 +1,81 @@
+// Traces and proofs on the local filesystem, under DATA_DIR/artifacts/{inputs,proofs}/.
+//
+// Writes are atomic and durable: the bytes go to a temporary file in the same directory
+// (O_EXCL), are fsync'ed, renamed over the final name, and the directory is fsync'ed. A
+// crash leaves either the old state or the new file, never a partial one; leftovers of
+// interrupted writes end in ".tmp" and are removed by RemoveTemporaries() at start-up.
+// Every artifact's SHA-256 is returned by the write and must be presented to read it: a
+// file whose bytes do not hash to it is DATA_LOSS and its bytes are never returned.
+//
+// Thread-safe: different names may be written and read concurrently; one name is written
+// once (by the job that owns it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/sha256.h"
+
+namespace prover::server {
+
+enum class ArtifactKind { kInput, kProof };
+
+struct ArtifactInfo {
+  std::string sha256;  // hex
+  uint64_t bytes = 0;
+};
+
+class ArtifactStore {
+ public:
+  // Creates the directories when missing.
+  static absl::StatusOr<std::unique_ptr<ArtifactStore>> Open(const std::string& data_dir);
+
+  // A streaming write (large uploads): Append as the bytes arrive, then Commit. Destroying
+  // an uncommitted writer removes its temporary file.
+  class Writer {
+   public:
+    ~Writer();
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+    absl::Status Append(std::string_view bytes);
+    absl::StatusOr<ArtifactInfo> Commit();
+    uint64_t bytes() const { return bytes_; }
+
+   private:
+    friend class ArtifactStore;
+    Writer(std::string tmp, std::string final_path, std::string dir, int fd);
+    std::string tmp_, final_, dir_;
+    int fd_ = -1;
+    uint64_t bytes_ = 0;
+    Sha256 hash_;
+    bool committed_ = false;
+  };
+
+  // `name` is a job id: [A-Za-z0-9_-], 1..64 characters (INVALID_ARGUMENT otherwise).
+  absl::StatusOr<std::unique_ptr<Writer>> StartWrite(ArtifactKind kind, std::string_view name);
+  absl::StatusOr<ArtifactInfo> Write(ArtifactKind kind, std::string_view name,
+                                     std::string_view bytes);
+  // NOT_FOUND when missing; DATA_LOSS when the bytes do not match `sha256` (or their
+  // length is not `bytes`), naming the file.
+  absl::StatusOr<std::string> Read(ArtifactKind kind, std::string_view name,
+                                   const ArtifactInfo& expected) const;
+  // OK when it did not exist.
+  absl::Status Remove(ArtifactKind kind, std::string_view name);
+  // The names present (not temporaries).
+  std::vector<std::string> List(ArtifactKind kind) const;
+  // Deletes leftovers of interrupted writes; returns how many.
+  int RemoveTemporaries();
+
+  std::string PathOf(ArtifactKind kind, std::string_view name) const;
+
+ private:
+  explicit ArtifactStore(std::string root) : root_(std::move(root)) {}
+  std::string DirOf(ArtifactKind kind) const;
+  std::string root_;
+};
+
+}  // namespace prover::server

@@ -1,0 +1,210 @@
+#include "server/config.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace prover::server {
+namespace {
+
+using Setter = std::function<absl::Status(ServerConfig&, const std::string&)>;
+
+template <typename T>
+Setter Number(T ServerConfig::*field) {
+  return [field](ServerConfig& c, const std::string& v) -> absl::Status {
+    if constexpr (std::is_same_v<T, double>) {
+      double x;
+      if (!absl::SimpleAtod(v, &x) || x < 0) return absl::InvalidArgumentError("not a number >= 0");
+      c.*field = x;
+    } else {
+      uint64_t x;
+      if (!absl::SimpleAtoi(v, &x) || x > std::numeric_limits<T>::max()) {
+        return absl::InvalidArgumentError("not a non-negative integer in range");
+      }
+      c.*field = T(x);
+    }
+    return absl::OkStatus();
+  };
+}
+
+Setter Text(std::string ServerConfig::*field) {
+  return [field](ServerConfig& c, const std::string& v) {
+    c.*field = v;
+    return absl::OkStatus();
+  };
+}
+
+const std::map<std::string, Setter>& Setters() {
+  static const auto* m = new std::map<std::string, Setter>{
+      {"listen", Text(&ServerConfig::listen)},
+      {"metrics-listen", Text(&ServerConfig::metrics_listen)},
+      {"data-dir", Text(&ServerConfig::data_dir)},
+      {"api-keys", Text(&ServerConfig::api_keys)},
+      {"insecure-loopback",
+       [](ServerConfig& c, const std::string& v) {
+         if (v != "true" && v != "false") return absl::InvalidArgumentError("true or false");
+         c.insecure_loopback = v == "true";
+         return absl::OkStatus();
+       }},
+      {"tls-cert", Text(&ServerConfig::tls_cert)},
+      {"tls-key", Text(&ServerConfig::tls_key)},
+      {"engine", Text(&ServerConfig::engine)},
+      {"cpu-jobs", Number(&ServerConfig::cpu_jobs)},
+      {"cpu-memory-bytes", Number(&ServerConfig::cpu_memory_bytes)},
+      {"threads", Number(&ServerConfig::threads)},
+      {"max-message-bytes", Number(&ServerConfig::max_message_bytes)},
+      {"max-upload-bytes", Number(&ServerConfig::max_upload_bytes)},
+      {"max-queued-per-tenant", Number(&ServerConfig::max_queued_per_tenant)},
+      {"max-running-per-tenant", Number(&ServerConfig::max_running_per_tenant)},
+      {"rate-limit", Number(&ServerConfig::rate_limit)},
+      {"max-log-rows", Number(&ServerConfig::max_log_rows)},
+      {"min-security-bits", Number(&ServerConfig::min_security_bits)},
+      {"retention-hours", Number(&ServerConfig::retention_hours)},
+      {"drain-timeout-s", Number(&ServerConfig::drain_timeout_s)},
+      {"log-level", Text(&ServerConfig::log_level)},
+      {"ready-file", Text(&ServerConfig::ready_file)},
+  };
+  return *m;
+}
+
+absl::Status Set(ServerConfig& c, const std::string& name, const std::string& value,
+                 const std::string& where) {
+  auto it = Setters().find(name);
+  if (it == Setters().end()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "unknown setting '", name, "'"));
+  }
+  if (auto s = it->second(c, value); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, name, ": '", value, "': ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadFile(ServerConfig& c, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--config: cannot read ", path));
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') continue;
+    const size_t eq = l.find('=');
+    const std::string where = absl::StrCat(path, ":", number, ": ");
+    if (eq == std::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "expected 'name = value'"));
+    }
+    const std::string name(absl::StripAsciiWhitespace(l.substr(0, eq)));
+    const std::string value(absl::StripAsciiWhitespace(l.substr(eq + 1)));
+    if (auto s = Set(c, name, value, where); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ServerUsage() {
+  return R"(usage: proverd [--config FILE] [--name value ...]
+
+  --listen ADDR               gRPC address (default 127.0.0.1:50051)
+  --metrics-listen ADDR       Prometheus /metrics address (default 127.0.0.1:9464; empty: off)
+  --data-dir DIR              job database and artifacts (default ./prover-data)
+  --api-keys FILE             lines 'TENANT SHA256_HEX_OF_KEY' (required unless
+                              --insecure-loopback)
+  --insecure-loopback         no keys; every caller is tenant 'local'; loopback addresses only
+  --tls-cert FILE --tls-key FILE   serve TLS
+  --engine auto|cpu|cuda      engines to use (default auto: GPUs, then the CPU)
+  --cpu-jobs N                jobs at once on the CPU engine (default 1)
+  --cpu-memory-bytes N        CPU engine memory budget (default 80% of RAM)
+  --threads N                 CPU threads (default all cores)
+  --max-message-bytes N       largest gRPC message (default 64 MiB)
+  --max-upload-bytes N        largest streamed trace (default 1 GiB)
+  --max-queued-per-tenant N   (default 1000)
+  --max-running-per-tenant N  (default 4)
+  --rate-limit R              calls per second per tenant, bursts of 2R (default 200; 0: off)
+  --max-log-rows N            largest table height accepted, log2 (default 24)
+  --min-security-bits N       security floor for proofs (default 100)
+  --retention-hours H         keep finished jobs and proofs this long (default 168)
+  --drain-timeout-s S         on SIGTERM, wait this long for running jobs (default 30)
+  --log-level debug|info|warning|error
+  --ready-file FILE           written once serving, with the bound addresses
+)";
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& args) {
+  ServerConfig c;
+  // The config file first, wherever --config appears, so flags override it.
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+    if (!path.empty()) {
+      if (auto s = LoadFile(c, path); !s.ok()) return s;
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") return absl::FailedPreconditionError(ServerUsage());
+    if (a.rfind("--", 0) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", a, "'"));
+    }
+    std::string name = a.substr(2), value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (name == "insecure-loopback") {
+      value = "true";
+    } else {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, ": missing value"));
+      }
+      value = args[++i];
+    }
+    if (name == "config") continue;
+    if (auto s = Set(c, name, value, "--"); !s.ok()) return s;
+  }
+  if (c.api_keys.empty() && !c.insecure_loopback) {
+    return absl::InvalidArgumentError(
+        "--api-keys FILE is required (or --insecure-loopback for a local, keyless server)");
+  }
+  if (!c.api_keys.empty() && c.insecure_loopback) {
+    return absl::InvalidArgumentError("--api-keys and --insecure-loopback exclude each other");
+  }
+  if (c.insecure_loopback) {
+    if (!IsLoopbackAddress(c.listen)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure-loopback refuses to listen on '", c.listen, "': loopback addresses only"));
+    }
+    if (!c.metrics_listen.empty() && !IsLoopbackAddress(c.metrics_listen)) {
+      return absl::InvalidArgumentError(absl::StrCat("--insecure-loopback refuses to serve metrics on '",
+                                                     c.metrics_listen, "': loopback addresses only"));
+    }
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (c.cpu_jobs == 0) return absl::InvalidArgumentError("--cpu-jobs: at least 1");
+  return c;
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  std::string host = address;
+  if (host.rfind("ipv4:", 0) == 0) host = host.substr(5);
+  if (host.rfind("ipv6:", 0) == 0) host = host.substr(5);
+  if (!host.empty() && host[0] == '[') {
+    const size_t close = host.find(']');
+    return close != std::string::npos && host.substr(1, close - 1) == "::1";
+  }
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos) host = host.substr(0, colon);
+  if (host == "localhost") return true;
+  return host.rfind("127.", 0) == 0;
+}
+
+}  // namespace prover::server

@@ -1,0 +1,48 @@
+// A job as the service keeps it: the durable row (job_store.h) and what clients see
+// (prover.v1.Job).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "prover/v1/prover.pb.h"
+
+namespace prover::server {
+
+struct JobRecord {
+  std::string id;
+  std::string tenant;
+  std::string request_id;    // may be empty
+  std::string content_hash;  // hex SHA-256 of the request content (ContentHash)
+  v1::JobState state = v1::QUEUED;
+  v1::FailureCause cause = v1::FAILURE_CAUSE_UNSPECIFIED;
+  std::string error;
+  std::string workload;  // fibonacci, zkvm, custom
+  int32_t priority = 0;
+  std::string engine;
+  uint32_t attempts = 0;
+  int64_t created_ms = 0, started_ms = 0, finished_ms = 0, deadline_ms = 0;
+  uint64_t proof_bytes = 0;
+  std::string proof_sha256;
+  double prove_seconds = 0;
+  uint32_t security_bits = 0;
+  // The request as submitted, with user.trace moved to the input artifact.
+  std::string request;
+  std::string input_sha256;  // user statements: the trace artifact
+  uint64_t input_bytes = 0;
+  uint64_t estimated_bytes = 0;  // peak memory estimate for admission
+
+  // Not durable: where a running job is.
+  std::string stage;
+  double progress = 0;
+
+  bool final() const {
+    return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+  }
+};
+
+v1::Job ToProto(const JobRecord& r);
+const char* JobStateName(v1::JobState s);
+const char* FailureCauseName(v1::FailureCause c);
+
+}  // namespace prover::server

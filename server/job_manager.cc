@@ -1,0 +1,709 @@
+#include "server/job_manager.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/poly/domain.h"
+#include "engine/stark/prover.h"
+#include "server/log.h"
+
+namespace prover::server {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NewJobId() {
+  static thread_local std::mt19937_64 rng(std::random_device{}() ^
+                                          uint64_t(std::hash<std::thread::id>()(
+                                              std::this_thread::get_id())));
+  // 128 random bits: ids are unguessable, so knowing one reveals nothing about others.
+  return absl::StrFormat("j%016x%016x", rng(), rng());
+}
+
+namespace {
+
+std::string Gib(uint64_t bytes) { return absl::StrFormat("%.2f GiB", double(bytes) / (1 << 30)); }
+
+}  // namespace
+
+JobManager::JobManager(const ManagerOptions& options, Metrics* metrics)
+    : options_(options), metrics_(metrics) {}
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
+    const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
+    Metrics* metrics) {
+  if (engines.empty()) return absl::UnavailableError("no engine to run jobs on");
+  std::unique_ptr<JobManager> m(new JobManager(options, metrics));
+  auto artifacts = ArtifactStore::Open(options.data_dir);
+  if (!artifacts.ok()) return artifacts.status();
+  m->artifacts_ = *std::move(artifacts);
+  if (const int n = m->artifacts_->RemoveTemporaries(); n > 0) {
+    Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
+  }
+  auto store = JobStore::Open(options.data_dir + "/prover.db");
+  if (!store.ok()) return store.status();
+  m->store_ = *std::move(store);
+  for (auto& e : engines) {
+    if (e->info().kind == "cpu") m->estimator_ = &e->backend();
+  }
+  if (m->estimator_ == nullptr) m->estimator_ = &engines.back()->backend();
+  JobManager* self = m.get();
+  m->scheduler_ = std::make_unique<Scheduler>(
+      std::move(engines), options.max_running_per_tenant,
+      [self](const QueuedJob& job, Engine& engine) { return self->Run(job, engine); });
+  if (auto s = m->Recover(); !s.ok()) return s;
+  if (metrics != nullptr) metrics->SetLiveSource([self] { return self->Live(); });
+  m->housekeeping_ = std::thread([self] { self->HousekeepingLoop(); });
+  return m;
+}
+
+JobManager::~JobManager() {
+  {
+    std::lock_guard<std::mutex> lock(hk_mu_);
+    hk_stop_ = true;
+  }
+  hk_cv_.notify_all();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+    for (auto& [id, e] : jobs_) {
+      if (e->rec.state == v1::RUNNING) e->stop_requested = true;
+    }
+  }
+  scheduler_->Stop();
+  if (metrics_ != nullptr) metrics_->SetLiveSource(nullptr);
+  store_->Flush();
+}
+
+absl::Status JobManager::Recover() {
+  auto rows = store_->LoadAll();
+  if (!rows.ok()) return rows.status();
+  std::set<std::string> inputs, proofs;
+  int requeued = 0, queued = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (JobRecord& r : *rows) {
+    auto e = std::make_shared<Entry>();
+    e->durable = true;
+    e->version = 1;
+    if (r.state == v1::RUNNING) {
+      // The process stopped in the middle of this proof: run it again.
+      r.state = v1::QUEUED;
+      r.stage.clear();
+      r.progress = 0;
+      ++requeued;
+    }
+    e->rec = std::move(r);
+    const JobRecord& rec = e->rec;
+    if (!rec.input_sha256.empty()) inputs.insert(rec.id);
+    if (rec.state == v1::SUCCEEDED) proofs.insert(rec.id);
+    jobs_[rec.id] = e;
+    if (!rec.request_id.empty()) by_request_[{rec.tenant, rec.request_id}] = rec.id;
+    by_tenant_[rec.tenant].insert({rec.created_ms, rec.id});
+    if (rec.state == v1::QUEUED) {
+      ++queued_per_tenant_[rec.tenant];
+      ++queued;
+      store_->Put(rec);
+      scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority, rec.created_ms,
+                                    rec.estimated_bytes, false});
+    }
+  }
+  // Files no job refers to: a crash between writing them and committing the row, or
+  // between deleting the row and the files.
+  int orphans = 0;
+  for (const std::string& name : artifacts_->List(ArtifactKind::kInput)) {
+    if (!inputs.count(name)) orphans += artifacts_->Remove(ArtifactKind::kInput, name).ok();
+  }
+  for (const std::string& name : artifacts_->List(ArtifactKind::kProof)) {
+    if (!proofs.count(name)) orphans += artifacts_->Remove(ArtifactKind::kProof, name).ok();
+  }
+  Log(LogLevel::kInfo, "recovered jobs",
+      {{"jobs", std::to_string(jobs_.size())},
+       {"queued", std::to_string(queued)},
+       {"requeued_after_crash", std::to_string(requeued)},
+       {"orphan_files_removed", std::to_string(orphans)}});
+  return absl::OkStatus();
+}
+
+JobManager::EntryPtr JobManager::FindLocked(const std::string& tenant,
+                                            const std::string& id) const {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second->durable || it->second->rec.tenant != tenant) return nullptr;
+  return it->second;
+}
+
+void JobManager::Notify(const EntryPtr& e) {
+  uint64_t version;
+  v1::Job job;
+  std::vector<Watcher> watchers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    version = e->version;
+    job = ToProto(e->rec);
+    for (auto& [token, w] : e->watchers) watchers.push_back(w);
+  }
+  for (auto& w : watchers) w(version, job);
+}
+
+void JobManager::Persist(const EntryPtr& e, bool notify_after_commit) {
+  store_->Put(e->rec, [this, e, notify_after_commit](absl::Status s) {
+    if (!s.ok()) {
+      Log(LogLevel::kError, "job store write failed",
+          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
+    }
+    if (notify_after_commit) Notify(e);
+  });
+}
+
+void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest request,
+                        std::string trace, SubmitDone done) {
+  auto prepared = PrepareJob(request, trace, options_.request_limits);
+  if (!prepared.ok()) return done(prepared.status(), false);
+  const uint64_t estimate =
+      EstimateJobBytes(*estimator_, prepared->air, prepared->log_rows, prepared->params);
+  if (!scheduler_->Fits(estimate)) {
+    uint64_t largest = 0;
+    for (const EngineInfo& info : engines()) largest = std::max(largest, info.memory_budget_bytes);
+    return done(absl::ResourceExhaustedError(absl::StrCat(
+                    "the job needs about ", Gib(estimate), " of memory; the largest engine has ",
+                    Gib(largest))),
+                false);
+  }
+
+  EntryPtr e;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (draining_) {
+      lock.unlock();
+      return done(absl::UnavailableError("the server is shutting down"), false);
+    }
+    const std::string& rid = request.request_id();
+    if (!rid.empty()) {
+      auto it = by_request_.find({tenant, rid});
+      if (it != by_request_.end()) {
+        EntryPtr prior = jobs_.at(it->second);
+        if (prior->rec.content_hash != prepared->content_hash) {
+          lock.unlock();
+          return done(absl::AlreadyExistsError(absl::StrCat(
+                          "request_id: '", rid, "' was used for a different request (job ",
+                          prior->rec.id, ")")),
+                      false);
+        }
+        if (!prior->durable) {
+          prior->on_durable.push_back(std::move(done));
+          return;
+        }
+        v1::Job job = ToProto(prior->rec);
+        lock.unlock();
+        return done(job, true);
+      }
+    }
+    uint32_t& queued = queued_per_tenant_[tenant];
+    if (queued >= options_.max_queued_per_tenant) {
+      lock.unlock();
+      return done(absl::ResourceExhaustedError(absl::StrCat(
+                      "tenant ", tenant, " has ", options_.max_queued_per_tenant,
+                      " queued jobs, the limit; wait for some to finish")),
+                  false);
+    }
+    ++queued;
+    e = std::make_shared<Entry>();
+    JobRecord& r = e->rec;
+    r.id = NewJobId();
+    r.tenant = tenant;
+    r.request_id = rid;
+    r.content_hash = prepared->content_hash;
+    r.state = v1::QUEUED;
+    r.workload = prepared->workload;
+    r.priority = request.priority();
+    r.created_ms = NowMs();
+    r.deadline_ms = request.deadline_ms() ? r.created_ms + int64_t(request.deadline_ms()) : 0;
+    r.estimated_bytes = estimate;
+    r.request = prepared->request.SerializeAsString();
+    jobs_[r.id] = e;
+    if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
+  }
+
+  // The trace first: a row is committed only when its input is on disk.
+  if (!trace.empty()) {
+    auto info = artifacts_->Write(ArtifactKind::kInput, e->rec.id, trace);
+    if (!info.ok()) {
+      Log(LogLevel::kError, "cannot store a trace",
+          {{"job_id", e->rec.id}, {"error", std::string(info.status().message())}});
+      std::vector<SubmitDone> waiters;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiters.swap(e->on_durable);
+        ForgetLocked(e);
+        --queued_per_tenant_[tenant];
+      }
+      const absl::Status s = absl::UnavailableError("cannot store the trace; try again later");
+      done(s, false);
+      for (auto& w : waiters) w(s, false);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    e->rec.input_sha256 = info->sha256;
+    e->rec.input_bytes = info->bytes;
+  }
+
+  JobRecord row;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    row = e->rec;
+  }
+  store_->Put(row, [this, e, tenant, done = std::move(done)](absl::Status s) {
+    std::vector<SubmitDone> waiters;
+    v1::Job job;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      waiters.swap(e->on_durable);
+      if (s.ok()) {
+        e->durable = true;
+        e->version = 1;
+        by_tenant_[tenant].insert({e->rec.created_ms, e->rec.id});
+        job = ToProto(e->rec);
+        scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.created_ms,
+                                      e->rec.estimated_bytes, false});
+      } else {
+        ForgetLocked(e);
+        --queued_per_tenant_[tenant];
+        if (!e->rec.input_sha256.empty()) {
+          artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
+        }
+      }
+    }
+    if (!s.ok()) {
+      Log(LogLevel::kError, "cannot store a job",
+          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
+      const absl::Status err = absl::UnavailableError("cannot store the job; try again later");
+      done(err, false);
+      for (auto& w : waiters) w(err, false);
+      return;
+    }
+    if (metrics_ != nullptr) metrics_->JobSubmitted(e->rec.workload);
+    Log(LogLevel::kInfo, "job queued",
+        {{"job_id", job.job_id()}, {"tenant", tenant}, {"workload", job.workload()}});
+    done(job, false);
+    for (auto& w : waiters) w(job, true);
+  });
+}
+
+void JobManager::ForgetLocked(const EntryPtr& e) {
+  const JobRecord& r = e->rec;
+  if (!r.request_id.empty()) {
+    auto it = by_request_.find({r.tenant, r.request_id});
+    if (it != by_request_.end() && it->second == r.id) by_request_.erase(it);
+  }
+  auto t = by_tenant_.find(r.tenant);
+  if (t != by_tenant_.end()) t->second.erase({r.created_ms, r.id});
+  jobs_.erase(r.id);
+}
+
+absl::StatusOr<v1::Job> JobManager::Get(const std::string& tenant, const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  EntryPtr e = FindLocked(tenant, id);
+  if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
+  return ToProto(e->rec);
+}
+
+void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
+                              std::string error) {
+  JobRecord& r = e->rec;
+  if (r.state == v1::QUEUED) --queued_per_tenant_[r.tenant];
+  r.state = state;
+  r.cause = state == v1::FAILED ? cause : v1::FAILURE_CAUSE_UNSPECIFIED;
+  r.error = std::move(error);
+  r.finished_ms = NowMs();
+  r.stage.clear();
+  ++e->version;
+  if (metrics_ != nullptr) {
+    metrics_->JobFinished(JobStateName(state), FailureCauseName(r.cause), r.workload,
+                          r.engine.empty() ? "none" : r.engine);
+  }
+  Log(state == v1::FAILED && cause == v1::INTERNAL ? LogLevel::kError : LogLevel::kInfo,
+      "job finished",
+      {{"job_id", r.id},
+       {"state", JobStateName(state)},
+       {"cause", FailureCauseName(r.cause)},
+       {"error", r.error}});
+  Persist(e, /*notify_after_commit=*/true);
+}
+
+absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& tenant, const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  EntryPtr e = FindLocked(tenant, id);
+  if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
+  if (e->rec.final()) return ToProto(e->rec);
+  if (e->rec.state == v1::QUEUED && scheduler_->Remove(id)) {
+    FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+  } else {
+    // Running, or handed to a worker that has not started it: stop at the next stage.
+    e->cancel_requested = true;
+  }
+  return ToProto(e->rec);
+}
+
+absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
+                                                      const v1::ListJobsRequest& req) const {
+  if (req.page_size() > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: ", req.page_size(),
+                                                   " is more than 1000"));
+  }
+  for (int i = 0; i < req.states_size(); ++i) {
+    if (!v1::JobState_IsValid(req.states(i)) || req.states(i) == v1::JOB_STATE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("states[", i, "]: not a job state"));
+    }
+  }
+  // The token is the (created_ms, id) of the last job of the previous page.
+  std::pair<int64_t, std::string> after{INT64_MAX, ""};
+  bool has_after = false;
+  if (!req.page_token().empty()) {
+    const std::string& t = req.page_token();
+    const size_t dot = t.find('.');
+    int64_t ms = 0;
+    bool ok = dot != std::string::npos && dot > 0 && dot < 20 && dot + 1 < t.size();
+    for (size_t i = 0; ok && i < dot; ++i) {
+      ok = t[i] >= '0' && t[i] <= '9';
+      ms = ms * 10 + (t[i] - '0');
+    }
+    if (!ok) return absl::InvalidArgumentError("page_token: malformed");
+    after = {ms, t.substr(dot + 1)};
+    has_after = true;
+  }
+  const uint32_t page = req.page_size() == 0 ? 50 : req.page_size();
+  v1::ListJobsResponse out;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto t = by_tenant_.find(tenant);
+  if (t == by_tenant_.end()) return out;
+  const auto& index = t->second;
+  auto it = has_after ? std::make_reverse_iterator(index.lower_bound(after)) : index.rbegin();
+  for (; it != index.rend(); ++it) {
+    const EntryPtr& e = jobs_.at(it->second);
+    const JobRecord& r = e->rec;
+    if (!req.workload().empty() && r.workload != req.workload()) continue;
+    if (req.states_size() > 0 &&
+        std::find(req.states().begin(), req.states().end(), r.state) == req.states().end()) {
+      continue;
+    }
+    if (uint32_t(out.jobs_size()) == page) {
+      const JobRecord& last = jobs_.at(out.jobs(out.jobs_size() - 1).job_id())->rec;
+      out.set_next_page_token(absl::StrCat(last.created_ms, ".", last.id));
+      break;
+    }
+    *out.add_jobs() = ToProto(r);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> JobManager::ReadProof(const std::string& tenant, const std::string& id,
+                                                  v1::Job* job) {
+  ArtifactInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EntryPtr e = FindLocked(tenant, id);
+    if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
+    if (e->rec.state != v1::SUCCEEDED) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job_id: job '", id, "' is ", JobStateName(e->rec.state), ", not SUCCEEDED"));
+    }
+    info = {e->rec.proof_sha256, e->rec.proof_bytes};
+    if (job != nullptr) *job = ToProto(e->rec);
+  }
+  auto bytes = artifacts_->Read(ArtifactKind::kProof, id, info);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == absl::StatusCode::kDataLoss) {
+      if (metrics_ != nullptr) metrics_->ArtifactCorruption();
+      Log(LogLevel::kError, "stored proof is corrupted; not serving it",
+          {{"job_id", id}, {"error", std::string(bytes.status().message())}});
+      return absl::DataLossError(absl::StrCat(
+          "job '", id, "': the stored proof is corrupted (checksum mismatch); it is not served"));
+    }
+    return bytes.status();
+  }
+  return bytes;
+}
+
+absl::StatusOr<uint64_t> JobManager::Subscribe(const std::string& tenant, const std::string& id,
+                                               Watcher watcher) {
+  EntryPtr e;
+  uint64_t token;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    e = FindLocked(tenant, id);
+    if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
+    token = next_token_++;
+    e->watchers[token] = std::move(watcher);
+  }
+  Notify(e);  // the current state first
+  return token;
+}
+
+void JobManager::Unsubscribe(const std::string& id, uint64_t token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) it->second->watchers.erase(token);
+}
+
+RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
+  EntryPtr e;
+  v1::SubmitProofRequest request;
+  ArtifactInfo input;
+  std::string workload;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(queued.id);
+    if (it == jobs_.end() || it->second->rec.state != v1::QUEUED) return RunOutcome::kDone;
+    e = it->second;
+    if (e->cancel_requested) {
+      FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+      return RunOutcome::kDone;
+    }
+    JobRecord& r = e->rec;
+    if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
+      FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed before it started");
+      return RunOutcome::kDone;
+    }
+    if (!request.ParseFromString(r.request)) {
+      FinishLocked(e, v1::FAILED, v1::INTERNAL, "the stored request does not parse");
+      return RunOutcome::kDone;
+    }
+    --queued_per_tenant_[r.tenant];
+    r.state = v1::RUNNING;
+    ++r.attempts;
+    r.started_ms = NowMs();
+    r.engine = engine.info().name;
+    r.stage = "starting";
+    r.progress = 0;
+    ++e->version;
+    input = {r.input_sha256, r.input_bytes};
+    workload = r.workload;
+    if (metrics_ != nullptr) metrics_->QueueWait(workload, double(r.started_ms - r.created_ms) / 1e3);
+    Persist(e, /*notify_after_commit=*/false);
+  }
+  Notify(e);
+  if (metrics_ != nullptr && engine.info().kind == "cpu" && !queued.cpu_only) {
+    for (const Engine* other : scheduler_->engines()) {
+      if (other->info().kind != "cpu") {
+        metrics_->EngineFallback("no_gpu_fits");
+        break;
+      }
+    }
+  }
+  Log(LogLevel::kInfo, "job started", {{"job_id", queued.id}, {"engine", engine.info().name}});
+
+  auto fail = [&](v1::FailureCause cause, std::string error) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(e, v1::FAILED, cause, std::move(error));
+    return RunOutcome::kDone;
+  };
+
+  std::string trace;
+  if (!input.sha256.empty()) {
+    auto bytes = artifacts_->Read(ArtifactKind::kInput, queued.id, input);
+    if (!bytes.ok()) {
+      if (bytes.status().code() == absl::StatusCode::kDataLoss && metrics_ != nullptr) {
+        metrics_->ArtifactCorruption();
+      }
+      return fail(v1::INTERNAL, absl::StrCat("the stored trace cannot be used: ",
+                                             bytes.status().message()));
+    }
+    trace = *std::move(bytes);
+  }
+  auto instance = LoadStatement(request, trace);
+  trace.clear();
+  trace.shrink_to_fit();
+  if (!instance.ok()) return fail(v1::INVALID_INPUT, std::string(instance.status().message()));
+
+  enum class Stop { kNone, kCancel, kDeadline, kDrain };
+  Stop stop = Stop::kNone;
+  stark::ProveOptions options;
+  options.params = ParamsOf(request.options());
+  options.min_security_bits = options_.request_limits.min_security_bits;
+  const int stages = int(stark::Stage::kCount);
+  options.on_stage = [&](stark::Stage stage) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (e->cancel_requested) stop = Stop::kCancel;
+      if (e->stop_requested) stop = Stop::kDrain;
+      if (e->rec.deadline_ms != 0 && NowMs() >= e->rec.deadline_ms) stop = Stop::kDeadline;
+      if (stop != Stop::kNone) return false;
+      e->rec.stage = std::string(stark::StageName(stage));
+      e->rec.progress = double(int(stage)) / stages;
+      ++e->version;
+    }
+    Notify(e);
+    return true;
+  };
+
+  absl::StatusOr<stark::ProveResult> result = absl::InternalError("not run");
+  try {
+    result = stark::Prove(engine.backend(), instance->air, instance->trace,
+                          instance->public_inputs, options);
+  } catch (const std::bad_alloc&) {
+    result = absl::ResourceExhaustedError("out of memory while proving");
+  }
+  instance = absl::CancelledError("released");
+
+  if (!result.ok()) {
+    const absl::Status& s = result.status();
+    std::string message(s.message());
+    switch (s.code()) {
+      case absl::StatusCode::kCancelled: {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop == Stop::kDrain) {
+          // Back to the queue, durably; the next start of the service runs it.
+          e->rec.state = v1::QUEUED;
+          e->rec.stage.clear();
+          e->rec.progress = 0;
+          ++queued_per_tenant_[e->rec.tenant];
+          ++e->version;
+          Persist(e, /*notify_after_commit=*/true);
+          Log(LogLevel::kInfo, "job requeued for the next start", {{"job_id", queued.id}});
+        } else if (stop == Stop::kDeadline) {
+          FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed while proving");
+        } else {
+          FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+        }
+        return RunOutcome::kDone;
+      }
+      case absl::StatusCode::kInvalidArgument:
+        return fail(v1::INVALID_INPUT, message);
+      case absl::StatusCode::kFailedPrecondition:
+        return fail(v1::CONSTRAINTS_UNSATISFIED, message);
+      case absl::StatusCode::kResourceExhausted:
+        if (engine.info().kind == "cpu") return fail(v1::OUT_OF_MEMORY, message);
+        [[fallthrough]];
+      default:
+        if (engine.info().kind != "cpu") {
+          // A GPU failed: the CPU engine reruns the job, visibly.
+          if (metrics_ != nullptr) metrics_->EngineFallback("gpu_error");
+          Log(LogLevel::kWarning, "engine failed; rerunning on the CPU",
+              {{"job_id", queued.id}, {"engine", engine.info().name}, {"error", message}});
+          std::lock_guard<std::mutex> lock(mu_);
+          e->rec.state = v1::QUEUED;
+          e->rec.stage.clear();
+          ++queued_per_tenant_[e->rec.tenant];
+          ++e->version;
+          Persist(e, /*notify_after_commit=*/true);
+          return RunOutcome::kRetryOnCpu;
+        }
+        return fail(v1::INTERNAL, message);
+    }
+  }
+
+  const std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
+  auto info = artifacts_->Write(ArtifactKind::kProof, queued.id,
+                                std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                                 bytes.size()));
+  if (!info.ok()) return fail(v1::INTERNAL, std::string(info.status().message()));
+  double seconds = 0;
+  for (const auto& t : result->timings) seconds += t.seconds;
+  if (metrics_ != nullptr) {
+    for (const auto& t : result->timings) {
+      metrics_->StageDuration(std::string(stark::StageName(t.stage)), workload,
+                              engine.info().name, t.seconds);
+    }
+    metrics_->JobDuration(workload, engine.info().name, seconds);
+    metrics_->ProofSize(workload, bytes.size());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  e->rec.proof_bytes = info->bytes;
+  e->rec.proof_sha256 = info->sha256;
+  e->rec.prove_seconds = seconds;
+  e->rec.security_bits = result->proof.security_bits;
+  e->rec.progress = 1;
+  FinishLocked(e, v1::SUCCEEDED, v1::FAILURE_CAUSE_UNSPECIFIED, "");
+  return RunOutcome::kDone;
+}
+
+void JobManager::HousekeepingLoop() {
+  std::unique_lock<std::mutex> hk(hk_mu_);
+  while (!hk_stop_) {
+    hk_cv_.wait_for(hk, std::chrono::milliseconds(options_.housekeeping_interval_ms));
+    if (hk_stop_) break;
+    hk.unlock();
+    const int64_t now = NowMs();
+    std::vector<EntryPtr> expired;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, e] : jobs_) {
+        JobRecord& r = e->rec;
+        if (!e->durable) continue;
+        if (r.state == v1::QUEUED && r.deadline_ms != 0 && now >= r.deadline_ms &&
+            scheduler_->Remove(id)) {
+          FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED,
+                       "the deadline passed while the job was queued");
+        } else if (r.final() && options_.retention_ms >= 0 &&
+                   r.finished_ms + options_.retention_ms < now) {
+          expired.push_back(e);
+        }
+      }
+      for (auto& e : expired) ForgetLocked(e);
+    }
+    // Row first, then files: a crash in between leaves orphans that start-up removes.
+    for (auto& e : expired) {
+      const std::string id = e->rec.id;
+      const bool input = !e->rec.input_sha256.empty();
+      store_->Delete(id, [this, id, input](absl::Status s) {
+        if (!s.ok()) return;
+        if (input) artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
+        artifacts_->Remove(ArtifactKind::kProof, id).IgnoreError();
+      });
+    }
+    if (!expired.empty()) {
+      Log(LogLevel::kInfo, "retention removed jobs", {{"jobs", std::to_string(expired.size())}});
+    }
+    hk.lock();
+  }
+}
+
+void JobManager::Drain(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+  }
+  scheduler_->Pause();
+  if (!scheduler_->WaitIdle(timeout)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, e] : jobs_) {
+      if (e->rec.state == v1::RUNNING) e->stop_requested = true;
+    }
+  }
+  scheduler_->Stop();
+  store_->Flush();
+}
+
+LiveStats JobManager::Live() const {
+  LiveStats s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, e] : jobs_) {
+      if (e->durable) ++s.jobs_by_state[JobStateName(e->rec.state)];
+    }
+  }
+  const Scheduler::Stats st = scheduler_->stats();
+  s.queue_depth = st.queued;
+  s.oldest_queued_age_seconds =
+      st.oldest_created_ms == 0 ? 0.0 : double(NowMs() - st.oldest_created_ms) / 1e3;
+  for (const auto& e : st.engines) {
+    s.engines.push_back({e.info.name, e.running, e.reserved_bytes, e.info.memory_budget_bytes});
+  }
+  const DomainCache::Stats dc = DomainCache::Global().stats();
+  s.domain_cache_hits = dc.hits;
+  s.domain_cache_misses = dc.misses;
+  s.domain_cache_bytes = dc.bytes;
+  return s;
+}
+
+std::vector<EngineInfo> JobManager::engines() const {
+  std::vector<EngineInfo> out;
+  for (const Engine* e : scheduler_->engines()) out.push_back(e->info());
+  return out;
+}
+
+}  // namespace prover::server

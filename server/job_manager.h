@@ -1,0 +1,149 @@
+// The job manager: the service's state machine. It owns the durable stores (job rows in
+// SQLite, traces and proofs as files), the in-memory view clients read, the scheduler
+// that runs jobs on engines, and the housekeeping (deadlines of queued jobs, retention).
+//
+// States: QUEUED -> RUNNING -> SUCCEEDED | FAILED(cause) | CANCELLED, and RUNNING ->
+// QUEUED again when the process stops in the middle of a proof (on restart, or on a
+// drain that times out) or a GPU fails (the CPU engine reruns it).
+//
+// Durability: Submit answers only after the job's row is committed and its trace is on
+// disk (fsync'ed), so an acknowledged job survives kill -9 and power loss. Final states
+// are announced to watchers after their row is committed and, for SUCCEEDED, after the
+// proof file is on disk.
+//
+// Isolation: every call takes the caller's tenant; another tenant's job is NOT_FOUND.
+//
+// Thread-safe. Watch callbacks run on whichever thread made the change and must not
+// block; they may arrive concurrently, each with the version of the job they describe
+// (versions increase with every change), so a watcher keeps the newest it has seen.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/artifact_store.h"
+#include "server/job.h"
+#include "server/job_store.h"
+#include "server/metrics.h"
+#include "server/request.h"
+#include "server/scheduler.h"
+
+namespace prover::server {
+
+struct ManagerOptions {
+  std::string data_dir;
+  RequestLimits request_limits;
+  uint32_t max_queued_per_tenant = 1000;
+  uint32_t max_running_per_tenant = 4;
+  int64_t retention_ms = int64_t{7} * 24 * 3600 * 1000;
+  int64_t housekeeping_interval_ms = 100;
+};
+
+class JobManager {
+ public:
+  using SubmitDone = std::function<void(absl::StatusOr<v1::Job> job, bool deduplicated)>;
+  using Watcher = std::function<void(uint64_t version, const v1::Job& job)>;
+
+  // Opens (or creates) the data directory, recovers the jobs found there (RUNNING ones go
+  // back to the queue) and starts scheduling. `engines` in order of preference.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Open(
+      const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
+      Metrics* metrics);
+  ~JobManager();
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  // Validates (INVALID_ARGUMENT with the field path), refuses over-limit tenants and jobs
+  // no engine can hold (RESOURCE_EXHAUSTED), deduplicates by request id (same content:
+  // the earlier job; other content: ALREADY_EXISTS), then makes the job durable and calls
+  // `done`, possibly on another thread. The request's user.trace must be empty: the trace
+  // comes in `trace`.
+  void Submit(const std::string& tenant, v1::SubmitProofRequest request, std::string trace,
+              SubmitDone done);
+
+  absl::StatusOr<v1::Job> Get(const std::string& tenant, const std::string& id) const;
+  absl::StatusOr<v1::Job> Cancel(const std::string& tenant, const std::string& id);
+  absl::StatusOr<v1::ListJobsResponse> List(const std::string& tenant,
+                                            const v1::ListJobsRequest& request) const;
+  // The proof of a SUCCEEDED job, its checksum verified (DATA_LOSS when the file does not
+  // match; FAILED_PRECONDITION when the job has not succeeded).
+  absl::StatusOr<std::string> ReadProof(const std::string& tenant, const std::string& id,
+                                        v1::Job* job = nullptr);
+
+  // Calls `watcher` with the current state at once and then with every change, until
+  // Unsubscribe. Returns the token for Unsubscribe.
+  absl::StatusOr<uint64_t> Subscribe(const std::string& tenant, const std::string& id,
+                                     Watcher watcher);
+  void Unsubscribe(const std::string& id, uint64_t token);
+
+  // SIGTERM: stop starting jobs, let running ones finish for up to `timeout`, then stop
+  // them at their next stage boundary and put them back in the queue (durably). New
+  // submissions are refused with UNAVAILABLE from the call on.
+  void Drain(std::chrono::milliseconds timeout);
+
+  LiveStats Live() const;
+  std::vector<EngineInfo> engines() const;
+  const ManagerOptions& options() const { return options_; }
+  // Blocks until every queued store write is committed (tests, shutdown).
+  void FlushStore() { store_->Flush(); }
+
+ private:
+  struct Entry {
+    JobRecord rec;
+    uint64_t version = 0;
+    bool durable = false;
+    std::vector<SubmitDone> on_durable;  // duplicates that arrived before the commit
+    bool cancel_requested = false;       // user cancel of a running job
+    bool stop_requested = false;         // drain: requeue at the next stage boundary
+    std::map<uint64_t, Watcher> watchers;
+  };
+  using EntryPtr = std::shared_ptr<Entry>;
+
+  JobManager(const ManagerOptions& options, Metrics* metrics);
+  absl::Status Recover();
+  EntryPtr FindLocked(const std::string& tenant, const std::string& id) const;
+  // Snapshots the entry and calls its watchers (outside the lock).
+  void Notify(const EntryPtr& e);
+  void Persist(const EntryPtr& e, bool notify_after_commit);
+  // Moves a job to a final state (under mu_); persists and announces it.
+  void FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
+                    std::string error);
+  RunOutcome Run(const QueuedJob& job, Engine& engine);
+  void HousekeepingLoop();
+  void ForgetLocked(const EntryPtr& e);
+
+  const ManagerOptions options_;
+  Metrics* metrics_;
+  std::unique_ptr<ArtifactStore> artifacts_;
+  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+  backend::Backend* estimator_ = nullptr;  // the CPU engine's backend
+
+  mutable std::mutex mu_;
+  std::map<std::string, EntryPtr> jobs_;
+  std::map<std::pair<std::string, std::string>, std::string> by_request_;  // (tenant, rid)
+  std::map<std::string, std::set<std::pair<int64_t, std::string>>> by_tenant_;
+  std::map<std::string, uint32_t> queued_per_tenant_;
+  uint64_t next_token_ = 1;
+  bool draining_ = false;
+
+  std::mutex hk_mu_;
+  std::condition_variable hk_cv_;
+  bool hk_stop_ = false;
+  std::thread housekeeping_;
+};
+
+int64_t NowMs();
+std::string NewJobId();
+
+}  // namespace prover::server

@@ -1,0 +1,234 @@
+#include "server/metrics.h"
+
+#include <mutex>
+
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/text_serializer.h"
+
+namespace prover::server {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 150, 300, 600};
+  return b;
+}
+
+const prometheus::Histogram::BucketBoundaries& ByteBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {
+      16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1e6, 2e6, 4e6, 8e6, 16e6};
+  return b;
+}
+
+MetricFamily Family(const std::string& name, const std::string& help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric Value(MetricType type, double v, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    m.counter.value = v;
+  } else {
+    m.gauge.value = v;
+  }
+  return m;
+}
+
+}  // namespace
+
+class Metrics::Live : public prometheus::Collectable {
+ public:
+  void Set(std::function<LiveStats()> source) {
+    std::lock_guard<std::mutex> lock(mu_);
+    source_ = std::move(source);
+  }
+
+  std::vector<MetricFamily> Collect() const override {
+    std::function<LiveStats()> source;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      source = source_;
+    }
+    if (!source) return {};
+    const LiveStats s = source();
+    std::vector<MetricFamily> out;
+    auto jobs = Family("prover_jobs", "Jobs the service holds, by state.", MetricType::Gauge);
+    for (const char* state : {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}) {
+      auto it = s.jobs_by_state.find(state);
+      jobs.metric.push_back(Value(MetricType::Gauge,
+                                  it == s.jobs_by_state.end() ? 0.0 : double(it->second),
+                                  {{"state", state}}));
+    }
+    out.push_back(std::move(jobs));
+    auto depth = Family("prover_queue_depth", "Jobs waiting for an engine.", MetricType::Gauge);
+    depth.metric.push_back(Value(MetricType::Gauge, double(s.queue_depth)));
+    out.push_back(std::move(depth));
+    auto age = Family("prover_queue_oldest_age_seconds",
+                      "Age of the oldest queued job (0 when none).", MetricType::Gauge);
+    age.metric.push_back(Value(MetricType::Gauge, s.oldest_queued_age_seconds));
+    out.push_back(std::move(age));
+    auto running = Family("prover_engine_running_jobs", "Jobs running per engine.",
+                          MetricType::Gauge);
+    auto reserved = Family("prover_engine_memory_reserved_bytes",
+                           "Estimated peak memory of the jobs running per engine.",
+                           MetricType::Gauge);
+    auto budget = Family("prover_engine_memory_budget_bytes", "Memory budget per engine.",
+                         MetricType::Gauge);
+    for (const auto& e : s.engines) {
+      running.metric.push_back(Value(MetricType::Gauge, e.running, {{"engine", e.name}}));
+      reserved.metric.push_back(
+          Value(MetricType::Gauge, double(e.reserved_bytes), {{"engine", e.name}}));
+      budget.metric.push_back(Value(MetricType::Gauge, double(e.budget_bytes), {{"engine", e.name}}));
+    }
+    out.push_back(std::move(running));
+    out.push_back(std::move(reserved));
+    out.push_back(std::move(budget));
+    auto hits = Family("prover_domain_cache_hits_total", "Domain cache lookups that hit.",
+                       MetricType::Counter);
+    hits.metric.push_back(Value(MetricType::Counter, double(s.domain_cache_hits)));
+    out.push_back(std::move(hits));
+    auto misses = Family("prover_domain_cache_misses_total",
+                         "Domain cache lookups that built a domain.", MetricType::Counter);
+    misses.metric.push_back(Value(MetricType::Counter, double(s.domain_cache_misses)));
+    out.push_back(std::move(misses));
+    auto bytes = Family("prover_domain_cache_bytes", "Bytes held by the domain cache.",
+                        MetricType::Gauge);
+    bytes.metric.push_back(Value(MetricType::Gauge, double(s.domain_cache_bytes)));
+    out.push_back(std::move(bytes));
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::function<LiveStats()> source_;
+};
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  auto live = std::make_shared<Live>();
+  live_impl_ = live.get();
+  live_ = std::move(live);
+  using namespace prometheus;
+  submitted_ = &BuildCounter()
+                    .Name("prover_jobs_submitted_total")
+                    .Help("Jobs accepted (durable), by workload.")
+                    .Register(*registry_);
+  finished_ = &BuildCounter()
+                   .Name("prover_jobs_finished_total")
+                   .Help("Jobs that reached a final state, by state, cause, workload and engine.")
+                   .Register(*registry_);
+  job_seconds_ = &BuildHistogram()
+                      .Name("prover_job_duration_seconds")
+                      .Help("Time from start to the final state of a run, by workload and engine.")
+                      .Register(*registry_);
+  wait_seconds_ = &BuildHistogram()
+                       .Name("prover_job_queue_wait_seconds")
+                       .Help("Time from submission to the start of the run, by workload.")
+                       .Register(*registry_);
+  stage_seconds_ = &BuildHistogram()
+                        .Name("prover_stage_duration_seconds")
+                        .Help("Time of each proving stage, by stage, workload and engine.")
+                        .Register(*registry_);
+  proof_bytes_ = &BuildHistogram()
+                      .Name("prover_proof_size_bytes")
+                      .Help("Size of the proofs produced, by workload.")
+                      .Register(*registry_);
+  auth_failures_ = &BuildCounter()
+                        .Name("prover_auth_failures_total")
+                        .Help("Calls refused as UNAUTHENTICATED, by reason.")
+                        .Register(*registry_);
+  fallbacks_ = &BuildCounter()
+                    .Name("prover_engine_fallbacks_total")
+                    .Help("Jobs moved from a GPU to the CPU engine, by reason.")
+                    .Register(*registry_);
+  requests_ = &BuildCounter()
+                   .Name("prover_requests_total")
+                   .Help("API calls by method and status code.")
+                   .Register(*registry_);
+  bytes_in_ = &BuildCounter()
+                   .Name("prover_bytes_received_total")
+                   .Help("Request payload bytes received.")
+                   .Register(*registry_)
+                   .Add({});
+  bytes_out_ = &BuildCounter()
+                    .Name("prover_bytes_sent_total")
+                    .Help("Proof bytes sent.")
+                    .Register(*registry_)
+                    .Add({});
+  rate_limited_ = &BuildCounter()
+                       .Name("prover_rate_limited_total")
+                       .Help("Calls refused by a tenant's rate limit.")
+                       .Register(*registry_)
+                       .Add({});
+  corruptions_ = &BuildCounter()
+                      .Name("prover_artifact_corruptions_total")
+                      .Help("Artifacts on disk whose checksum did not match (never served).")
+                      .Register(*registry_)
+                      .Add({});
+  // The fallback reasons exist from the start, so dashboards show zeros, not gaps.
+  for (const char* reason : {"gpu_error", "no_gpu_fits"}) fallbacks_->Add({{"reason", reason}});
+}
+
+void Metrics::SetLiveSource(std::function<LiveStats()> source) {
+  live_impl_->Set(std::move(source));
+}
+
+void Metrics::JobSubmitted(const std::string& workload) {
+  submitted_->Add({{"workload", workload}}).Increment();
+}
+
+void Metrics::JobFinished(const std::string& state, const std::string& cause,
+                          const std::string& workload, const std::string& engine) {
+  finished_->Add({{"state", state}, {"cause", cause}, {"workload", workload}, {"engine", engine}})
+      .Increment();
+}
+
+void Metrics::JobDuration(const std::string& workload, const std::string& engine, double s) {
+  job_seconds_->Add({{"workload", workload}, {"engine", engine}}, SecondsBuckets()).Observe(s);
+}
+
+void Metrics::QueueWait(const std::string& workload, double s) {
+  wait_seconds_->Add({{"workload", workload}}, SecondsBuckets()).Observe(s);
+}
+
+void Metrics::StageDuration(const std::string& stage, const std::string& workload,
+                            const std::string& engine, double s) {
+  stage_seconds_->Add({{"stage", stage}, {"workload", workload}, {"engine", engine}},
+                      SecondsBuckets())
+      .Observe(s);
+}
+
+void Metrics::ProofSize(const std::string& workload, uint64_t bytes) {
+  proof_bytes_->Add({{"workload", workload}}, ByteBuckets()).Observe(double(bytes));
+}
+
+void Metrics::AuthFailure(const std::string& reason) {
+  auth_failures_->Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::EngineFallback(const std::string& reason) {
+  fallbacks_->Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::Request(const std::string& method, const std::string& code) {
+  requests_->Add({{"method", method}, {"code", code}}).Increment();
+}
+
+std::string Metrics::Render() const {
+  auto families = registry_->Collect();
+  auto live = live_->Collect();
+  families.insert(families.end(), live.begin(), live.end());
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace prover::server

@@ -1,0 +1,87 @@
+// Prometheus metrics (prometheus-cpp), all named prover_*. docs/OPERATIONS.md lists them.
+//
+// Event counters and histograms are updated by the service as things happen; the gauges
+// that describe the present (jobs per state, queue depth, age of the oldest queued job,
+// engine occupancy, domain cache) are computed at scrape time from a LiveStats source, so
+// they are exact whenever Prometheus looks. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace prover::server {
+
+struct LiveStats {
+  std::map<std::string, uint64_t> jobs_by_state;  // QUEUED, RUNNING, ...
+  uint64_t queue_depth = 0;
+  double oldest_queued_age_seconds = 0;
+  struct Engine {
+    std::string name;
+    uint32_t running = 0;
+    uint64_t reserved_bytes = 0;
+    uint64_t budget_bytes = 0;
+  };
+  std::vector<Engine> engines;
+  uint64_t domain_cache_hits = 0, domain_cache_misses = 0, domain_cache_bytes = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // The collectable of the scrape-time gauges (register it with the exposer too).
+  std::shared_ptr<prometheus::Collectable> live() const { return live_; }
+  void SetLiveSource(std::function<LiveStats()> source);
+
+  void JobSubmitted(const std::string& workload);
+  void JobFinished(const std::string& state, const std::string& cause,
+                   const std::string& workload, const std::string& engine);
+  void JobDuration(const std::string& workload, const std::string& engine, double seconds);
+  void QueueWait(const std::string& workload, double seconds);
+  void StageDuration(const std::string& stage, const std::string& workload,
+                     const std::string& engine, double seconds);
+  void ProofSize(const std::string& workload, uint64_t bytes);
+  void BytesReceived(uint64_t n) { bytes_in_->Increment(double(n)); }
+  void BytesSent(uint64_t n) { bytes_out_->Increment(double(n)); }
+  void AuthFailure(const std::string& reason);
+  void EngineFallback(const std::string& reason);
+  void Request(const std::string& method, const std::string& code);
+  void RateLimited() { rate_limited_->Increment(); }
+  void ArtifactCorruption() { corruptions_->Increment(); }
+
+  // The text exposition of everything (what /metrics serves).
+  std::string Render() const;
+
+ private:
+  class Live;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> live_;
+  Live* live_impl_;
+  prometheus::Family<prometheus::Counter>* submitted_;
+  prometheus::Family<prometheus::Counter>* finished_;
+  prometheus::Family<prometheus::Histogram>* job_seconds_;
+  prometheus::Family<prometheus::Histogram>* wait_seconds_;
+  prometheus::Family<prometheus::Histogram>* stage_seconds_;
+  prometheus::Family<prometheus::Histogram>* proof_bytes_;
+  prometheus::Family<prometheus::Counter>* auth_failures_;
+  prometheus::Family<prometheus::Counter>* fallbacks_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Counter* bytes_in_;
+  prometheus::Counter* bytes_out_;
+  prometheus::Counter* rate_limited_;
+  prometheus::Counter* corruptions_;
+};
+
+}  // namespace prover::server

@@ -1,0 +1,200 @@
+#include "server/request.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/air/air_proto.h"
+#include "engine/air/checker.h"
+#include "engine/air/workloads/zkvm.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/sha256.h"
+
+namespace prover::server {
+namespace {
+
+absl::Status Bad(std::string_view path, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(std::string(path), ": ", std::string(what)));
+}
+
+absl::Status Prefix(std::string_view prefix, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(std::string(prefix), s.message()));
+}
+
+bool ValidRequestId(std::string_view id) {
+  if (id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string DeterministicBytes(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+}  // namespace
+
+stark::ProofParams ParamsOf(const v1::ProofOptions& o) {
+  stark::ProofParams p;
+  if (o.log_blowup() != 0) p.log_blowup = o.log_blowup();
+  if (o.num_queries() != 0) p.num_queries = o.num_queries();
+  if (o.has_grinding_bits()) p.grinding_bits = o.grinding_bits();
+  if (o.log_fri_arity() != 0) p.log_fri_arity = o.log_fri_arity();
+  if (o.has_log_final_size()) p.log_final_size = o.log_final_size();
+  return p;
+}
+
+std::string ContentHash(const v1::SubmitProofRequest& request, std::string_view trace) {
+  v1::SubmitProofRequest copy = request;
+  copy.clear_request_id();
+  if (copy.has_user()) copy.mutable_user()->clear_trace();
+  Sha256 h;
+  const std::string bytes = DeterministicBytes(copy);
+  const uint64_t len = bytes.size();
+  h.Update(&len, sizeof len);  // the boundary between request and trace is unambiguous
+  h.Update(bytes);
+  h.Update(trace);
+  return h.FinalHex();
+}
+
+absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request) {
+  if (request.has_builtin()) {
+    const std::string& w = request.builtin().workload();
+    if (w == "fibonacci") return air::FibonacciAir();
+    if (w == "zkvm") return air::ZkvmAir();
+    return Bad("builtin.workload", absl::StrCat("unknown workload '", w, "' (fibonacci, zkvm)"));
+  }
+  if (request.has_user()) {
+    auto a = air::AirFromProto(request.user().air());
+    if (!a.ok()) return Prefix("user.air.", a.status());
+    return a;
+  }
+  return Bad("statement", "one of builtin or user is required");
+}
+
+absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
+                                       std::string_view trace, const RequestLimits& limits) {
+  PreparedJob job;
+  if (!ValidRequestId(request.request_id())) {
+    return Bad("request_id", "at most 128 characters of [A-Za-z0-9._:-]");
+  }
+  if (request.priority() < -100 || request.priority() > 100) {
+    return Bad("priority", absl::StrCat(request.priority(), " is outside [-100, 100]"));
+  }
+  if (request.deadline_ms() > limits.max_deadline_ms) {
+    return Bad("deadline_ms", absl::StrCat("at most ", limits.max_deadline_ms));
+  }
+  if (request.has_user() && !request.user().trace().empty()) {
+    return absl::InternalError("PrepareJob: the trace must be passed separately");
+  }
+  auto air = AirOf(request);
+  if (!air.ok()) return air.status();
+
+  if (request.has_builtin()) {
+    if (!trace.empty()) return Bad("trace", "a builtin workload takes no trace");
+    const v1::BuiltinStatement& b = request.builtin();
+    job.workload = b.workload();
+    if (b.workload() == "fibonacci") {
+      if (b.log_rows() < 1 || int(b.log_rows()) > limits.max_log_rows) {
+        return Bad("builtin.log_rows",
+                   absl::StrCat(b.log_rows(), " is outside [1, ", limits.max_log_rows, "]"));
+      }
+      if (b.scale() != 0 || b.seed() != 0) {
+        return Bad("builtin.scale", "fibonacci takes log_rows only");
+      }
+      job.log_rows = {int(b.log_rows())};
+    } else {
+      const int max_scale = std::min(air::kZkvmMaxScale, limits.max_log_rows);
+      if (int(b.scale()) < air::kZkvmMinScale || int(b.scale()) > max_scale) {
+        return Bad("builtin.scale", absl::StrCat(b.scale(), " is outside [", air::kZkvmMinScale,
+                                                 ", ", max_scale, "]"));
+      }
+      if (b.log_rows() != 0) return Bad("builtin.log_rows", "zkvm takes scale and seed");
+      auto rows = air::ZkvmLogRows(int(b.scale()));
+      if (!rows.ok()) return Prefix("builtin.scale: ", rows.status());
+      job.log_rows = *rows;
+    }
+  } else {
+    job.workload = "custom";
+    const v1::UserStatement& u = request.user();
+    if (trace.size() > limits.max_trace_bytes) {
+      return Bad("user.trace", absl::StrCat(trace.size(), " bytes is more than the limit of ",
+                                            limits.max_trace_bytes));
+    }
+    air::TraceLimits tl;
+    tl.max_log_rows = limits.max_log_rows;
+    auto decoded = air::DecodeTrace(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()), tl);
+    if (!decoded.ok()) return Prefix("user.trace: ", decoded.status());
+    std::vector<Fp> publics;
+    for (int i = 0; i < u.public_inputs_size(); ++i) {
+      if (u.public_inputs(i) >= Fp::kModulus) {
+        return Bad(absl::StrCat("user.public_inputs[", i, "]"),
+                   absl::StrCat(u.public_inputs(i), " is not a canonical field element"));
+      }
+      publics.push_back(Fp::FromCanonical(u.public_inputs(i)));
+    }
+    if (auto s = air::CheckShapes(*air, *decoded, publics); !s.ok()) {
+      return Prefix("user.", s);
+    }
+    for (const auto& t : decoded->tables) job.log_rows.push_back(t.log_rows());
+  }
+
+  job.params = ParamsOf(request.options());
+  if (auto s = stark::CheckParams(job.params, job.log_rows, air->max_constraint_degree,
+                                  limits.min_security_bits);
+      !s.ok()) {
+    return Prefix("options: ", s);
+  }
+  job.air = *std::move(air);
+  job.request = request;
+  job.trace_bytes = trace.size();
+  job.content_hash = ContentHash(request, trace);
+  return job;
+}
+
+absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest& request,
+                                                    std::string_view trace) {
+  if (request.has_builtin()) {
+    const v1::BuiltinStatement& b = request.builtin();
+    if (b.workload() == "fibonacci") return air::Fibonacci(int(b.log_rows()));
+    if (b.workload() == "zkvm") return air::Zkvm(int(b.scale()), b.seed());
+    return Bad("builtin.workload", absl::StrCat("unknown workload '", b.workload(), "'"));
+  }
+  auto air = AirOf(request);
+  if (!air.ok()) return air.status();
+  air::WorkloadInstance w;
+  w.air = *std::move(air);
+  auto decoded = air::DecodeTrace(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()));
+  if (!decoded.ok()) return Prefix("user.trace: ", decoded.status());
+  w.trace = *std::move(decoded);
+  for (uint64_t v : request.user().public_inputs()) {
+    if (v >= Fp::kModulus) return Bad("user.public_inputs", "not canonical");
+    w.public_inputs.push_back(Fp::FromCanonical(v));
+  }
+  return w;
+}
+
+uint64_t EstimateJobBytes(const backend::Backend& backend, const air::Air& air,
+                          const std::vector<int>& log_rows, const stark::ProofParams& params) {
+  backend::JobSpec spec;
+  spec.air = &air;
+  spec.log_rows = log_rows;
+  spec.log_blowup = int(params.log_blowup);
+  uint64_t trace = 0;
+  for (size_t t = 0; t < log_rows.size() && t < air.tables.size(); ++t) {
+    trace += 8ull * air.tables[t].num_columns << log_rows[t];
+  }
+  // The trace is held twice at most (the decoded copy and the generator's output).
+  return backend.EstimatePeakBytes(spec) + 2 * trace;
+}
+
+}  // namespace prover::server

@@ -1,0 +1,115 @@
+#include "server/request.h"
+
+#include "engine/air/air_proto.h"
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/backend/cpu/cpu_backend.h"
+#include "gtest/gtest.h"
+
+namespace prover::server {
+namespace {
+
+v1::SubmitProofRequest Fib(uint32_t log_rows) {
+  v1::SubmitProofRequest r;
+  r.mutable_builtin()->set_workload("fibonacci");
+  r.mutable_builtin()->set_log_rows(log_rows);
+  return r;
+}
+
+std::string ErrorOf(const v1::SubmitProofRequest& r, std::string_view trace = "") {
+  auto p = PrepareJob(r, trace, RequestLimits());
+  EXPECT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(p.status().message());
+}
+
+// A user statement equal to the fibonacci workload, with its trace bytes.
+std::pair<v1::SubmitProofRequest, std::string> UserFib(int log_rows) {
+  auto w = air::Fibonacci(log_rows);
+  v1::SubmitProofRequest r;
+  *r.mutable_user()->mutable_air() = air::AirToProto(w->air);
+  for (Fp x : w->public_inputs) r.mutable_user()->add_public_inputs(x.value());
+  const auto bytes = air::EncodeTrace(w->trace);
+  return {r, std::string(bytes.begin(), bytes.end())};
+}
+
+TEST(PrepareJob, BuiltinWorkloads) {
+  auto fib = PrepareJob(Fib(10), "", RequestLimits());
+  ASSERT_TRUE(fib.ok()) << fib.status();
+  EXPECT_EQ(fib->workload, "fibonacci");
+  EXPECT_EQ(fib->log_rows, std::vector<int>{10});
+  v1::SubmitProofRequest zk;
+  zk.mutable_builtin()->set_workload("zkvm");
+  zk.mutable_builtin()->set_scale(12);
+  auto z = PrepareJob(zk, "", RequestLimits());
+  ASSERT_TRUE(z.ok()) << z.status();
+  EXPECT_EQ(z->log_rows.size(), 16u);
+  EXPECT_EQ(z->log_rows[0], 12);
+}
+
+TEST(PrepareJob, ErrorsStartWithTheFieldPath) {
+  EXPECT_EQ(ErrorOf(v1::SubmitProofRequest()).rfind("statement:", 0), 0u);
+  v1::SubmitProofRequest unknown;
+  unknown.mutable_builtin()->set_workload("sha256");
+  EXPECT_EQ(ErrorOf(unknown).rfind("builtin.workload: unknown workload 'sha256'", 0), 0u);
+  EXPECT_EQ(ErrorOf(Fib(0)).rfind("builtin.log_rows:", 0), 0u);
+  EXPECT_EQ(ErrorOf(Fib(30)).rfind("builtin.log_rows:", 0), 0u);
+  auto rid = Fib(4);
+  rid.set_request_id("has space");
+  EXPECT_EQ(ErrorOf(rid).rfind("request_id:", 0), 0u);
+  auto prio = Fib(4);
+  prio.set_priority(1000);
+  EXPECT_EQ(ErrorOf(prio).rfind("priority:", 0), 0u);
+  auto weak = Fib(4);
+  weak.mutable_options()->set_num_queries(5);
+  EXPECT_EQ(ErrorOf(weak).rfind("options:", 0), 0u) << ErrorOf(weak);
+
+  auto [user, trace] = UserFib(6);
+  EXPECT_TRUE(PrepareJob(user, trace, RequestLimits()).ok());
+  EXPECT_EQ(ErrorOf(user, trace.substr(0, trace.size() - 1)).rfind("user.trace:", 0), 0u);
+  auto bad_public = user;
+  bad_public.mutable_user()->set_public_inputs(1, 0xFFFFFFFFFFFFFFFFull);
+  EXPECT_EQ(ErrorOf(bad_public, trace), "user.public_inputs[1]: 18446744073709551615 is not a "
+                                        "canonical field element");
+  auto bad_air = user;
+  bad_air.mutable_user()->mutable_air()->mutable_tables(0)->mutable_exprs(0)->mutable_column()->set_index(
+      99);
+  EXPECT_EQ(ErrorOf(bad_air, trace).rfind("user.air.tables[0]", 0), 0u) << ErrorOf(bad_air, trace);
+  auto missing_public = user;
+  missing_public.mutable_user()->mutable_public_inputs()->RemoveLast();
+  EXPECT_EQ(ErrorOf(missing_public, trace).rfind("user.", 0), 0u);
+}
+
+TEST(ContentHash, IgnoresTheRequestIdAndCoversTheTrace) {
+  auto [user, trace] = UserFib(5);
+  auto a = user, b = user;
+  a.set_request_id("x");
+  b.set_request_id("y");
+  EXPECT_EQ(ContentHash(a, trace), ContentHash(b, trace));
+  std::string other = trace;
+  other[40] ^= 1;
+  EXPECT_NE(ContentHash(a, trace), ContentHash(a, other));
+  b.set_priority(3);
+  EXPECT_NE(ContentHash(a, trace), ContentHash(b, trace));
+  EXPECT_NE(ContentHash(Fib(4), ""), ContentHash(Fib(5), ""));
+}
+
+TEST(LoadStatement, UserStatementMatchesTheBuiltin) {
+  auto [user, trace] = UserFib(6);
+  auto w = LoadStatement(user, trace);
+  ASSERT_TRUE(w.ok()) << w.status();
+  auto fib = air::Fibonacci(6);
+  EXPECT_EQ(air::AirDigest(w->air), air::AirDigest(fib->air));
+  EXPECT_EQ(w->public_inputs, fib->public_inputs);
+}
+
+TEST(EstimateJobBytes, GrowsWithTheTrace) {
+  auto backend = backend::MakeCpuBackend();
+  const air::Air fib = air::FibonacciAir();
+  const uint64_t small = EstimateJobBytes(*backend, fib, {10}, stark::ProofParams());
+  const uint64_t big = EstimateJobBytes(*backend, fib, {20}, stark::ProofParams());
+  EXPECT_GT(small, 0u);
+  EXPECT_GT(big, 500 * small);
+}
+
+}  // namespace
+}  // namespace prover::server

@@ -1,0 +1,193 @@
+#include "server/scheduler.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace prover::server {
+
+Scheduler::Scheduler(std::vector<std::unique_ptr<Engine>> engines,
+                     uint32_t max_running_per_tenant, RunFn run)
+    : max_running_per_tenant_(std::max<uint32_t>(1, max_running_per_tenant)), run_(std::move(run)) {
+  uint32_t threads = 0;
+  for (auto& e : engines) {
+    threads += e->info().max_concurrent_jobs;
+    slots_.push_back(Slot{std::move(e), 0, 0});
+  }
+  for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+Scheduler::~Scheduler() { Stop(); }
+
+bool Scheduler::Fits(uint64_t estimated_bytes, bool cpu_only) const {
+  for (const Slot& s : slots_) {
+    if (cpu_only && s.engine->info().kind != "cpu") continue;
+    if (s.engine->info().max_concurrent_jobs > 0 &&
+        estimated_bytes <= s.engine->info().memory_budget_bytes) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Scheduler::Enqueue(QueuedJob job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Tenant& t = tenants_[job.tenant];
+  t.queued.insert(Key{job.priority, job.created_ms, job.id});
+  queued_[job.id] = std::move(job);
+  DispatchLocked();
+}
+
+bool Scheduler::Remove(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = queued_.find(id);
+  if (it == queued_.end()) return false;
+  const QueuedJob& j = it->second;
+  tenants_[j.tenant].queued.erase(Key{j.priority, j.created_ms, j.id});
+  queued_.erase(it);
+  return true;
+}
+
+void Scheduler::Pause() {
+  std::lock_guard<std::mutex> lock(mu_);
+  paused_ = true;
+}
+
+bool Scheduler::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [&] { return running_total_ == 0 && ready_.empty(); });
+}
+
+void Scheduler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = true;
+    stopping_ = true;
+    // Assignments not yet picked up go back to the queue.
+    for (Assignment& a : ready_) {
+      Slot& s = slots_[a.engine];
+      --s.running;
+      s.reserved -= a.job.estimated_bytes;
+      --tenants_[a.job.tenant].running;
+      --running_total_;
+      tenants_[a.job.tenant].queued.insert(Key{a.job.priority, a.job.created_ms, a.job.id});
+      queued_[a.job.id] = a.job;
+    }
+    ready_.clear();
+  }
+  work_cv_.notify_all();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  workers_.clear();
+}
+
+int Scheduler::PickEngineLocked(const QueuedJob& job) const {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    const EngineInfo& info = s.engine->info();
+    if (job.cpu_only && info.kind != "cpu") continue;
+    if (s.running >= info.max_concurrent_jobs) continue;
+    if (s.reserved + job.estimated_bytes > info.memory_budget_bytes) continue;
+    return int(i);
+  }
+  return -1;
+}
+
+void Scheduler::DispatchLocked() {
+  if (paused_) return;
+  bool dispatched = false;
+  while (true) {
+    // The best candidate of each eligible tenant, then the best of those that fits now.
+    struct Candidate {
+      const Key* key;
+      std::string tenant;
+      uint32_t running;
+      uint64_t last_served;
+    };
+    std::vector<Candidate> candidates;
+    for (auto& [name, t] : tenants_) {
+      if (t.queued.empty() || t.running >= max_running_per_tenant_) continue;
+      // Every queued job of the tenant is a candidate in its order (backfill).
+      for (const Key& k : t.queued) candidates.push_back({&k, name, t.running, t.last_served});
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.key->priority != b.key->priority) return a.key->priority > b.key->priority;
+      if (a.running != b.running) return a.running < b.running;
+      if (a.last_served != b.last_served) return a.last_served < b.last_served;
+      return *a.key < *b.key;
+    });
+    bool found = false;
+    for (const Candidate& c : candidates) {
+      const QueuedJob job = queued_.at(c.key->id);
+      const int e = PickEngineLocked(job);
+      if (e < 0) continue;
+      Tenant& t = tenants_[c.tenant];
+      Slot& s = slots_[size_t(e)];
+      ++s.running;
+      s.reserved += job.estimated_bytes;
+      ++t.running;
+      t.last_served = ++serve_counter_;
+      ++running_total_;
+      ready_.push_back(Assignment{job, size_t(e)});
+      t.queued.erase(*c.key);  // invalidates c.key: leave the loop
+      queued_.erase(job.id);
+      found = dispatched = true;
+      break;
+    }
+    if (!found) break;
+  }
+  if (dispatched) work_cv_.notify_all();
+}
+
+void Scheduler::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+    if (ready_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    Assignment a = std::move(ready_.front());
+    ready_.pop_front();
+    Engine& engine = *slots_[a.engine].engine;
+    lock.unlock();
+    const RunOutcome outcome = run_(a.job, engine);
+    lock.lock();
+    Slot& s = slots_[a.engine];
+    --s.running;
+    s.reserved -= a.job.estimated_bytes;
+    --tenants_[a.job.tenant].running;
+    --running_total_;
+    if (outcome == RunOutcome::kRetryOnCpu && !stopping_) {
+      QueuedJob retry = a.job;
+      retry.cpu_only = true;
+      // The head of its tenant's queue: it was already dispatched once.
+      retry.priority = std::numeric_limits<int32_t>::max();
+      tenants_[retry.tenant].queued.insert(Key{retry.priority, retry.created_ms, retry.id});
+      queued_[retry.id] = retry;
+    }
+    if (running_total_ == 0 && ready_.empty()) idle_cv_.notify_all();
+    DispatchLocked();
+  }
+}
+
+Scheduler::Stats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats st;
+  st.queued = queued_.size();
+  for (const auto& [id, j] : queued_) {
+    if (st.oldest_created_ms == 0 || j.created_ms < st.oldest_created_ms) {
+      st.oldest_created_ms = j.created_ms;
+    }
+  }
+  for (const Slot& s : slots_) st.engines.push_back({s.engine->info(), s.running, s.reserved});
+  return st;
+}
+
+std::vector<const Engine*> Scheduler::engines() const {
+  std::vector<const Engine*> out;
+  for (const Slot& s : slots_) out.push_back(s.engine.get());
+  return out;
+}
+
+}  // namespace prover::server

@@ -1,0 +1,145 @@
+// The scheduler: which queued job runs next, and on which engine.
+//
+// Engines are listed in order of preference (GPUs first, the CPU engine last). Each has a
+// memory budget and a number of job slots. A job is dispatched to the first engine with a
+// free slot whose unreserved budget covers the job's estimated peak memory; the estimate
+// stays reserved until the job returns. A job that fits no engine's whole budget is never
+// queued (Fits() tells the caller, who fails it with RESOURCE_EXHAUSTED).
+//
+// Order: among tenants below their running limit, the head job with the highest priority
+// goes first; equal priorities go to the tenant with the fewest running jobs, then to the
+// tenant served least recently, then to the oldest job. So one tenant's burst cannot
+// starve another tenant of the same priority. A job that does not fit the free memory now
+// is passed over for smaller ones behind it (backfill).
+//
+// Jobs run on the scheduler's worker threads (as many as all engines' slots together)
+// through the run function, which returns what happened; kRetryOnCpu puts the job back at
+// the head of the queue restricted to CPU engines (the fallback after a GPU error).
+//
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/backend/backend.h"
+
+namespace prover::server {
+
+struct EngineInfo {
+  std::string name;    // "cpu", "cuda:0"
+  std::string kind;    // "cpu" or "cuda"
+  std::string device;  // CPU model or GPU name
+  uint64_t memory_budget_bytes = 0;
+  uint32_t max_concurrent_jobs = 1;
+};
+
+// Something that proves: a Backend and what the scheduler needs to know about it.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const EngineInfo& info() const = 0;
+  virtual backend::Backend& backend() = 0;
+};
+
+struct QueuedJob {
+  std::string id;
+  std::string tenant;
+  int32_t priority = 0;
+  int64_t created_ms = 0;
+  uint64_t estimated_bytes = 0;
+  bool cpu_only = false;
+};
+
+enum class RunOutcome { kDone, kRetryOnCpu };
+
+class Scheduler {
+ public:
+  using RunFn = std::function<RunOutcome(const QueuedJob&, Engine&)>;
+
+  struct EngineStats {
+    EngineInfo info;
+    uint32_t running = 0;
+    uint64_t reserved_bytes = 0;
+  };
+  struct Stats {
+    size_t queued = 0;
+    int64_t oldest_created_ms = 0;  // 0 when nothing is queued
+    std::vector<EngineStats> engines;
+  };
+
+  Scheduler(std::vector<std::unique_ptr<Engine>> engines, uint32_t max_running_per_tenant,
+            RunFn run);
+  ~Scheduler();  // Stop()
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Whether some engine could ever run a job of this estimate.
+  bool Fits(uint64_t estimated_bytes, bool cpu_only = false) const;
+  void Enqueue(QueuedJob job);
+  // Removes a queued job; false when it is not queued (running, finished or unknown).
+  bool Remove(const std::string& id);
+  // Stops dispatching; queued jobs stay queued. Running jobs go on.
+  void Pause();
+  // Waits until no job runs, at most `timeout`; true when none runs.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  // Pause, wait for running jobs to return, join the workers.
+  void Stop();
+
+  Stats stats() const;
+  std::vector<const Engine*> engines() const;
+
+ private:
+  struct Key {
+    int32_t priority;
+    int64_t created_ms;
+    std::string id;
+    bool operator<(const Key& o) const {
+      if (priority != o.priority) return priority > o.priority;
+      if (created_ms != o.created_ms) return created_ms < o.created_ms;
+      return id < o.id;
+    }
+  };
+  struct Tenant {
+    std::set<Key> queued;
+    uint32_t running = 0;
+    uint64_t last_served = 0;
+  };
+  struct Slot {
+    std::unique_ptr<Engine> engine;
+    uint32_t running = 0;
+    uint64_t reserved = 0;
+  };
+  struct Assignment {
+    QueuedJob job;
+    size_t engine;
+  };
+
+  void DispatchLocked();
+  int PickEngineLocked(const QueuedJob& job) const;
+  void WorkerLoop();
+
+  const uint32_t max_running_per_tenant_;
+  RunFn run_;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, idle_cv_;
+  std::vector<Slot> slots_;
+  std::map<std::string, Tenant> tenants_;
+  std::map<std::string, QueuedJob> queued_;  // by id
+  std::deque<Assignment> ready_;
+  uint64_t serve_counter_ = 0;
+  uint32_t running_total_ = 0;
+  bool paused_ = false, stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace prover::server
