@@ -132,7 +132,7 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
     tl.max_log_rows = limits.max_log_rows;
     auto decoded = air::DecodeTrace(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()), tl);
-    if (!decoded.ok()) return Prefix("user.trace: ", decoded.status());
+    if (!decoded.ok()) return Prefix("user.", decoded.status());  // "user.trace: ..."
     std::vector<Fp> publics;
     for (int i = 0; i < u.public_inputs_size(); ++i) {
       if (u.public_inputs(i) >= Fp::kModulus) {
@@ -174,7 +174,7 @@ absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest
   w.air = *std::move(air);
   auto decoded = air::DecodeTrace(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()));
-  if (!decoded.ok()) return Prefix("user.trace: ", decoded.status());
+  if (!decoded.ok()) return Prefix("user.", decoded.status());  // "user.trace: ..."
   w.trace = *std::move(decoded);
   for (uint64_t v : request.user().public_inputs()) {
     if (v >= Fp::kModulus) return Bad("user.public_inputs", "not canonical");

@@ -1,0 +1,512 @@
+// Integration tests: the real proverd on loopback, driven by the real client library.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "engine/air/air_proto.h"
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/zkvm.h"
+#include "engine/stark/verifier.h"
+#include "gtest/gtest.h"
+#include "server/sha256.h"
+#include "tests/proverd_process.h"
+
+namespace prover {
+namespace {
+
+using client::ProverClient;
+using testing::ProverdProcess;
+
+constexpr char kAlpha[] = "key-alpha";
+constexpr char kBeta[] = "key-beta";
+
+std::string TempDir(const std::string& name) {
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("proverd_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+std::string KeysFile(const std::string& dir) {
+  const std::string path = dir + "/keys.txt";
+  std::ofstream(path) << "# test tenants\nalpha " << server::Sha256Hex(kAlpha) << "\nbeta "
+                      << server::Sha256Hex(kBeta) << "\n";
+  return path;
+}
+
+v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {
+  v1::SubmitProofRequest r;
+  r.mutable_builtin()->set_workload("fibonacci");
+  r.mutable_builtin()->set_log_rows(log_rows);
+  r.set_request_id(std::move(request_id));
+  return r;
+}
+
+bool IsFinal(const v1::Job& j) {
+  return j.state() == v1::SUCCEEDED || j.state() == v1::FAILED || j.state() == v1::CANCELLED;
+}
+
+// GET http://ADDR/PATH (the metrics endpoint).
+std::string HttpGet(const std::string& address, const std::string& path) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(uint16_t(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+  (void)::write(fd, req.data(), req.size());
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  ::close(fd);
+  return out;
+}
+
+double MetricValue(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+absl::Status VerifyFib(uint32_t log_rows, const std::string& proof) {
+  auto w = air::Fibonacci(int(log_rows));
+  return stark::VerifyEncoded(w->air, w->public_inputs,
+                              std::span(reinterpret_cast<const uint8_t*>(proof.data()), proof.size()));
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void StartServer(const std::string& name, std::vector<std::string> flags = {}) {
+    dir_ = TempDir(name);
+    std::vector<std::string> all = {"--api-keys", KeysFile(dir_), "--rate-limit", "0"};
+    all.insert(all.end(), flags.begin(), flags.end());
+    server_ = std::make_unique<ProverdProcess>(dir_ + "/data", all);
+    ASSERT_TRUE(server_->Start()) << server_->Log();
+    alpha_ = server_->Client(kAlpha);
+    beta_ = server_->Client(kBeta);
+  }
+  void TearDown() override {
+    if (server_) {
+      if (HasFailure()) std::fprintf(stderr, "proverd log:\n%s\n", server_->Log().c_str());
+      server_->Kill();
+    }
+  }
+
+  v1::Job Submit(const v1::SubmitProofRequest& r, ProverClient* c = nullptr) {
+    auto resp = (c ? c : alpha_.get())->Submit(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? resp->job() : v1::Job();
+  }
+  v1::Job WaitFinal(const std::string& id) {
+    auto j = alpha_->WaitFinal(id, std::chrono::seconds(120));
+    EXPECT_TRUE(j.ok()) << j.status();
+    return j.ok() ? *j : v1::Job();
+  }
+  // Waits until the job is RUNNING (polling).
+  void WaitRunning(const std::string& id) {
+    for (int i = 0; i < 2000; ++i) {
+      auto j = alpha_->GetJob(id);
+      ASSERT_TRUE(j.ok());
+      if (j->state() == v1::RUNNING) return;
+      ASSERT_FALSE(IsFinal(*j)) << v1::JobState_Name(j->state());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    FAIL() << "job never ran";
+  }
+
+  std::string dir_;
+  std::unique_ptr<ProverdProcess> server_;
+  std::unique_ptr<ProverClient> alpha_, beta_;
+};
+
+TEST_F(ServiceTest, FibonacciLifecycle) {
+  StartServer("fib");
+  const v1::Job queued = Submit(Fib(12));
+  EXPECT_EQ(queued.state(), v1::QUEUED);
+  EXPECT_EQ(queued.workload(), "fibonacci");
+  std::vector<v1::Job> seen;
+  ASSERT_TRUE(alpha_->Watch(queued.job_id(), [&](const v1::Job& j) { seen.push_back(j); }).ok());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().state(), v1::SUCCEEDED);
+  // The stream reports stages in order.
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].progress(), seen[i - 1].progress());
+  }
+  const v1::Job done = WaitFinal(queued.job_id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED);
+  EXPECT_EQ(done.security_bits(), 100u);
+  EXPECT_EQ(done.attempts(), 1u);
+  auto proof = alpha_->FetchProof(queued.job_id());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_EQ(proof->size(), done.proof_bytes());
+  EXPECT_TRUE(VerifyFib(12, *proof).ok());
+  // The server verifies too, deriving the public inputs itself.
+  v1::VerifyProofRequest vr;
+  *vr.mutable_builtin() = Fib(12).builtin();
+  vr.set_proof(*proof);
+  auto verdict = alpha_->Verify(vr);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->accepted()) << verdict->reason();
+  vr.mutable_builtin()->set_log_rows(11);
+  verdict = alpha_->Verify(vr);
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_FALSE(verdict->accepted());
+  // WatchJob on a finished job: exactly the final state, then the end of the stream.
+  seen.clear();
+  ASSERT_TRUE(alpha_->Watch(queued.job_id(), [&](const v1::Job& j) { seen.push_back(j); }).ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].state(), v1::SUCCEEDED);
+  // Listed for its tenant only.
+  auto mine = alpha_->List(v1::ListJobsRequest());
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->jobs_size(), 1);
+  EXPECT_EQ(mine->jobs(0).job_id(), queued.job_id());
+  EXPECT_EQ(beta_->List(v1::ListJobsRequest())->jobs_size(), 0);
+}
+
+TEST_F(ServiceTest, ZkvmLifecycleAndUserStatementUpload) {
+  StartServer("zkvm");
+  v1::SubmitProofRequest zk;
+  zk.mutable_builtin()->set_workload("zkvm");
+  zk.mutable_builtin()->set_scale(10);
+  zk.mutable_builtin()->set_seed(3);
+  const v1::Job job = Submit(zk);
+  // The same statement as a user AIR and trace, streamed in small chunks.
+  auto w = air::Zkvm(10, 3);
+  ASSERT_TRUE(w.ok());
+  v1::SubmitProofRequest user;
+  *user.mutable_user()->mutable_air() = air::AirToProto(w->air);
+  for (Fp x : w->public_inputs) user.mutable_user()->add_public_inputs(x.value());
+  const auto trace = air::EncodeTrace(w->trace);
+  auto uploaded = alpha_->Upload(user, std::string_view(reinterpret_cast<const char*>(trace.data()),
+                                                        trace.size()),
+                                 /*chunk_bytes=*/64 << 10);
+  ASSERT_TRUE(uploaded.ok()) << uploaded.status();
+  EXPECT_EQ(uploaded->job().workload(), "custom");
+  const v1::Job a = WaitFinal(job.job_id());
+  const v1::Job b = WaitFinal(uploaded->job().job_id());
+  ASSERT_EQ(a.state(), v1::SUCCEEDED) << a.error();
+  ASSERT_EQ(b.state(), v1::SUCCEEDED) << b.error();
+  // Proofs are deterministic: the builtin and the uploaded statement give the same bytes.
+  EXPECT_EQ(a.proof_sha256(), b.proof_sha256());
+  auto proof = alpha_->FetchProof(a.job_id());
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(stark::VerifyEncoded(
+                  w->air, w->public_inputs,
+                  std::span(reinterpret_cast<const uint8_t*>(proof->data()), proof->size()))
+                  .ok());
+}
+
+TEST_F(ServiceTest, IdempotentSubmit) {
+  StartServer("idem");
+  const v1::Job first = Submit(Fib(8, "req-1"));
+  auto again = alpha_->Submit(Fib(8, "req-1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->deduplicated());
+  EXPECT_EQ(again->job().job_id(), first.job_id());
+  // The same id with other content is refused; another tenant's id space is separate.
+  auto clash = alpha_->Submit(Fib(9, "req-1"));
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kAlreadyExists);
+  auto other = beta_->Submit(Fib(8, "req-1"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->job().job_id(), first.job_id());
+  // Concurrent duplicates give one job.
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = alpha_->Submit(Fib(7, "req-concurrent"));
+      if (r.ok()) ids[i] = r->job().job_id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
+  EXPECT_FALSE(ids[0].empty());
+}
+
+TEST_F(ServiceTest, CancelQueuedAndRunningJobs) {
+  StartServer("cancel", {"--cpu-jobs", "1"});
+  const v1::Job running = Submit(Fib(20));
+  WaitRunning(running.job_id());
+  const v1::Job queued = Submit(Fib(10));
+  auto c1 = alpha_->Cancel(queued.job_id());
+  ASSERT_TRUE(c1.ok());
+  EXPECT_EQ(c1->state(), v1::CANCELLED);
+  auto c2 = alpha_->Cancel(running.job_id());
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(WaitFinal(running.job_id()).state(), v1::CANCELLED);
+  // Idempotent.
+  auto c3 = alpha_->Cancel(running.job_id());
+  ASSERT_TRUE(c3.ok());
+  EXPECT_EQ(c3->state(), v1::CANCELLED);
+  EXPECT_EQ(alpha_->FetchProof(running.job_id()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // The engine is free again.
+  EXPECT_EQ(WaitFinal(Submit(Fib(8)).job_id()).state(), v1::SUCCEEDED);
+}
+
+TEST_F(ServiceTest, Deadlines) {
+  StartServer("deadline", {"--cpu-jobs", "1"});
+  const v1::Job blocker = Submit(Fib(20));
+  WaitRunning(blocker.job_id());
+  v1::SubmitProofRequest late = Fib(8);
+  late.set_deadline_ms(50);
+  const v1::Job queued = Submit(late);
+  const v1::Job failed = WaitFinal(queued.job_id());
+  EXPECT_EQ(failed.state(), v1::FAILED);
+  EXPECT_EQ(failed.cause(), v1::DEADLINE_EXCEEDED);
+  // A deadline that passes while proving stops the proof at a stage boundary.
+  ASSERT_TRUE(alpha_->Cancel(blocker.job_id()).ok());
+  v1::SubmitProofRequest tight = Fib(20);
+  tight.set_deadline_ms(300);
+  const v1::Job running = WaitFinal(Submit(tight).job_id());
+  EXPECT_EQ(running.state(), v1::FAILED);
+  EXPECT_EQ(running.cause(), v1::DEADLINE_EXCEEDED);
+}
+
+TEST_F(ServiceTest, AuthenticationAndTenantIsolation) {
+  StartServer("auth");
+  const v1::Job job = Submit(Fib(6));
+  client::ClientOptions o;
+  o.target = server_->grpc_address();
+  auto anonymous = *ProverClient::Connect(o);
+  EXPECT_EQ(anonymous->GetJob(job.job_id()).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(anonymous->Submit(Fib(6)).status().code(), absl::StatusCode::kUnauthenticated);
+  o.api_key = "wrong-key";
+  auto wrong = *ProverClient::Connect(o);
+  EXPECT_EQ(wrong->GetJob(job.job_id()).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(wrong->ServerInfo().status().code(), absl::StatusCode::kUnauthenticated);
+  // Health needs no key.
+  EXPECT_TRUE(*anonymous->Healthy());
+  // Another tenant's job does not exist for beta.
+  EXPECT_EQ(beta_->GetJob(job.job_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(beta_->Cancel(job.job_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(beta_->WaitJob(job.job_id(), std::chrono::milliseconds(10)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(beta_->Watch(job.job_id(), [](const v1::Job&) {}).code(), absl::StatusCode::kNotFound);
+  WaitFinal(job.job_id());
+  EXPECT_EQ(beta_->FetchProof(job.job_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(beta_->GetJob("jdoesnotexist").status().code(), absl::StatusCode::kNotFound);
+  auto info = beta_->ServerInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->tenant(), "beta");
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_GE(MetricValue(metrics, "prover_auth_failures_total{reason=\"missing_key\"}"), 2);
+  EXPECT_GE(MetricValue(metrics, "prover_auth_failures_total{reason=\"bad_key\"}"), 2);
+}
+
+TEST_F(ServiceTest, MalformedRequestsNameTheFieldAndTheServerKeepsServing) {
+  StartServer("malformed", {"--max-message-bytes", "1048576"});
+  auto expect = [&](const v1::SubmitProofRequest& r, absl::StatusCode code, const std::string& path) {
+    auto resp = alpha_->Submit(r, /*inline_limit=*/1u << 30);
+    ASSERT_FALSE(resp.ok());
+    EXPECT_EQ(resp.status().code(), code) << resp.status();
+    EXPECT_EQ(std::string(resp.status().message()).rfind(path, 0), 0u) << resp.status();
+  };
+  v1::SubmitProofRequest unknown;
+  unknown.mutable_builtin()->set_workload("keccak");
+  expect(unknown, absl::StatusCode::kInvalidArgument, "builtin.workload: unknown workload 'keccak'");
+  expect(v1::SubmitProofRequest(), absl::StatusCode::kInvalidArgument, "statement:");
+
+  auto w = air::Fibonacci(6);
+  const auto trace = air::EncodeTrace(w->trace);
+  v1::SubmitProofRequest user;
+  *user.mutable_user()->mutable_air() = air::AirToProto(w->air);
+  for (Fp x : w->public_inputs) user.mutable_user()->add_public_inputs(x.value());
+  user.mutable_user()->set_trace(std::string(trace.begin(), trace.end()));
+
+  auto bad_air = user;
+  bad_air.mutable_user()->mutable_air()->mutable_tables(0)->mutable_exprs(0)->mutable_column()->set_index(
+      40);
+  expect(bad_air, absl::StatusCode::kInvalidArgument, "user.air.tables[0]");
+  auto short_trace = user;
+  short_trace.mutable_user()->mutable_trace()->resize(trace.size() - 8);
+  expect(short_trace, absl::StatusCode::kInvalidArgument, "user.trace:");
+  auto non_canonical = user;
+  non_canonical.mutable_user()->set_public_inputs(0, 0xFFFFFFFF00000001ull);
+  expect(non_canonical, absl::StatusCode::kInvalidArgument, "user.public_inputs[0]");
+  // A trace value >= p, inside an otherwise valid trace (its checksum recomputed).
+  {
+    std::vector<uint8_t> t = trace;
+    const size_t header = 8 + 4 + 4 + 8;  // magic, version, table count, one table's shape
+    for (int i = 0; i < 8; ++i) t[header + 8 * 5 + i] = 0xFF;
+    const Digest d = Keccak256(std::span<const uint8_t>(t.data(), t.size() - 32));
+    std::copy(d.begin(), d.end(), t.end() - 32);
+    auto bad_value = user;
+    bad_value.mutable_user()->set_trace(std::string(t.begin(), t.end()));
+    expect(bad_value, absl::StatusCode::kInvalidArgument, "user.trace: tables[0].columns[0][5]");
+  }
+  auto oversized = user;
+  oversized.mutable_user()->mutable_trace()->append(2 << 20, '\0');
+  expect(oversized, absl::StatusCode::kResourceExhausted, "");
+  // Nothing was queued and the server still serves.
+  EXPECT_EQ(alpha_->List(v1::ListJobsRequest())->jobs_size(), 0);
+  EXPECT_EQ(WaitFinal(Submit(user).job_id()).state(), v1::SUCCEEDED);
+  EXPECT_EQ(alpha_->GetJob("").status().code(), absl::StatusCode::kInvalidArgument);
+  v1::ListJobsRequest bad_page;
+  bad_page.set_page_token("garbage");
+  EXPECT_EQ(alpha_->List(bad_page).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, CorruptedProofIsReportedNeverServed) {
+  StartServer("corrupt");
+  const v1::Job job = WaitFinal(Submit(Fib(8)).job_id());
+  ASSERT_EQ(job.state(), v1::SUCCEEDED);
+  const std::string path = server_->data_dir() + "/artifacts/proofs/" + job.job_id() + ".proof";
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    f.seekg(100);
+    const char c = char(f.get());
+    f.seekp(100);
+    f.put(char(c ^ 1));
+  }
+  auto proof = alpha_->FetchProof(job.job_id());
+  EXPECT_EQ(proof.status().code(), absl::StatusCode::kDataLoss) << proof.status();
+  EXPECT_NE(std::string(proof.status().message()).find("corrupted"), std::string::npos);
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_EQ(MetricValue(metrics, "prover_artifact_corruptions_total"), 1);
+}
+
+TEST_F(ServiceTest, MetricsMove) {
+  StartServer("metrics");
+  const std::string before = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_NE(before.find("prover_queue_depth 0"), std::string::npos) << before.substr(0, 500);
+  WaitFinal(Submit(Fib(10)).job_id());
+  const std::string after = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_EQ(MetricValue(after, "prover_jobs_submitted_total{workload=\"fibonacci\"}"), 1);
+  EXPECT_EQ(MetricValue(after, "prover_jobs_finished_total{cause=\"NONE\",engine=\"cpu\","
+                               "state=\"SUCCEEDED\",workload=\"fibonacci\"}"),
+            1);
+  EXPECT_EQ(MetricValue(after, "prover_jobs{state=\"SUCCEEDED\"}"), 1);
+  EXPECT_NE(after.find("prover_stage_duration_seconds_count{engine=\"cpu\",stage=\"fri\","
+                       "workload=\"fibonacci\"} 1"),
+            std::string::npos);
+  EXPECT_GT(MetricValue(after, "prover_domain_cache_misses_total"), 0);
+}
+
+// SIGTERM while a proof runs: the drain times out, the job goes back to the queue durably,
+// and the next start finishes it.
+TEST_F(ServiceTest, DrainRequeuesAndRestartFinishes) {
+  StartServer("drain", {"--drain-timeout-s", "0"});
+  const v1::Job job = Submit(Fib(20));
+  WaitRunning(job.job_id());
+  EXPECT_EQ(server_->Stop(), 0);
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  alpha_ = server_->Client(kAlpha);
+  const v1::Job done = WaitFinal(job.job_id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.attempts(), 2u);
+  EXPECT_TRUE(VerifyFib(20, *alpha_->FetchProof(job.job_id())).ok());
+}
+
+// kill -9 at random moments, ten times, while jobs are submitted and proved. Every job the
+// server acknowledged finishes after the last restart and its proof verifies.
+TEST_F(ServiceTest, NoAcknowledgedJobIsLostOverTenCrashes) {
+  StartServer("crash", {"--cpu-jobs", "1"});
+  std::mt19937 rng(12345);
+  std::map<std::string, uint32_t> acknowledged;  // job -> log rows
+  for (int crash = 0; crash < 10; ++crash) {
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::thread submitter([&] {
+      for (int i = 0; !stop; ++i) {
+        const uint32_t rows = 10 + uint32_t((crash + i) % 7);
+        auto r = alpha_->Submit(Fib(rows, "c" + std::to_string(crash) + "-" + std::to_string(i)));
+        if (r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged[r->job().job_id()] = rows;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 600));
+    server_->Kill();
+    stop = true;
+    submitter.join();
+    ASSERT_TRUE(server_->Start()) << server_->Log();
+    alpha_ = server_->Client(kAlpha);
+  }
+  ASSERT_GE(acknowledged.size(), 10u);
+  for (const auto& [id, rows] : acknowledged) {
+    const v1::Job j = WaitFinal(id);
+    ASSERT_EQ(j.state(), v1::SUCCEEDED) << id << " " << j.error();
+    auto proof = alpha_->FetchProof(id);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(VerifyFib(rows, *proof).ok()) << id;
+  }
+  // Nothing else appeared: the listed jobs are exactly the acknowledged ones (a submission
+  // cut off by a crash may have been committed without its answer: it is listed too, and
+  // finished as well).
+  v1::ListJobsRequest all;
+  all.set_page_size(1000);
+  auto listed = alpha_->List(all);
+  ASSERT_TRUE(listed.ok());
+  for (const v1::Job& j : listed->jobs()) {
+    EXPECT_EQ(WaitFinal(j.job_id()).state(), v1::SUCCEEDED) << j.job_id();
+  }
+  EXPECT_GE(size_t(listed->jobs_size()), acknowledged.size());
+  std::printf("[ crashes ] 10 kill -9, %zu acknowledged jobs, %d listed, all succeeded\n",
+              acknowledged.size(), listed->jobs_size());
+}
+
+// 32 clients submit 20 small jobs each. Every job finishes exactly once.
+TEST_F(ServiceTest, BoundedLoad) {
+  StartServer("load", {"--max-queued-per-tenant", "2000", "--max-running-per-tenant", "8"});
+  constexpr int kClients = 32, kJobs = 20;
+  std::vector<std::vector<double>> latency(kClients);
+  std::vector<std::vector<std::string>> ids(kClients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      auto client = server_->Client(kAlpha);
+      for (int i = 0; i < kJobs; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = client->Submit(Fib(3 + uint32_t(i % 4), "load-" + std::to_string(c) + "-" +
+                                                             std::to_string(i)));
+        latency[c].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (r.ok()) ids[c].push_back(r->job().job_id());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  std::set<std::string> unique;
+  for (int c = 0; c < kClients; ++c) {
+    all.insert(all.end(), latency[c].begin(), latency[c].end());
+    unique.insert(ids[c].begin(), ids[c].end());
+  }
+  ASSERT_EQ(unique.size(), size_t(kClients * kJobs));
+  for (const std::string& id : unique) {
+    const v1::Job j = WaitFinal(id);
+    EXPECT_EQ(j.state(), v1::SUCCEEDED) << id;
+    EXPECT_EQ(j.attempts(), 1u) << id;  // ran exactly once
+  }
+  std::sort(all.begin(), all.end());
+  std::printf("[ load    ] %d submits: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", int(all.size()),
+              all[all.size() / 2], all[all.size() * 99 / 100], all.back());
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_EQ(MetricValue(metrics, "prover_jobs{state=\"SUCCEEDED\"}"), kClients * kJobs);
+}
+
+}  // namespace
+}  // namespace prover
