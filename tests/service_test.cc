@@ -424,6 +424,19 @@ TEST_F(ServiceTest, NoAcknowledgedJobIsLostOverTenCrashes) {
   StartServer("crash", {"--cpu-jobs", "1"});
   std::mt19937 rng(12345);
   std::map<std::string, uint32_t> acknowledged;  // job -> log rows
+  // First a crash in the middle of a proof: the restarted server proves it again.
+  {
+    const v1::Job big = Submit(Fib(20));
+    WaitRunning(big.job_id());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    server_->Kill();
+    ASSERT_TRUE(server_->Start()) << server_->Log();
+    alpha_ = server_->Client(kAlpha);
+    const v1::Job done = WaitFinal(big.job_id());
+    ASSERT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+    EXPECT_EQ(done.attempts(), 2u);
+    EXPECT_TRUE(VerifyFib(20, *alpha_->FetchProof(big.job_id())).ok());
+  }
   for (int crash = 0; crash < 10; ++crash) {
     std::atomic<bool> stop{false};
     std::mutex mu;

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The remote CLI against a real proverd: submit -> wait -> fetch -> verify (the README's
+# walkthrough), watch, status, list, cancel, env variables, error lines and exit codes,
+# and TLS with a certificate made here by openssl.
+set -euo pipefail
+BIN="${1:?usage: service_cli_test.sh BIN_DIR}"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$WORK/proverd.log" ] && tail -20 "$WORK/proverd.log" >&2; exit 1; }
+
+KEY=cli-test-key
+printf 'ops %s\n' "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" > "$WORK/keys.txt"
+
+start() {  # start DATA_DIR [flags...]: sets ADDR
+  local data="$1"; shift
+  rm -f "$WORK/ready"
+  "$BIN/proverd" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data-dir "$data" \
+    --ready-file "$WORK/ready" "$@" 2>>"$WORK/proverd.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do [ -f "$WORK/ready" ] && break; sleep 0.05; done
+  [ -f "$WORK/ready" ] || fail "proverd did not start"
+  ADDR="$(sed -n 's/^grpc=//p' "$WORK/ready")"
+}
+
+start "$WORK/data" --api-keys "$WORK/keys.txt"
+P="$BIN/prover"
+
+# The walkthrough, with the environment variables.
+export PROVER_SERVER="$ADDR" PROVER_API_KEY="$KEY"
+JOB="$("$P" submit --workload fibonacci --log-rows 12 | tail -n 1)"
+[[ "$JOB" =~ ^j[0-9a-f]{32}$ ]] || fail "submit printed '$JOB'"
+"$P" wait "$JOB" > "$WORK/wait.txt" || fail "wait"
+grep -q SUCCEEDED "$WORK/wait.txt" || fail "wait output: $(cat "$WORK/wait.txt")"
+"$P" fetch "$JOB" --out "$WORK/fib.proof" 2>/dev/null || fail "fetch"
+"$P" verify --workload fibonacci --log-rows 12 "$WORK/fib.proof" | grep -q accepted || fail "verify"
+"$P" status "$JOB" | grep -q SUCCEEDED || fail "status"
+"$P" status "$JOB" --json | grep -q '"state": "SUCCEEDED"' || fail "status --json"
+"$P" watch "$JOB" 2>/dev/null | grep -q SUCCEEDED || fail "watch of a finished job"
+"$P" list | grep -q "$JOB" || fail "list"
+"$P" list --state FAILED | grep -q "$JOB" && fail "list --state FAILED shows a SUCCEEDED job"
+
+# submit --wait --out in one go; the flags before the command instead of the environment.
+unset PROVER_SERVER PROVER_API_KEY
+JOB2="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload zkvm --scale 10 --wait \
+        --out "$WORK/zk.proof" 2>/dev/null | tail -n 1)"
+"$P" verify --workload zkvm --scale 10 "$WORK/zk.proof" | grep -q accepted || fail "zkvm proof"
+"$P" --server "$ADDR" --api-key "$KEY" status "$JOB2" | grep -q SUCCEEDED || fail "zkvm status"
+
+# A user AIR and trace, exported by the offline CLI and submitted.
+"$P" export --workload fibonacci --log-rows 9 --air-out "$WORK/air.json" \
+  --trace-out "$WORK/trace.bin" --public-inputs-out "$WORK/pi.txt" 2>/dev/null
+"$P" --server "$ADDR" --api-key "$KEY" submit --air "$WORK/air.json" --trace "$WORK/trace.bin" \
+  --public-inputs "@$WORK/pi.txt" --out "$WORK/user.proof" >/dev/null 2>&1 || fail "user submit"
+"$P" verify --air "$WORK/air.json" --public-inputs "@$WORK/pi.txt" "$WORK/user.proof" \
+  | grep -q accepted || fail "user proof"
+
+# Errors: one line, non-zero status.
+set +e
+ERR="$("$P" --server "$ADDR" --api-key wrong status "$JOB" 2>&1 >/dev/null)"; RC=$?
+set -e
+[ "$RC" -eq 1 ] || fail "wrong key exit $RC"
+[ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] || fail "error is not one line: $ERR"
+[[ "$ERR" == *UNAUTHENTICATED* ]] || fail "wrong key: $ERR"
+set +e
+ERR="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload nope --log-rows 3 2>&1)"; RC=$?
+set -e
+[ "$RC" -eq 1 ] && [[ "$ERR" == *"builtin.workload: unknown workload 'nope'"* ]] || fail "unknown workload: $RC $ERR"
+set +e
+"$P" --server "$ADDR" --api-key "$KEY" status 2>/dev/null; RC=$?
+set -e
+[ "$RC" -eq 2 ] || fail "usage error exit $RC"
+set +e
+"$P" status "$JOB" 2>/dev/null; RC=$?   # no server given anywhere
+set -e
+[ "$RC" -eq 2 ] || fail "missing server exit $RC"
+
+# Cancel a queued job (the single CPU slot is busy with a large one).
+BIG="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload fibonacci --log-rows 20 | tail -n 1)"
+SMALL="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload fibonacci --log-rows 5 --priority -5 | tail -n 1)"
+"$P" --server "$ADDR" --api-key "$KEY" cancel "$SMALL" | grep -q CANCELLED || fail "cancel queued"
+"$P" --server "$ADDR" --api-key "$KEY" cancel "$BIG" >/dev/null
+set +e
+"$P" --server "$ADDR" --api-key "$KEY" wait "$BIG" >/dev/null; RC=$?
+set -e
+[ "$RC" -eq 1 ] || fail "wait on a cancelled job exit $RC"
+
+# TLS: a self-signed certificate for localhost.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+start "$WORK/data-tls" --api-keys "$WORK/keys.txt" --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key"
+TJOB="$("$P" --server "$ADDR" --api-key "$KEY" --tls-ca "$WORK/tls.crt" submit --workload fibonacci \
+        --log-rows 6 --wait 2>/dev/null | tail -n 1)"
+[[ "$TJOB" =~ ^j[0-9a-f]{32}$ ]] || fail "submit over TLS printed '$TJOB'"
+set +e
+"$P" --server "$ADDR" --api-key "$KEY" status "$TJOB" >/dev/null 2>&1; RC=$?   # plaintext to a TLS port
+set -e
+[ "$RC" -ne 0 ] || fail "plaintext call to a TLS server succeeded"
+
+# --insecure-loopback refuses anything but loopback.
+set +e
+"$BIN/proverd" --insecure-loopback --listen 0.0.0.0:0 --data-dir "$WORK/x" 2>/dev/null; RC=$?
+set -e
+[ "$RC" -eq 2 ] || fail "--insecure-loopback on 0.0.0.0 exit $RC"
+echo "service CLI test: OK"
