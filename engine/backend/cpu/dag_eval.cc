@@ -63,12 +63,13 @@ DagEvaluator::DagEvaluator(const air::Table& table, std::span<const uint32_t> ro
     }
     // Leaves other than columns are the same at every point: fill them once.
     const air::Expr& e = table.exprs[i];
-    Fp3* ext_out = ext_store_.data() + slot_[i] * kDagChunk;
-    Fp* base_out = base_store_.data() + slot_[i] * kDagChunk;
-    for (size_t j = 0; j < kDagChunk; ++j) {
-      if (e.op == ExprOp::kConstant) base_out[j] = Fp::FromCanonical(e.value);
-      if (e.op == ExprOp::kPublicInput) base_out[j] = public_inputs[e.value];
-      if (e.op == ExprOp::kChallenge) ext_out[j] = challenges[e.value];
+    if (e.op == ExprOp::kChallenge) {
+      Fp3* out = ext_store_.data() + slot_[i] * kDagChunk;
+      for (size_t j = 0; j < kDagChunk; ++j) out[j] = challenges[e.value];
+    } else if (e.op == ExprOp::kConstant || e.op == ExprOp::kPublicInput) {
+      Fp* out = base_store_.data() + slot_[i] * kDagChunk;
+      const Fp v = e.op == ExprOp::kConstant ? Fp::FromCanonical(e.value) : public_inputs[e.value];
+      for (size_t j = 0; j < kDagChunk; ++j) out[j] = v;
     }
   }
 }
