@@ -35,7 +35,8 @@ absl::StatusOr<std::unique_ptr<ProverClient>> ProverClient::Connect(const Client
     if (!options.tls_ca_file.empty()) {
       std::ifstream in(options.tls_ca_file);
       if (!in) {
-        return absl::InvalidArgumentError(absl::StrCat("--tls-ca: cannot read ", options.tls_ca_file));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--tls-ca: cannot read ", options.tls_ca_file));
       }
       std::ostringstream ss;
       ss << in.rdbuf();
@@ -220,7 +221,8 @@ absl::StatusOr<std::string> ProverClient::FetchProof(const std::string& job_id) 
   return proof;
 }
 
-absl::StatusOr<v1::VerifyProofResponse> ProverClient::Verify(const v1::VerifyProofRequest& request) {
+absl::StatusOr<v1::VerifyProofResponse> ProverClient::Verify(
+    const v1::VerifyProofRequest& request) {
   grpc::ClientContext ctx;
   Prepare(ctx);
   v1::VerifyProofResponse resp;

@@ -27,7 +27,7 @@ struct ClientOptions {
   std::string target;   // HOST:PORT
   std::string api_key;  // sent as "authorization: Bearer KEY" when not empty
   bool tls = false;
-  std::string tls_ca_file;  // PEM roots; empty: the system's
+  std::string tls_ca_file;      // PEM roots; empty: the system's
   std::string tls_server_name;  // override of the name checked in the certificate
   uint64_t max_message_bytes = 64ull << 20;
   std::chrono::milliseconds call_timeout{60000};  // unary calls
@@ -52,7 +52,8 @@ class ProverClient {
   absl::StatusOr<v1::Job> WaitFinal(const std::string& job_id,
                                     std::chrono::milliseconds total = std::chrono::hours(24));
   // Calls `on_update` for every state the server streams; OK after the final state.
-  absl::Status Watch(const std::string& job_id, const std::function<void(const v1::Job&)>& on_update);
+  absl::Status Watch(const std::string& job_id,
+                     const std::function<void(const v1::Job&)>& on_update);
   absl::StatusOr<v1::Job> Cancel(const std::string& job_id);
   absl::StatusOr<v1::ListJobsResponse> List(const v1::ListJobsRequest& request);
   // The whole proof, its SHA-256 checked against the server's (DATA_LOSS otherwise).

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 constexpr char kTmpSuffix[] = ".tmp";
 
 absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
+  return absl::InternalError(
+      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
 }
 
 bool ValidName(std::string_view name) {
@@ -67,7 +68,8 @@ std::string ArtifactStore::DirOf(ArtifactKind kind) const {
 }
 
 std::string ArtifactStore::PathOf(ArtifactKind kind, std::string_view name) const {
-  return absl::StrCat(DirOf(kind), "/", std::string(name), kind == ArtifactKind::kInput ? ".input" : ".proof");
+  return absl::StrCat(DirOf(kind), "/", std::string(name),
+                      kind == ArtifactKind::kInput ? ".input" : ".proof");
 }
 
 ArtifactStore::Writer::Writer(std::string tmp, std::string final_path, std::string dir, int fd)
@@ -110,7 +112,8 @@ absl::StatusOr<ArtifactInfo> ArtifactStore::Writer::Commit() {
 absl::StatusOr<std::unique_ptr<ArtifactStore::Writer>> ArtifactStore::StartWrite(
     ArtifactKind kind, std::string_view name) {
   if (!ValidName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("artifact name '", std::string(name), "' is not valid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("artifact name '", std::string(name), "' is not valid"));
   }
   const std::string final_path = PathOf(kind, name);
   const std::string tmp = final_path + UniqueSuffix() + kTmpSuffix;
@@ -130,7 +133,8 @@ absl::StatusOr<ArtifactInfo> ArtifactStore::Write(ArtifactKind kind, std::string
 absl::StatusOr<std::string> ArtifactStore::Read(ArtifactKind kind, std::string_view name,
                                                 const ArtifactInfo& expected) const {
   if (!ValidName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("artifact name '", std::string(name), "' is not valid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("artifact name '", std::string(name), "' is not valid"));
   }
   const std::string path = PathOf(kind, name);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -167,7 +171,8 @@ absl::StatusOr<std::string> ArtifactStore::Read(ArtifactKind kind, std::string_v
 
 absl::Status ArtifactStore::Remove(ArtifactKind kind, std::string_view name) {
   if (!ValidName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("artifact name '", std::string(name), "' is not valid"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("artifact name '", std::string(name), "' is not valid"));
   }
   const std::string path = PathOf(kind, name);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("unlink", path);

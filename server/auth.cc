@@ -69,7 +69,8 @@ absl::StatusOr<std::string> KeyRing::Authenticate(std::string_view authorization
     return absl::UnauthenticatedError("missing 'authorization: Bearer KEY' metadata");
   }
   constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.substr(0, kBearer.size()) != kBearer || authorization.size() == kBearer.size()) {
+  if (authorization.substr(0, kBearer.size()) != kBearer ||
+      authorization.size() == kBearer.size()) {
     return absl::UnauthenticatedError("the authorization metadata must be 'Bearer KEY'");
   }
   // Lookup by the key's hash: the comparison never touches the secret itself.

@@ -7,8 +7,8 @@ namespace prover::server {
 namespace {
 
 TEST(KeyRing, AuthenticatesByTheKeysHash) {
-  const std::string text = "# comment\n\nrollup-a " + Sha256Hex("key-a") + "\nrollup-b " +
-                           Sha256Hex("key-b") + "   \n";
+  const std::string text =
+      "# comment\n\nrollup-a " + Sha256Hex("key-a") + "\nrollup-b " + Sha256Hex("key-b") + "   \n";
   auto ring = KeyRing::Parse(text, "keys.txt");
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_EQ(ring->size(), 2u);

@@ -79,8 +79,7 @@ absl::Status Set(ServerConfig& c, const std::string& name, const std::string& va
     return absl::InvalidArgumentError(absl::StrCat(where, "unknown setting '", name, "'"));
   }
   if (auto s = it->second(c, value); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, name, ": '", value, "': ", s.message()));
+    return absl::InvalidArgumentError(absl::StrCat(where, name, ": '", value, "': ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -178,12 +177,13 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
   }
   if (c.insecure_loopback) {
     if (!IsLoopbackAddress(c.listen)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--insecure-loopback refuses to listen on '", c.listen, "': loopback addresses only"));
+      return absl::InvalidArgumentError(absl::StrCat("--insecure-loopback refuses to listen on '",
+                                                     c.listen, "': loopback addresses only"));
     }
     if (!c.metrics_listen.empty() && !IsLoopbackAddress(c.metrics_listen)) {
-      return absl::InvalidArgumentError(absl::StrCat("--insecure-loopback refuses to serve metrics on '",
-                                                     c.metrics_listen, "': loopback addresses only"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--insecure-loopback refuses to serve metrics on '", c.metrics_listen,
+                       "': loopback addresses only"));
     }
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {

@@ -23,13 +23,12 @@ TEST(ServerConfig, InsecureModeBindsOnlyLoopback) {
     EXPECT_FALSE(ParseServerConfig({"--insecure-loopback", "--listen", addr}).ok()) << addr;
   }
   for (const char* addr : {"127.0.0.1:0", "localhost:9", "[::1]:50051"}) {
-    EXPECT_TRUE(ParseServerConfig({"--insecure-loopback", "--listen", addr, "--metrics-listen",
-                                   "127.0.0.1:0"})
+    EXPECT_TRUE(ParseServerConfig(
+                    {"--insecure-loopback", "--listen", addr, "--metrics-listen", "127.0.0.1:0"})
                     .ok())
         << addr;
   }
-  EXPECT_FALSE(
-      ParseServerConfig({"--insecure-loopback", "--metrics-listen", "0.0.0.0:9464"}).ok());
+  EXPECT_FALSE(ParseServerConfig({"--insecure-loopback", "--metrics-listen", "0.0.0.0:9464"}).ok());
 }
 
 TEST(ServerConfig, FileThenFlagsOverride) {

@@ -66,8 +66,8 @@ absl::StatusOr<DiscoveredEngines> DiscoverEngines(const EngineOptions& options) 
     return absl::UnavailableError("--engine cuda: no GPU engine is available (" +
                                   out.unavailable.back() + ")");
   }
-  const uint64_t budget = options.cpu_memory_bytes != 0 ? options.cpu_memory_bytes
-                                                        : PhysicalMemoryBytes() / 10 * 8;
+  const uint64_t budget =
+      options.cpu_memory_bytes != 0 ? options.cpu_memory_bytes : PhysicalMemoryBytes() / 10 * 8;
   out.engines.push_back(MakeCpuEngine(budget, options.cpu_jobs));
   return out;
 }

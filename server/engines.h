@@ -13,8 +13,8 @@
 namespace prover::server {
 
 struct EngineOptions {
-  std::string choice = "auto";   // auto: GPUs then the CPU; cpu: the CPU only; cuda: GPUs only
-  uint32_t cpu_jobs = 1;         // jobs at once on the CPU engine
+  std::string choice = "auto";    // auto: GPUs then the CPU; cpu: the CPU only; cuda: GPUs only
+  uint32_t cpu_jobs = 1;          // jobs at once on the CPU engine
   uint64_t cpu_memory_bytes = 0;  // 0: 80% of physical memory
 };
 

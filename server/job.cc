@@ -31,23 +31,35 @@ v1::Job ToProto(const JobRecord& r) {
 
 const char* JobStateName(v1::JobState s) {
   switch (s) {
-    case v1::QUEUED: return "QUEUED";
-    case v1::RUNNING: return "RUNNING";
-    case v1::SUCCEEDED: return "SUCCEEDED";
-    case v1::FAILED: return "FAILED";
-    case v1::CANCELLED: return "CANCELLED";
-    default: return "UNSPECIFIED";
+    case v1::QUEUED:
+      return "QUEUED";
+    case v1::RUNNING:
+      return "RUNNING";
+    case v1::SUCCEEDED:
+      return "SUCCEEDED";
+    case v1::FAILED:
+      return "FAILED";
+    case v1::CANCELLED:
+      return "CANCELLED";
+    default:
+      return "UNSPECIFIED";
   }
 }
 
 const char* FailureCauseName(v1::FailureCause c) {
   switch (c) {
-    case v1::INVALID_INPUT: return "INVALID_INPUT";
-    case v1::CONSTRAINTS_UNSATISFIED: return "CONSTRAINTS_UNSATISFIED";
-    case v1::OUT_OF_MEMORY: return "OUT_OF_MEMORY";
-    case v1::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case v1::INTERNAL: return "INTERNAL";
-    default: return "NONE";
+    case v1::INVALID_INPUT:
+      return "INVALID_INPUT";
+    case v1::CONSTRAINTS_UNSATISFIED:
+      return "CONSTRAINTS_UNSATISFIED";
+    case v1::OUT_OF_MEMORY:
+      return "OUT_OF_MEMORY";
+    case v1::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case v1::INTERNAL:
+      return "INTERNAL";
+    default:
+      return "NONE";
   }
 }
 

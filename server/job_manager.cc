@@ -17,9 +17,8 @@ int64_t NowMs() {
 }
 
 std::string NewJobId() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                          uint64_t(std::hash<std::thread::id>()(
-                                              std::this_thread::get_id())));
+  static thread_local std::mt19937_64 rng(
+      std::random_device{}() ^ uint64_t(std::hash<std::thread::id>()(std::this_thread::get_id())));
   // 128 random bits: ids are unguessable, so knowing one reveals nothing about others.
   return absl::StrFormat("j%016x%016x", rng(), rng());
 }
@@ -34,8 +33,7 @@ JobManager::JobManager(const ManagerOptions& options, Metrics* metrics)
     : options_(options), metrics_(metrics) {}
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
-    const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
-    Metrics* metrics) {
+    const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines, Metrics* metrics) {
   if (engines.empty()) return absl::UnavailableError("no engine to run jobs on");
   std::unique_ptr<JobManager> m(new JobManager(options, metrics));
   auto artifacts = ArtifactStore::Open(options.data_dir);
@@ -108,8 +106,8 @@ absl::Status JobManager::Recover() {
       ++queued_per_tenant_[rec.tenant];
       ++queued;
       store_->Put(rec);
-      scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority, rec.created_ms,
-                                    rec.estimated_bytes, false});
+      scheduler_->Enqueue(
+          QueuedJob{rec.id, rec.tenant, rec.priority, rec.created_ms, rec.estimated_bytes, false});
     }
   }
   // Files no job refers to: a crash between writing them and committing the row, or
@@ -168,9 +166,9 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   if (!scheduler_->Fits(estimate)) {
     uint64_t largest = 0;
     for (const EngineInfo& info : engines()) largest = std::max(largest, info.memory_budget_bytes);
-    return done(absl::ResourceExhaustedError(absl::StrCat(
-                    "the job needs about ", Gib(estimate), " of memory; the largest engine has ",
-                    Gib(largest))),
+    return done(absl::ResourceExhaustedError(absl::StrCat("the job needs about ", Gib(estimate),
+                                                          " of memory; the largest engine has ",
+                                                          Gib(largest))),
                 false);
   }
 
@@ -205,9 +203,9 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     uint32_t& queued = queued_per_tenant_[tenant];
     if (queued >= options_.max_queued_per_tenant) {
       lock.unlock();
-      return done(absl::ResourceExhaustedError(absl::StrCat(
-                      "tenant ", tenant, " has ", options_.max_queued_per_tenant,
-                      " queued jobs, the limit; wait for some to finish")),
+      return done(absl::ResourceExhaustedError(
+                      absl::StrCat("tenant ", tenant, " has ", options_.max_queued_per_tenant,
+                                   " queued jobs, the limit; wait for some to finish")),
                   false);
     }
     ++queued;
@@ -351,8 +349,8 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& tenant, const std:
 absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
                                                       const v1::ListJobsRequest& req) const {
   if (req.page_size() > 1000) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size: ", req.page_size(),
-                                                   " is more than 1000"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: ", req.page_size(), " is more than 1000"));
   }
   for (int i = 0; i < req.states_size(); ++i) {
     if (!v1::JobState_IsValid(req.states(i)) || req.states(i) == v1::JOB_STATE_UNSPECIFIED) {
@@ -482,7 +480,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     ++e->version;
     input = {r.input_sha256, r.input_bytes};
     workload = r.workload;
-    if (metrics_ != nullptr) metrics_->QueueWait(workload, double(r.started_ms - r.created_ms) / 1e3);
+    if (metrics_ != nullptr)
+      metrics_->QueueWait(workload, double(r.started_ms - r.created_ms) / 1e3);
     Persist(e, /*notify_after_commit=*/false);
   }
   Notify(e);
@@ -509,8 +508,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       if (bytes.status().code() == absl::StatusCode::kDataLoss && metrics_ != nullptr) {
         metrics_->ArtifactCorruption();
       }
-      return fail(v1::INTERNAL, absl::StrCat("the stored trace cannot be used: ",
-                                             bytes.status().message()));
+      return fail(v1::INTERNAL,
+                  absl::StrCat("the stored trace cannot be used: ", bytes.status().message()));
     }
     trace = *std::move(bytes);
   }
@@ -542,8 +541,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
 
   absl::StatusOr<stark::ProveResult> result = absl::InternalError("not run");
   try {
-    result = stark::Prove(engine.backend(), instance->air, instance->trace,
-                          instance->public_inputs, options);
+    result = stark::Prove(engine.backend(), instance->air, instance->trace, instance->public_inputs,
+                          options);
   } catch (const std::bad_alloc&) {
     result = absl::ResourceExhaustedError("out of memory while proving");
   }
@@ -597,16 +596,16 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   }
 
   const std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
-  auto info = artifacts_->Write(ArtifactKind::kProof, queued.id,
-                                std::string_view(reinterpret_cast<const char*>(bytes.data()),
-                                                 bytes.size()));
+  auto info = artifacts_->Write(
+      ArtifactKind::kProof, queued.id,
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   if (!info.ok()) return fail(v1::INTERNAL, std::string(info.status().message()));
   double seconds = 0;
   for (const auto& t : result->timings) seconds += t.seconds;
   if (metrics_ != nullptr) {
     for (const auto& t : result->timings) {
-      metrics_->StageDuration(std::string(stark::StageName(t.stage)), workload,
-                              engine.info().name, t.seconds);
+      metrics_->StageDuration(std::string(stark::StageName(t.stage)), workload, engine.info().name,
+                              t.seconds);
     }
     metrics_->JobDuration(workload, engine.info().name, seconds);
     metrics_->ProofSize(workload, bytes.size());

@@ -54,7 +54,8 @@ absl::Status SqlError(sqlite3* db, std::string_view what) {
 absl::Status Exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    absl::Status s = absl::InternalError(absl::StrCat("sqlite: ", err ? err : "error", " in: ", sql));
+    absl::Status s =
+        absl::InternalError(absl::StrCat("sqlite: ", err ? err : "error", " in: ", sql));
     sqlite3_free(err);
     return s;
   }
@@ -86,9 +87,9 @@ int JobStore::LatestSchemaVersion() { return int(std::size(kMigrations)); }
 
 absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status s = absl::InternalError(
         absl::StrCat(path, ": cannot open the job database: ", sqlite3_errstr(rc)));
@@ -97,8 +98,8 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
   }
   std::unique_ptr<JobStore> store(new JobStore(db));
   sqlite3_busy_timeout(db, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
-                             "PRAGMA foreign_keys=ON;"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA foreign_keys=ON;"}) {
     if (auto s = Exec(db, pragma); !s.ok()) {
       return absl::InternalError(absl::StrCat(path, ": ", s.message()));
     }
@@ -129,9 +130,9 @@ absl::Status JobStore::Migrate() {
   }
   const int latest = LatestSchemaVersion();
   if (version > latest) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job database schema version ", version,
-                     " is newer than this proverd supports (", latest, "); upgrade proverd"));
+    return absl::FailedPreconditionError(absl::StrCat("job database schema version ", version,
+                                                      " is newer than this proverd supports (",
+                                                      latest, "); upgrade proverd"));
   }
   for (int v = version; v < latest; ++v) {
     if (auto s = Exec(db_, "BEGIN IMMEDIATE;"); !s.ok()) return s;

@@ -98,7 +98,8 @@ int Main(const std::vector<std::string>& args) {
          {"memory_budget_bytes", std::to_string(e->info().memory_budget_bytes)},
          {"jobs", std::to_string(e->info().max_concurrent_jobs)}});
   }
-  for (const auto& u : engines->unavailable) Log(LogLevel::kInfo, "engine unavailable", {{"why", u}});
+  for (const auto& u : engines->unavailable)
+    Log(LogLevel::kInfo, "engine unavailable", {{"why", u}});
 
   Metrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;

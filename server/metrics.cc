@@ -14,14 +14,15 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 150, 300, 600};
+  static const prometheus::Histogram::BucketBoundaries b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,   0.25,   0.5,   1,    2.5,   5,
+                                                            10,    25,     60,    150,  300,   600};
   return b;
 }
 
 const prometheus::Histogram::BucketBoundaries& ByteBuckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {
-      16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1e6, 2e6, 4e6, 8e6, 16e6};
+  static const prometheus::Histogram::BucketBoundaries b = {16e3, 32e3, 64e3, 128e3, 256e3, 512e3,
+                                                            1e6,  2e6,  4e6,  8e6,   16e6};
   return b;
 }
 
@@ -77,18 +78,19 @@ class Metrics::Live : public prometheus::Collectable {
                       "Age of the oldest queued job (0 when none).", MetricType::Gauge);
     age.metric.push_back(Value(MetricType::Gauge, s.oldest_queued_age_seconds));
     out.push_back(std::move(age));
-    auto running = Family("prover_engine_running_jobs", "Jobs running per engine.",
-                          MetricType::Gauge);
-    auto reserved = Family("prover_engine_memory_reserved_bytes",
-                           "Estimated peak memory of the jobs running per engine.",
-                           MetricType::Gauge);
-    auto budget = Family("prover_engine_memory_budget_bytes", "Memory budget per engine.",
-                         MetricType::Gauge);
+    auto running =
+        Family("prover_engine_running_jobs", "Jobs running per engine.", MetricType::Gauge);
+    auto reserved =
+        Family("prover_engine_memory_reserved_bytes",
+               "Estimated peak memory of the jobs running per engine.", MetricType::Gauge);
+    auto budget =
+        Family("prover_engine_memory_budget_bytes", "Memory budget per engine.", MetricType::Gauge);
     for (const auto& e : s.engines) {
       running.metric.push_back(Value(MetricType::Gauge, e.running, {{"engine", e.name}}));
       reserved.metric.push_back(
           Value(MetricType::Gauge, double(e.reserved_bytes), {{"engine", e.name}}));
-      budget.metric.push_back(Value(MetricType::Gauge, double(e.budget_bytes), {{"engine", e.name}}));
+      budget.metric.push_back(
+          Value(MetricType::Gauge, double(e.budget_bytes), {{"engine", e.name}}));
     }
     out.push_back(std::move(running));
     out.push_back(std::move(reserved));
@@ -101,8 +103,8 @@ class Metrics::Live : public prometheus::Collectable {
                          "Domain cache lookups that built a domain.", MetricType::Counter);
     misses.metric.push_back(Value(MetricType::Counter, double(s.domain_cache_misses)));
     out.push_back(std::move(misses));
-    auto bytes = Family("prover_domain_cache_bytes", "Bytes held by the domain cache.",
-                        MetricType::Gauge);
+    auto bytes =
+        Family("prover_domain_cache_bytes", "Bytes held by the domain cache.", MetricType::Gauge);
     bytes.metric.push_back(Value(MetricType::Gauge, double(s.domain_cache_bytes)));
     out.push_back(std::move(bytes));
     return out;
@@ -113,8 +115,7 @@ class Metrics::Live : public prometheus::Collectable {
   std::function<LiveStats()> source_;
 };
 
-Metrics::Metrics()
-    : registry_(std::make_shared<prometheus::Registry>()) {
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto live = std::make_shared<Live>();
   live_impl_ = live.get();
   live_ = std::move(live);
@@ -203,8 +204,8 @@ void Metrics::QueueWait(const std::string& workload, double s) {
 
 void Metrics::StageDuration(const std::string& stage, const std::string& workload,
                             const std::string& engine, double s) {
-  stage_seconds_->Add({{"stage", stage}, {"workload", workload}, {"engine", engine}},
-                      SecondsBuckets())
+  stage_seconds_
+      ->Add({{"stage", stage}, {"workload", workload}, {"engine", engine}}, SecondsBuckets())
       .Observe(s);
 }
 

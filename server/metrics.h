@@ -46,8 +46,8 @@ class Metrics {
   void SetLiveSource(std::function<LiveStats()> source);
 
   void JobSubmitted(const std::string& workload);
-  void JobFinished(const std::string& state, const std::string& cause,
-                   const std::string& workload, const std::string& engine);
+  void JobFinished(const std::string& state, const std::string& cause, const std::string& workload,
+                   const std::string& engine);
   void JobDuration(const std::string& workload, const std::string& engine, double seconds);
   void QueueWait(const std::string& workload, double seconds);
   void StageDuration(const std::string& stage, const std::string& workload,

@@ -68,11 +68,16 @@ TEST(PrepareJob, ErrorsStartWithTheFieldPath) {
   EXPECT_EQ(ErrorOf(user, trace.substr(0, trace.size() - 1)).rfind("user.trace:", 0), 0u);
   auto bad_public = user;
   bad_public.mutable_user()->set_public_inputs(1, 0xFFFFFFFFFFFFFFFFull);
-  EXPECT_EQ(ErrorOf(bad_public, trace), "user.public_inputs[1]: 18446744073709551615 is not a "
-                                        "canonical field element");
+  EXPECT_EQ(ErrorOf(bad_public, trace),
+            "user.public_inputs[1]: 18446744073709551615 is not a "
+            "canonical field element");
   auto bad_air = user;
-  bad_air.mutable_user()->mutable_air()->mutable_tables(0)->mutable_exprs(0)->mutable_column()->set_index(
-      99);
+  bad_air.mutable_user()
+      ->mutable_air()
+      ->mutable_tables(0)
+      ->mutable_exprs(0)
+      ->mutable_column()
+      ->set_index(99);
   EXPECT_EQ(ErrorOf(bad_air, trace).rfind("user.air.tables[0]", 0), 0u) << ErrorOf(bad_air, trace);
   auto missing_public = user;
   missing_public.mutable_user()->mutable_public_inputs()->RemoveLast();

@@ -5,8 +5,8 @@
 
 namespace prover::server {
 
-Scheduler::Scheduler(std::vector<std::unique_ptr<Engine>> engines,
-                     uint32_t max_running_per_tenant, RunFn run)
+Scheduler::Scheduler(std::vector<std::unique_ptr<Engine>> engines, uint32_t max_running_per_tenant,
+                     RunFn run)
     : max_running_per_tenant_(std::max<uint32_t>(1, max_running_per_tenant)), run_(std::move(run)) {
   uint32_t threads = 0;
   for (auto& e : engines) {
@@ -96,8 +96,14 @@ int Scheduler::PickEngineLocked(const QueuedJob& job) const {
 void Scheduler::DispatchLocked() {
   if (paused_) return;
   bool dispatched = false;
-  while (true) {
-    // The best candidate of each eligible tenant, then the best of those that fits now.
+  while (!queued_.empty()) {
+    // Nothing can start while every engine's slots are taken: the common case under load,
+    // answered without looking at the queue.
+    bool free_slot = false;
+    for (const Slot& s : slots_) free_slot |= s.running < s.engine->info().max_concurrent_jobs;
+    if (!free_slot) break;
+    // Candidates: the first kBackfillDepth jobs of each eligible tenant, in its order; the
+    // best of them that fits the free memory now goes.
     struct Candidate {
       const Key* key;
       std::string tenant;
@@ -107,8 +113,11 @@ void Scheduler::DispatchLocked() {
     std::vector<Candidate> candidates;
     for (auto& [name, t] : tenants_) {
       if (t.queued.empty() || t.running >= max_running_per_tenant_) continue;
-      // Every queued job of the tenant is a candidate in its order (backfill).
-      for (const Key& k : t.queued) candidates.push_back({&k, name, t.running, t.last_served});
+      size_t depth = 0;
+      for (const Key& k : t.queued) {
+        if (depth++ == kBackfillDepth) break;
+        candidates.push_back({&k, name, t.running, t.last_served});
+      }
     }
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
       if (a.key->priority != b.key->priority) return a.key->priority > b.key->priority;

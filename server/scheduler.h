@@ -10,7 +10,8 @@
 // goes first; equal priorities go to the tenant with the fewest running jobs, then to the
 // tenant served least recently, then to the oldest job. So one tenant's burst cannot
 // starve another tenant of the same priority. A job that does not fit the free memory now
-// is passed over for smaller ones behind it (backfill).
+// is passed over for smaller ones behind it (backfill), looking at most kBackfillDepth
+// jobs deep into each tenant's queue, so a dispatch costs O(tenants * depth), not O(queue).
 //
 // Jobs run on the scheduler's worker threads (as many as all engines' slots together)
 // through the run function, which returns what happened; kRetryOnCpu puts the job back at
@@ -61,6 +62,8 @@ struct QueuedJob {
 };
 
 enum class RunOutcome { kDone, kRetryOnCpu };
+
+inline constexpr size_t kBackfillDepth = 16;
 
 class Scheduler {
  public:

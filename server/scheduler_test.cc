@@ -92,7 +92,7 @@ TEST(Scheduler, MemoryAdmissionAndBackfill) {
   EXPECT_FALSE(s.Fits(101));
   s.Enqueue({"big1", "a", 0, 1, 60, false});
   g.WaitStarted(1);
-  s.Enqueue({"big2", "a", 0, 2, 60, false});  // does not fit next to big1
+  s.Enqueue({"big2", "a", 0, 2, 60, false});   // does not fit next to big1
   s.Enqueue({"small", "a", 0, 3, 30, false});  // does: backfills
   g.WaitStarted(2);
   {

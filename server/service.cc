@@ -25,24 +25,42 @@ namespace {
 
 const char* CodeName(grpc::StatusCode c) {
   switch (c) {
-    case grpc::OK: return "OK";
-    case grpc::CANCELLED: return "CANCELLED";
-    case grpc::UNKNOWN: return "UNKNOWN";
-    case grpc::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::NOT_FOUND: return "NOT_FOUND";
-    case grpc::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::ABORTED: return "ABORTED";
-    case grpc::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::INTERNAL: return "INTERNAL";
-    case grpc::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::DATA_LOSS: return "DATA_LOSS";
-    case grpc::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
+    case grpc::OK:
+      return "OK";
+    case grpc::CANCELLED:
+      return "CANCELLED";
+    case grpc::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::ABORTED:
+      return "ABORTED";
+    case grpc::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::INTERNAL:
+      return "INTERNAL";
+    case grpc::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -88,9 +106,9 @@ struct ProverService::Shared {
     }
     if (!limiter.Allow(tenant)) {
       metrics->RateLimited();
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "tenant ", tenant, " exceeds its rate limit of ", options.rate_limit_per_second,
-          " calls per second"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("tenant ", tenant, " exceeds its rate limit of ",
+                       options.rate_limit_per_second, " calls per second"));
     }
     return tenant;
   }
@@ -120,15 +138,15 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
   v1::SubmitProofRequest copy = *request;
   std::string trace;
   if (copy.has_user()) trace.swap(*copy.mutable_user()->mutable_trace());
-  shared_->manager->Submit(*tenant, std::move(copy), std::move(trace),
-                           [shared = shared_, reactor, response](absl::StatusOr<v1::Job> job,
-                                                                 bool deduplicated) {
-                             if (job.ok()) {
-                               *response->mutable_job() = *std::move(job);
-                               response->set_deduplicated(deduplicated);
-                             }
-                             reactor->Finish(shared->Done("SubmitProof", job.status()));
-                           });
+  shared_->manager->Submit(
+      *tenant, std::move(copy), std::move(trace),
+      [shared = shared_, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
+        if (job.ok()) {
+          *response->mutable_job() = *std::move(job);
+          response->set_deduplicated(deduplicated);
+        }
+        reactor->Finish(shared->Done("SubmitProof", job.status()));
+      });
   return reactor;
 }
 
@@ -152,26 +170,27 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
     if (!ok) {
       // The client finished sending.
       if (!have_request_) {
-        Finish(shared_->Done("UploadProof", absl::InvalidArgumentError(
-                                                "request: the first message must carry the request")));
+        Finish(shared_->Done(
+            "UploadProof",
+            absl::InvalidArgumentError("request: the first message must carry the request")));
         return;
       }
-      shared_->manager->Submit(
-          tenant_, std::move(request_), std::move(trace_),
-          [this](absl::StatusOr<v1::Job> job, bool deduplicated) {
-            if (job.ok()) {
-              *response_->mutable_job() = *std::move(job);
-              response_->set_deduplicated(deduplicated);
-            }
-            Finish(shared_->Done("UploadProof", job.status()));
-          });
+      shared_->manager->Submit(tenant_, std::move(request_), std::move(trace_),
+                               [this](absl::StatusOr<v1::Job> job, bool deduplicated) {
+                                 if (job.ok()) {
+                                   *response_->mutable_job() = *std::move(job);
+                                   response_->set_deduplicated(deduplicated);
+                                 }
+                                 Finish(shared_->Done("UploadProof", job.status()));
+                               });
       return;
     }
     shared_->metrics->BytesReceived(message_.ByteSizeLong());
     if (!have_request_) {
       if (!message_.has_request()) {
-        Finish(shared_->Done("UploadProof", absl::InvalidArgumentError(
-                                                "request: the first message must carry the request")));
+        Finish(shared_->Done(
+            "UploadProof",
+            absl::InvalidArgumentError("request: the first message must carry the request")));
         return;
       }
       request_ = std::move(*message_.mutable_request());
@@ -189,15 +208,15 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
       }
     } else {
       if (!message_.has_trace_chunk()) {
-        Finish(shared_->Done("UploadProof", absl::InvalidArgumentError(
-                                                "trace_chunk: only the first message carries the request")));
+        Finish(shared_->Done(
+            "UploadProof",
+            absl::InvalidArgumentError("trace_chunk: only the first message carries the request")));
         return;
       }
       if (trace_.size() + message_.trace_chunk().size() > shared_->options.max_upload_bytes) {
-        Finish(shared_->Done("UploadProof",
-                             absl::ResourceExhaustedError(absl::StrCat(
-                                 "trace_chunk: the upload exceeds the limit of ",
-                                 shared_->options.max_upload_bytes, " bytes"))));
+        Finish(shared_->Done("UploadProof", absl::ResourceExhaustedError(absl::StrCat(
+                                                "trace_chunk: the upload exceeds the limit of ",
+                                                shared_->options.max_upload_bytes, " bytes"))));
         return;
       }
       trace_ += message_.trace_chunk();
@@ -247,12 +266,14 @@ class WaitReactor : public grpc::ServerUnaryReactor {
     }
     tenant_ = *tenant;
     const uint32_t max_wait = shared_->options.max_wait_ms;
-    const uint32_t wait = request->timeout_ms() == 0 ? max_wait : std::min(request->timeout_ms(), max_wait);
+    const uint32_t wait =
+        request->timeout_ms() == 0 ? max_wait : std::min(request->timeout_ms(), max_wait);
     std::weak_ptr<State> weak = state_;
     auto shared_copy = shared_;
     const std::string tenant_copy = tenant_, id = id_;
     const uint64_t timer = shared_->timers.Schedule(
-        TimerQueue::Clock::now() + std::chrono::milliseconds(wait), [weak, shared_copy, tenant_copy, id] {
+        TimerQueue::Clock::now() + std::chrono::milliseconds(wait),
+        [weak, shared_copy, tenant_copy, id] {
           auto st = weak.lock();
           if (!st) return;
           auto job = shared_copy->manager->Get(tenant_copy, id);
@@ -295,7 +316,9 @@ class WaitReactor : public grpc::ServerUnaryReactor {
     r->Finish(r->shared_->Done("WaitJob", status));
   }
 
-  void OnCancel() override { Complete(state_, std::nullopt, absl::CancelledError("call cancelled")); }
+  void OnCancel() override {
+    Complete(state_, std::nullopt, absl::CancelledError("call cancelled"));
+  }
 
   void OnDone() override {
     uint64_t token, timer;
@@ -347,9 +370,10 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
       return;
     }
     std::weak_ptr<State> weak = state_;
-    auto token = shared_->manager->Subscribe(*tenant, id_, [weak](uint64_t version, const v1::Job& job) {
-      if (auto st = weak.lock()) Update(st, version, job);
-    });
+    auto token =
+        shared_->manager->Subscribe(*tenant, id_, [weak](uint64_t version, const v1::Job& job) {
+          if (auto st = weak.lock()) Update(st, version, job);
+        });
     if (!token.ok()) {
       FinishNow(token.status());
       return;

@@ -38,9 +38,15 @@ class ProverdProcess {
     std::filesystem::create_directories(data_dir_);
     ready_ = data_dir_ + "/ready";
     std::filesystem::remove(ready_);
-    std::vector<std::string> args = {BinDir() + "/proverd", "--listen", "127.0.0.1:0",
-                                     "--metrics-listen", "127.0.0.1:0", "--data-dir", data_dir_,
-                                     "--ready-file", ready_};
+    std::vector<std::string> args = {BinDir() + "/proverd",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     data_dir_,
+                                     "--ready-file",
+                                     ready_};
     args.insert(args.end(), flags_.begin(), flags_.end());
     log_ = data_dir_ + "/proverd.log";
     pid_ = ::fork();

@@ -88,8 +88,9 @@ double MetricValue(const std::string& text, const std::string& series) {
 
 absl::Status VerifyFib(uint32_t log_rows, const std::string& proof) {
   auto w = air::Fibonacci(int(log_rows));
-  return stark::VerifyEncoded(w->air, w->public_inputs,
-                              std::span(reinterpret_cast<const uint8_t*>(proof.data()), proof.size()));
+  return stark::VerifyEncoded(
+      w->air, w->public_inputs,
+      std::span(reinterpret_cast<const uint8_t*>(proof.data()), proof.size()));
 }
 
 class ServiceTest : public ::testing::Test {
@@ -196,9 +197,9 @@ TEST_F(ServiceTest, ZkvmLifecycleAndUserStatementUpload) {
   *user.mutable_user()->mutable_air() = air::AirToProto(w->air);
   for (Fp x : w->public_inputs) user.mutable_user()->add_public_inputs(x.value());
   const auto trace = air::EncodeTrace(w->trace);
-  auto uploaded = alpha_->Upload(user, std::string_view(reinterpret_cast<const char*>(trace.data()),
-                                                        trace.size()),
-                                 /*chunk_bytes=*/64 << 10);
+  auto uploaded = alpha_->Upload(
+      user, std::string_view(reinterpret_cast<const char*>(trace.data()), trace.size()),
+      /*chunk_bytes=*/64 << 10);
   ASSERT_TRUE(uploaded.ok()) << uploaded.status();
   EXPECT_EQ(uploaded->job().workload(), "custom");
   const v1::Job a = WaitFinal(job.job_id());
@@ -315,7 +316,8 @@ TEST_F(ServiceTest, AuthenticationAndTenantIsolation) {
 
 TEST_F(ServiceTest, MalformedRequestsNameTheFieldAndTheServerKeepsServing) {
   StartServer("malformed", {"--max-message-bytes", "1048576"});
-  auto expect = [&](const v1::SubmitProofRequest& r, absl::StatusCode code, const std::string& path) {
+  auto expect = [&](const v1::SubmitProofRequest& r, absl::StatusCode code,
+                    const std::string& path) {
     auto resp = alpha_->Submit(r, /*inline_limit=*/1u << 30);
     ASSERT_FALSE(resp.ok());
     EXPECT_EQ(resp.status().code(), code) << resp.status();
@@ -323,7 +325,8 @@ TEST_F(ServiceTest, MalformedRequestsNameTheFieldAndTheServerKeepsServing) {
   };
   v1::SubmitProofRequest unknown;
   unknown.mutable_builtin()->set_workload("keccak");
-  expect(unknown, absl::StatusCode::kInvalidArgument, "builtin.workload: unknown workload 'keccak'");
+  expect(unknown, absl::StatusCode::kInvalidArgument,
+         "builtin.workload: unknown workload 'keccak'");
   expect(v1::SubmitProofRequest(), absl::StatusCode::kInvalidArgument, "statement:");
 
   auto w = air::Fibonacci(6);
@@ -334,8 +337,12 @@ TEST_F(ServiceTest, MalformedRequestsNameTheFieldAndTheServerKeepsServing) {
   user.mutable_user()->set_trace(std::string(trace.begin(), trace.end()));
 
   auto bad_air = user;
-  bad_air.mutable_user()->mutable_air()->mutable_tables(0)->mutable_exprs(0)->mutable_column()->set_index(
-      40);
+  bad_air.mutable_user()
+      ->mutable_air()
+      ->mutable_tables(0)
+      ->mutable_exprs(0)
+      ->mutable_column()
+      ->set_index(40);
   expect(bad_air, absl::StatusCode::kInvalidArgument, "user.air.tables[0]");
   auto short_trace = user;
   short_trace.mutable_user()->mutable_trace()->resize(trace.size() - 8);
@@ -393,8 +400,9 @@ TEST_F(ServiceTest, MetricsMove) {
   WaitFinal(Submit(Fib(10)).job_id());
   const std::string after = HttpGet(server_->metrics_address(), "/metrics");
   EXPECT_EQ(MetricValue(after, "prover_jobs_submitted_total{workload=\"fibonacci\"}"), 1);
-  EXPECT_EQ(MetricValue(after, "prover_jobs_finished_total{cause=\"NONE\",engine=\"cpu\","
-                               "state=\"SUCCEEDED\",workload=\"fibonacci\"}"),
+  EXPECT_EQ(MetricValue(after,
+                        "prover_jobs_finished_total{cause=\"NONE\",engine=\"cpu\","
+                        "state=\"SUCCEEDED\",workload=\"fibonacci\"}"),
             1);
   EXPECT_EQ(MetricValue(after, "prover_jobs{state=\"SUCCEEDED\"}"), 1);
   EXPECT_NE(after.find("prover_stage_duration_seconds_count{engine=\"cpu\",stage=\"fri\","
@@ -493,10 +501,11 @@ TEST_F(ServiceTest, BoundedLoad) {
       auto client = server_->Client(kAlpha);
       for (int i = 0; i < kJobs; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = client->Submit(Fib(3 + uint32_t(i % 4), "load-" + std::to_string(c) + "-" +
-                                                             std::to_string(i)));
+        auto r = client->Submit(
+            Fib(3 + uint32_t(i % 4), "load-" + std::to_string(c) + "-" + std::to_string(i)));
         latency[c].push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
         if (r.ok()) ids[c].push_back(r->job().job_id());
       }
     });

@@ -1,7 +1,5 @@
 #include "client/cli/offline.h"
 
-#include "client/cli/common.h"
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "client/cli/common.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
 #include "engine/air/workloads/fibonacci.h"

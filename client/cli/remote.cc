@@ -134,8 +134,8 @@ void Progress(const v1::Job& j, bool tty) {
 }  // namespace
 
 bool IsRemoteCommand(const std::string& c) {
-  for (const char* r : {"submit", "status", "wait", "watch", "cancel", "list", "fetch", "info",
-                        "health"}) {
+  for (const char* r :
+       {"submit", "status", "wait", "watch", "cancel", "list", "fetch", "info", "health"}) {
     if (c == r) return true;
   }
   return false;
@@ -145,9 +145,9 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
               const std::vector<std::string>& args) {
   std::vector<std::string> known;
   if (command == "submit") {
-    known = {"workload", "log-rows", "scale",    "seed",       "air",        "trace",
-             "public-inputs", "blowup", "queries", "grinding", "arity",  "final-size",
-             "request-id", "priority", "deadline-ms", "wait", "out", "timeout-s"};
+    known = {"workload",      "log-rows", "scale",       "seed",     "air",   "trace",
+             "public-inputs", "blowup",   "queries",     "grinding", "arity", "final-size",
+             "request-id",    "priority", "deadline-ms", "wait",     "out",   "timeout-s"};
   } else if (command == "wait") {
     known = {"timeout-s", "out"};
   } else if (command == "list") {
@@ -165,14 +165,13 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
   }
   auto f = Flags::Parse(a, known);
   if (!f.ok()) return Usage(f.status());
-  const size_t want_positional = (command == "submit" || command == "list" || command == "info" ||
-                                  command == "health")
-                                     ? 0
-                                     : 1;
+  const size_t want_positional =
+      (command == "submit" || command == "list" || command == "info" || command == "health") ? 0
+                                                                                             : 1;
   if (f->positional().size() != want_positional) {
-    return Usage(absl::InvalidArgumentError(want_positional ? absl::StrCat(command, " needs a JOB id")
-                                                            : absl::StrCat("unexpected argument '",
-                                                                           f->positional()[0], "'")));
+    return Usage(absl::InvalidArgumentError(
+        want_positional ? absl::StrCat(command, " needs a JOB id")
+                        : absl::StrCat("unexpected argument '", f->positional()[0], "'")));
   }
   const std::string id = want_positional ? f->positional()[0] : "";
   auto c = client::ProverClient::Connect(options);
@@ -199,7 +198,8 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     auto resp = cl.Submit(*req);
     if (!resp.ok()) return Fail(resp.status());
     const std::string job_id = resp->job().job_id();
-    if (resp->deduplicated()) std::fprintf(stderr, "prover: an earlier submission of this request\n");
+    if (resp->deduplicated())
+      std::fprintf(stderr, "prover: an earlier submission of this request\n");
     if (!f->Has("wait") && !f->Has("out")) {
       std::printf("%s\n", job_id.c_str());
       return 0;
@@ -252,8 +252,8 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     if (f->Has("state")) {
       v1::JobState st;
       if (!v1::JobState_Parse(f->Get("state"), &st) || st == v1::JOB_STATE_UNSPECIFIED) {
-        return Usage(absl::InvalidArgumentError(
-            "--state: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED"));
+        return Usage(
+            absl::InvalidArgumentError("--state: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED"));
       }
       req.add_states(st);
     }
