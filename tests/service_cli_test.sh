@@ -107,4 +107,8 @@ set +e
 "$BIN/proverd" --insecure-loopback --listen 0.0.0.0:0 --data-dir "$WORK/x" 2>/dev/null; RC=$?
 set -e
 [ "$RC" -eq 2 ] || fail "--insecure-loopback on 0.0.0.0 exit $RC"
+# The example deployment config is accepted (its paths and addresses overridden).
+CONF="$(dirname "$0")/../deploy/proverd.conf"
+start "$WORK/data-conf" --config "$CONF" --api-keys "$WORK/keys.txt" --data-dir "$WORK/data-conf"
+"$P" --server "$ADDR" --api-key "$KEY" info | grep -q '"max_queued_per_tenant": 1000' || fail "config"
 echo "service CLI test: OK"
