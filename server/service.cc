@@ -152,6 +152,22 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
 
 namespace {
 
+// Stores a watch token in a reactor's state, or releases it at once when the reactor
+// finished (OnDone ran) before Subscribe returned.
+template <typename State>
+void KeepSubscription(JobManager& manager, const std::string& id, State& state, uint64_t token) {
+  bool release = false;
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (state.done) {
+      release = true;
+    } else {
+      state.token = token;
+    }
+  }
+  if (release) manager.Unsubscribe(id, token);
+}
+
 class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
  public:
   UploadReactor(std::shared_ptr<ProverService::Shared> shared, grpc::CallbackServerContext* ctx,
@@ -291,16 +307,7 @@ class WaitReactor : public grpc::ServerUnaryReactor {
       Complete(state_, std::nullopt, token.status());
       return;
     }
-    bool release = false;
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      if (state_->done) {
-        release = true;
-      } else {
-        state_->token = *token;
-      }
-    }
-    if (release) shared_->manager->Unsubscribe(id_, *token);
+    KeepSubscription(*shared_->manager, id_, *state_, *token);
   }
 
   static void Complete(const std::shared_ptr<State>& st, std::optional<v1::Job> job,
@@ -378,16 +385,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
       FinishNow(token.status());
       return;
     }
-    bool release = false;
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      if (state_->done) {
-        release = true;
-      } else {
-        state_->token = *token;
-      }
-    }
-    if (release) shared_->manager->Unsubscribe(id_, *token);
+    KeepSubscription(*shared_->manager, id_, *state_, *token);
   }
 
   void FinishNow(const absl::Status& s) {
