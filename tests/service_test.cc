@@ -411,6 +411,45 @@ TEST_F(ServiceTest, MetricsMove) {
   EXPECT_GT(MetricValue(after, "prover_domain_cache_misses_total"), 0);
 }
 
+TEST_F(ServiceTest, LimitsAdmissionAndRetention) {
+  StartServer("limits", {"--cpu-memory-bytes", "1500000000", "--max-queued-per-tenant", "2",
+                         "--retention-hours", "0.0005", "--rate-limit", "20"});
+  // A job whose estimated peak memory fits no engine is refused at once.
+  auto huge = alpha_->Submit(Fib(22));
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted) << huge.status();
+  EXPECT_NE(std::string(huge.status().message()).find("GiB"), std::string::npos);
+  // The queued-jobs limit per tenant (the engine is busy with the first job).
+  const v1::Job running = Submit(Fib(18));
+  WaitRunning(running.job_id());
+  Submit(Fib(5));
+  Submit(Fib(6));
+  auto third = alpha_->Submit(Fib(7));
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
+  EXPECT_TRUE(beta_->Submit(Fib(7)).ok());  // other tenants are not affected
+  // Retention: a finished job and its proof disappear after 1.8 s.
+  const v1::Job done = WaitFinal(running.job_id());
+  ASSERT_EQ(done.state(), v1::SUCCEEDED);
+  const std::string proof_path =
+      server_->data_dir() + "/artifacts/proofs/" + done.job_id() + ".proof";
+  EXPECT_TRUE(std::filesystem::exists(proof_path));
+  absl::StatusCode code = absl::StatusCode::kOk;
+  for (int i = 0; i < 100 && code != absl::StatusCode::kNotFound; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    code = alpha_->GetJob(done.job_id()).status().code();
+  }
+  EXPECT_EQ(code, absl::StatusCode::kNotFound);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(std::filesystem::exists(proof_path));
+  // The rate limit: bursts of 40 calls, then RESOURCE_EXHAUSTED.
+  int refused = 0;
+  for (int i = 0; i < 100; ++i) {
+    refused += alpha_->ServerInfo().status().code() == absl::StatusCode::kResourceExhausted;
+  }
+  EXPECT_GT(refused, 40);
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_GT(MetricValue(metrics, "prover_rate_limited_total"), 40);
+}
+
 // SIGTERM while a proof runs: the drain times out, the job goes back to the queue durably,
 // and the next start finishes it.
 TEST_F(ServiceTest, DrainRequeuesAndRestartFinishes) {
