@@ -3,23 +3,9 @@
 # run; the job counters it stores must move, and every series the dashboard needs exists.
 set -euo pipefail
 BIN="${1:?usage: prometheus_test.sh BIN_DIR}"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -20 "$WORK/proverd.log" "$WORK/prometheus.log" >&2 || true; exit 1; }
+source "$(dirname "$0")/proverd_lib.sh"
 command -v prometheus >/dev/null || fail "prometheus is not installed (scripts/install-deps.sh installs it)"
-
-"$BIN/proverd" --insecure-loopback --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  --data-dir "$WORK/data" --ready-file "$WORK/ready" 2>"$WORK/proverd.log" &
-PIDS+=($!)
-for _ in $(seq 1 300); do [ -f "$WORK/ready" ] && break; sleep 0.05; done
-[ -f "$WORK/ready" ] || fail "proverd did not start"
-GRPC="$(sed -n 's/^grpc=//p' "$WORK/ready")"
-METRICS="$(sed -n 's/^metrics=//p' "$WORK/ready")"
+start_proverd "$WORK/data" --insecure-loopback
 PROM_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 
 cat > "$WORK/prometheus.yml" <<YML

@@ -4,27 +4,14 @@
 # and TLS with a certificate made here by openssl.
 set -euo pipefail
 BIN="${1:?usage: service_cli_test.sh BIN_DIR}"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$WORK/proverd.log" ] && tail -20 "$WORK/proverd.log" >&2; exit 1; }
+source "$(dirname "$0")/proverd_lib.sh"
 
 KEY=cli-test-key
 printf 'ops %s\n' "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" > "$WORK/keys.txt"
 
 start() {  # start DATA_DIR [flags...]: sets ADDR
-  local data="$1"; shift
-  rm -f "$WORK/ready"
-  "$BIN/proverd" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data-dir "$data" \
-    --ready-file "$WORK/ready" "$@" 2>>"$WORK/proverd.log" &
-  PIDS+=($!)
-  for _ in $(seq 1 300); do [ -f "$WORK/ready" ] && break; sleep 0.05; done
-  [ -f "$WORK/ready" ] || fail "proverd did not start"
-  ADDR="$(sed -n 's/^grpc=//p' "$WORK/ready")"
+  start_proverd "$@"
+  ADDR="$GRPC"
 }
 
 start "$WORK/data" --api-keys "$WORK/keys.txt"
