@@ -1,0 +1,152 @@
+// The operations the CUDA engine's job (device_job.h) asks of a device: memory, transfers
+// and coarse, batched kernels. Each kernel call covers every table (or every column) of a
+// size class at once, so the number of launches per proof grows with the rounds and the
+// size classes, never with the number of tables.
+//
+// Two implementations run the same per-element code (kernels/bodies.h, kernels/program.h):
+//   * CudaDevice (cuda_device.cc): device memory from a stream-ordered pool, one CUDA
+//     stream per job, kernels in kernels/*.cu. Everything stays on the GPU; only the
+//     results a round returns (roots, sums, out-of-domain values, openings) come back.
+//   * EmulatedDevice (emulated_device.cc): "device" memory is host memory and every kernel
+//     is a host loop over the same bodies. It exists so that CI, which has no GPU, proves
+//     with the CUDA engine's exact algorithm and compares the proofs with the CPU engine.
+//
+// Pointers are device addresses. Field values are canonical u64; an extension value is
+// three u64 either interleaved (FRI layers, DEEP targets) or as three base columns (aux and
+// quotient columns), as each call states.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/field/extension.h"
+#include "engine/field/goldilocks.h"
+#include "kernels/bodies.h"
+#include "kernels/program.h"
+
+namespace prover::backend::cuda {
+
+// The twiddles of one LDE domain (the device-side domain cache's entry, keyed by (log n,
+// log blowup, coset offset)): w_N^j and w_N^-j for j < N/2 and shift^k for k < n.
+struct DeviceDomain {
+  int log_n = 0, log_N = 0;
+  Fp shift;
+  const Fp* fwd = nullptr;
+  const Fp* inv = nullptr;
+  const Fp* shift_pows = nullptr;
+};
+
+// A compiled constraint program with its per-table LogUp data, in device memory.
+struct TableProgram {
+  kernels::ProgramView program;
+  kernels::LogUpView logup;
+  uint32_t acc_reg[4] = {0, 0, 0, 0};
+  uint32_t logup_gamma = 0, logup_sum = 0;
+};
+
+// Round 2 for one table: helper columns and running sum from the trace rows.
+struct AuxTable {
+  TableProgram prog;
+  const uint64_t* trace = nullptr;  // C columns of n
+  int log_n = 0;
+  uint64_t* aux = nullptr;  // 3 * (G + 1) columns of n: helpers, then the running sum
+};
+
+// Round 3 for one table: quotient values on the first E positions of the LDE.
+struct QuotientTable {
+  TableProgram prog;
+  const uint64_t* main = nullptr;  // C columns of N
+  const uint64_t* aux = nullptr;   // 3 * (G + 1) columns of N, or null
+  int log_n = 0, log_N = 0, log_e = 0;
+  const DeviceDomain* domain = nullptr;
+  Fp zinv[8];               // 1 / (x^n - 1) on each of the E / n cosets (constant on a coset)
+  uint64_t* out = nullptr;  // 3 columns of E
+};
+
+// A Merkle tree over the rows of a matrix; nodes: 2 * rows digests of 4 lanes, heap order.
+struct TreeJob {
+  const uint64_t* data = nullptr;
+  uint32_t width = 0;
+  uint64_t rows = 0;
+  bool row_major = false;
+  uint64_t* nodes = nullptr;
+};
+
+// One polynomial to evaluate: coefficients (natural order) at an extension point.
+struct PolyEval {
+  const uint64_t* coeffs = nullptr;
+  uint64_t len = 0;
+  Fp3 point;
+};
+
+struct FoldArgs {
+  const uint64_t* in = nullptr;      // groups * 2^log_a interleaved extension values
+  uint64_t* out = nullptr;           // groups values
+  const uint64_t* inject = nullptr;  // groups values to add, or null
+  uint64_t groups = 0;
+  int log_a = 0;
+  Fp3 zetas[4];
+  Fp s_invs[4];
+  const Fp* twiddles = nullptr;
+  Fp scale;
+};
+
+struct DeviceStats {
+  uint64_t launches = 0;
+  uint64_t bytes_to_device = 0, bytes_to_host = 0;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual std::string name() const = 0;
+
+  // Memory. Alloc fails with RESOURCE_EXHAUSTED past the device's budget.
+  virtual absl::StatusOr<uint64_t*> Alloc(uint64_t words) = 0;
+  virtual void Free(uint64_t* p) = 0;
+  virtual absl::Status Upload(uint64_t* dst, const uint64_t* src, uint64_t words) = 0;
+  // Waits for the work before it, then copies.
+  virtual absl::Status Download(uint64_t* dst, const uint64_t* src, uint64_t words) = 0;
+  virtual absl::Status Zero(uint64_t* dst, uint64_t words) = 0;
+  virtual absl::Status Sync() = 0;
+  virtual absl::StatusOr<const DeviceDomain*> Domain(int log_n, int log_blowup, Fp shift) = 0;
+  // Copies small host arrays (kernel arguments) to device memory that stays valid until
+  // the next Sync (the job's arena).
+  virtual absl::StatusOr<void*> Stage(const void* host, uint64_t bytes) = 0;
+
+  // In-place NTT of each column (natural -> bit-reversed, no 1/n), twiddles of `domain`
+  // (its N >= 2^log_n).
+  virtual absl::Status Ntt(std::span<uint64_t* const> cols, int log_n, const DeviceDomain& domain,
+                           bool inverse) = 0;
+  // In place: col[i] <-> col[bitrev(i)], then every value times `scale`.
+  virtual absl::Status BitReverse(std::span<uint64_t* const> cols, int log_n, Fp scale) = 0;
+  // dst[c][k] = src[c][k] * scale[c] * (shift_pows ? shift_pows[k] : 1) for k < 2^log_n,
+  // 0 for 2^log_n <= k < 2^log_len.
+  virtual absl::Status Spread(std::span<const uint64_t* const> src, std::span<uint64_t* const> dst,
+                              std::span<const Fp> scale, int log_n, int log_len,
+                              const Fp* shift_pows) = 0;
+  virtual absl::Status MerkleTrees(std::span<const TreeJob> trees) = 0;
+  // Round 2 of every table with interactions. Returns the lowest row, over all tables, on
+  // which a fingerprint vanishes as (table index, row), or (-1, 0).
+  virtual absl::StatusOr<std::pair<int, uint64_t>> AuxColumns(std::span<const AuxTable> tables) = 0;
+  virtual absl::Status Quotients(std::span<const QuotientTable> tables) = 0;
+  // True when every value of cols[c][begin, end) is zero.
+  virtual absl::StatusOr<bool> AllZero(std::span<const uint64_t* const> cols, uint64_t begin,
+                                       uint64_t end) = 0;
+  virtual absl::StatusOr<std::vector<Fp3>> EvalPolys(std::span<const PolyEval> polys) = 0;
+  // DEEP codewords of the given tables added into their targets.
+  virtual absl::Status Deep(std::span<const kernels::DeepTable> tables, Fp lde_shift) = 0;
+  // twiddles[c] = w_M^-bitrev_{M/2}(c) for c < M/2 (M = 2^log_m), at least one entry.
+  virtual absl::Status FoldTwiddles(uint64_t* out, int log_m) = 0;
+  virtual absl::Status Fold(const FoldArgs& args) = 0;
+  // out[i] = *addresses[i] (device addresses), then copied to the host.
+  virtual absl::Status Gather(std::span<const uint64_t* const> addresses, uint64_t* host_out) = 0;
+
+  virtual DeviceStats stats() const = 0;
+};
+
+}  // namespace prover::backend::cuda

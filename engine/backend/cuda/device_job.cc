@@ -1,0 +1,797 @@
+#include "engine/backend/cuda/device_job.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "engine/backend/cuda/program_compiler.h"
+#include "engine/stark/logup.h"
+
+namespace prover::backend::cuda {
+namespace {
+
+using stark::LogUpGroup;
+
+constexpr uint64_t kCosetOffset = 7;  // docs/PROTOCOL.md section 1
+
+int CeilLog2(uint64_t x) {
+  int r = 0;
+  while ((uint64_t{1} << r) < x) ++r;
+  return r;
+}
+
+class Memory {
+ public:
+  void Add(uint64_t bytes) {
+    const uint64_t now = current_.fetch_add(bytes) + bytes;
+    uint64_t p = peak_.load();
+    while (now > p && !peak_.compare_exchange_weak(p, now)) {
+    }
+  }
+  void Sub(uint64_t bytes) { current_.fetch_sub(bytes); }
+  JobMemory Get() const { return {current_.load(), peak_.load()}; }
+
+ private:
+  std::atomic<uint64_t> current_{0}, peak_{0};
+};
+
+// A device allocation counted toward the job's memory; freed on destruction.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    Release();
+    dev_ = std::exchange(o.dev_, nullptr);
+    mem_ = std::exchange(o.mem_, nullptr);
+    ptr_ = std::exchange(o.ptr_, nullptr);
+    words_ = std::exchange(o.words_, 0);
+    return *this;
+  }
+  ~Buffer() { Release(); }
+  static absl::StatusOr<Buffer> Make(Device& dev, Memory& mem, uint64_t words) {
+    auto p = dev.Alloc(std::max<uint64_t>(words, 1));
+    if (!p.ok()) return p.status();
+    Buffer b;
+    b.dev_ = &dev;
+    b.mem_ = &mem;
+    b.ptr_ = *p;
+    b.words_ = words;
+    mem.Add(8 * words);
+    return b;
+  }
+  void Release() {
+    if (ptr_ != nullptr) {
+      dev_->Free(ptr_);
+      mem_->Sub(8 * words_);
+    }
+    ptr_ = nullptr;
+    words_ = 0;
+  }
+  uint64_t* get() const { return ptr_; }
+  uint64_t words() const { return words_; }
+  bool empty() const { return ptr_ == nullptr; }
+
+ private:
+  Device* dev_ = nullptr;
+  Memory* mem_ = nullptr;
+  uint64_t* ptr_ = nullptr;
+  uint64_t words_ = 0;
+};
+
+#define ASSIGN_OR_RETURN_IMPL(var, expr, tmp) \
+  auto tmp = (expr);                          \
+  if (!tmp.ok()) return tmp.status();         \
+  var = std::move(*tmp)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define ASSIGN_OR_RETURN(var, expr) ASSIGN_OR_RETURN_IMPL(var, expr, CAT(status_or_, __LINE__))
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    if (absl::Status s_ = (expr); !s_.ok()) return s_; \
+  } while (0)
+
+struct TableState {
+  const air::Table* table = nullptr;
+  int log_n = 0, log_N = 0;
+  std::vector<LogUpGroup> groups;
+  uint32_t aux_columns = 0;  // extension columns: helpers then the running sum
+  const DeviceDomain* domain = nullptr;
+  Buffer trace, main_coeffs, main_lde, main_tree;
+  Buffer aux_trace, aux_coeffs, aux_lde, aux_tree;
+  Fp3 sum;
+  Buffer quotient_coeffs, quotient_lde, quotient_tree;
+  uint64_t n() const { return uint64_t{1} << log_n; }
+  uint64_t N() const { return uint64_t{1} << log_N; }
+};
+
+std::vector<uint64_t*> ColumnsOf(const Buffer& b, uint32_t cols, uint64_t len) {
+  std::vector<uint64_t*> out(cols);
+  for (uint32_t c = 0; c < cols; ++c) out[c] = b.get() + uint64_t{c} * len;
+  return out;
+}
+
+Fp3 Combine(const Fp3& c0, const Fp3& c1, const Fp3& c2) {
+  const Fp3 x(Fp::Zero(), Fp::One(), Fp::Zero());
+  return c0 + x * c1 + (x * x) * c2;
+}
+
+// Sibling node indices of a multi-opening, in the order MerkleTree::Open sends them.
+std::vector<uint64_t> SiblingNodes(uint64_t num_leaves, const std::vector<uint64_t>& leaves) {
+  std::vector<uint64_t> out, level(leaves), next;
+  for (uint64_t& x : level) x += num_leaves;
+  while (!level.empty() && level[0] > 1) {
+    next.clear();
+    for (size_t k = 0; k < level.size(); ++k) {
+      const uint64_t x = level[k];
+      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1] == x + 1) {
+        ++k;
+      } else {
+        out.push_back(x ^ 1);
+      }
+      next.push_back(x / 2);
+    }
+    level.swap(next);
+  }
+  return out;
+}
+
+std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift, int group) {
+  std::vector<uint64_t> out;
+  for (uint64_t u : positions) out.push_back((u >> shift) >> group);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Everything one Gather brings back, appended in order and read back in the same order.
+class GatherList {
+ public:
+  void Add(const uint64_t* address) { addresses_.push_back(address); }
+  void AddDigest(const uint64_t* nodes, uint64_t index) {
+    for (int l = 0; l < 4; ++l) Add(nodes + 4 * index + l);
+  }
+  absl::Status Run(Device& dev) {
+    values_.assign(addresses_.size(), 0);
+    return addresses_.empty() ? absl::OkStatus() : dev.Gather(addresses_, values_.data());
+  }
+  uint64_t Next() { return values_[read_++]; }
+  Fp NextFp() { return Fp::FromCanonical(Next()); }
+  Digest NextDigest() {
+    Digest d;
+    for (int l = 0; l < 4; ++l) {
+      const uint64_t v = Next();
+      for (int b = 0; b < 8; ++b) d[8 * l + b] = uint8_t(v >> (8 * b));
+    }
+    return d;
+  }
+
+ private:
+  std::vector<const uint64_t*> addresses_;
+  std::vector<uint64_t> values_;
+  size_t read_ = 0;
+};
+
+class DeviceJob final : public ProvingJob {
+ public:
+  DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec) : dev_(std::move(dev)), spec_(spec) {
+    const air::Air& air = *spec_.air;
+    parts_ = air.max_constraint_degree - 1;
+    tables_.resize(air.tables.size());
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      TableState& s = tables_[t];
+      s.table = &air.tables[t];
+      s.log_n = spec_.log_rows[t];
+      s.log_N = s.log_n + spec_.log_blowup;
+      s.groups = stark::GroupInteractions(*s.table, air.max_constraint_degree);
+      s.aux_columns = stark::NumAuxColumns(s.groups);
+      classes_[s.log_n].push_back(t);
+    }
+  }
+  ~DeviceJob() override {
+    // Buffers go back to the device's pool on its stream; wait so that a failed job
+    // leaves nothing running behind it.
+    (void)dev_->Sync();
+  }
+
+  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+    RETURN_IF_ERROR(Step(0));
+    if (trace.tables.size() != tables_.size()) {
+      return absl::InvalidArgumentError("trace: wrong number of tables");
+    }
+    for (TableState& s : tables_) {
+      ASSIGN_OR_RETURN(s.domain,
+                       dev_->Domain(s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset)));
+    }
+    std::vector<TreeJob> trees;
+    for (auto& [log_n, members] : classes_) {
+      std::vector<const uint64_t*> src;
+      std::vector<uint64_t*> coeffs, lde;
+      for (size_t t : members) {
+        TableState& s = tables_[t];
+        const uint32_t cols = s.table->num_columns;
+        ASSIGN_OR_RETURN(s.trace, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
+        ASSIGN_OR_RETURN(s.main_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
+        ASSIGN_OR_RETURN(s.main_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
+        ASSIGN_OR_RETURN(s.main_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
+        RETURN_IF_ERROR(dev_->Upload(s.trace.get(),
+                                     reinterpret_cast<const uint64_t*>(trace.tables[t].column(0)),
+                                     uint64_t{cols} * s.n()));
+        for (uint64_t* c : ColumnsOf(s.trace, cols, s.n())) src.push_back(c);
+        for (uint64_t* c : ColumnsOf(s.main_coeffs, cols, s.n())) coeffs.push_back(c);
+        for (uint64_t* c : ColumnsOf(s.main_lde, cols, s.N())) lde.push_back(c);
+        trees.push_back({s.main_lde.get(), cols, s.N(), false, s.main_tree.get()});
+      }
+      RETURN_IF_ERROR(Lde(src, coeffs, lde, *tables_[members[0]].domain));
+    }
+    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    GatherList g;
+    for (const TableState& s : tables_) g.AddDigest(s.main_tree.get(), 1);
+    RETURN_IF_ERROR(g.Run(*dev_));
+    RETURN_IF_ERROR(dev_->Sync());
+    std::vector<Digest> roots;
+    for (size_t t = 0; t < tables_.size(); ++t) roots.push_back(g.NextDigest());
+    return roots;
+  }
+
+  absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
+    RETURN_IF_ERROR(Step(1));
+    challenges_ = {alpha, beta};
+    std::vector<AuxTable> aux;
+    std::vector<size_t> aux_tables;
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      TableState& s = tables_[t];
+      if (s.aux_columns == 0) continue;
+      ProgramRequest req;
+      req.fingerprints = true;
+      req.alpha = alpha;
+      req.beta = beta;
+      req.public_inputs = spec_.public_inputs;
+      req.challenges = challenges_;
+      AuxTable a;
+      ASSIGN_OR_RETURN(a.prog, StageProgram(CompileTableProgram(*s.table, req), s));
+      ASSIGN_OR_RETURN(s.aux_trace, Buffer::Make(*dev_, mem_, 3ull * s.aux_columns * s.n()));
+      a.trace = s.trace.get();
+      a.log_n = s.log_n;
+      a.aux = s.aux_trace.get();
+      aux.push_back(a);
+      aux_tables.push_back(t);
+    }
+    std::vector<AuxCommitment> out(tables_.size());
+    if (aux.empty()) return out;
+    ASSIGN_OR_RETURN(const auto bad, dev_->AuxColumns(aux));
+    if (bad.first >= 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("logup: a fingerprint vanishes on tables[", aux_tables[bad.first], "] row ",
+                       bad.second, " (probability about rows / p^3); the proof aborts"));
+    }
+    std::vector<TreeJob> trees;
+    for (auto& [log_n, members] : classes_) {
+      std::vector<const uint64_t*> src;
+      std::vector<uint64_t*> coeffs, lde;
+      for (size_t t : members) {
+        TableState& s = tables_[t];
+        if (s.aux_columns == 0) continue;
+        const uint32_t cols = 3 * s.aux_columns;
+        ASSIGN_OR_RETURN(s.aux_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
+        ASSIGN_OR_RETURN(s.aux_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
+        ASSIGN_OR_RETURN(s.aux_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
+        for (uint64_t* c : ColumnsOf(s.aux_trace, cols, s.n())) src.push_back(c);
+        for (uint64_t* c : ColumnsOf(s.aux_coeffs, cols, s.n())) coeffs.push_back(c);
+        for (uint64_t* c : ColumnsOf(s.aux_lde, cols, s.N())) lde.push_back(c);
+        trees.push_back({s.aux_lde.get(), cols, s.N(), false, s.aux_tree.get()});
+      }
+      if (!src.empty()) RETURN_IF_ERROR(Lde(src, coeffs, lde, *tables_[members[0]].domain));
+    }
+    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    GatherList g;
+    for (size_t t : aux_tables) {
+      const TableState& s = tables_[t];
+      const uint64_t s_col = 3 * (s.aux_columns - 1);
+      for (int c = 0; c < 3; ++c) g.Add(s.aux_trace.get() + (s_col + c) * s.n() + s.n() - 1);
+      g.AddDigest(s.aux_tree.get(), 1);
+    }
+    RETURN_IF_ERROR(g.Run(*dev_));
+    RETURN_IF_ERROR(dev_->Sync());
+    for (size_t t : aux_tables) {
+      const Fp c0 = g.NextFp(), c1 = g.NextFp(), c2 = g.NextFp();
+      tables_[t].sum = Fp3(c0, c1, c2);
+      out[t] = AuxCommitment{true, tables_[t].sum, g.NextDigest()};
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
+    RETURN_IF_ERROR(Step(2));
+    std::vector<QuotientTable> qs;
+    std::vector<Buffer> values(tables_.size());
+    std::map<int, std::vector<size_t>> by_e;
+    const Fp g = Fp::FromCanonical(kCosetOffset);
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      TableState& s = tables_[t];
+      const air::Table& table = *s.table;
+      const int log_e = s.log_n + CeilLog2(parts_);
+      const size_t num_air = table.constraints.size();
+      const size_t num_logup = s.aux_columns == 0 ? 0 : s.groups.size() + 3;
+      std::vector<Fp3> gpow(num_air + num_logup);
+      for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
+      ProgramRequest req;
+      req.constraints = true;
+      req.gamma_pows = std::span<const Fp3>(gpow.data(), num_air);
+      req.fingerprints = s.aux_columns != 0;
+      req.alpha = challenges_[0];
+      req.beta = challenges_[1];
+      req.public_inputs = spec_.public_inputs;
+      req.challenges = challenges_;
+      CompiledProgram prog = CompileTableProgram(table, req);
+      uint32_t logup_gamma = 0, logup_sum = 0;
+      if (num_logup != 0) {
+        logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
+        logup_sum = prog.AddExtPool(std::vector<Fp3>{s.sum});
+      }
+      QuotientTable q;
+      ASSIGN_OR_RETURN(q.prog, StageProgram(prog, s));
+      q.prog.logup_gamma = logup_gamma;
+      q.prog.logup_sum = logup_sum;
+      for (int k = 0; k < 4; ++k) q.prog.acc_reg[k] = prog.acc_reg[k];
+      q.main = s.main_lde.get();
+      q.aux = s.aux_lde.get();
+      q.log_n = s.log_n;
+      q.log_N = s.log_N;
+      q.log_e = log_e;
+      q.domain = s.domain;
+      const uint64_t cosets = uint64_t{1} << (log_e - s.log_n);
+      if (cosets > 8) return absl::InternalError("device job: more than 8 quotient cosets");
+      for (uint64_t c = 0; c < cosets; ++c) {
+        // x^n is constant on the coset of positions [c n, (c + 1) n).
+        const uint64_t e = [&] {
+          uint64_t r = 0, p = c * s.n();
+          for (int i = 0; i < s.log_N; ++i) r |= ((p >> i) & 1) << (s.log_N - 1 - i);
+          return r;
+        }();
+        const Fp x = g * Fp::RootOfUnity(s.log_N).Pow(e);
+        q.zinv[c] = (x.Pow(s.n()) - Fp::One()).Inverse();
+      }
+      ASSIGN_OR_RETURN(values[t], Buffer::Make(*dev_, mem_, 3ull << log_e));
+      q.out = values[t].get();
+      qs.push_back(q);
+      by_e[log_e].push_back(t);
+    }
+    RETURN_IF_ERROR(dev_->Quotients(qs));
+    // Values of Q(g y) on <w_E>, bit-reversed -> natural coefficients, per size of E.
+    for (auto& [log_e, members] : by_e) {
+      std::vector<uint64_t*> cols;
+      for (size_t t : members) {
+        for (uint64_t* c : ColumnsOf(values[t], 3, uint64_t{1} << log_e)) cols.push_back(c);
+      }
+      const DeviceDomain& d = *tables_[members[0]].domain;
+      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::One()));
+      RETURN_IF_ERROR(dev_->Ntt(cols, log_e, d, /*inverse=*/true));
+      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::FromU64(uint64_t{1} << log_e).Inverse()));
+    }
+    // The degree check: every coefficient from parts * n on must vanish.
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      const uint64_t E = values[t].words() / 3, bound = uint64_t{parts_} * s.n();
+      if (bound >= E) continue;
+      const std::vector<uint64_t*> cols = ColumnsOf(values[t], 3, E);
+      ASSIGN_OR_RETURN(
+          const bool zero,
+          dev_->AllZero(std::vector<const uint64_t*>(cols.begin(), cols.end()), bound, E));
+      if (!zero) {
+        return absl::InternalError(absl::StrCat("cuda backend: quotient: tables[", t,
+                                                "]: the quotient has degree >= ", bound,
+                                                " (a constraint fails)"));
+      }
+    }
+    // Part i: coefficients of Q(g y) from i n on, times g^-(i n); then their LDE and tree.
+    std::vector<TreeJob> trees;
+    const Fp g_inv = g.Inverse();
+    for (auto& [log_n, members] : classes_) {
+      std::vector<const uint64_t*> src, coeff_src;
+      std::vector<uint64_t*> coeffs, lde;
+      std::vector<Fp> scale, ones;
+      for (size_t t : members) {
+        TableState& s = tables_[t];
+        const uint32_t cols = 3 * parts_;
+        const uint64_t E = values[t].words() / 3;
+        ASSIGN_OR_RETURN(s.quotient_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
+        ASSIGN_OR_RETURN(s.quotient_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
+        ASSIGN_OR_RETURN(s.quotient_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
+        const Fp g_inv_n = g_inv.Pow(s.n());
+        Fp factor = Fp::One();
+        for (uint32_t i = 0; i < parts_; ++i) {
+          for (int c = 0; c < 3; ++c) {
+            src.push_back(values[t].get() + c * E + i * s.n());
+            coeffs.push_back(s.quotient_coeffs.get() + (3 * i + c) * s.n());
+            coeff_src.push_back(coeffs.back());
+            lde.push_back(s.quotient_lde.get() + (3 * i + c) * s.N());
+            scale.push_back(factor);
+            ones.push_back(Fp::One());
+          }
+          factor *= g_inv_n;
+        }
+        trees.push_back({s.quotient_lde.get(), cols, s.N(), false, s.quotient_tree.get()});
+      }
+      const TableState& first = tables_[members[0]];
+      RETURN_IF_ERROR(dev_->Spread(src, coeffs, scale, log_n, log_n, nullptr));
+      RETURN_IF_ERROR(dev_->Spread(coeff_src, lde, ones, log_n, first.log_N, nullptr));
+      RETURN_IF_ERROR(dev_->Ntt(lde, first.log_N, *first.domain, /*inverse=*/false));
+    }
+    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    GatherList gl;
+    for (const TableState& s : tables_) gl.AddDigest(s.quotient_tree.get(), 1);
+    RETURN_IF_ERROR(gl.Run(*dev_));
+    values.clear();
+    RETURN_IF_ERROR(dev_->Sync());
+    std::vector<Digest> roots;
+    for (size_t t = 0; t < tables_.size(); ++t) roots.push_back(gl.NextDigest());
+    return roots;
+  }
+
+  absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
+    RETURN_IF_ERROR(Step(3));
+    ood_z_ = z;
+    const Fp3 zy = z * Fp::FromCanonical(kCosetOffset).Inverse();
+    std::vector<PolyEval> polys;
+    for (const TableState& s : tables_) {
+      if (z.Pow(s.n()) == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
+      const Fp3 zw = z * Fp::RootOfUnity(s.log_n);
+      for (uint32_t c = 0; c < s.table->num_columns; ++c) {
+        polys.push_back({s.main_coeffs.get() + c * s.n(), s.n(), z});
+        polys.push_back({s.main_coeffs.get() + c * s.n(), s.n(), zw});
+      }
+      for (uint32_t c = 0; c < 3 * s.aux_columns; ++c) {
+        polys.push_back({s.aux_coeffs.get() + c * s.n(), s.n(), z});
+        polys.push_back({s.aux_coeffs.get() + c * s.n(), s.n(), zw});
+      }
+      for (uint32_t c = 0; c < 3 * parts_; ++c) {
+        polys.push_back({s.quotient_coeffs.get() + c * s.n(), s.n(), zy});
+      }
+    }
+    ASSIGN_OR_RETURN(const std::vector<Fp3> v, dev_->EvalPolys(polys));
+    RETURN_IF_ERROR(dev_->Sync());
+    std::vector<TableOod> out(tables_.size());
+    size_t i = 0;
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      for (uint32_t c = 0; c < s.table->num_columns; ++c) {
+        out[t].main.push_back(v[i++]);
+        out[t].main_next.push_back(v[i++]);
+      }
+      for (uint32_t k = 0; k < s.aux_columns; ++k) {
+        const Fp3 a0 = v[i], a0n = v[i + 1], a1 = v[i + 2], a1n = v[i + 3], a2 = v[i + 4],
+                  a2n = v[i + 5];
+        i += 6;
+        out[t].aux.push_back(Combine(a0, a1, a2));
+        out[t].aux_next.push_back(Combine(a0n, a1n, a2n));
+      }
+      for (uint32_t k = 0; k < parts_; ++k) {
+        out[t].quotient.push_back(Combine(v[i], v[i + 1], v[i + 2]));
+        i += 3;
+      }
+    }
+    return out;
+  }
+
+  absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda, std::span<const TableOod> ood,
+                         const stark::FriSchedule& schedule) override {
+    RETURN_IF_ERROR(Step(4));
+    schedule_ = schedule;
+    const size_t layers = schedule.log_size.size();
+    layers_.resize(layers);
+    inject_.resize(layers);
+    layer_trees_.resize(schedule.num_committed());
+    const int log_m0 = schedule.log_size[0];
+    ASSIGN_OR_RETURN(layers_[0], Buffer::Make(*dev_, mem_, 3ull << log_m0));
+    RETURN_IF_ERROR(dev_->Zero(layers_[0].get(), 3ull << log_m0));
+    std::vector<kernels::DeepTable> deep;
+    std::vector<std::vector<Fp3>> coefs(tables_.size());
+    Fp3 lambda_t = Fp3::One();
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      size_t layer = layers;
+      for (size_t i = 0; i < layers; ++i) {
+        if (schedule.log_size[i] == s.log_N) layer = i;
+      }
+      if (layer == layers)
+        return absl::InternalError("deep: a table height is not a FRI layer size");
+      Buffer& target = layer == 0 ? layers_[0] : inject_[layer];
+      if (target.empty()) {
+        ASSIGN_OR_RETURN(target, Buffer::Make(*dev_, mem_, 3 * s.N()));
+        RETURN_IF_ERROR(dev_->Zero(target.get(), 3 * s.N()));
+      }
+      const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
+      std::vector<Fp3>& dp = coefs[t];
+      dp.resize(m + a + q);
+      for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? lambda_t : dp[k - 1] * delta;
+      Fp3 c_z = Fp3::Zero(), c_zw = Fp3::Zero();
+      for (size_t k = 0; k < m; ++k) {
+        c_z += dp[k] * ood[t].main[k];
+        c_zw += dp[k] * ood[t].main_next[k];
+      }
+      for (size_t k = 0; k < a; ++k) {
+        c_z += dp[m + k] * ood[t].aux[k];
+        c_zw += dp[m + k] * ood[t].aux_next[k];
+      }
+      for (size_t k = 0; k < q; ++k) c_z += dp[m + a + k] * ood[t].quotient[k];
+      Fp3 shift = Fp3::One();
+      for (size_t k = 0; k < m + a + q; ++k) shift *= delta;
+      kernels::DeepTable d;
+      d.main = s.main_lde.get();
+      d.aux = s.aux_lde.get();
+      d.quotient = s.quotient_lde.get();
+      d.m = uint32_t(m);
+      d.a = uint32_t(a);
+      d.q = uint32_t(q);
+      d.log_N = s.log_N;
+      d.tw = s.domain->fwd;
+      ASSIGN_OR_RETURN(void* staged, dev_->Stage(dp.data(), dp.size() * sizeof(Fp3)));
+      d.coef = static_cast<const Fp3*>(staged);
+      d.c_z = c_z;
+      d.c_zw = c_zw;
+      d.shift = shift;
+      d.inv_z = DifferenceInverse(ood_z_);
+      d.inv_zw = DifferenceInverse(ood_z_ * Fp::RootOfUnity(s.log_n));
+      d.target = target.get();
+      deep.push_back(d);
+      lambda_t *= lambda;
+    }
+    RETURN_IF_ERROR(dev_->Deep(deep, Fp::FromCanonical(kCosetOffset)));
+    ASSIGN_OR_RETURN(fold_twiddles_,
+                     Buffer::Make(*dev_, mem_, std::max<uint64_t>(uint64_t{1} << (log_m0 - 1), 1)));
+    RETURN_IF_ERROR(dev_->FoldTwiddles(fold_twiddles_.get(), log_m0));
+    return dev_->Sync();
+  }
+
+  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
+    if (layer != fri_step_ || stage_ != 5 || layer >= schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cuda backend: CommitFriLayer out of order");
+    }
+    const uint64_t arity = uint64_t{1} << schedule_.log_arity[layer];
+    const uint64_t size = uint64_t{1} << schedule_.log_size[layer];
+    ASSIGN_OR_RETURN(layer_trees_[layer], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
+    TreeJob tree{layers_[layer].get(), uint32_t(3 * arity), size / arity, true,
+                 layer_trees_[layer].get()};
+    RETURN_IF_ERROR(dev_->MerkleTrees(std::span<const TreeJob>(&tree, 1)));
+    GatherList g;
+    g.AddDigest(layer_trees_[layer].get(), 1);
+    RETURN_IF_ERROR(g.Run(*dev_));
+    RETURN_IF_ERROR(dev_->Sync());
+    return g.NextDigest();
+  }
+
+  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
+    if (layer != fri_step_ || stage_ != 5 || layer_trees_[layer].empty()) {
+      return absl::FailedPreconditionError("cuda backend: FoldFriLayer out of order");
+    }
+    const int log_a = schedule_.log_arity[layer];
+    const int log_m = schedule_.log_size[layer], log_m0 = schedule_.log_size[0];
+    const uint64_t groups = uint64_t{1} << (log_m - log_a);
+    ASSIGN_OR_RETURN(layers_[layer + 1], Buffer::Make(*dev_, mem_, 3 * groups));
+    FoldArgs f;
+    f.in = layers_[layer].get();
+    f.out = layers_[layer + 1].get();
+    f.inject = inject_[layer + 1].empty() ? nullptr : inject_[layer + 1].get();
+    f.groups = groups;
+    f.log_a = log_a;
+    const Fp s_inv = Fp::FromCanonical(kCosetOffset).Pow(uint64_t{1} << (log_m0 - log_m)).Inverse();
+    for (int r = 0; r < log_a; ++r) {
+      f.zetas[r] = r == 0 ? zeta : f.zetas[r - 1].Square();
+      f.s_invs[r] = r == 0 ? s_inv : f.s_invs[r - 1].Square();
+    }
+    f.twiddles = reinterpret_cast<const Fp*>(fold_twiddles_.get());
+    f.scale = Fp::FromU64(uint64_t{1} << log_a).Inverse();
+    RETURN_IF_ERROR(dev_->Fold(f));
+    RETURN_IF_ERROR(dev_->Sync());
+    inject_[layer + 1].Release();
+    ++fri_step_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
+    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cuda backend: FinalLayer out of order");
+    }
+    const Buffer& last = layers_.back();
+    std::vector<uint64_t> raw(last.words());
+    RETURN_IF_ERROR(dev_->Download(raw.data(), last.get(), raw.size()));
+    std::vector<Fp3> out(raw.size() / 3);
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i] = Fp3(Fp::FromCanonical(raw[3 * i]), Fp::FromCanonical(raw[3 * i + 1]),
+                   Fp::FromCanonical(raw[3 * i + 2]));
+    }
+    return out;
+  }
+
+  absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
+    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+      return absl::FailedPreconditionError("cuda backend: OpenQueries out of order");
+    }
+    const int log_m0 = schedule_.log_size[0];
+    // Plan every opening, gather all of it in one transfer, then fill in the same order.
+    struct Plan {
+      TreeOpening* out;
+      uint64_t width;
+      std::vector<uint64_t> siblings;
+    };
+    QueryOpenings out;
+    out.tables.resize(tables_.size());
+    out.fri_layers.resize(schedule_.num_committed());
+    std::vector<Plan> plans;
+    GatherList g;
+    auto plan_columns = [&](TreeOpening& o, const Buffer& data, const Buffer& tree, uint64_t cols,
+                            uint64_t len, const std::vector<uint64_t>& rows) {
+      o.indices = rows;
+      for (uint64_t r : rows) {
+        for (uint64_t c = 0; c < cols; ++c) g.Add(data.get() + c * len + r);
+      }
+      Plan p{&o, cols, SiblingNodes(len, rows)};
+      for (uint64_t node : p.siblings) g.AddDigest(tree.get(), node);
+      plans.push_back(std::move(p));
+    };
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      const std::vector<uint64_t> rows = Positions(positions, log_m0 - s.log_N, 0);
+      plan_columns(out.tables[t].main, s.main_lde, s.main_tree, s.table->num_columns, s.N(), rows);
+      if (s.aux_columns != 0) {
+        plan_columns(out.tables[t].aux, s.aux_lde, s.aux_tree, 3 * s.aux_columns, s.N(), rows);
+      }
+      plan_columns(out.tables[t].quotient, s.quotient_lde, s.quotient_tree, 3 * parts_, s.N(),
+                   rows);
+    }
+    for (int i = 0; i < schedule_.num_committed(); ++i) {
+      const int log_a = schedule_.log_arity[i];
+      const std::vector<uint64_t> groups =
+          Positions(positions, log_m0 - schedule_.log_size[i], log_a);
+      TreeOpening& o = out.fri_layers[i];
+      o.indices = groups;
+      const uint64_t width = 3ull << log_a;
+      for (uint64_t grp : groups) {
+        for (uint64_t k = 0; k < width; ++k) g.Add(layers_[i].get() + grp * width + k);
+      }
+      Plan p{&o, width, SiblingNodes(uint64_t{1} << (schedule_.log_size[i] - log_a), groups)};
+      for (uint64_t node : p.siblings) g.AddDigest(layer_trees_[i].get(), node);
+      plans.push_back(std::move(p));
+    }
+    RETURN_IF_ERROR(g.Run(*dev_));
+    RETURN_IF_ERROR(dev_->Sync());
+    for (Plan& p : plans) {
+      for (size_t v = 0; v < p.out->indices.size() * p.width; ++v)
+        p.out->values.push_back(g.NextFp());
+      for (size_t k = 0; k < p.siblings.size(); ++k)
+        p.out->proof.siblings.push_back(g.NextDigest());
+    }
+    return out;
+  }
+
+  JobMemory memory() const override { return mem_.Get(); }
+
+ private:
+  absl::Status Step(int stage) {
+    if (stage_ != stage) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cuda backend: operation ", stage, " called at stage ", stage_));
+    }
+    ++stage_;
+    return absl::OkStatus();
+  }
+
+  // Natural-order evaluations on <w_n> -> natural coefficients and the coset LDE
+  // (bit-reversed), for columns that all have 2^log_n values.
+  absl::Status Lde(std::span<const uint64_t* const> src, std::span<uint64_t* const> coeffs,
+                   std::span<uint64_t* const> lde, const DeviceDomain& d) {
+    const std::vector<Fp> ones(src.size(), Fp::One());
+    RETURN_IF_ERROR(dev_->Spread(src, coeffs, ones, d.log_n, d.log_n, nullptr));
+    RETURN_IF_ERROR(dev_->Ntt(coeffs, d.log_n, d, /*inverse=*/true));
+    RETURN_IF_ERROR(
+        dev_->BitReverse(coeffs, d.log_n, Fp::FromU64(uint64_t{1} << d.log_n).Inverse()));
+    std::vector<const uint64_t*> csrc(coeffs.begin(), coeffs.end());
+    RETURN_IF_ERROR(dev_->Spread(csrc, lde, ones, d.log_n, d.log_N, d.shift_pows));
+    return dev_->Ntt(lde, d.log_N, d, /*inverse=*/false);
+  }
+
+  // Copies a compiled program and the table's LogUp layout to the device.
+  absl::StatusOr<TableProgram> StageProgram(const CompiledProgram& p, const TableState& s) {
+    TableProgram out;
+    out.program.num_instrs = uint32_t(p.code.size());
+    out.program.num_base_regs = p.num_base_regs;
+    out.program.num_ext_regs = p.num_ext_regs;
+    ASSIGN_OR_RETURN(void* code,
+                     dev_->Stage(p.code.data(), p.code.size() * sizeof(kernels::Instr)));
+    ASSIGN_OR_RETURN(void* bp, dev_->Stage(p.base_pool.data(), p.base_pool.size() * sizeof(Fp)));
+    ASSIGN_OR_RETURN(void* ep, dev_->Stage(p.ext_pool.data(), p.ext_pool.size() * sizeof(Fp3)));
+    out.program.code = static_cast<const kernels::Instr*>(code);
+    out.program.base_pool = static_cast<const Fp*>(bp);
+    out.program.ext_pool = static_cast<const Fp3*>(ep);
+    if (!p.phi_reg.empty()) {
+      std::vector<uint32_t> first, second;
+      for (const LogUpGroup& grp : s.groups) {
+        first.push_back(grp.interactions[0]);
+        second.push_back(grp.interactions.size() == 2 ? grp.interactions[1] : kernels::kNone);
+      }
+      auto stage_u32 = [&](const std::vector<uint32_t>& v) -> absl::StatusOr<const uint32_t*> {
+        ASSIGN_OR_RETURN(void* d, dev_->Stage(v.data(), v.size() * sizeof(uint32_t)));
+        return static_cast<const uint32_t*>(d);
+      };
+      out.logup.num_interactions = uint32_t(p.phi_reg.size());
+      out.logup.num_groups = uint32_t(s.groups.size());
+      ASSIGN_OR_RETURN(out.logup.group_first, stage_u32(first));
+      ASSIGN_OR_RETURN(out.logup.group_second, stage_u32(second));
+      ASSIGN_OR_RETURN(out.logup.phi_reg, stage_u32(p.phi_reg));
+      ASSIGN_OR_RETURN(out.logup.mult_reg, stage_u32(p.mult_reg));
+      ASSIGN_OR_RETURN(out.logup.tmp_reg, stage_u32(p.tmp_reg));
+    }
+    return out;
+  }
+
+  std::unique_ptr<Device> dev_;
+  JobSpec spec_;
+  uint32_t parts_ = 0;
+  std::vector<TableState> tables_;
+  std::map<int, std::vector<size_t>> classes_;  // log n -> tables
+  std::vector<Fp3> challenges_;
+  Fp3 ood_z_;
+  int stage_ = 0;
+  int fri_step_ = 0;
+  stark::FriSchedule schedule_;
+  std::vector<Buffer> layers_, inject_, layer_trees_;
+  Buffer fold_twiddles_;
+  Memory mem_;
+};
+
+class DeviceBackend final : public Backend {
+ public:
+  DeviceBackend(std::string name, DeviceFactory factory)
+      : name_(std::move(name)), factory_(std::move(factory)) {}
+  std::string_view name() const override { return name_; }
+  absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
+    if (spec.air == nullptr || spec.log_rows.size() != spec.air->tables.size()) {
+      return absl::InvalidArgumentError(name_ + " backend: the job spec does not match its AIR");
+    }
+    if (spec.air->max_constraint_degree - 1 > 8) {
+      return absl::InvalidArgumentError(name_ + " backend: more than 8 quotient parts");
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Device> dev, factory_());
+    return std::unique_ptr<ProvingJob>(new DeviceJob(std::move(dev), spec));
+  }
+  uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
+    return EstimateDeviceJobBytes(spec);
+  }
+
+ private:
+  std::string name_;
+  DeviceFactory factory_;
+};
+
+}  // namespace
+
+uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
+  // Everything a table keeps to the end (trace, coefficients, LDEs, trees), the quotient's
+  // E values while round 3 runs, and the first FRI layer with its tree.
+  uint64_t total = 0, max_lde = 0;
+  const uint32_t parts = spec.air->max_constraint_degree - 1;
+  for (size_t t = 0; t < spec.log_rows.size(); ++t) {
+    const air::Table& table = spec.air->tables[t];
+    const auto groups = stark::GroupInteractions(table, spec.air->max_constraint_degree);
+    const uint64_t n = uint64_t{1} << spec.log_rows[t];
+    const uint64_t N = n << spec.log_blowup;
+    const uint64_t aux = 3 * stark::NumAuxColumns(groups);
+    total += 8 * N * (table.num_columns + aux + 3 * parts);          // LDEs
+    total += 8 * n * (2 * table.num_columns + 2 * aux + 3 * parts);  // traces, coefficients
+    total += 3 * 64 * N;                                             // trees
+    total += 24 * n * (uint64_t{1} << CeilLog2(parts));              // quotient values
+    max_lde = std::max(max_lde, N);
+  }
+  return total + 24 * 2 * max_lde + 64 * max_lde;
+}
+
+std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory) {
+  return std::make_unique<DeviceBackend>(std::move(name), std::move(factory));
+}
+
+}  // namespace prover::backend::cuda

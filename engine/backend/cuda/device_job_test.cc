@@ -1,0 +1,165 @@
+// The CUDA engine's algorithm on the emulated device, against the CPU engine: the engine
+// contract suite, plus unit tests of the shared kernel bodies (Keccak lanes, NTT passes,
+// the bytecode compiler).
+#include "engine/backend/cuda/device_job.h"
+
+#include <random>
+
+#include "engine/air/workloads/zkvm.h"
+#include "engine/backend/cpu/dag_eval.h"
+#include "engine/backend/cuda/emulated_device.h"
+#include "engine/backend/cuda/program_compiler.h"
+#include "engine/hash/keccak.h"
+#include "engine/poly/ntt.h"
+#include "engine/testing/backend_contract.h"
+#include "gtest/gtest.h"
+#include "kernels/bodies.h"
+
+namespace prover::testing {
+
+INSTANTIATE_TEST_SUITE_P(
+    Engines, BackendContract,
+    ::testing::Values(BackendUnderTest{"cpu", [] { return backend::MakeCpuBackend(); }, 12},
+                      BackendUnderTest{"cuda-emulated",
+                                       [] { return backend::cuda::MakeEmulatedCudaBackend(); },
+                                       12}),
+    [](const ::testing::TestParamInfo<BackendUnderTest>& info) {
+      return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
+    });
+
+}  // namespace prover::testing
+
+namespace prover::backend::cuda {
+namespace {
+
+TEST(KeccakBody, LeavesAndNodesMatchTheHostHasher) {
+  std::mt19937_64 rng(0x5eed0501);
+  for (uint32_t width : {1u, 2u, 16u, 17u, 18u, 34u, 35u, 100u}) {
+    std::vector<uint64_t> row(width);
+    std::vector<Fp> fps(width);
+    for (uint32_t c = 0; c < width; ++c) {
+      fps[c] = Fp::FromU64(rng());
+      row[c] = fps[c].value();
+    }
+    uint64_t lanes[4];
+    kernels::HashRowLeaf(row.data(), width, 1, true, 0, lanes);
+    const Digest want = HashRow(fps);
+    EXPECT_EQ(std::memcmp(lanes, want.data(), 32), 0) << "width " << width;
+  }
+  // Node 1's children are nodes 2 and 3 (lanes 8..15); it is written to lanes 4..7.
+  uint64_t nodes[16] = {};
+  for (int i = 8; i < 16; ++i) nodes[i] = rng();
+  kernels::HashNode(nodes, 1);
+  const Digest want =
+      Keccak256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(nodes + 8), 64));
+  EXPECT_EQ(std::memcmp(nodes + 4, want.data(), 32), 0);
+}
+
+// The pass plan covers every stage exactly once, tiles cover every index exactly once.
+TEST(NttBody, PlansCoverEveryStageAndIndex) {
+  for (int log_n = 1; log_n <= 28; ++log_n) {
+    kernels::NttPass passes[8];
+    const int count = kernels::PlanNtt(log_n, passes);
+    int stage = 0;
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ(passes[i].s0, stage) << log_n;
+      EXPECT_GE(passes[i].stages, 1);
+      EXPECT_LE(passes[i].stages + passes[i].log_lanes, kernels::kNttTileBits);
+      stage += passes[i].stages;
+      if (log_n <= 14) {
+        std::vector<int> seen(size_t{1} << log_n, 0);
+        for (uint64_t t = 0; t < passes[i].tiles(); ++t) {
+          for (uint64_t e = 0; e < passes[i].tile_elems(); ++e)
+            ++seen[kernels::NttTileIndex(passes[i], t, e)];
+        }
+        for (int s : seen) ASSERT_EQ(s, 1) << "log_n " << log_n << " pass " << i;
+      }
+    }
+    EXPECT_EQ(stage, log_n);
+  }
+}
+
+// The emulated device's NTT (the kernels' passes) against the CPU NTT, forward and inverse.
+TEST(NttBody, MatchesTheCpuNtt) {
+  auto dev = MakeEmulatedDevice();
+  std::mt19937_64 rng(0x5eed0502);
+  for (int log_n : {1, 2, 5, 11, 12, 13, 16, 19}) {
+    auto domain = dev->Domain(log_n, 1, Fp::FromU64(7));
+    ASSERT_TRUE(domain.ok());
+    const uint64_t n = uint64_t{1} << log_n;
+    std::vector<Fp> host(n);
+    for (Fp& v : host) v = Fp::FromU64(rng());
+    for (bool inverse : {false, true}) {
+      auto buf = dev->Alloc(n);
+      ASSERT_TRUE(buf.ok());
+      std::memcpy(*buf, host.data(), 8 * n);
+      uint64_t* cols[] = {*buf};
+      ASSERT_TRUE(dev->Ntt(cols, log_n, **domain, inverse).ok());
+      std::vector<Fp> want = host;
+      Fp* wcols[] = {want.data()};
+      if (inverse) {
+        ASSERT_TRUE(InverseNtt(wcols, log_n, Order::kNatural, Order::kBitReversed).ok());
+        const Fp scale = Fp::FromU64(n);  // the device leaves 1/n to the caller
+        for (Fp& v : want) v *= scale;
+      } else {
+        ASSERT_TRUE(ForwardNtt(wcols, log_n, Order::kNatural, Order::kBitReversed).ok());
+      }
+      for (uint64_t i = 0; i < n; ++i)
+        ASSERT_EQ((*buf)[i], want[i].value())
+            << "log_n " << log_n << " inverse " << inverse << " i " << i;
+      dev->Free(*buf);
+    }
+  }
+}
+
+// The bytecode reuses registers: the zkvm's tables need far fewer registers than nodes,
+// and the program computes the same constraint sums as the CPU evaluator.
+TEST(ProgramCompiler, ReusesRegistersAndMatchesTheCpuEvaluator) {
+  auto w = air::Zkvm(10, 1);
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::mt19937_64 rng(0x5eed0503);
+  const std::vector<Fp3> challenges = {
+      Fp3(Fp::FromU64(rng()), Fp::FromU64(rng()), Fp::FromU64(rng())),
+      Fp3(Fp::FromU64(rng()), Fp::FromU64(rng()), Fp::FromU64(rng()))};
+  for (const air::Table& table : w->air.tables) {
+    std::vector<Fp3> gpow(table.constraints.size());
+    for (Fp3& g : gpow) g = Fp3(Fp::FromU64(rng()), Fp::FromU64(rng()), Fp::FromU64(rng()));
+    ProgramRequest req;
+    req.constraints = true;
+    req.gamma_pows = gpow;
+    req.public_inputs = w->public_inputs;
+    req.challenges = challenges;
+    const CompiledProgram p = CompileTableProgram(table, req);
+    EXPECT_LT(p.num_base_regs + p.num_ext_regs, table.exprs.size() + 8) << table.name;
+    // Random column values at one point; the CPU evaluator's sums by kind.
+    std::vector<Fp> cur(table.num_columns), nxt(table.num_columns);
+    for (Fp& v : cur) v = Fp::FromU64(rng());
+    for (Fp& v : nxt) v = Fp::FromU64(rng());
+    std::vector<uint32_t> roots;
+    for (const air::Constraint& c : table.constraints) roots.push_back(c.expr);
+    cpu::DagEvaluator ev(table, roots, w->public_inputs, challenges);
+    std::vector<const Fp*> cp(table.num_columns), np(table.num_columns);
+    for (uint32_t c = 0; c < table.num_columns; ++c) {
+      cp[c] = &cur[c];
+      np[c] = &nxt[c];
+    }
+    ev.Evaluate(cp, np, 1);
+    Fp3 want[4] = {};
+    for (size_t k = 0; k < table.constraints.size(); ++k) {
+      const uint32_t e = table.constraints[k].expr;
+      const Fp3 v = ev.is_ext(e) ? ev.ext(e)[0] : Fp3(ev.base(e)[0]);
+      want[int(table.constraints[k].kind)] += gpow[k] * v;
+    }
+    std::vector<Fp> base(p.num_base_regs);
+    std::vector<Fp3> ext(p.num_ext_regs);
+    const kernels::ProgramView view{p.code.data(),  uint32_t(p.code.size()), p.num_base_regs,
+                                    p.num_ext_regs, p.base_pool.data(),      p.ext_pool.data()};
+    kernels::RunProgram(view, kernels::RegisterFile{base.data(), ext.data(), 1},
+                        [&](uint32_t col, uint32_t off) { return off ? nxt[col] : cur[col]; });
+    for (int k = 0; k < 4; ++k)
+      EXPECT_EQ(ext[p.acc_reg[k]], want[k]) << table.name << " kind " << k;
+  }
+}
+
+}  // namespace
+}  // namespace prover::backend::cuda

@@ -1,0 +1,357 @@
+#include "engine/backend/cuda/emulated_device.h"
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "engine/backend/cuda/device_job.h"
+
+namespace prover::backend::cuda {
+namespace {
+
+using kernels::RegisterFile;
+
+// Domains shared by every emulated job, like the per-GPU cache of the CUDA engine.
+struct HostDomain {
+  DeviceDomain view;
+  std::vector<Fp> fwd, inv, shift_pows;
+};
+
+class HostDomainCache {
+ public:
+  static HostDomainCache& Global() {
+    static HostDomainCache* cache = new HostDomainCache();
+    return *cache;
+  }
+  const DeviceDomain* Get(int log_n, int log_blowup, Fp shift) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = entries_[std::make_tuple(log_n, log_blowup, shift.value())];
+    if (slot == nullptr) {
+      slot = std::make_unique<HostDomain>();
+      const int log_N = log_n + log_blowup;
+      const uint64_t half = log_N == 0 ? 1 : uint64_t{1} << (log_N - 1);
+      const Fp w = Fp::RootOfUnity(log_N), w_inv = w.Inverse();
+      slot->fwd.resize(half);
+      slot->inv.resize(half);
+      Fp a = Fp::One(), b = Fp::One();
+      for (uint64_t j = 0; j < half; ++j, a *= w, b *= w_inv) {
+        slot->fwd[j] = a;
+        slot->inv[j] = b;
+      }
+      slot->shift_pows.resize(uint64_t{1} << log_n);
+      Fp s = Fp::One();
+      for (Fp& v : slot->shift_pows) {
+        v = s;
+        s *= shift;
+      }
+      slot->view = {
+          log_n, log_N, shift, slot->fwd.data(), slot->inv.data(), slot->shift_pows.data()};
+    }
+    return &slot->view;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::tuple<int, int, uint64_t>, std::unique_ptr<HostDomain>> entries_;
+};
+
+Fp AsFp(uint64_t v) { return Fp::FromCanonical(v); }
+
+class EmulatedDevice final : public Device {
+ public:
+  ~EmulatedDevice() override {
+    for (auto& [p, words] : live_) delete[] p;
+  }
+  std::string name() const override { return "emulated"; }
+
+  absl::StatusOr<uint64_t*> Alloc(uint64_t words) override {
+    uint64_t* p = new uint64_t[words];
+    // Fresh device memory is not zero; fill it with a pattern no result can depend on.
+    for (uint64_t i = 0; i < words; ++i) p[i] = 0xDEADBEEFDEADBEEFull;
+    live_[p] = words;
+    return p;
+  }
+  void Free(uint64_t* p) override {
+    live_.erase(p);
+    delete[] p;
+  }
+  absl::Status Upload(uint64_t* dst, const uint64_t* src, uint64_t words) override {
+    std::memcpy(dst, src, 8 * words);
+    stats_.bytes_to_device += 8 * words;
+    return absl::OkStatus();
+  }
+  absl::Status Download(uint64_t* dst, const uint64_t* src, uint64_t words) override {
+    std::memcpy(dst, src, 8 * words);
+    stats_.bytes_to_host += 8 * words;
+    return absl::OkStatus();
+  }
+  absl::Status Zero(uint64_t* dst, uint64_t words) override {
+    std::memset(dst, 0, 8 * words);
+    return absl::OkStatus();
+  }
+  absl::Status Sync() override {
+    arena_.clear();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<const DeviceDomain*> Domain(int log_n, int log_blowup, Fp shift) override {
+    return HostDomainCache::Global().Get(log_n, log_blowup, shift);
+  }
+  absl::StatusOr<void*> Stage(const void* host, uint64_t bytes) override {
+    arena_.emplace_back(new uint64_t[(bytes + 7) / 8 + 1]);
+    std::memcpy(arena_.back().get(), host, bytes);
+    stats_.bytes_to_device += bytes;
+    return static_cast<void*>(arena_.back().get());
+  }
+
+  absl::Status Ntt(std::span<uint64_t* const> cols, int log_n, const DeviceDomain& d,
+                   bool inverse) override {
+    kernels::NttPass passes[8];
+    const int count = kernels::PlanNtt(log_n, passes);
+    const Fp* tw = inverse ? d.inv : d.fwd;
+    std::vector<Fp> sh;
+    for (int pi = 0; pi < count; ++pi) {
+      const kernels::NttPass& p = passes[pi];
+      ++stats_.launches;
+      sh.resize(p.tile_elems());
+      for (uint64_t* col : cols) {
+        for (uint64_t tile = 0; tile < p.tiles(); ++tile) {
+          for (uint64_t e = 0; e < p.tile_elems(); ++e)
+            sh[e] = AsFp(col[kernels::NttTileIndex(p, tile, e)]);
+          for (int t = 0; t < p.stages; ++t) {
+            for (uint64_t u = 0; u < p.tile_elems() / 2; ++u)
+              kernels::NttTileButterfly(p, tile, t, u, sh.data(), tw, d.log_N);
+          }
+          for (uint64_t e = 0; e < p.tile_elems(); ++e)
+            col[kernels::NttTileIndex(p, tile, e)] = sh[e].value();
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status BitReverse(std::span<uint64_t* const> cols, int log_n, Fp scale) override {
+    ++stats_.launches;
+    const uint64_t n = uint64_t{1} << log_n;
+    for (uint64_t* col : cols) {
+      for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t j = kernels::BitRev(i, log_n);
+        if (i < j) std::swap(col[i], col[j]);
+      }
+      for (uint64_t i = 0; i < n; ++i) col[i] = (AsFp(col[i]) * scale).value();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Spread(std::span<const uint64_t* const> src, std::span<uint64_t* const> dst,
+                      std::span<const Fp> scale, int log_n, int log_len,
+                      const Fp* shift_pows) override {
+    ++stats_.launches;
+    const uint64_t n = uint64_t{1} << log_n, len = uint64_t{1} << log_len;
+    for (size_t c = 0; c < src.size(); ++c) {
+      for (uint64_t k = 0; k < len; ++k) {
+        Fp v = Fp::Zero();
+        if (k < n) {
+          v = AsFp(src[c][k]) * scale[c];
+          if (shift_pows != nullptr) v *= shift_pows[k];
+        }
+        dst[c][k] = v.value();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status MerkleTrees(std::span<const TreeJob> trees) override {
+    ++stats_.launches;
+    for (const TreeJob& t : trees) {
+      for (uint64_t r = 0; r < t.rows; ++r)
+        kernels::HashRowLeaf(t.data, t.width, t.rows, t.row_major, r, t.nodes + 4 * (t.rows + r));
+    }
+    for (const TreeJob& t : trees) {
+      for (uint64_t m = t.rows; m > 1; m /= 2) {
+        ++stats_.launches;
+        for (uint64_t i = m / 2; i < m; ++i) kernels::HashNode(t.nodes, i);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::pair<int, uint64_t>> AuxColumns(std::span<const AuxTable> tables) override {
+    stats_.launches += 4;
+    for (size_t t = 0; t < tables.size(); ++t) {
+      const AuxTable& a = tables[t];
+      const kernels::ProgramView& p = a.prog.program;
+      const kernels::LogUpView& v = a.prog.logup;
+      const uint64_t n = uint64_t{1} << a.log_n;
+      std::vector<Fp> base(p.num_base_regs);
+      std::vector<Fp3> ext(p.num_ext_regs);
+      const RegisterFile regs{base.data(), ext.data(), 1};
+      const uint64_t s_col = 3 * v.num_groups;
+      for (uint64_t j = 0; j < n; ++j) {
+        kernels::RunProgram(p, regs,
+                            [&](uint32_t col, uint32_t) { return AsFp(a.trace[col * n + j]); });
+        Fp3 row_sum;
+        const bool ok = kernels::AuxRow(
+            v, regs,
+            [&](uint32_t g, const Fp3& h) {
+              for (int c = 0; c < 3; ++c) a.aux[(3 * g + c) * n + j] = h.coeff(c).value();
+            },
+            &row_sum);
+        if (!ok) return std::make_pair(int(t), j);
+        for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
+      }
+      // The running sum: an inclusive prefix sum of each of the three base columns.
+      for (int c = 0; c < 3; ++c) {
+        uint64_t* col = a.aux + (s_col + c) * n;
+        for (uint64_t j = 1; j < n; ++j) col[j] = (AsFp(col[j - 1]) + AsFp(col[j])).value();
+      }
+    }
+    return std::make_pair(-1, uint64_t{0});
+  }
+
+  absl::Status Quotients(std::span<const QuotientTable> tables) override {
+    stats_.launches += 3;
+    for (const QuotientTable& q : tables) {
+      const kernels::ProgramView& p = q.prog.program;
+      const uint64_t N = uint64_t{1} << q.log_N, E = uint64_t{1} << q.log_e;
+      const DeviceDomain& d = *q.domain;
+      const Fp w_last = Fp::RootOfUnity(q.log_n).Inverse();
+      // Denominators x - 1 and x - w^(n-1), batch-inverted (the device uses scans).
+      std::vector<Fp> den(2 * E);
+      for (uint64_t i = 0; i < E; ++i) {
+        const Fp x = kernels::LdePoint(d.fwd, q.log_N, d.shift, i);
+        den[i] = x - Fp::One();
+        den[E + i] = x - w_last;
+      }
+      BatchInvert(den);
+      std::vector<Fp> base(p.num_base_regs);
+      std::vector<Fp3> ext(p.num_ext_regs);
+      const RegisterFile regs{base.data(), ext.data(), 1};
+      for (uint64_t i = 0; i < E; ++i) {
+        const uint64_t next = kernels::NextRowPosition(i, q.log_n);
+        kernels::RunProgram(p, regs, [&](uint32_t col, uint32_t off) {
+          return AsFp(q.main[col * N + (off ? next : i)]);
+        });
+        const Fp x = kernels::LdePoint(d.fwd, q.log_N, d.shift, i);
+        const Fp3 v = kernels::QuotientValue(
+            p, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_sum,
+            [&](uint32_t g, uint32_t off) {
+              return kernels::LoadExtColumn(q.aux + 3 * g * N, N, off ? next : i);
+            },
+            x, w_last, q.zinv[i >> q.log_n], den[i], den[E + i]);
+        for (int c = 0; c < 3; ++c) q.out[c * E + i] = v.coeff(c).value();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> AllZero(std::span<const uint64_t* const> cols, uint64_t begin,
+                               uint64_t end) override {
+    ++stats_.launches;
+    for (const uint64_t* c : cols) {
+      for (uint64_t i = begin; i < end; ++i) {
+        if (c[i] != 0) return false;
+      }
+    }
+    return true;
+  }
+
+  absl::StatusOr<std::vector<Fp3>> EvalPolys(std::span<const PolyEval> polys) override {
+    stats_.launches += 2;
+    std::vector<Fp3> out;
+    constexpr uint64_t kChunk = 256;  // the device's per-thread chunk
+    for (const PolyEval& e : polys) {
+      Fp3 acc = Fp3::Zero();
+      for (uint64_t b = 0; b < e.len; b += kChunk)
+        acc += kernels::EvalChunk(e.coeffs, b, std::min(e.len, b + kChunk), e.point);
+      out.push_back(acc);
+    }
+    return out;
+  }
+
+  absl::Status Deep(std::span<const kernels::DeepTable> tables, Fp lde_shift) override {
+    stats_.launches += 3;
+    for (const kernels::DeepTable& d : tables) {
+      const uint64_t N = uint64_t{1} << d.log_N;
+      std::vector<Fp> den(2 * N);
+      for (uint64_t p = 0; p < N; ++p) {
+        const Fp x = kernels::LdePoint(d.tw, d.log_N, lde_shift, p);
+        den[p] = d.inv_z.Denominator(x);
+        den[N + p] = d.inv_zw.Denominator(x);
+      }
+      BatchInvert(den);
+      for (uint64_t p = 0; p < N; ++p) {
+        const Fp x = kernels::LdePoint(d.tw, d.log_N, lde_shift, p);
+        const Fp3 v = kernels::DeepValue(d, p, x, den[p], den[N + p]);
+        uint64_t* t = d.target + 3 * p;
+        const Fp3 sum = Fp3(AsFp(t[0]), AsFp(t[1]), AsFp(t[2])) + v;
+        for (int c = 0; c < 3; ++c) t[c] = sum.coeff(c).value();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FoldTwiddles(uint64_t* out, int log_m) override {
+    ++stats_.launches;
+    const uint64_t half = log_m == 0 ? 1 : uint64_t{1} << (log_m - 1);
+    const Fp w_inv = Fp::RootOfUnity(log_m).Inverse();
+    for (uint64_t c = 0; c < half; ++c)
+      out[c] = w_inv.Pow(kernels::BitRev(c, log_m == 0 ? 0 : log_m - 1)).value();
+    return absl::OkStatus();
+  }
+
+  absl::Status Fold(const FoldArgs& f) override {
+    ++stats_.launches;
+    const Fp3* in = reinterpret_cast<const Fp3*>(f.in);
+    for (uint64_t c = 0; c < f.groups; ++c) {
+      Fp3 v = kernels::FoldGroup(in, c, f.log_a, f.zetas, f.s_invs, f.twiddles, f.scale);
+      if (f.inject != nullptr) {
+        v += Fp3(AsFp(f.inject[3 * c]), AsFp(f.inject[3 * c + 1]), AsFp(f.inject[3 * c + 2]));
+      }
+      for (int k = 0; k < 3; ++k) f.out[3 * c + k] = v.coeff(k).value();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Gather(std::span<const uint64_t* const> addresses, uint64_t* host_out) override {
+    ++stats_.launches;
+    for (size_t i = 0; i < addresses.size(); ++i) host_out[i] = *addresses[i];
+    stats_.bytes_to_host += 8 * addresses.size();
+    return absl::OkStatus();
+  }
+
+  DeviceStats stats() const override { return stats_; }
+
+ private:
+  static void BatchInvert(std::vector<Fp>& v) {
+    std::vector<Fp> prefix(v.size());
+    Fp acc = Fp::One();
+    for (size_t i = 0; i < v.size(); ++i) {
+      prefix[i] = acc;
+      acc *= v[i];
+    }
+    Fp inv = acc.Inverse();
+    for (size_t i = v.size(); i-- > 0;) {
+      const Fp x = v[i];
+      v[i] = inv * prefix[i];
+      inv *= x;
+    }
+  }
+
+  std::map<uint64_t*, uint64_t> live_;
+  std::vector<std::unique_ptr<uint64_t[]>> arena_;
+  DeviceStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<Device> MakeEmulatedDevice() { return std::make_unique<EmulatedDevice>(); }
+
+std::unique_ptr<Backend> MakeEmulatedCudaBackend() {
+  return MakeDeviceBackend("cuda-emulated", []() -> absl::StatusOr<std::unique_ptr<Device>> {
+    return MakeEmulatedDevice();
+  });
+}
+
+}  // namespace prover::backend::cuda
