@@ -14,7 +14,7 @@
 
 #include "engine/base/host_device.h"
 
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #define PROVER_UNROLL _Pragma("unroll")
 #else
 #define PROVER_UNROLL

@@ -26,74 +26,18 @@
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
 #include "kernels/bodies.h"
+#include "kernels/descriptors.h"
 #include "kernels/program.h"
 
 namespace prover::backend::cuda {
 
-// The twiddles of one LDE domain (the device-side domain cache's entry, keyed by (log n,
-// log blowup, coset offset)): w_N^j and w_N^-j for j < N/2 and shift^k for k < n.
-struct DeviceDomain {
-  int log_n = 0, log_N = 0;
-  Fp shift;
-  const Fp* fwd = nullptr;
-  const Fp* inv = nullptr;
-  const Fp* shift_pows = nullptr;
-};
-
-// A compiled constraint program with its per-table LogUp data, in device memory.
-struct TableProgram {
-  kernels::ProgramView program;
-  kernels::LogUpView logup;
-  uint32_t acc_reg[4] = {0, 0, 0, 0};
-  uint32_t logup_gamma = 0, logup_sum = 0;
-};
-
-// Round 2 for one table: helper columns and running sum from the trace rows.
-struct AuxTable {
-  TableProgram prog;
-  const uint64_t* trace = nullptr;  // C columns of n
-  int log_n = 0;
-  uint64_t* aux = nullptr;  // 3 * (G + 1) columns of n: helpers, then the running sum
-};
-
-// Round 3 for one table: quotient values on the first E positions of the LDE.
-struct QuotientTable {
-  TableProgram prog;
-  const uint64_t* main = nullptr;  // C columns of N
-  const uint64_t* aux = nullptr;   // 3 * (G + 1) columns of N, or null
-  int log_n = 0, log_N = 0, log_e = 0;
-  const DeviceDomain* domain = nullptr;
-  Fp zinv[8];               // 1 / (x^n - 1) on each of the E / n cosets (constant on a coset)
-  uint64_t* out = nullptr;  // 3 columns of E
-};
-
-// A Merkle tree over the rows of a matrix; nodes: 2 * rows digests of 4 lanes, heap order.
-struct TreeJob {
-  const uint64_t* data = nullptr;
-  uint32_t width = 0;
-  uint64_t rows = 0;
-  bool row_major = false;
-  uint64_t* nodes = nullptr;
-};
-
-// One polynomial to evaluate: coefficients (natural order) at an extension point.
-struct PolyEval {
-  const uint64_t* coeffs = nullptr;
-  uint64_t len = 0;
-  Fp3 point;
-};
-
-struct FoldArgs {
-  const uint64_t* in = nullptr;      // groups * 2^log_a interleaved extension values
-  uint64_t* out = nullptr;           // groups values
-  const uint64_t* inject = nullptr;  // groups values to add, or null
-  uint64_t groups = 0;
-  int log_a = 0;
-  Fp3 zetas[4];
-  Fp s_invs[4];
-  const Fp* twiddles = nullptr;
-  Fp scale;
-};
+using kernels::AuxTable;
+using kernels::DeviceDomain;
+using kernels::FoldArgs;
+using kernels::PolyEval;
+using kernels::QuotientTable;
+using kernels::TableProgram;
+using kernels::TreeJob;
 
 struct DeviceStats {
   uint64_t launches = 0;

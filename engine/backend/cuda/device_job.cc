@@ -343,7 +343,8 @@ class DeviceJob final : public ProvingJob {
       q.log_n = s.log_n;
       q.log_N = s.log_N;
       q.log_e = log_e;
-      q.domain = s.domain;
+      q.tw = s.domain->fwd;
+      q.shift = s.domain->shift;
       const uint64_t cosets = uint64_t{1} << (log_e - s.log_n);
       if (cosets > 8) return absl::InternalError("device job: more than 8 quotient cosets");
       for (uint64_t c = 0; c < cosets; ++c) {

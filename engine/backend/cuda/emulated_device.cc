@@ -215,12 +215,11 @@ class EmulatedDevice final : public Device {
     for (const QuotientTable& q : tables) {
       const kernels::ProgramView& p = q.prog.program;
       const uint64_t N = uint64_t{1} << q.log_N, E = uint64_t{1} << q.log_e;
-      const DeviceDomain& d = *q.domain;
       const Fp w_last = Fp::RootOfUnity(q.log_n).Inverse();
       // Denominators x - 1 and x - w^(n-1), batch-inverted (the device uses scans).
       std::vector<Fp> den(2 * E);
       for (uint64_t i = 0; i < E; ++i) {
-        const Fp x = kernels::LdePoint(d.fwd, q.log_N, d.shift, i);
+        const Fp x = kernels::LdePoint(q.tw, q.log_N, q.shift, i);
         den[i] = x - Fp::One();
         den[E + i] = x - w_last;
       }
@@ -233,7 +232,7 @@ class EmulatedDevice final : public Device {
         kernels::RunProgram(p, regs, [&](uint32_t col, uint32_t off) {
           return AsFp(q.main[col * N + (off ? next : i)]);
         });
-        const Fp x = kernels::LdePoint(d.fwd, q.log_N, d.shift, i);
+        const Fp x = kernels::LdePoint(q.tw, q.log_N, q.shift, i);
         const Fp3 v = kernels::QuotientValue(
             p, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_sum,
             [&](uint32_t g, uint32_t off) {

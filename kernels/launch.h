@@ -1,0 +1,102 @@
+// Launchers of the CUDA engine's kernels (kernels/prover_kernels.cu). Each enqueues its
+// kernels on the given stream and returns the launch error; none allocates or
+// synchronises. Descriptor arrays and scratch are device memory owned by the caller
+// (engine/backend/cuda/cuda_device.cc), which also sizes the scratch with the *Words
+// helpers. `launches` (when not null) is increased by the number of kernels enqueued.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/descriptors.h"
+
+namespace prover::kernels {
+
+// Grid sizes: at most this many resident blocks per SM are launched for grid-stride loops.
+struct GridLimits {
+  int sm_count = 132;
+};
+
+// out[j] = base^j * first for j < count.
+cudaError_t LaunchPowers(uint64_t* out, Fp base, uint64_t count, cudaStream_t stream,
+                         uint64_t* launches);
+
+cudaError_t LaunchNtt(uint64_t* const* cols, uint32_t num_cols, int log_n, const Fp* tw, int log_tw,
+                      cudaStream_t stream, uint64_t* launches);
+cudaError_t LaunchBitReverse(uint64_t* const* cols, uint32_t num_cols, int log_n, Fp scale,
+                             cudaStream_t stream, uint64_t* launches);
+cudaError_t LaunchSpread(const uint64_t* const* src, uint64_t* const* dst, const Fp* scale,
+                         uint32_t num_cols, int log_n, int log_len, const Fp* shift_pows,
+                         cudaStream_t stream, uint64_t* launches);
+
+// Merkle trees: leaves of every tree, then each level of every tree. prefix arrays: for
+// each launch, num_trees + 1 running totals of the items (rows, then parents per level)
+// of each tree; level_prefix holds max_log_rows such arrays one after the other.
+cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_t* leaf_prefix,
+                         uint64_t total_leaves, const uint64_t* level_prefix,
+                         const uint64_t* level_totals, int levels, cudaStream_t stream,
+                         uint64_t* launches);
+
+// Register scratch of a program kernel: words for `threads` threads.
+uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs, uint64_t threads);
+uint64_t ProgramThreads(const GridLimits& g);
+
+// Round 2 rows: helpers and row sums (into the running-sum columns) for every row of every
+// table; the lowest (table << 40 | row) whose fingerprint vanishes goes to *bad
+// (initialised to ~0 by the caller).
+cudaError_t LaunchAuxRows(const AuxTable* tables, uint32_t num_tables, const uint64_t* row_prefix,
+                          uint64_t total_rows, uint64_t* scratch, uint32_t base_regs,
+                          uint32_t ext_regs, unsigned long long* bad, const GridLimits& g,
+                          cudaStream_t stream, uint64_t* launches);
+
+// In-place inclusive prefix sums (Goldilocks addition) of segments of power-of-two lengths.
+struct ScanChunk {
+  uint64_t* data;
+  uint64_t count;  // values in this chunk (<= kScanChunk)
+  uint32_t segment;
+};
+struct ScanSegment {
+  uint32_t first_chunk, num_chunks;
+};
+inline constexpr uint32_t kScanChunk = 2048;
+cudaError_t LaunchSegmentedScan(const ScanChunk* chunks, uint32_t num_chunks,
+                                const ScanSegment* segments, uint32_t num_segments,
+                                uint64_t* chunk_sums, cudaStream_t stream, uint64_t* launches);
+
+// Round 3: the quotient values of every table; group_prefix counts groups of
+// kPointsPerThread points per table.
+inline constexpr uint32_t kPointsPerThread = 8;
+cudaError_t LaunchQuotients(const QuotientTable* tables, uint32_t num_tables,
+                            const uint64_t* group_prefix, uint64_t total_groups, uint64_t* scratch,
+                            uint32_t base_regs, uint32_t ext_regs, const GridLimits& g,
+                            cudaStream_t stream, uint64_t* launches);
+
+cudaError_t LaunchAllZero(const uint64_t* const* cols, uint32_t num_cols, uint64_t begin,
+                          uint64_t end, unsigned long long* flag, cudaStream_t stream,
+                          uint64_t* launches);
+
+// Evaluations: partial sums per chunk of kEvalChunk coefficients, then one block per
+// polynomial. chunk_prefix: num_polys + 1 running chunk counts. out: 3 words per poly.
+inline constexpr uint64_t kEvalChunk = 256;
+cudaError_t LaunchEvalPolys(const PolyEval* polys, uint32_t num_polys, const uint64_t* chunk_prefix,
+                            uint64_t total_chunks, uint64_t* partials, uint64_t* out,
+                            cudaStream_t stream, uint64_t* launches);
+
+// DEEP: tables grouped by target (tables [first, first + count) of `tables` share it).
+struct DeepTarget {
+  uint32_t first, count;
+  int log_N;
+  uint64_t* target;
+};
+cudaError_t LaunchDeep(const DeepTable* tables, const DeepTarget* targets, uint32_t num_targets,
+                       const uint64_t* group_prefix, uint64_t total_groups, Fp lde_shift,
+                       cudaStream_t stream, uint64_t* launches);
+
+cudaError_t LaunchFoldTwiddles(uint64_t* out, int log_m, cudaStream_t stream, uint64_t* launches);
+cudaError_t LaunchFold(const FoldArgs& args, cudaStream_t stream, uint64_t* launches);
+cudaError_t LaunchGather(const uint64_t* const* addresses, uint64_t count, uint64_t* out,
+                         cudaStream_t stream, uint64_t* launches);
+
+}  // namespace prover::kernels
