@@ -7,8 +7,11 @@
 // buffer bytes and the process's peak resident memory during the benchmark (peak_rss).
 // verify/<workload>/<size>: verification of an encoded proof (decoding included).
 //
-// Flags: --threads=N (oneTBB parallelism, default all cores), --engine=cpu, plus Google
-// Benchmark's (--benchmark_filter, --benchmark_out=FILE --benchmark_out_format=json).
+// Flags: --threads=N (oneTBB parallelism, default all cores), --engine=cpu|cuda|cuda:N, plus
+// Google Benchmark's (--benchmark_filter, --benchmark_out=FILE --benchmark_out_format=json).
+// On a GPU engine the proofs also report kernel_launches and bytes_to_device / bytes_to_host
+// (PCIe) per proof, and fibonacci 2^22 and zkvm scale 20 are added (PROVER_BENCH_LARGE=1
+// adds them on the CPU).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -22,6 +25,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/select_backend.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 
@@ -30,7 +34,15 @@ namespace {
 
 std::string g_engine = "cpu";
 
-std::unique_ptr<backend::Backend> MakeBackend() { return backend::MakeCpuBackend(); }
+std::unique_ptr<backend::Backend> MakeBackend() {
+  auto b = backend::MakeBackendByName(g_engine);
+  if (!b.ok()) {
+    std::fprintf(stderr, "prover-bench: --engine=%s: %s\n", g_engine.c_str(),
+                 std::string(b.status().message()).c_str());
+    std::exit(2);
+  }
+  return *std::move(b);
+}
 
 // Peak resident set since the last reset (Linux: clear_refs 5 resets VmHWM).
 void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
@@ -76,6 +88,8 @@ void BM_Prove(benchmark::State& state, std::string name, int size) {
     return;
   }
   ResetPeakRss();
+  backend::TransferCounters before, after;
+  const bool counted = backend::ReadTransferCounters(*backend, &before);
   for (auto _ : state) {
     auto r = stark::Prove(*backend, w.air, w.trace, w.public_inputs);
     if (!r.ok()) {
@@ -83,6 +97,13 @@ void BM_Prove(benchmark::State& state, std::string name, int size) {
       return;
     }
     last = *std::move(r);
+  }
+  if (counted && backend::ReadTransferCounters(*backend, &after)) {
+    const double iters = double(state.iterations());
+    state.counters["kernel_launches"] = double(after.launches - before.launches) / iters;
+    state.counters["bytes_to_device"] =
+        double(after.bytes_to_device - before.bytes_to_device) / iters;
+    state.counters["bytes_to_host"] = double(after.bytes_to_host - before.bytes_to_host) / iters;
   }
   double total = 0, main_commit = 0;
   for (const stark::StageTiming& t : last.timings) {
@@ -132,6 +153,13 @@ void RegisterAll() {
   prove("zkvm/14", "zkvm", 14, 2);
   prove("zkvm/16", "zkvm", 16, 1);
   prove("zkvm/18", "zkvm", 18, 1);
+  // The GPU sizes of the CUDA engine's targets: on by default for a GPU engine, and for
+  // the CPU with PROVER_BENCH_LARGE=1 (the same-host comparison).
+  const char* large = std::getenv("PROVER_BENCH_LARGE");
+  if (g_engine != "cpu" || (large != nullptr && std::string(large) == "1")) {
+    prove("fibonacci/2^22", "fibonacci", 22, g_engine == "cpu" ? 1 : 5);
+    prove("zkvm/20", "zkvm", 20, g_engine == "cpu" ? 1 : 5);
+  }
   auto verify = [](const std::string& label, const std::string& name, int size) {
     benchmark::RegisterBenchmark(("verify/" + label).c_str(), BM_Verify, name, size)
         ->Unit(benchmark::kMillisecond)
@@ -153,11 +181,7 @@ int main(int argc, char** argv) {
       [](const char* arg) {
         if (std::strncmp(arg, "--engine=", 9) != 0) return false;
         prover::g_engine = arg + 9;
-        if (prover::g_engine != "cpu") {
-          std::fprintf(stderr, "prover-bench: engine '%s' is not available in this build (cpu)\n",
-                       prover::g_engine.c_str());
-          std::exit(2);
-        }
+        (void)prover::MakeBackend();  // exits 2 with the reason when unavailable
         return true;
       },
       [] {

@@ -56,6 +56,8 @@ const std::map<std::string, Setter>& Setters() {
       {"engine", Text(&ServerConfig::engine)},
       {"cpu-jobs", Number(&ServerConfig::cpu_jobs)},
       {"cpu-memory-bytes", Number(&ServerConfig::cpu_memory_bytes)},
+      {"gpu-jobs", Number(&ServerConfig::gpu_jobs)},
+      {"gpu-memory-bytes", Number(&ServerConfig::gpu_memory_bytes)},
       {"threads", Number(&ServerConfig::threads)},
       {"max-message-bytes", Number(&ServerConfig::max_message_bytes)},
       {"max-upload-bytes", Number(&ServerConfig::max_upload_bytes)},
@@ -119,6 +121,8 @@ std::string ServerUsage() {
   --tls-cert FILE --tls-key FILE   serve TLS
   --engine auto|cpu|cuda      engines to use (default auto: GPUs, then the CPU)
   --cpu-jobs N                jobs at once on the CPU engine (default 1)
+  --gpu-jobs N                jobs at once per GPU, one CUDA stream each (default 4)
+  --gpu-memory-bytes N        per-GPU device memory budget (default 90% of free memory)
   --cpu-memory-bytes N        CPU engine memory budget (default 80% of RAM)
   --threads N                 CPU threads (default all cores)
   --max-message-bytes N       largest gRPC message (default 64 MiB)
@@ -190,6 +194,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   if (c.cpu_jobs == 0) return absl::InvalidArgumentError("--cpu-jobs: at least 1");
+  if (c.gpu_jobs == 0) return absl::InvalidArgumentError("--gpu-jobs: at least 1");
   return c;
 }
 

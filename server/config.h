@@ -23,6 +23,8 @@ struct ServerConfig {
   std::string engine = "auto";
   uint32_t cpu_jobs = 1;
   uint64_t cpu_memory_bytes = 0;  // 0: 80% of physical memory
+  uint32_t gpu_jobs = 4;          // jobs at once per GPU
+  uint64_t gpu_memory_bytes = 0;  // per-GPU budget; 0: 90% of free device memory
   uint32_t threads = 0;           // 0: all cores
   uint64_t max_message_bytes = 64ull << 20;
   uint64_t max_upload_bytes = 1ull << 30;

@@ -7,6 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#if defined(PROVER_HAVE_CUDA_ENGINE)
+#include "engine/backend/cuda/cuda_device.h"
+#endif
 
 namespace prover::server {
 namespace {
@@ -43,6 +46,42 @@ class CpuEngine final : public Engine {
   std::unique_ptr<backend::Backend> backend_;
 };
 
+#if defined(PROVER_HAVE_CUDA_ENGINE)
+// One engine per GPU: the CUDA backend with its stream pool; as many jobs at once as it
+// has streams, admitted by estimated device memory.
+class CudaEngine final : public Engine {
+ public:
+  explicit CudaEngine(std::unique_ptr<backend::cuda::CudaBackend> b) : backend_(std::move(b)) {
+    const backend::cuda::GpuStats s = backend_->stats();
+    info_.name = std::string(backend_->name());
+    info_.kind = "cuda";
+    info_.device = absl::StrCat(backend_->gpu().name, " (sm_", backend_->gpu().compute_major,
+                                backend_->gpu().compute_minor, ", ",
+                                backend_->gpu().total_memory >> 20, " MiB)");
+    info_.memory_budget_bytes = s.memory_budget;
+    info_.max_concurrent_jobs = uint32_t(std::max(1, s.streams));
+  }
+  const EngineInfo& info() const override { return info_; }
+  backend::Backend& backend() override { return *backend_; }
+  bool device_figures(DeviceFigures* out) const override {
+    const backend::cuda::GpuStats s = backend_->stats();
+    out->memory_in_use_bytes = s.memory_in_use;
+    out->memory_peak_bytes = s.memory_peak;
+    out->domain_cache_bytes = s.domain_cache_bytes;
+    out->streams = uint32_t(s.streams);
+    out->streams_busy = uint32_t(s.streams_busy);
+    out->bytes_to_device = s.bytes_to_device;
+    out->bytes_to_host = s.bytes_to_host;
+    out->kernel_launches = s.launches;
+    return true;
+  }
+
+ private:
+  EngineInfo info_;
+  std::unique_ptr<backend::cuda::CudaBackend> backend_;
+};
+#endif
+
 }  // namespace
 
 uint64_t PhysicalMemoryBytes() {
@@ -60,8 +99,30 @@ absl::StatusOr<DiscoveredEngines> DiscoverEngines(const EngineOptions& options) 
         absl::StrCat("--engine: '", options.choice, "' is not auto, cpu or cuda"));
   }
   DiscoveredEngines out;
-  // The CUDA engine plugs in here: one Engine per visible GPU, before the CPU engine.
-  out.unavailable.push_back("cuda: this build has no CUDA engine");
+  // GPU engines first (one per visible GPU), then the CPU engine.
+  if (options.choice != "cpu") {
+#if defined(PROVER_HAVE_CUDA_ENGINE)
+    const backend::cuda::GpuDiscovery d = backend::cuda::DiscoverGpus();
+    for (const backend::cuda::GpuInfo& g : d.gpus) {
+      backend::cuda::GpuOptions o;
+      o.memory_budget = options.gpu_memory_bytes;
+      o.streams = int(std::max<uint32_t>(1, options.gpu_jobs));
+      auto b = backend::cuda::MakeCudaBackend(g.ordinal, o);
+      if (!b.ok()) {
+        out.unavailable.push_back(absl::StrCat("cuda:", g.ordinal, ": ", b.status().message()));
+        continue;
+      }
+      out.engines.push_back(std::make_unique<CudaEngine>(*std::move(b)));
+    }
+    if (out.engines.empty()) {
+      out.unavailable.push_back(d.unavailable.empty() ? "cuda: no GPU engine started"
+                                                      : d.unavailable);
+    }
+#else
+    out.unavailable.push_back("cuda: this build has no CUDA engine");
+#endif
+  }
+  if (options.choice == "cuda" && !out.engines.empty()) return out;
   if (options.choice == "cuda") {
     return absl::UnavailableError("--engine cuda: no GPU engine is available (" +
                                   out.unavailable.back() + ")");

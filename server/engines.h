@@ -16,6 +16,8 @@ struct EngineOptions {
   std::string choice = "auto";    // auto: GPUs then the CPU; cpu: the CPU only; cuda: GPUs only
   uint32_t cpu_jobs = 1;          // jobs at once on the CPU engine
   uint64_t cpu_memory_bytes = 0;  // 0: 80% of physical memory
+  uint32_t gpu_jobs = 4;          // jobs at once per GPU (one CUDA stream each)
+  uint64_t gpu_memory_bytes = 0;  // per GPU; 0: 90% of its free memory at start-up
 };
 
 struct DiscoveredEngines {

@@ -689,8 +689,27 @@ LiveStats JobManager::Live() const {
   s.queue_depth = st.queued;
   s.oldest_queued_age_seconds =
       st.oldest_created_ms == 0 ? 0.0 : double(NowMs() - st.oldest_created_ms) / 1e3;
-  for (const auto& e : st.engines) {
-    s.engines.push_back({e.info.name, e.running, e.reserved_bytes, e.info.memory_budget_bytes});
+  const std::vector<const Engine*> engines = scheduler_->engines();
+  for (size_t i = 0; i < st.engines.size(); ++i) {
+    const auto& e = st.engines[i];
+    LiveStats::Engine le;
+    le.name = e.info.name;
+    le.running = e.running;
+    le.reserved_bytes = e.reserved_bytes;
+    le.budget_bytes = e.info.memory_budget_bytes;
+    DeviceFigures d;
+    if (i < engines.size() && engines[i]->device_figures(&d)) {
+      le.has_device = true;
+      le.device_memory_in_use = d.memory_in_use_bytes;
+      le.device_memory_peak = d.memory_peak_bytes;
+      le.device_domain_cache_bytes = d.domain_cache_bytes;
+      le.streams = d.streams;
+      le.streams_busy = d.streams_busy;
+      le.bytes_to_device = d.bytes_to_device;
+      le.bytes_to_host = d.bytes_to_host;
+      le.kernel_launches = d.kernel_launches;
+    }
+    s.engines.push_back(le);
   }
   const DomainCache::Stats dc = DomainCache::Global().stats();
   s.domain_cache_hits = dc.hits;

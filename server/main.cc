@@ -88,6 +88,8 @@ int Main(const std::vector<std::string>& args) {
   engine_options.choice = c.engine;
   engine_options.cpu_jobs = c.cpu_jobs;
   engine_options.cpu_memory_bytes = c.cpu_memory_bytes;
+  engine_options.gpu_jobs = c.gpu_jobs;
+  engine_options.gpu_memory_bytes = c.gpu_memory_bytes;
   auto engines = DiscoverEngines(engine_options);
   if (!engines.ok()) return Fail(engines.status());
   service_options.unavailable_engines = engines->unavailable;

@@ -95,6 +95,38 @@ class Metrics::Live : public prometheus::Collectable {
     out.push_back(std::move(running));
     out.push_back(std::move(reserved));
     out.push_back(std::move(budget));
+    // GPU engines: device memory, streams, PCIe traffic and kernel launches.
+    auto dmem = Family("prover_gpu_memory_in_use_bytes",
+                       "Device memory held by jobs on each GPU engine.", MetricType::Gauge);
+    auto dpeak = Family("prover_gpu_memory_peak_bytes",
+                        "Peak device memory held by jobs on each GPU engine.", MetricType::Gauge);
+    auto dcache = Family("prover_gpu_domain_cache_bytes",
+                         "Device memory of each GPU's twiddle/domain cache.", MetricType::Gauge);
+    auto streams =
+        Family("prover_gpu_streams", "CUDA streams per GPU engine, by state.", MetricType::Gauge);
+    auto pcie = Family("prover_gpu_pcie_bytes_total", "Bytes copied over PCIe, by direction.",
+                       MetricType::Counter);
+    auto launches = Family("prover_gpu_kernel_launches_total", "Kernels launched per GPU engine.",
+                           MetricType::Counter);
+    for (const auto& e : s.engines) {
+      if (!e.has_device) continue;
+      const std::vector<ClientMetric::Label> l = {{"engine", e.name}};
+      dmem.metric.push_back(Value(MetricType::Gauge, double(e.device_memory_in_use), l));
+      dpeak.metric.push_back(Value(MetricType::Gauge, double(e.device_memory_peak), l));
+      dcache.metric.push_back(Value(MetricType::Gauge, double(e.device_domain_cache_bytes), l));
+      streams.metric.push_back(Value(MetricType::Gauge, double(e.streams_busy),
+                                     {{"engine", e.name}, {"state", "busy"}}));
+      streams.metric.push_back(Value(MetricType::Gauge, double(e.streams - e.streams_busy),
+                                     {{"engine", e.name}, {"state", "idle"}}));
+      pcie.metric.push_back(Value(MetricType::Counter, double(e.bytes_to_device),
+                                  {{"engine", e.name}, {"direction", "to_device"}}));
+      pcie.metric.push_back(Value(MetricType::Counter, double(e.bytes_to_host),
+                                  {{"engine", e.name}, {"direction", "to_host"}}));
+      launches.metric.push_back(Value(MetricType::Counter, double(e.kernel_launches), l));
+    }
+    for (auto* f : {&dmem, &dpeak, &dcache, &streams, &pcie, &launches}) {
+      if (!f->metric.empty()) out.push_back(std::move(*f));  // only with a GPU engine
+    }
     auto hits = Family("prover_domain_cache_hits_total", "Domain cache lookups that hit.",
                        MetricType::Counter);
     hits.metric.push_back(Value(MetricType::Counter, double(s.domain_cache_hits)));

@@ -29,6 +29,10 @@ struct LiveStats {
     uint32_t running = 0;
     uint64_t reserved_bytes = 0;
     uint64_t budget_bytes = 0;
+    bool has_device = false;
+    uint64_t device_memory_in_use = 0, device_memory_peak = 0, device_domain_cache_bytes = 0;
+    uint32_t streams = 0, streams_busy = 0;
+    uint64_t bytes_to_device = 0, bytes_to_host = 0, kernel_launches = 0;
   };
   std::vector<Engine> engines;
   uint64_t domain_cache_hits = 0, domain_cache_misses = 0, domain_cache_bytes = 0;

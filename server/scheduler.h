@@ -44,12 +44,21 @@ struct EngineInfo {
   uint32_t max_concurrent_jobs = 1;
 };
 
+// Live figures of a GPU engine's device (for metrics).
+struct DeviceFigures {
+  uint64_t memory_in_use_bytes = 0, memory_peak_bytes = 0, domain_cache_bytes = 0;
+  uint32_t streams = 0, streams_busy = 0;
+  uint64_t bytes_to_device = 0, bytes_to_host = 0, kernel_launches = 0;
+};
+
 // Something that proves: a Backend and what the scheduler needs to know about it.
 class Engine {
  public:
   virtual ~Engine() = default;
   virtual const EngineInfo& info() const = 0;
   virtual backend::Backend& backend() = 0;
+  // False for engines without a device (the CPU).
+  virtual bool device_figures(DeviceFigures* /*out*/) const { return false; }
 };
 
 struct QueuedJob {

@@ -20,6 +20,7 @@ Offline commands:
            | --air AIR.json --trace TRACE.bin --public-inputs V1,V2,...|@FILE
            --out FILE [--blowup B] [--queries Q] [--grinding BITS] [--arity A]
            [--final-size F] [--min-security BITS] [--threads N]
+           [--engine cpu|cuda|cuda:N]   (default cpu; same bytes on every engine)
   verify   (the same workload options) [--min-security BITS] PROOF
            exit 0 accepted, 1 rejected (the reason on stderr)
   check    (the same workload options) [--max-failures N]

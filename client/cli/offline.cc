@@ -17,6 +17,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/select_backend.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "tbb/global_control.h"
@@ -101,8 +102,9 @@ std::vector<std::string> With(std::vector<std::string> a, const std::vector<std:
 }  // namespace
 
 int RunProve(const std::vector<std::string>& args) {
-  auto f = Flags::Parse(args, With(kWorkloadFlags, {"out", "blowup", "queries", "grinding", "arity",
-                                                    "final-size", "min-security", "threads"}));
+  auto f =
+      Flags::Parse(args, With(kWorkloadFlags, {"out", "blowup", "queries", "grinding", "arity",
+                                               "final-size", "min-security", "threads", "engine"}));
   if (!f.ok()) return Usage(f.status());
   if (!f->Has("out")) return Usage(absl::InvalidArgumentError("prove needs --out FILE"));
   if (!f->positional().empty()) {
@@ -128,8 +130,12 @@ int RunProve(const std::vector<std::string>& args) {
                  std::string(stark::StageName(s)).c_str(), int(s) + 1, int(stark::Stage::kCount));
     return true;
   };
-  auto backend = backend::MakeCpuBackend();
-  auto result = stark::Prove(*backend, w->air, w->trace, w->public_inputs, options);
+  auto backend = backend::MakeBackendByName(f->Get("engine", "cpu"));
+  if (!backend.ok()) {
+    std::fprintf(stderr, "prover: --engine: %s\n", std::string(backend.status().message()).c_str());
+    return backend.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError : 1;
+  }
+  auto result = stark::Prove(**backend, w->air, w->trace, w->public_inputs, options);
   if (!result.ok()) {
     std::fprintf(stderr, "prover: %s\n", std::string(result.status().message()).c_str());
     return result.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError : 1;
