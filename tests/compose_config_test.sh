@@ -115,12 +115,14 @@ COUNTERS = {
     "prover_auth_failures_total", "prover_engine_fallbacks_total",
     "prover_requests_total", "prover_rate_limited_total",
     "prover_artifact_corruptions_total",
+    "prover_gpu_pcie_bytes_total", "prover_gpu_kernel_launches_total",
 }
 GAUGES = {
     "prover_jobs", "prover_queue_depth", "prover_queue_oldest_age_seconds",
     "prover_domain_cache_bytes", "prover_engine_running_jobs",
     "prover_engine_memory_reserved_bytes", "prover_engine_memory_budget_bytes",
-    "prover_gpu_memory_used_bytes",
+    "prover_gpu_memory_in_use_bytes", "prover_gpu_memory_peak_bytes",
+    "prover_gpu_domain_cache_bytes", "prover_gpu_streams",
 }
 HISTOGRAMS = {
     "prover_job_duration_seconds", "prover_job_queue_wait_seconds",

@@ -126,6 +126,20 @@ absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const A
                  absl::StrCat(table.interactions.size(), " interactions; at most ",
                               limits.max_interactions));
   }
+  // Which nodes depend on a challenge: interaction expressions must not (the fingerprint
+  // is built from base-field values; a challenge there would make it meaningless).
+  std::vector<bool> uses_challenge(table.exprs.size(), false);
+  for (size_t i = 0; i < table.exprs.size(); ++i) {
+    const Expr& e = table.exprs[i];
+    if (e.op == ExprOp::kChallenge) {
+      uses_challenge[i] = true;
+    } else if (e.op == ExprOp::kAdd || e.op == ExprOp::kSub || e.op == ExprOp::kMul) {
+      uses_challenge[i] =
+          (e.lhs < i && uses_challenge[e.lhs]) || (e.rhs < i && uses_challenge[e.rhs]);
+    } else if (e.op == ExprOp::kNeg) {
+      uses_challenge[i] = e.lhs < i && uses_challenge[e.lhs];
+    }
+  }
   for (size_t k = 0; k < table.interactions.size(); ++k) {
     const Interaction& in = table.interactions[k];
     const std::string ip = absl::StrCat(tp, ".interactions[", k, "]");
@@ -136,6 +150,8 @@ absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const A
     auto check_operand = [&](uint32_t node, const std::string& path) -> absl::Status {
       if (auto s = CheckNodeRef(table, node, path); !s.ok()) return s;
       if (next[node]) return Error(path, "interaction expressions read the current row only");
+      if (uses_challenge[node])
+        return Error(path, "interaction expressions may not use challenges");
       // A LogUp term m / (beta - sum alpha^i v_i) needs degree(m) + 1 and degree(v) + 1
       // within the AIR's maximum (the helper column's constraint multiplies them).
       if (degree[node] + 1 > air.max_constraint_degree) {

@@ -89,6 +89,18 @@ TEST(AirValidate, ErrorsCarryThePath) {
         "tables[0].interactions[0].values[1]: interaction expressions read the current row only");
   }
   {
+    // A challenge in a multiplicity: refused (the CPU engine once dereferenced a null
+    // base-field buffer for it).
+    Air air = FibonacciAir();
+    Table& t = air.tables[0];
+    const uint32_t ch = t.Add(Expr::Challenge(0));
+    const uint32_t m = t.Add(Expr::Binary(ExprOp::kMul, 0, ch));
+    t.interactions.push_back({1, {0}, m});
+    ExpectInvalid(
+        air,
+        "tables[0].interactions[0].multiplicity: interaction expressions may not use challenges");
+  }
+  {
     Air air = FibonacciAir();
     air.tables.clear();
     ExpectInvalid(air, "tables: 0 tables");
