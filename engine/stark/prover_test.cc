@@ -209,23 +209,8 @@ TEST(Prover, CancelsBetweenStages) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
 }
 
-TEST(Backend, RejectsCallsOutOfOrder) {
-  auto w = air::Fibonacci(4);
-  ASSERT_TRUE(w.ok());
-  auto backend = backend::MakeCpuBackend();
-  backend::JobSpec spec;
-  spec.air = &w->air;
-  spec.log_rows = {4};
-  spec.public_inputs = w->public_inputs;
-  spec.log_blowup = 1;
-  auto job = backend->StartJob(spec);
-  ASSERT_TRUE(job.ok());
-  EXPECT_EQ((*job)->CommitQuotient(Fp3::One()).status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE((*job)->CommitMain(w->trace).ok());
-  EXPECT_EQ((*job)->CommitMain(w->trace).status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ((*job)->FinalLayer().status().code(), absl::StatusCode::kFailedPrecondition);
-}
+// The backend call-order contract is tested for every engine in
+// engine/testing/backend_contract.h.
 
 TEST(Params, SecurityBitsAndSchedule) {
   ProofParams p;  // defaults

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cpu/dag_eval.h"
+#include "engine/backend/job_common.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/base/scratch_pool.h"
 #include "engine/field/batch_inverse.h"
@@ -30,12 +31,6 @@ constexpr uint64_t kCosetOffset = 7;
 uint64_t BitRev(uint64_t x, int bits) {
   uint64_t r = 0;
   for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
-  return r;
-}
-
-int CeilLog2(uint64_t x) {
-  int r = 0;
-  while ((uint64_t{1} << r) < x) ++r;
   return r;
 }
 
@@ -76,21 +71,6 @@ std::vector<Fp> ChunkRoots(size_t count) {
   return r;
 }
 
-class Memory {
- public:
-  void Add(uint64_t bytes) {
-    const uint64_t now = current_.fetch_add(bytes) + bytes;
-    uint64_t p = peak_.load();
-    while (now > p && !peak_.compare_exchange_weak(p, now)) {
-    }
-  }
-  void Sub(uint64_t bytes) { current_.fetch_sub(bytes); }
-  JobMemory Get() const { return {current_.load(), peak_.load()}; }
-
- private:
-  std::atomic<uint64_t> current_{0}, peak_{0};
-};
-
 // A buffer whose bytes count toward the job's memory. Its memory comes from the
 // process-wide ScratchPool: a service proving job after job reuses the same pages instead
 // of faulting and clearing fresh ones for every proof. Contents start unspecified.
@@ -98,7 +78,7 @@ template <typename T>
 class Tracked {
  public:
   Tracked() = default;
-  Tracked(Memory* m, size_t count) : mem_(m), count_(count) {
+  Tracked(MemoryCounter* m, size_t count) : mem_(m), count_(count) {
     lease_.emplace(ScratchPool::Global().Acquire((count * sizeof(T) + 7) / 8));
     mem_->Add(bytes());
   }
@@ -129,7 +109,7 @@ class Tracked {
 
  private:
   uint64_t bytes() const { return count_ * sizeof(T); }
-  Memory* mem_ = nullptr;
+  MemoryCounter* mem_ = nullptr;
   size_t count_ = 0;
   std::optional<ScratchPool::Lease> lease_;
 };
@@ -364,7 +344,7 @@ class CpuJob final : public ProvingJob {
     out.tables.resize(tables_.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      const std::vector<uint64_t> rows = Positions(positions, log_m0 - s.log_N, 0);
+      const std::vector<uint64_t> rows = OpenedLeaves(positions, log_m0 - s.log_N, 0);
       auto main = OpenColumns(*s.main_tree, s.main_lde.data(), s.table->num_columns, s.N(), rows);
       if (!main.ok()) return main.status();
       out.tables[t].main = *std::move(main);
@@ -380,7 +360,7 @@ class CpuJob final : public ProvingJob {
     for (int i = 0; i < schedule_.num_committed(); ++i) {
       const int log_a = schedule_.log_arity[i];
       const std::vector<uint64_t> groups =
-          Positions(positions, log_m0 - schedule_.log_size[i], log_a);
+          OpenedLeaves(positions, log_m0 - schedule_.log_size[i], log_a);
       TreeOpening o;
       o.indices = groups;
       const size_t width = 3 << log_a;
@@ -406,15 +386,6 @@ class CpuJob final : public ProvingJob {
     }
     ++stage_;
     return absl::OkStatus();
-  }
-
-  static std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift,
-                                         int group) {
-    std::vector<uint64_t> out;
-    for (uint64_t u : positions) out.push_back((u >> shift) >> group);
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
   }
 
   static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data,
@@ -448,7 +419,7 @@ class CpuJob final : public ProvingJob {
   std::vector<Tracked<Fp3>> layers_, inject_;
   std::vector<std::optional<MerkleTree>> layer_trees_;
   Tracked<Fp> fold_twiddles_;
-  Memory mem_;
+  MemoryCounter mem_;
 };
 
 // Fingerprints phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}) of a chunk's rows.

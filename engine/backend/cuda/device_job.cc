@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/program_compiler.h"
+#include "engine/backend/job_common.h"
 #include "engine/stark/logup.h"
 
 namespace prover::backend::cuda {
@@ -15,27 +16,6 @@ namespace {
 using stark::LogUpGroup;
 
 constexpr uint64_t kCosetOffset = 7;  // docs/PROTOCOL.md section 1
-
-int CeilLog2(uint64_t x) {
-  int r = 0;
-  while ((uint64_t{1} << r) < x) ++r;
-  return r;
-}
-
-class Memory {
- public:
-  void Add(uint64_t bytes) {
-    const uint64_t now = current_.fetch_add(bytes) + bytes;
-    uint64_t p = peak_.load();
-    while (now > p && !peak_.compare_exchange_weak(p, now)) {
-    }
-  }
-  void Sub(uint64_t bytes) { current_.fetch_sub(bytes); }
-  JobMemory Get() const { return {current_.load(), peak_.load()}; }
-
- private:
-  std::atomic<uint64_t> current_{0}, peak_{0};
-};
 
 // A device allocation counted toward the job's memory; freed on destruction.
 class Buffer {
@@ -53,7 +33,7 @@ class Buffer {
     return *this;
   }
   ~Buffer() { Release(); }
-  static absl::StatusOr<Buffer> Make(Device& dev, Memory& mem, uint64_t words) {
+  static absl::StatusOr<Buffer> Make(Device& dev, MemoryCounter& mem, uint64_t words) {
     auto p = dev.Alloc(std::max<uint64_t>(words, 1));
     if (!p.ok()) return p.status();
     Buffer b;
@@ -78,7 +58,7 @@ class Buffer {
 
  private:
   Device* dev_ = nullptr;
-  Memory* mem_ = nullptr;
+  MemoryCounter* mem_ = nullptr;
   uint64_t* ptr_ = nullptr;
   uint64_t words_ = 0;
 };
@@ -137,14 +117,6 @@ std::vector<uint64_t> SiblingNodes(uint64_t num_leaves, const std::vector<uint64
     }
     level.swap(next);
   }
-  return out;
-}
-
-std::vector<uint64_t> Positions(std::span<const uint64_t> positions, int shift, int group) {
-  std::vector<uint64_t> out;
-  for (uint64_t u : positions) out.push_back((u >> shift) >> group);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
@@ -637,7 +609,7 @@ class DeviceJob final : public ProvingJob {
     };
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      const std::vector<uint64_t> rows = Positions(positions, log_m0 - s.log_N, 0);
+      const std::vector<uint64_t> rows = OpenedLeaves(positions, log_m0 - s.log_N, 0);
       plan_columns(out.tables[t].main, s.main_lde, s.main_tree, s.table->num_columns, s.N(), rows);
       if (s.aux_columns != 0) {
         plan_columns(out.tables[t].aux, s.aux_lde, s.aux_tree, 3 * s.aux_columns, s.N(), rows);
@@ -648,7 +620,7 @@ class DeviceJob final : public ProvingJob {
     for (int i = 0; i < schedule_.num_committed(); ++i) {
       const int log_a = schedule_.log_arity[i];
       const std::vector<uint64_t> groups =
-          Positions(positions, log_m0 - schedule_.log_size[i], log_a);
+          OpenedLeaves(positions, log_m0 - schedule_.log_size[i], log_a);
       TreeOpening& o = out.fri_layers[i];
       o.indices = groups;
       const uint64_t width = 3ull << log_a;
@@ -742,7 +714,7 @@ class DeviceJob final : public ProvingJob {
   stark::FriSchedule schedule_;
   std::vector<Buffer> layers_, inject_, layer_trees_;
   Buffer fold_twiddles_;
-  Memory mem_;
+  MemoryCounter mem_;
 };
 
 class DeviceBackend final : public Backend {
