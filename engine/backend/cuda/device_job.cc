@@ -760,7 +760,9 @@ uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
     total += 24 * n * (uint64_t{1} << CeilLog2(parts));              // quotient values
     max_lde = std::max(max_lde, N);
   }
-  return total + 24 * 2 * max_lde + 64 * max_lde;
+  // Plus the program kernels' register scratch (about 135k threads on an H100, a few dozen
+  // registers each) and the staged kernel arguments.
+  return total + 24 * 2 * max_lde + 64 * max_lde + (uint64_t{96} << 20);
 }
 
 std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory) {
