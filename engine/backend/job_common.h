@@ -6,8 +6,11 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "engine/backend/backend.h"
 
 namespace prover::backend {
@@ -43,6 +46,53 @@ inline std::vector<uint64_t> OpenedLeaves(std::span<const uint64_t> positions, i
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+// The round order of backend.h: Step(k) succeeds only as the k-th call.
+class CallOrder {
+ public:
+  explicit CallOrder(std::string backend) : backend_(std::move(backend)) {}
+  absl::Status Step(int stage) {
+    if (stage_ != stage) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(backend_, " backend: operation ", stage, " called at stage ", stage_));
+    }
+    ++stage_;
+    return absl::OkStatus();
+  }
+  int stage() const { return stage_; }
+
+ private:
+  std::string backend_;
+  int stage_ = 0;
+};
+
+// The constants of one table's DEEP codeword (docs/PROTOCOL.md section 8): coefficients
+// coef[k] = lambda^t delta^k over the m main, a aux and q quotient columns; with T(x) the
+// combination of the main and aux columns and Q(x) that of the quotient parts,
+//   DEEP(x) = (T + Q - c_z) / (x - z) + shift (T - c_zw) / (x - z w),  shift = delta^(m+a+q).
+struct DeepConstants {
+  std::vector<Fp3> coef;
+  Fp3 c_z, c_zw, shift;
+};
+inline DeepConstants MakeDeepConstants(size_t m, size_t a, size_t q, const Fp3& lambda_t,
+                                       const Fp3& delta, const TableOod& ood) {
+  DeepConstants d;
+  d.coef.resize(m + a + q);
+  for (size_t k = 0; k < d.coef.size(); ++k) d.coef[k] = k == 0 ? lambda_t : d.coef[k - 1] * delta;
+  d.c_z = d.c_zw = Fp3::Zero();
+  for (size_t k = 0; k < m; ++k) {
+    d.c_z += d.coef[k] * ood.main[k];
+    d.c_zw += d.coef[k] * ood.main_next[k];
+  }
+  for (size_t k = 0; k < a; ++k) {
+    d.c_z += d.coef[m + k] * ood.aux[k];
+    d.c_zw += d.coef[m + k] * ood.aux_next[k];
+  }
+  for (size_t k = 0; k < q; ++k) d.c_z += d.coef[m + a + k] * ood.quotient[k];
+  d.shift = Fp3::One();
+  for (size_t k = 0; k < m + a + q; ++k) d.shift *= delta;
+  return d;
 }
 
 }  // namespace prover::backend

@@ -269,7 +269,7 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<Digest> CommitFriLayer(int layer) override {
-    if (layer != fri_step_ || stage_ != 5 || layer >= schedule_.num_committed()) {
+    if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
       return absl::FailedPreconditionError("cpu backend: CommitFriLayer out of order");
     }
     const size_t arity = size_t{1} << schedule_.log_arity[layer];
@@ -282,7 +282,7 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
-    if (layer != fri_step_ || stage_ != 5 || !layer_trees_[layer].has_value()) {
+    if (layer != fri_step_ || order_.stage() != 5 || !layer_trees_[layer].has_value()) {
       return absl::FailedPreconditionError("cpu backend: FoldFriLayer out of order");
     }
     const int log_a = schedule_.log_arity[layer];
@@ -328,7 +328,7 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
       return absl::FailedPreconditionError("cpu backend: FinalLayer out of order");
     }
     const Tracked<Fp3>& last = layers_.back();
@@ -336,7 +336,7 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
-    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
       return absl::FailedPreconditionError("cpu backend: OpenQueries out of order");
     }
     const int log_m0 = schedule_.log_size[0];
@@ -379,14 +379,7 @@ class CpuJob final : public ProvingJob {
   JobMemory memory() const override { return mem_.Get(); }
 
  private:
-  absl::Status Step(int stage) {
-    if (stage_ != stage) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cpu backend: operation ", stage, " called at stage ", stage_));
-    }
-    ++stage_;
-    return absl::OkStatus();
-  }
+  absl::Status Step(int stage) { return order_.Step(stage); }
 
   static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data,
                                                  size_t cols, size_t len,
@@ -413,7 +406,7 @@ class CpuJob final : public ProvingJob {
   std::vector<TableState> tables_;
   std::vector<Fp3> challenges_;
   Fp3 ood_z_;
-  int stage_ = 0;
+  CallOrder order_{"cpu"};
   int fri_step_ = 0;
   stark::FriSchedule schedule_;
   std::vector<Tracked<Fp3>> layers_, inject_;
@@ -828,23 +821,9 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
   const size_t N = s.N();
   const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
   // lambda^t rides on every coefficient, so the sums below are already scaled.
-  std::vector<Fp3> dp(2 * m + 2 * a + q + 1);
-  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? lambda_t : dp[k - 1] * delta;
-  // With T(x) = sum_k dp[k] f_k(x) over the main and aux columns and Q(x) the same over
-  // the quotient parts, the z w terms repeat the main and aux ones times delta^(m+a+q):
-  //   DEEP(x) = (T + Q - c_z) / (x - z) + delta^(m+a+q) (T - c_zw) / (x - z w).
-  Fp3 c_z = Fp3::Zero(), c_zw = Fp3::Zero();
-  for (size_t k = 0; k < m; ++k) {
-    c_z += dp[k] * ood.main[k];
-    c_zw += dp[k] * ood.main_next[k];
-  }
-  for (size_t k = 0; k < a; ++k) {
-    c_z += dp[m + k] * ood.aux[k];
-    c_zw += dp[m + k] * ood.aux_next[k];
-  }
-  for (size_t k = 0; k < q; ++k) c_z += dp[m + a + k] * ood.quotient[k];
-  Fp3 shift = Fp3::One();
-  for (size_t k = 0; k < m + a + q; ++k) shift *= delta;
+  const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood);
+  const std::vector<Fp3>& dp = dc.coef;
+  const Fp3 &c_z = dc.c_z, &c_zw = dc.c_zw, &shift = dc.shift;
   const Fp3 zw = ood_z_ * Fp::RootOfUnity(s.log_n);
   const DifferenceInverse inv_z(ood_z_), inv_zw(zw);
   const size_t chunk = std::min(N, cpu::kDagChunk);

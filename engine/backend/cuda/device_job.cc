@@ -479,21 +479,10 @@ class DeviceJob final : public ProvingJob {
         RETURN_IF_ERROR(dev_->Zero(target.get(), 3 * s.N()));
       }
       const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
-      std::vector<Fp3>& dp = coefs[t];
-      dp.resize(m + a + q);
-      for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? lambda_t : dp[k - 1] * delta;
-      Fp3 c_z = Fp3::Zero(), c_zw = Fp3::Zero();
-      for (size_t k = 0; k < m; ++k) {
-        c_z += dp[k] * ood[t].main[k];
-        c_zw += dp[k] * ood[t].main_next[k];
-      }
-      for (size_t k = 0; k < a; ++k) {
-        c_z += dp[m + k] * ood[t].aux[k];
-        c_zw += dp[m + k] * ood[t].aux_next[k];
-      }
-      for (size_t k = 0; k < q; ++k) c_z += dp[m + a + k] * ood[t].quotient[k];
-      Fp3 shift = Fp3::One();
-      for (size_t k = 0; k < m + a + q; ++k) shift *= delta;
+      const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood[t]);
+      coefs[t] = dc.coef;
+      const std::vector<Fp3>& dp = coefs[t];
+      const Fp3 &c_z = dc.c_z, &c_zw = dc.c_zw, &shift = dc.shift;
       kernels::DeepTable d;
       d.main = s.main_lde.get();
       d.aux = s.aux_lde.get();
@@ -522,7 +511,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<Digest> CommitFriLayer(int layer) override {
-    if (layer != fri_step_ || stage_ != 5 || layer >= schedule_.num_committed()) {
+    if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
       return absl::FailedPreconditionError("cuda backend: CommitFriLayer out of order");
     }
     const uint64_t arity = uint64_t{1} << schedule_.log_arity[layer];
@@ -539,7 +528,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
-    if (layer != fri_step_ || stage_ != 5 || layer_trees_[layer].empty()) {
+    if (layer != fri_step_ || order_.stage() != 5 || layer_trees_[layer].empty()) {
       return absl::FailedPreconditionError("cuda backend: FoldFriLayer out of order");
     }
     const int log_a = schedule_.log_arity[layer];
@@ -567,7 +556,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
       return absl::FailedPreconditionError("cuda backend: FinalLayer out of order");
     }
     const Buffer& last = layers_.back();
@@ -582,7 +571,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
-    if (stage_ != 5 || fri_step_ != schedule_.num_committed()) {
+    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
       return absl::FailedPreconditionError("cuda backend: OpenQueries out of order");
     }
     const int log_m0 = schedule_.log_size[0];
@@ -645,14 +634,7 @@ class DeviceJob final : public ProvingJob {
   JobMemory memory() const override { return mem_.Get(); }
 
  private:
-  absl::Status Step(int stage) {
-    if (stage_ != stage) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cuda backend: operation ", stage, " called at stage ", stage_));
-    }
-    ++stage_;
-    return absl::OkStatus();
-  }
+  absl::Status Step(int stage) { return order_.Step(stage); }
 
   // Natural-order evaluations on <w_n> -> natural coefficients and the coset LDE
   // (bit-reversed), for columns that all have 2^log_n values.
@@ -709,7 +691,7 @@ class DeviceJob final : public ProvingJob {
   std::map<int, std::vector<size_t>> classes_;  // log n -> tables
   std::vector<Fp3> challenges_;
   Fp3 ood_z_;
-  int stage_ = 0;
+  CallOrder order_{"cuda"};
   int fri_step_ = 0;
   stark::FriSchedule schedule_;
   std::vector<Buffer> layers_, inject_, layer_trees_;
