@@ -26,6 +26,7 @@
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
+#include "engine/base/scratch_pool.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 
@@ -90,6 +91,7 @@ void BM_Prove(benchmark::State& state, std::string name, int size) {
   ResetPeakRss();
   backend::TransferCounters before, after;
   const bool counted = backend::ReadTransferCounters(*backend, &before);
+  const ScratchPool::Stats pool_before = ScratchPool::Global().stats();
   for (auto _ : state) {
     auto r = stark::Prove(*backend, w.air, w.trace, w.public_inputs);
     if (!r.ok()) {
@@ -105,6 +107,10 @@ void BM_Prove(benchmark::State& state, std::string name, int size) {
         double(after.bytes_to_device - before.bytes_to_device) / iters;
     state.counters["bytes_to_host"] = double(after.bytes_to_host - before.bytes_to_host) / iters;
   }
+  // Host buffers a warm proof still had to fault in (the pool could not serve them).
+  state.counters["fresh_buffers"] =
+      double(ScratchPool::Global().stats().allocations - pool_before.allocations) /
+      double(state.iterations());
   double total = 0, main_commit = 0;
   for (const stark::StageTiming& t : last.timings) {
     state.counters[std::string("stage_") + std::string(stark::StageName(t.stage)) + "_s"] =

@@ -48,6 +48,12 @@ class DifferenceInverse {
   PROVER_HOST_DEVICE constexpr Fp3 Inverse(Fp x, Fp inv_den) const {
     return Numerator(x) * inv_den;
   }
+  // The constants above, for kernels that evaluate m and the numerator themselves.
+  PROVER_HOST_DEVICE constexpr Fp e0() const { return e0_; }
+  PROVER_HOST_DEVICE constexpr Fp e1() const { return e1_; }
+  PROVER_HOST_DEVICE constexpr Fp e2() const { return e2_; }
+  PROVER_HOST_DEVICE constexpr const Fp3& a() const { return a_; }
+  PROVER_HOST_DEVICE constexpr const Fp3& b() const { return b_; }
 
  private:
   Fp e0_, e1_, e2_;

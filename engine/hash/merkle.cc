@@ -41,71 +41,108 @@ Digest HashRow(std::span<const Fp> row) {
   return d;
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::Allocate(size_t rows) {
+absl::StatusOr<MerkleTree> MerkleTree::Allocate(size_t rows, int unstored) {
   if (!IsPowerOfTwo(rows)) {
     return absl::InvalidArgumentError(
         absl::StrCat("merkle: the number of rows (", rows, ") must be a power of two"));
   }
   MerkleTree t;
   t.num_leaves_ = rows;
-  t.nodes_ = AlignedBuffer<Digest>(2 * rows);
+  t.unstored_ = 0;
+  while (t.unstored_ < unstored && (rows >> (t.unstored_ + 1)) != 0) ++t.unstored_;
+  const size_t count = 2 * t.stored_base();
+  if (count * sizeof(Digest) >= (size_t{1} << 20)) {
+    t.pooled_.emplace(ScratchPool::Global().Acquire(count * sizeof(Digest) / 8));
+    t.nodes_ = reinterpret_cast<Digest*>(t.pooled_->words());
+  } else {
+    t.owned_ = AlignedBuffer<Digest>(count);
+    t.nodes_ = t.owned_.data();
+  }
   return t;
 }
 
+void MerkleTree::HashLeaves(size_t begin, size_t count, Digest* out) const {
+  if (rows_ != nullptr) {
+    Keccak256Batch(rows_ + row_bytes_ * begin, row_bytes_, row_bytes_, count, out);
+  } else {
+    Keccak256ColumnRows(columns_, begin, count, out);
+  }
+}
+
+void MerkleTree::BuildFromLeafSource() {
+  const size_t base = stored_base(), block = size_t{1} << unstored_;
+  Digest* stored = nodes_ + base;
+  // Blocks of up to kLeaves leaves hashed into a buffer and reduced to their stored nodes.
+  constexpr size_t kLeaves = 512;
+  const size_t per_step = std::max<size_t>(1, kLeaves >> unstored_);
+  ForRange(base, per_step, [&](size_t begin, size_t end) {
+    Digest buf[2][kLeaves];
+    for (size_t s = begin; s < end; s += per_step) {
+      const size_t nodes = std::min(per_step, end - s);
+      size_t count = nodes * block;
+      if (unstored_ == 0) {
+        HashLeaves(s, count, stored + s);
+        continue;
+      }
+      HashLeaves(s * block, count, buf[0]);
+      int from = 0;
+      for (int level = 0; level < unstored_; ++level, count /= 2, from ^= 1) {
+        Digest* out = level + 1 == unstored_ ? stored + s : buf[from ^ 1];
+        Keccak256Batch(reinterpret_cast<const uint8_t*>(buf[from]), 64, 64, count / 2, out);
+      }
+    }
+  });
+  BuildInnerNodes();
+}
+
 absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows) {
-  auto tree = Allocate(rows);
+  auto tree = Allocate(rows, kMerkleUnstoredLevels);
   if (!tree.ok()) return tree.status();
   MerkleTree& t = *tree;
-  std::vector<const uint64_t*> cols(columns.size());
+  t.columns_.resize(columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
-    cols[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
+    t.columns_[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
   }
-  Digest* leaves = t.nodes_.data() + rows;
-  ForRange(rows, 512, [&](size_t begin, size_t end) {
-    Keccak256ColumnRows(cols, begin, end - begin, leaves + begin);
-  });
-  t.BuildInnerNodes();
+  t.BuildFromLeafSource();
   return tree;
 }
 
 absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len, size_t rows) {
-  auto tree = Allocate(rows);
+  auto tree = Allocate(rows, kMerkleUnstoredLevels);
   if (!tree.ok()) return tree.status();
   MerkleTree& t = *tree;
   // Fp is one canonical u64, so the rows' memory is their little-endian encoding.
-  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(data);
-  const size_t len = 8 * row_len;
-  Digest* leaves = t.nodes_.data() + rows;
-  ForRange(rows, 256, [&](size_t begin, size_t end) {
-    Keccak256Batch(bytes + len * begin, len, len, end - begin, leaves + begin);
-  });
-  t.BuildInnerNodes();
+  t.rows_ = reinterpret_cast<const uint8_t*>(data);
+  t.row_bytes_ = 8 * row_len;
+  t.BuildFromLeafSource();
   return tree;
 }
 
 absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves) {
-  if (!IsPowerOfTwo(leaves.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("merkle: the number of leaves (", leaves.size(), ") must be a power of two"));
-  }
-  MerkleTree t;
-  t.num_leaves_ = leaves.size();
-  t.nodes_ = AlignedBuffer<Digest>(2 * leaves.size());
-  std::copy(leaves.begin(), leaves.end(), t.nodes_.begin() + leaves.size());
-  t.BuildInnerNodes();
-  return t;
+  auto tree = Allocate(leaves.size(), 0);
+  if (!tree.ok()) return tree.status();
+  std::copy(leaves.begin(), leaves.end(), tree->nodes_ + leaves.size());
+  tree->BuildInnerNodes();
+  return tree;
 }
 
 void MerkleTree::BuildInnerNodes() {
-  // With one leaf there is nothing to do: leaf 0 sits at index 1, the root.
-  for (size_t m = num_leaves_; m > 1; m /= 2) {
+  // With one stored node there is nothing to do: it sits at index 1, the root.
+  for (size_t m = stored_base(); m > 1; m /= 2) {
     // Parents [m/2, m) from children [m, 2m): parent i hashes the 64 bytes at child 2i.
-    const uint8_t* children = reinterpret_cast<const uint8_t*>(nodes_.data() + m);
-    Digest* parents = nodes_.data() + m / 2;
+    const uint8_t* children = reinterpret_cast<const uint8_t*>(nodes_ + m);
+    Digest* parents = nodes_ + m / 2;
     ForRange(m / 2, 512, [&](size_t begin, size_t end) {
       Keccak256Batch(children + 64 * begin, 64, 64, end - begin, parents + begin);
     });
   }
+}
+
+Digest MerkleTree::leaf(size_t i) const {
+  if (unstored_ == 0) return nodes_[num_leaves_ + i];
+  Digest d;
+  HashLeaves(i, 1, &d);
+  return d;
 }
 
 absl::StatusOr<MerkleProof> MerkleTree::Open(std::span<const size_t> indices) const {
@@ -116,17 +153,38 @@ absl::StatusOr<MerkleProof> MerkleTree::Open(std::span<const size_t> indices) co
                        " is out of range or not strictly increasing"));
     }
   }
+  // The unstored levels of each opened block, rehashed from the rows into a local heap
+  // (block root at 1, its leaves at [B, 2B)). Indices are sorted, so blocks come in order.
+  const size_t base = stored_base(), block = size_t{1} << unstored_;
+  std::vector<std::pair<size_t, std::vector<Digest>>> blocks;
+  for (size_t i : indices) {
+    const size_t b = i / block;
+    if (unstored_ == 0 || (!blocks.empty() && blocks.back().first == b)) continue;
+    std::vector<Digest> local(2 * block);
+    HashLeaves(b * block, block, local.data() + block);
+    for (size_t x = block; x-- > 1;) local[x] = HashPair(local[2 * x], local[2 * x + 1]);
+    blocks.emplace_back(b, std::move(local));
+  }
+  // node(x) for a heap index at or below the stored bottom level.
+  auto node = [&](size_t x, size_t level_size) -> Digest {
+    if (level_size <= base) return nodes_[x];
+    const size_t below = level_size / base;  // nodes of this level per block
+    const size_t b = (x - level_size) / below;
+    const auto it = std::lower_bound(blocks.begin(), blocks.end(), b,
+                                     [](const auto& e, size_t v) { return e.first < v; });
+    return it->second[below + (x - level_size) % below];
+  };
   MerkleProof proof;
   std::vector<size_t> level(indices.begin(), indices.end()), next;
   for (size_t& x : level) x += num_leaves_;
-  while (!level.empty() && level[0] > 1) {
+  for (size_t level_size = num_leaves_; !level.empty() && level[0] > 1; level_size /= 2) {
     next.clear();
     for (size_t k = 0; k < level.size(); ++k) {
       const size_t x = level[k];
       if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1] == x + 1) {
         ++k;  // both children known: no sibling needed
       } else {
-        proof.siblings.push_back(nodes_[x ^ 1]);
+        proof.siblings.push_back(node(x ^ 1, level_size));
       }
       next.push_back(x / 2);
     }

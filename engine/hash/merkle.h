@@ -5,10 +5,16 @@
 // right) of the two 32-byte children. The number of leaves is a power of two; a tree of
 // one leaf has that leaf as its root.
 //
-// Storage: all 2n - 1 digests in heap order (root at index 1, children of i at 2i and
-// 2i + 1, leaf r at n + r), so each level's parents hash one contiguous run of children.
-// Building runs in parallel on the current oneTBB arena, except for trees (and levels) of
-// fewer than kMerkleSequentialBelow nodes, where threads cost more than they save.
+// Storage: heap order (root at index 1, children of i at 2i and 2i + 1, leaf r at n + r),
+// so each level's parents hash one contiguous run of children. A tree built from rows
+// (Build, BuildFromRows) stores only the levels above its lowest kMerkleUnstoredLevels:
+// each stored bottom node covers a block of 2^kMerkleUnstoredLevels leaves, whose
+// subtree is hashed in a small buffer while building and again, from the rows, for each
+// opened block. That is 1/8 of the digests in memory (a tree over 2^23 rows holds 64 MiB
+// instead of 512 MiB) for a few hundred extra hashes per opening; such a tree therefore
+// refers to its rows, which must outlive it. Building runs in parallel on the current
+// oneTBB arena, except for trees (and levels) of fewer than kMerkleSequentialBelow nodes,
+// where threads cost more than they save.
 //
 // Multi-opening: for a set of leaf indices, the siblings needed to recompute the root that
 // cannot be derived from the opened leaves themselves, each sent once. Order (the
@@ -17,18 +23,21 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/base/aligned_buffer.h"
+#include "engine/base/scratch_pool.h"
 #include "engine/field/goldilocks.h"
 #include "engine/hash/keccak.h"
 
 namespace prover {
 
 inline constexpr size_t kMerkleSequentialBelow = 1024;
+inline constexpr int kMerkleUnstoredLevels = 3;
 
 struct MerkleProof {
   std::vector<Digest> siblings;
@@ -36,29 +45,47 @@ struct MerkleProof {
 
 class MerkleTree {
  public:
-  // Tree over `rows` rows of the given columns (each at least `rows` values long).
+  // Tree over `rows` rows of the given columns (each at least `rows` values long). The
+  // columns must outlive the tree.
   static absl::StatusOr<MerkleTree> Build(std::span<const Fp* const> columns, size_t rows);
   // Tree over `rows` rows stored one after the other: row r is the `row_len` values at
-  // data + r * row_len (the same leaf hash as Build over columns holding them).
+  // data + r * row_len (the same leaf hash as Build over columns holding them). The data
+  // must outlive the tree.
   static absl::StatusOr<MerkleTree> BuildFromRows(const Fp* data, size_t row_len, size_t rows);
-  // Tree over leaf digests computed elsewhere.
+  // Tree over leaf digests computed elsewhere (every level stored).
   static absl::StatusOr<MerkleTree> FromLeaves(std::span<const Digest> leaves);
 
   const Digest& root() const { return nodes_[1]; }
   size_t num_leaves() const { return num_leaves_; }
-  const Digest& leaf(size_t i) const { return nodes_[num_leaves_ + i]; }
+  Digest leaf(size_t i) const;
 
   // Opening of the leaves at `indices`, which must be sorted, unique and in range.
   absl::StatusOr<MerkleProof> Open(std::span<const size_t> indices) const;
 
  private:
   MerkleTree() = default;
-  // A tree of `rows` leaves with uninitialised nodes; rows must be a power of two.
-  static absl::StatusOr<MerkleTree> Allocate(size_t rows);
+  // A tree of `rows` leaves whose lowest `unstored` levels are not kept, with
+  // uninitialised nodes; rows must be a power of two.
+  static absl::StatusOr<MerkleTree> Allocate(size_t rows, int unstored);
+  size_t stored_base() const { return num_leaves_ >> unstored_; }  // nodes of the lowest kept level
+  // out[i] = leaf hash of row begin + i.
+  void HashLeaves(size_t begin, size_t count, Digest* out) const;
+  // The stored bottom level from the rows, then the levels above it.
+  void BuildFromLeafSource();
   void BuildInnerNodes();
 
   size_t num_leaves_ = 0;
-  AlignedBuffer<Digest> nodes_;  // nodes_[0] unused
+  int unstored_ = 0;             // levels below the stored bottom level (0: leaves stored)
+  // Heap indices [1, 2 * stored_base()); nodes_[0] unused. Large trees take their nodes
+  // from the process-wide ScratchPool (a service builds trees of the same sizes proof after
+  // proof, and fresh pages cost a kernel page clear each), small ones own them.
+  Digest* nodes_ = nullptr;
+  std::optional<ScratchPool::Lease> pooled_;
+  AlignedBuffer<Digest> owned_;
+  // Where the leaves come from: columns, or rows of row_bytes_ bytes at rows_.
+  std::vector<const uint64_t*> columns_;
+  const uint8_t* rows_ = nullptr;
+  size_t row_bytes_ = 0;
 };
 
 // Leaf hash of one row given as values.

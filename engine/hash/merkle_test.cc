@@ -211,5 +211,42 @@ TEST(MerkleProof, StructuralErrorsAreRejected) {
   EXPECT_FALSE(VerifyMerkleProof(root, 64, idx, leaves, *proof).ok());
 }
 
+// Trees built from rows keep only the levels above their lowest kMerkleUnstoredLevels and
+// rehash the rest when opening: the same roots and siblings as a tree storing every level.
+TEST(MerkleTree, RowTreesOpenLikeFullyStoredTrees) {
+  std::mt19937_64 rng(0x5eed0706);
+  for (size_t rows : {1, 2, 4, 8, 16, 32, 1024, 4096}) {
+    Table t = RandomTable(3, rows, rng);
+    std::vector<Digest> leaves(rows);
+    std::vector<Fp> packed;  // the same rows one after the other
+    for (size_t r = 0; r < rows; ++r) {
+      leaves[r] = HashRow(t.row(r));
+      for (Fp v : t.row(r)) packed.push_back(v);
+    }
+    auto full = MerkleTree::FromLeaves(leaves);
+    auto by_cols = MerkleTree::Build(t.ptrs(), rows);
+    auto by_rows = MerkleTree::BuildFromRows(packed.data(), 3, rows);
+    ASSERT_TRUE(full.ok() && by_cols.ok() && by_rows.ok());
+    ASSERT_EQ(by_cols->root(), full->root()) << rows;
+    ASSERT_EQ(by_rows->root(), full->root()) << rows;
+    for (int trial = 0; trial < 20; ++trial) {
+      std::set<size_t> s;
+      const size_t k = 1 + rng() % std::min<size_t>(rows, 12);
+      while (s.size() < k) s.insert(rng() % rows);
+      std::vector<size_t> idx(s.begin(), s.end());
+      auto want = full->Open(idx);
+      auto got_cols = by_cols->Open(idx);
+      auto got_rows = by_rows->Open(idx);
+      ASSERT_TRUE(want.ok() && got_cols.ok() && got_rows.ok());
+      ASSERT_EQ(got_cols->siblings, want->siblings) << rows << " trial " << trial;
+      ASSERT_EQ(got_rows->siblings, want->siblings) << rows << " trial " << trial;
+      for (size_t i : idx) ASSERT_EQ(by_rows->leaf(i), leaves[i]);
+      ASSERT_TRUE(VerifyMerkleProof(by_cols->root(), rows, idx, LeafHashes(*by_cols, idx),
+                                    *got_cols)
+                      .ok());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace prover

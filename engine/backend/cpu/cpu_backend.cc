@@ -8,8 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cpu/dag_eval.h"
+#include "engine/backend/cpu/row_kernels.h"
 #include "engine/backend/job_common.h"
 #include "engine/base/aligned_buffer.h"
+#include "engine/base/cpu_features.h"
 #include "engine/base/scratch_pool.h"
 #include "engine/field/batch_inverse.h"
 #include "engine/field/difference_inverse.h"
@@ -777,6 +779,8 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   const size_t n = s.n();
   const Fp3 zn = z.Pow(n);
   if (zn == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
+  // DEEP's inverses 1 / (x - z) need z outside F_p (field/difference_inverse.h).
+  if (z.IsBase()) return absl::InternalError("ood: z lies in the base field");
   const Fp w = Fp::RootOfUnity(s.log_n);
   // d_i = w^i / (z - w^i) = -w^i / (w^i - z) = -w^i Num(w^i) / m(w^i) (field/difference_inverse.h).
   const DifferenceInverse di(z);
@@ -822,81 +826,29 @@ void CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOo
   const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
   // lambda^t rides on every coefficient, so the sums below are already scaled.
   const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood);
-  const std::vector<Fp3>& dp = dc.coef;
-  const Fp3 &c_z = dc.c_z, &c_zw = dc.c_zw, &shift = dc.shift;
-  const Fp3 zw = ood_z_ * Fp::RootOfUnity(s.log_n);
-  const DifferenceInverse inv_z(ood_z_), inv_zw(zw);
-  const size_t chunk = std::min(N, cpu::kDagChunk);
+  const DifferenceInverse inv_z(ood_z_), inv_zw(ood_z_ * Fp::RootOfUnity(s.log_n));
+  cpu::DeepPlan plan;
+  plan.ez[0] = inv_z.e0(), plan.ez[1] = inv_z.e1(), plan.ez[2] = inv_z.e2();
+  plan.bz = inv_z.b(), plan.az = inv_z.a();
+  plan.ew[0] = inv_zw.e0(), plan.ew[1] = inv_zw.e1(), plan.ew[2] = inv_zw.e2();
+  plan.s = dc.shift, plan.sb = dc.shift * inv_zw.b(), plan.sa = dc.shift * inv_zw.a();
+  plan.c_z = dc.c_z, plan.c_zw = dc.c_zw;
+  plan.coef = dc.coef.data();
+  plan.m = m, plan.a = a, plan.q = q;
+  plan.main = s.main_lde.data(), plan.aux = s.aux_lde.data(), plan.quot = s.quotient_lde.data();
+  plan.stride = N;
+  const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
+  const size_t chunk = std::min(N, cpu::kDeepRows);
   const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
-  const Fp* main = s.main_lde.data();
-  const Fp* aux = s.aux_lde.data();
-  const Fp* quot = s.quotient_lde.data();
-  tbb::parallel_for(
-      tbb::blocked_range<size_t>(0, N / chunk, 16), [&](const tbb::blocked_range<size_t>& range) {
-        std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
-        std::vector<Fp3> trace_sum(chunk), quot_sum(chunk);
-        // Dot products summed without reductions (field/wide_sum.h), reduced once per point.
-        std::vector<std::array<WideSum, 3>> acc(chunk);
-        auto add_ext = [](std::array<WideSum, 3>& a, const Fp3& d, Fp v0, Fp v1, Fp v2) {
-          const Fp d0 = d.coeff(0), d1 = d.coeff(1), d2 = d.coeff(2);
-          const unsigned __int128 t12 = WideProduct(d1, v2), t21 = WideProduct(d2, v1);
-          const unsigned __int128 t22 = WideProduct(d2, v2);
-          a[0].Add(WideProduct(d0, v0));
-          a[0].Add(t12);
-          a[0].Add(t21);
-          a[1].Add(WideProduct(d0, v1));
-          a[1].Add(WideProduct(d1, v0));
-          a[1].Add(t12);
-          a[1].Add(t21);
-          a[1].Add(t22);
-          a[2].Add(WideProduct(d0, v2));
-          a[2].Add(WideProduct(d1, v1));
-          a[2].Add(WideProduct(d2, v0));
-          a[2].Add(t22);
-        };
-        auto flush = [&](std::vector<Fp3>& out) {
-          for (size_t j = 0; j < chunk; ++j) {
-            out[j] = Fp3(acc[j][0].Reduce(), acc[j][1].Reduce(), acc[j][2].Reduce());
-            acc[j] = {};
-          }
-        };
-        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
-          const size_t p0 = ci * chunk;
-          CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
-          for (size_t j = 0; j < chunk; ++j) {
-            den[j] = inv_z.Denominator(x[j]);
-            den[chunk + j] = inv_zw.Denominator(x[j]);
-          }
-          BatchInverse(den, den_inv);
-          for (size_t k = 0; k < m; ++k) {
-            const Fp* col = main + k * N + p0;
-            const Fp d0 = dp[k].coeff(0), d1 = dp[k].coeff(1), d2 = dp[k].coeff(2);
-            for (size_t j = 0; j < chunk; ++j) {
-              acc[j][0].AddProduct(d0, col[j]);
-              acc[j][1].AddProduct(d1, col[j]);
-              acc[j][2].AddProduct(d2, col[j]);
-            }
-          }
-          for (size_t k = 0; k < a; ++k) {
-            const Fp* col = aux + 3 * k * N + p0;
-            for (size_t j = 0; j < chunk; ++j)
-              add_ext(acc[j], dp[m + k], col[j], col[N + j], col[2 * N + j]);
-          }
-          flush(trace_sum);
-          for (size_t k = 0; k < q; ++k) {
-            const Fp* col = quot + 3 * k * N + p0;
-            for (size_t j = 0; j < chunk; ++j) {
-              add_ext(acc[j], dp[m + a + k], col[j], col[N + j], col[2 * N + j]);
-            }
-          }
-          flush(quot_sum);
-          for (size_t j = 0; j < chunk; ++j) {
-            const Fp3 at_z = (trace_sum[j] + quot_sum[j] - c_z) * inv_z.Numerator(x[j]);
-            const Fp3 at_zw = (trace_sum[j] - c_zw) * inv_zw.Numerator(x[j]);
-            target[p0 + j] += at_z * den_inv[j] + shift * (at_zw * den_inv[chunk + j]);
-          }
-        }
-      });
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, N / chunk, 4),
+                    [&](const tbb::blocked_range<size_t>& range) {
+                      std::vector<Fp> x(chunk);
+                      for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+                        const size_t p0 = ci * chunk;
+                        CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
+                        kernels.deep(plan, p0, chunk, x.data(), target + p0);
+                      }
+                    });
 }
 
 class CpuBackend final : public Backend {

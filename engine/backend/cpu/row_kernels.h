@@ -1,0 +1,55 @@
+// Internal: per-ISA kernels of the CPU engine's extension-field rounds (DEEP and the FRI
+// fold), over many points at once with the packed arithmetic of field/packed_*.h. Each
+// call runs on the calling thread; cpu_backend.cc splits the work and picks the set with
+// RowKernelsFor(ActiveSimdLevel()). Every set computes the same field values as the scalar
+// formulas in cpu_backend.cc (tested in row_kernels_test.cc), so proofs do not depend on
+// the SIMD path.
+#pragma once
+
+#include <cstddef>
+
+#include "engine/base/cpu_features.h"
+#include "engine/field/extension.h"
+#include "engine/field/goldilocks.h"
+
+namespace prover::backend::cpu {
+
+// Points per DEEP call: the kernel keeps its batch-inversion prefixes on the stack.
+inline constexpr size_t kDeepRows = 1024;
+
+// One table's DEEP sum at the points x of its LDE domain (docs/PROTOCOL.md, section 8):
+//   D(x) = (T(x) + Q(x) - c_z) / (x - z) + shift * (T(x) - c_zw) / (x - z w)
+// with T(x) = sum_k coef[k] f_k(x) over the main and aux columns and Q(x) the same over
+// the quotient parts. Both inverses come from field/difference_inverse.h:
+//   1 / (x - z) = (x^2 + B x + A) / m(x),  m(x) = ((x + e2) x + e1) x + e0 in F_p,
+// so one base-field batch inversion of m_z(x) m_zw(x) serves both. The z w side carries
+// shift in its numerator: shift (x^2 + B x + A) = x^2 S + x SB + SA.
+struct DeepPlan {
+  Fp ez[3];     // e0, e1, e2 of m_z
+  Fp3 bz, az;   // B, A of z
+  Fp ew[3];     // e0, e1, e2 of m_zw
+  Fp3 s, sb, sa;  // shift, shift * B, shift * A of z w
+  Fp3 c_z, c_zw;
+  const Fp3* coef = nullptr;  // m + a + q coefficients: main, aux, quotient parts
+  size_t m = 0, a = 0, q = 0;
+  // Column-major LDEs, `stride` values per base column; an extension column is three
+  // consecutive base columns (c0, c1, c2).
+  const Fp* main = nullptr;
+  const Fp* aux = nullptr;
+  const Fp* quot = nullptr;
+  size_t stride = 0;
+};
+
+struct RowKernels {
+  int lanes;
+  // target[j] += D(x[j]) for the LDE positions p0 + j, j < count <= kDeepRows. Requires
+  // z outside F_p (so no m(x) vanishes).
+  void (*deep)(const DeepPlan& plan, size_t p0, size_t count, const Fp* x, Fp3* target);
+};
+
+const RowKernels& PortableRowKernels();
+const RowKernels& Avx2RowKernels();
+const RowKernels& Avx512RowKernels();
+const RowKernels& RowKernelsFor(SimdLevel level);
+
+}  // namespace prover::backend::cpu

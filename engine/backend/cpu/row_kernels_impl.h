@@ -1,0 +1,156 @@
+// Internal: the row kernels of row_kernels.h written once over a packed-arithmetic type P
+// (field/packed_*.h), included by one translation unit per ISA.
+#pragma once
+
+#include <cstddef>
+
+#include "engine/backend/cpu/row_kernels.h"
+
+namespace prover::backend::cpu::row_internal {
+
+// One value per "vector": the tails below a multiple of P::kLanes, and the reference
+// shape every packed path must agree with.
+struct ScalarOps {
+  static constexpr int kLanes = 1;
+  using Vec = Fp;
+  static Vec Load(const Fp* p) { return *p; }
+  static void Store(Fp* p, Vec a) { *p = a; }
+  static Vec Broadcast(Fp x) { return x; }
+  static Vec Add(Vec a, Vec b) { return a + b; }
+  static Vec Sub(Vec a, Vec b) { return a - b; }
+  static Vec Mul(Vec a, Vec b) { return a * b; }
+};
+
+// kLanes extension elements, one vector per coefficient.
+template <typename P>
+struct V3 {
+  typename P::Vec c0, c1, c2;
+};
+
+template <typename P>
+V3<P> Splat(const Fp3& a) {
+  return {P::Broadcast(a.coeff(0)), P::Broadcast(a.coeff(1)), P::Broadcast(a.coeff(2))};
+}
+
+template <typename P>
+V3<P> Add3(const V3<P>& a, const V3<P>& b) {
+  return {P::Add(a.c0, b.c0), P::Add(a.c1, b.c1), P::Add(a.c2, b.c2)};
+}
+
+template <typename P>
+V3<P> Sub3(const V3<P>& a, const V3<P>& b) {
+  return {P::Sub(a.c0, b.c0), P::Sub(a.c1, b.c1), P::Sub(a.c2, b.c2)};
+}
+
+// Schoolbook product c0 + c1 X + ... + c4 X^4, then X^3 = X + 1, X^4 = X^2 + X (as
+// field/extension.h).
+template <typename P>
+V3<P> Mul3(const V3<P>& a, const V3<P>& b) {
+  using Vec = typename P::Vec;
+  const Vec c0 = P::Mul(a.c0, b.c0);
+  const Vec c1 = P::Add(P::Mul(a.c0, b.c1), P::Mul(a.c1, b.c0));
+  const Vec c2 = P::Add(P::Add(P::Mul(a.c0, b.c2), P::Mul(a.c1, b.c1)), P::Mul(a.c2, b.c0));
+  const Vec c3 = P::Add(P::Mul(a.c1, b.c2), P::Mul(a.c2, b.c1));
+  const Vec c4 = P::Mul(a.c2, b.c2);
+  return {P::Add(c0, c3), P::Add(P::Add(c1, c3), c4), P::Add(c2, c4)};
+}
+
+// acc += coef * f for a base value f.
+template <typename P>
+void MulAddBase(V3<P>& acc, const Fp3& coef, typename P::Vec f) {
+  acc.c0 = P::Add(acc.c0, P::Mul(P::Broadcast(coef.coeff(0)), f));
+  acc.c1 = P::Add(acc.c1, P::Mul(P::Broadcast(coef.coeff(1)), f));
+  acc.c2 = P::Add(acc.c2, P::Mul(P::Broadcast(coef.coeff(2)), f));
+}
+
+// ((x + e2) x + e1) x + e0.
+template <typename P>
+typename P::Vec Cubic(typename P::Vec x, const Fp (&e)[3]) {
+  typename P::Vec r = P::Add(x, P::Broadcast(e[2]));
+  r = P::Add(P::Mul(r, x), P::Broadcast(e[1]));
+  return P::Add(P::Mul(r, x), P::Broadcast(e[0]));
+}
+
+template <typename P>
+void DeepRows(const DeepPlan& plan, size_t p0, size_t count, const Fp* x, Fp3* target) {
+  using Vec = typename P::Vec;
+  constexpr size_t L = P::kLanes;
+  const size_t blocks = count / L;
+  // Forward: the products m_z(x) m_zw(x) of every lane, chained per lane (Montgomery's
+  // trick); pre[b] holds the product of blocks before b.
+  alignas(64) Fp pre[kDeepRows];
+  Vec acc = P::Broadcast(Fp::One());
+  for (size_t b = 0; b < blocks; ++b) {
+    const Vec X = P::Load(x + b * L);
+    P::Store(pre + b * L, acc);
+    acc = P::Mul(acc, P::Mul(Cubic<P>(X, plan.ez), Cubic<P>(X, plan.ew)));
+  }
+  // One inversion for all lanes.
+  alignas(64) Fp lane[L], lane_pre[L], lane_inv[L];
+  P::Store(lane, acc);
+  Fp t = Fp::One();
+  for (size_t l = 0; l < L; ++l) {
+    lane_pre[l] = t;
+    t *= lane[l];
+  }
+  Fp ti = t.Inverse();
+  for (size_t l = L; l-- > 0;) {
+    lane_inv[l] = lane_pre[l] * ti;
+    ti *= lane[l];
+  }
+  Vec inv = P::Load(lane_inv);  // 1 / (product of blocks 0..b), walking b down
+
+  const V3<P> c_z = Splat<P>(plan.c_z), c_zw = Splat<P>(plan.c_zw);
+  const V3<P> bz = Splat<P>(plan.bz), az = Splat<P>(plan.az);
+  const V3<P> s = Splat<P>(plan.s), sb = Splat<P>(plan.sb), sa = Splat<P>(plan.sa);
+  const size_t m = plan.m, a = plan.a, q = plan.q, N = plan.stride;
+  for (size_t b = blocks; b-- > 0;) {
+    const size_t j = b * L, pos = p0 + j;
+    const Vec X = P::Load(x + j);
+    const Vec mz = Cubic<P>(X, plan.ez), mw = Cubic<P>(X, plan.ew);
+    const Vec inv_d = P::Mul(P::Load(pre + j), inv);
+    inv = P::Mul(inv, P::Mul(mz, mw));
+    const Vec iz = P::Mul(inv_d, mw), iw = P::Mul(inv_d, mz);  // 1 / m_z, 1 / m_zw
+
+    V3<P> T = {P::Broadcast(Fp::Zero()), P::Broadcast(Fp::Zero()), P::Broadcast(Fp::Zero())};
+    for (size_t k = 0; k < m; ++k) MulAddBase<P>(T, plan.coef[k], P::Load(plan.main + k * N + pos));
+    for (size_t k = 0; k < a; ++k) {
+      const Fp* col = plan.aux + 3 * k * N + pos;
+      const V3<P> f = {P::Load(col), P::Load(col + N), P::Load(col + 2 * N)};
+      T = Add3<P>(T, Mul3<P>(Splat<P>(plan.coef[m + k]), f));
+    }
+    V3<P> U = Sub3<P>(T, c_z);
+    for (size_t k = 0; k < q; ++k) {
+      const Fp* col = plan.quot + 3 * k * N + pos;
+      const V3<P> f = {P::Load(col), P::Load(col + N), P::Load(col + 2 * N)};
+      U = Add3<P>(U, Mul3<P>(Splat<P>(plan.coef[m + a + k]), f));
+    }
+    const V3<P> W = Sub3<P>(T, c_zw);
+
+    const Vec X2 = P::Mul(X, X);
+    // (x^2 + B x + A) / m_z(x) and shift (x^2 + B x + A) / m_zw(x) of z w.
+    const V3<P> nz = {P::Mul(P::Add(P::Add(X2, P::Mul(X, bz.c0)), az.c0), iz),
+                      P::Mul(P::Add(P::Mul(X, bz.c1), az.c1), iz),
+                      P::Mul(P::Add(P::Mul(X, bz.c2), az.c2), iz)};
+    const V3<P> nw = {P::Mul(P::Add(P::Add(P::Mul(X2, s.c0), P::Mul(X, sb.c0)), sa.c0), iw),
+                      P::Mul(P::Add(P::Add(P::Mul(X2, s.c1), P::Mul(X, sb.c1)), sa.c1), iw),
+                      P::Mul(P::Add(P::Add(P::Mul(X2, s.c2), P::Mul(X, sb.c2)), sa.c2), iw)};
+    const V3<P> r = Add3<P>(Mul3<P>(U, nz), Mul3<P>(W, nw));
+    alignas(64) Fp r0[L], r1[L], r2[L];
+    P::Store(r0, r.c0);
+    P::Store(r1, r.c1);
+    P::Store(r2, r.c2);
+    for (size_t l = 0; l < L; ++l) target[j + l] += Fp3(r0[l], r1[l], r2[l]);
+  }
+  const size_t done = blocks * L;
+  if constexpr (L > 1) {
+    if (done < count) DeepRows<ScalarOps>(plan, p0 + done, count - done, x + done, target + done);
+  }
+}
+
+template <typename P>
+RowKernels MakeRowKernels() {
+  return RowKernels{P::kLanes, &DeepRows<P>};
+}
+
+}  // namespace prover::backend::cpu::row_internal
