@@ -304,25 +304,15 @@ class CpuJob final : public ProvingJob {
       zetas[r] = r == 0 ? zeta : zetas[r - 1].Square();
       s_invs[r] = r == 0 ? s_inv : s_invs[r - 1].Square();
     }
-    const Fp scale = Fp::FromU64(arity).Inverse();
+    cpu::FoldPlan plan;
+    plan.log_arity = log_a;
+    for (int r = 0; r < log_a; ++r) plan.zeta[r] = zetas[r], plan.s_inv[r] = s_invs[r];
+    plan.twiddles = fold_twiddles_.data();
+    plan.scale = Fp::FromU64(arity).Inverse();
+    plan.inject = inject.size() != 0 ? inject.data() : nullptr;
+    const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
     ForChunks(groups, 1024, [&](size_t b, size_t e) {
-      Fp3 v[16];
-      for (size_t c = b; c < e; ++c) {
-        std::copy(in.data() + c * arity, in.data() + (c + 1) * arity, v);
-        for (int r = 0; r < log_a; ++r) {
-          const size_t len = arity >> r;  // values of this group at sub-level r
-          for (size_t k = 0; k < len / 2; ++k) {
-            // The pair (2k, 2k+1) of the group is (y, -y), y = s^(2^r) w^bitrev(..): its
-            // global pair index at this sub-level is c * len / 2 + k.
-            const Fp y_inv = s_invs[r] * fold_twiddles_[c * (len / 2) + k];
-            const Fp3 sum = v[2 * k] + v[2 * k + 1];
-            const Fp3 diff = v[2 * k] - v[2 * k + 1];
-            v[k] = sum + zetas[r] * (diff * y_inv);
-          }
-        }
-        out[c] = v[0] * scale;
-        if (inject.size() != 0) out[c] += inject[c];
-      }
+      kernels.fold(plan, b, e, in.data(), out.data());
     });
     inject_[layer + 1].Release();
     ++fri_step_;

@@ -40,11 +40,28 @@ struct DeepPlan {
   size_t stride = 0;
 };
 
+// One FRI fold by 2^log_arity (docs/PROTOCOL.md, section 9): group c of the input holds
+// the values at the points y_k = s w^bitrev(...) of one coset, and folds by log_arity
+// binary steps; step r pairs (v[2k], v[2k+1]) = values at (y, -y) into
+//   v[k] = (v[2k] + v[2k+1]) + zeta^(2^r) (v[2k] - v[2k+1]) / y,
+// with 1 / y = s_inv^(2^r) * twiddles[c * len / 2 + k] (len = arity >> r values left).
+// out[c] = v[0] / arity (+ inject[c] where a table enters FRI at this height).
+struct FoldPlan {
+  int log_arity = 1;   // 1 to 4
+  Fp3 zeta[4];         // zeta^(2^r)
+  Fp s_inv[4];         // s_inv^(2^r)
+  const Fp* twiddles = nullptr;
+  Fp scale;            // 1 / arity
+  const Fp3* inject = nullptr;  // or null
+};
+
 struct RowKernels {
   int lanes;
   // target[j] += D(x[j]) for the LDE positions p0 + j, j < count <= kDeepRows. Requires
   // z outside F_p (so no m(x) vanishes).
   void (*deep)(const DeepPlan& plan, size_t p0, size_t count, const Fp* x, Fp3* target);
+  // out[c] for groups c in [begin, end) of in (2^log_arity values each).
+  void (*fold)(const FoldPlan& plan, size_t begin, size_t end, const Fp3* in, Fp3* out);
 };
 
 const RowKernels& PortableRowKernels();

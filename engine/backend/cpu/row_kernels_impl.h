@@ -2,6 +2,7 @@
 // (field/packed_*.h), included by one translation unit per ISA.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "engine/backend/cpu/row_kernels.h"
@@ -19,6 +20,7 @@ struct ScalarOps {
   static Vec Add(Vec a, Vec b) { return a + b; }
   static Vec Sub(Vec a, Vec b) { return a - b; }
   static Vec Mul(Vec a, Vec b) { return a * b; }
+  static void LoadTransposed(const Fp* const* rows, size_t j, Vec* out) { out[0] = rows[0][j]; }
 };
 
 // kLanes extension elements, one vector per coefficient.
@@ -148,9 +150,66 @@ void DeepRows(const DeepPlan& plan, size_t p0, size_t count, const Fp* x, Fp3* t
   }
 }
 
+// kLanes groups at once: lane l works on group c + l. The groups' values are loaded
+// transposed (word k of every group in one vector), folded with vector arithmetic, and
+// written back one extension element per lane.
+template <typename P>
+void FoldGroups(const FoldPlan& plan, size_t begin, size_t end, const Fp3* in, Fp3* out) {
+  using Vec = typename P::Vec;
+  constexpr size_t L = P::kLanes;
+  const size_t arity = size_t{1} << plan.log_arity;
+  const size_t words = 3 * arity;  // at most 48
+  const Fp* const base = reinterpret_cast<const Fp*>(in);
+  size_t c = begin;
+  for (; c + L <= end; c += L) {
+    Vec w[48];
+    const Fp* rows[L];
+    // Transposed loads read L words at a time; a group of fewer (or not a multiple of L)
+    // words is copied into a padded buffer first, so no load runs past the input.
+    alignas(64) Fp padded[L][48];
+    for (size_t l = 0; l < L; ++l) {
+      rows[l] = base + (c + l) * words;
+      if (words % L != 0) {
+        std::copy(rows[l], rows[l] + words, padded[l]);
+        rows[l] = padded[l];
+      }
+    }
+    for (size_t j = 0; j < words; j += L) P::LoadTransposed(rows, j, w + j);
+    // v[k] = (w[3k], w[3k+1], w[3k+2]), folded in place.
+    V3<P> v[16];
+    for (size_t k = 0; k < arity; ++k) v[k] = {w[3 * k], w[3 * k + 1], w[3 * k + 2]};
+    for (int r = 0; r < plan.log_arity; ++r) {
+      const size_t half = arity >> (r + 1);
+      const V3<P> zeta = Splat<P>(plan.zeta[r]);
+      const Vec s_inv = P::Broadcast(plan.s_inv[r]);
+      for (size_t k = 0; k < half; ++k) {
+        alignas(64) Fp tw[L];
+        for (size_t l = 0; l < L; ++l) tw[l] = plan.twiddles[(c + l) * half + k];
+        const Vec y_inv = P::Mul(P::Load(tw), s_inv);
+        const V3<P> sum = Add3<P>(v[2 * k], v[2 * k + 1]);
+        const V3<P> d = Sub3<P>(v[2 * k], v[2 * k + 1]);
+        const V3<P> t = {P::Mul(d.c0, y_inv), P::Mul(d.c1, y_inv), P::Mul(d.c2, y_inv)};
+        v[k] = Add3<P>(sum, Mul3<P>(zeta, t));
+      }
+    }
+    const Vec scale = P::Broadcast(plan.scale);
+    alignas(64) Fp r0[L], r1[L], r2[L];
+    P::Store(r0, P::Mul(v[0].c0, scale));
+    P::Store(r1, P::Mul(v[0].c1, scale));
+    P::Store(r2, P::Mul(v[0].c2, scale));
+    for (size_t l = 0; l < L; ++l) {
+      const Fp3 value(r0[l], r1[l], r2[l]);
+      out[c + l] = plan.inject != nullptr ? value + plan.inject[c + l] : value;
+    }
+  }
+  if constexpr (L > 1) {
+    if (c < end) FoldGroups<ScalarOps>(plan, c, end, in, out);
+  }
+}
+
 template <typename P>
 RowKernels MakeRowKernels() {
-  return RowKernels{P::kLanes, &DeepRows<P>};
+  return RowKernels{P::kLanes, &DeepRows<P>, &FoldGroups<P>};
 }
 
 }  // namespace prover::backend::cpu::row_internal
