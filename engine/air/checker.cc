@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
+#include <type_traits>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -36,13 +38,55 @@ bool Applies(ConstraintKind kind, size_t row, size_t rows) {
   return false;
 }
 
-// Failures of one table's rows [begin, end), in row then constraint order.
+// Bus balance, exactly and in parallel: every row chunk records its (bus, tuple,
+// multiplicity) occurrences into shards by a hash of (bus, tuple); each shard then sums
+// its tuples in an open-addressing table, visiting chunks in (table, row) order so that
+// the first occurrence of a tuple is known. No tuple is ever compared by hash alone.
+constexpr int kShardBits = 6;
+constexpr size_t kShards = size_t{1} << kShardBits;
+
+struct BusRecord {
+  uint64_t hash;
+  uint64_t row;
+  uint32_t interaction;
+  uint32_t offset;  // of the tuple in ChunkBus::words
+  Fp m;
+};
+
+struct ChunkBus {
+  uint32_t table = 0;
+  std::vector<uint64_t> words;
+  std::vector<BusRecord> shard[kShards];
+};
+
+uint64_t TupleHash(uint32_t bus, const uint64_t* tuple, size_t len) {
+  uint64_t h = (bus + 1) * 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < len; ++i) {
+    h = (h ^ tuple[i]) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
+}
+
+template <typename F>
+uint64_t BaseValue(const F& v) {
+  if constexpr (std::is_same_v<F, Fp>) {
+    return v.value();
+  } else {
+    return v.coeff(0).value();  // interaction expressions never use challenges (air::Validate)
+  }
+}
+
+// Failures of one table's rows [begin, end), in row then constraint order, and the bus
+// occurrences of those rows.
 template <typename F>
 void CheckRows(const Table& table, const TableTrace& tt, uint32_t t, size_t begin, size_t end,
                std::span<const Fp> publics, std::span<const F> challenges,
-               std::vector<ConstraintFailure>& out, uint64_t& count, size_t cap) {
+               std::vector<ConstraintFailure>& out, uint64_t& count, size_t cap, ChunkBus& bus) {
   const size_t rows = tt.rows();
   std::vector<F> cur(table.num_columns), next(table.num_columns), values;
+  bus.table = t;
   for (size_t r = begin; r < end; ++r) {
     for (uint32_t c = 0; c < table.num_columns; ++c) {
       cur[c] = Lift<F>(tt.at(c, r));
@@ -55,26 +99,70 @@ void CheckRows(const Table& table, const TableTrace& tt, uint32_t t, size_t begi
       ++count;
       if (out.size() < cap) out.push_back(ConstraintFailure{t, r, k});
     }
+    for (uint32_t k = 0; k < table.interactions.size(); ++k) {
+      const Interaction& in = table.interactions[k];
+      const Fp m = Fp::FromCanonical(BaseValue(values[in.multiplicity]));
+      if (m.IsZero()) continue;
+      const uint32_t offset = static_cast<uint32_t>(bus.words.size());
+      for (uint32_t v : in.values) bus.words.push_back(BaseValue(values[v]));
+      const uint64_t h = TupleHash(in.bus, bus.words.data() + offset, in.values.size());
+      bus.shard[h >> (64 - kShardBits)].push_back(BusRecord{h, r, k, offset, m});
+    }
   }
 }
 
-struct BusKey {
-  uint32_t bus;
-  std::vector<uint64_t> tuple;
-  bool operator==(const BusKey& o) const { return bus == o.bus && tuple == o.tuple; }
-};
-struct BusKeyHash {
-  size_t operator()(const BusKey& k) const {
-    uint64_t h = k.bus * 0x9e3779b97f4a7c15ull;
-    for (uint64_t v : k.tuple) h = (h ^ v) * 0xff51afd7ed558ccdull + 0x632be59bd9b4e5f5ull;
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
-};
-struct BusEntry {
-  Fp sum;
+struct Imbalance {
   uint32_t table;
   uint64_t row;
+  uint32_t interaction;
+  const uint64_t* tuple;
+  Fp sum;
 };
+
+// The unbalanced tuples of one shard, each at its first occurrence.
+std::vector<Imbalance> BalanceShard(const Air& air, const std::vector<ChunkBus>& chunks,
+                                    size_t shard) {
+  size_t total = 0;
+  for (const ChunkBus& c : chunks) total += c.shard[shard].size();
+  if (total == 0) return {};
+  size_t cap = 16;
+  while (cap < 2 * total) cap *= 2;
+  struct Slot {
+    const ChunkBus* chunk = nullptr;
+    const BusRecord* rec = nullptr;  // first occurrence
+    Fp sum;
+  };
+  std::vector<Slot> slots(cap);
+  auto same = [&](const ChunkBus& a, const BusRecord& ra, const ChunkBus& b, const BusRecord& rb) {
+    const Interaction& ia = air.tables[a.table].interactions[ra.interaction];
+    const Interaction& ib = air.tables[b.table].interactions[rb.interaction];
+    return ra.hash == rb.hash && ia.bus == ib.bus && ia.values.size() == ib.values.size() &&
+           std::equal(a.words.begin() + ra.offset, a.words.begin() + ra.offset + ia.values.size(),
+                      b.words.begin() + rb.offset);
+  };
+  for (const ChunkBus& c : chunks) {
+    for (const BusRecord& r : c.shard[shard]) {
+      for (size_t i = r.hash & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        Slot& s = slots[i];
+        if (s.rec == nullptr) {
+          s = Slot{&c, &r, r.m};
+          break;
+        }
+        if (same(*s.chunk, *s.rec, c, r)) {
+          s.sum += r.m;
+          break;
+        }
+      }
+    }
+  }
+  std::vector<Imbalance> out;
+  for (const Slot& s : slots) {
+    if (s.rec == nullptr || s.sum.IsZero()) continue;
+    out.push_back(Imbalance{s.chunk->table, s.rec->row, s.rec->interaction,
+                            s.chunk->words.data() + s.rec->offset, s.sum});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -144,62 +232,55 @@ absl::StatusOr<CheckReport> CheckTrace(const Air& air, const Trace& trace,
   Transcript tr("prover.check");
   const Fp3 challenges[kNumChallenges] = {tr.ChallengeFp3("alpha"), tr.ChallengeFp3("beta")};
 
+  // Every (table, row chunk) in one parallel pass, results kept in that order.
+  struct Task {
+    uint32_t table;
+    size_t begin, end;
+  };
+  std::vector<Task> tasks;
   for (uint32_t t = 0; t < air.tables.size(); ++t) {
-    const Table& table = air.tables[t];
-    const TableTrace& tt = trace.tables[t];
-    const size_t rows = tt.rows(), chunks = (rows + kRowChunk - 1) / kRowChunk;
-    std::vector<std::vector<ConstraintFailure>> found(chunks);
-    std::vector<uint64_t> counts(chunks, 0);
-    const bool ext = UsesChallenges(table);
-    tbb::parallel_for(size_t{0}, chunks, [&](size_t ch) {
-      const size_t begin = ch * kRowChunk, end = std::min(rows, begin + kRowChunk);
-      if (ext) {
-        CheckRows<Fp3>(table, tt, t, begin, end, public_inputs, challenges, found[ch], counts[ch],
-                       max_failures);
-      } else {
-        CheckRows<Fp>(table, tt, t, begin, end, public_inputs, {}, found[ch], counts[ch],
-                      max_failures);
-      }
-    });
-    for (size_t ch = 0; ch < chunks; ++ch) {
-      report.failure_count += counts[ch];
-      for (const auto& f : found[ch]) {
-        if (report.failures.size() < max_failures) report.failures.push_back(f);
-      }
+    const size_t rows = trace.tables[t].rows();
+    for (size_t b = 0; b < rows; b += kRowChunk) tasks.push_back({t, b, std::min(rows, b + kRowChunk)});
+  }
+  std::vector<std::vector<ConstraintFailure>> found(tasks.size());
+  std::vector<uint64_t> counts(tasks.size(), 0);
+  std::vector<ChunkBus> bus(tasks.size());
+  tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t i) {
+    const Task& task = tasks[i];
+    const Table& table = air.tables[task.table];
+    const TableTrace& tt = trace.tables[task.table];
+    if (UsesChallenges(table)) {
+      CheckRows<Fp3>(table, tt, task.table, task.begin, task.end, public_inputs, challenges,
+                     found[i], counts[i], max_failures, bus[i]);
+    } else {
+      CheckRows<Fp>(table, tt, task.table, task.begin, task.end, public_inputs, {}, found[i],
+                    counts[i], max_failures, bus[i]);
+    }
+  });
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    report.failure_count += counts[i];
+    for (const auto& f : found[i]) {
+      if (report.failures.size() < max_failures) report.failures.push_back(f);
     }
   }
 
-  // Buses: exact multiset balance, in a deterministic (table, row, interaction) order.
-  std::unordered_map<BusKey, BusEntry, BusKeyHash> sums;
-  std::vector<BusKey> order;  // first occurrence order, for a stable report
-  for (uint32_t t = 0; t < air.tables.size(); ++t) {
-    const Table& table = air.tables[t];
-    if (table.interactions.empty()) continue;
-    const TableTrace& tt = trace.tables[t];
-    std::vector<Fp> cur(table.num_columns), values;
-    for (size_t r = 0; r < tt.rows(); ++r) {
-      for (uint32_t c = 0; c < table.num_columns; ++c) cur[c] = tt.at(c, r);
-      EvaluateRow<Fp>(table, cur, cur, public_inputs, {}, values);
-      for (const Interaction& in : table.interactions) {
-        const Fp m = values[in.multiplicity];
-        if (m.IsZero()) continue;
-        BusKey key{in.bus, {}};
-        for (uint32_t v : in.values) key.tuple.push_back(values[v].value());
-        auto [it, inserted] = sums.try_emplace(key, BusEntry{Fp::Zero(), t, r});
-        if (inserted) order.push_back(key);
-        it->second.sum += m;
-      }
-    }
-  }
-  for (const BusKey& key : order) {
-    const BusEntry& e = sums.at(key);
-    if (e.sum.IsZero()) continue;
-    ++report.imbalance_count;
-    if (report.imbalances.size() < max_failures) {
-      BusImbalance b{key.bus, {}, e.sum, e.table, e.row};
-      for (uint64_t v : key.tuple) b.tuple.push_back(Fp::FromCanonical(v));
-      report.imbalances.push_back(std::move(b));
-    }
+  // Buses: exact multiset balance per shard, then the unbalanced tuples in the order of
+  // their first occurrence (table, row, interaction).
+  std::vector<std::vector<Imbalance>> per_shard(kShards);
+  tbb::parallel_for(size_t{0}, kShards,
+                    [&](size_t s) { per_shard[s] = BalanceShard(air, bus, s); });
+  std::vector<Imbalance> all;
+  for (auto& v : per_shard) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end(), [](const Imbalance& a, const Imbalance& b) {
+    return std::tie(a.table, a.row, a.interaction) < std::tie(b.table, b.row, b.interaction);
+  });
+  report.imbalance_count = all.size();
+  for (const Imbalance& im : all) {
+    if (report.imbalances.size() >= max_failures) break;
+    const Interaction& in = air.tables[im.table].interactions[im.interaction];
+    BusImbalance b{in.bus, {}, im.sum, im.table, im.row};
+    for (size_t i = 0; i < in.values.size(); ++i) b.tuple.push_back(Fp::FromCanonical(im.tuple[i]));
+    report.imbalances.push_back(std::move(b));
   }
   return report;
 }

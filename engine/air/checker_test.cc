@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "engine/air/workloads/fibonacci.h"
 
 namespace prover::air {
@@ -144,6 +147,84 @@ TEST(Checker, UnbalancedBusNamesTheTuple) {
       std::string::npos)
       << report->Describe(j.air);
   EXPECT_EQ(ReportToStatus(j.air, *report).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Many rows (several row chunks per table, every shard used) against a naive multiset sum:
+// the same unbalanced tuples, in first-occurrence order, with the cap applied.
+TEST(Checker, LargeBusMatchesNaiveBalance) {
+  Air air;
+  for (int t = 0; t < 2; ++t) {
+    Table table;
+    table.name = t == 0 ? "a" : "b";
+    table.num_columns = 3;  // x, y, m
+    const uint32_t x = table.Add(Expr::Column(0)), y = table.Add(Expr::Column(1));
+    const uint32_t m = table.Add(Expr::Column(2));
+    table.interactions.push_back({3, {x, y}, t == 0 ? m : table.Add(Expr::Neg(m))});
+    table.interactions.push_back({5, {y}, m});  // a second bus, never balanced by b
+    air.tables.push_back(table);
+  }
+  ASSERT_TRUE(Validate(air).ok());
+  Trace trace;
+  std::mt19937_64 rng(0xb05);
+  const int log_rows = 14;
+  const size_t rows = size_t{1} << log_rows;
+  for (int t = 0; t < 2; ++t) {
+    TableTrace tt(3, log_rows);
+    for (size_t r = 0; r < rows; ++r) {
+      // b receives exactly what a sends, row for row, except where it is perturbed below.
+      const uint64_t v = (r * 2654435761u) % 1000;
+      tt.at(0, r) = Fp::FromCanonical(v);
+      tt.at(1, r) = Fp::FromCanonical(v % 7);
+      tt.at(2, r) = Fp::One();
+    }
+    trace.tables.push_back(std::move(tt));
+  }
+  for (int i = 0; i < 40; ++i) trace.tables[1].at(2, rng() % rows) = Fp::FromU64(rng());
+  // The naive reference: every (bus, tuple) with its net multiplicity and first occurrence.
+  std::map<std::pair<uint32_t, std::vector<uint64_t>>, std::pair<Fp, std::pair<uint32_t, uint64_t>>>
+      sums;
+  std::vector<std::pair<uint32_t, std::vector<uint64_t>>> order;
+  for (uint32_t t = 0; t < 2; ++t) {
+    for (size_t r = 0; r < rows; ++r) {
+      const TableTrace& tt = trace.tables[t];
+      const Fp m = tt.at(2, r);
+      const Fp sent[2] = {t == 0 ? m : -m, m};
+      const std::vector<uint64_t> tuples[2] = {{tt.at(0, r).value(), tt.at(1, r).value()},
+                                               {tt.at(1, r).value()}};
+      const uint32_t buses[2] = {3, 5};
+      for (int k = 0; k < 2; ++k) {
+        if (sent[k].IsZero()) continue;
+        auto key = std::make_pair(buses[k], tuples[k]);
+        auto [it, inserted] = sums.try_emplace(key, Fp::Zero(), std::make_pair(t, r));
+        if (inserted) order.push_back(key);
+        it->second.first += sent[k];
+      }
+    }
+  }
+  std::vector<BusImbalance> want;
+  for (const auto& key : order) {
+    const auto& [sum, at] = sums.at(key);
+    if (sum.IsZero()) continue;
+    BusImbalance b{key.first, {}, sum, at.first, at.second};
+    for (uint64_t v : key.second) b.tuple.push_back(Fp::FromCanonical(v));
+    want.push_back(b);
+  }
+  ASSERT_GT(want.size(), 20u);
+  for (size_t cap : {size_t{1000}, size_t{10}}) {
+    auto report = CheckTrace(air, trace, {}, cap);
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->failure_count, 0u);
+    ASSERT_EQ(report->imbalance_count, want.size());
+    ASSERT_EQ(report->imbalances.size(), std::min(cap, want.size()));
+    for (size_t i = 0; i < report->imbalances.size(); ++i) {
+      const BusImbalance& g = report->imbalances[i];
+      EXPECT_EQ(g.bus, want[i].bus) << i;
+      EXPECT_EQ(g.tuple, want[i].tuple) << i;
+      EXPECT_EQ(g.net_multiplicity, want[i].net_multiplicity) << i;
+      EXPECT_EQ(g.table, want[i].table) << i;
+      EXPECT_EQ(g.row, want[i].row) << i;
+    }
+  }
 }
 
 TEST(Checker, ConstraintsWithChallengesAreCheckedInTheExtension) {
