@@ -1,11 +1,20 @@
 #include "engine/base/scratch_pool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace prover {
 
 ScratchPool& ScratchPool::Global() {
-  static ScratchPool* pool = new ScratchPool(size_t{1} << 30);
+  // An eighth of physical memory, at least 1 GiB: enough to keep every buffer of a
+  // zkvm-18-sized job (about 3 GiB) on a 24 GiB host, while idle plus in-use memory stays
+  // within RAM next to the engine's admission budget (80% by default).
+  static ScratchPool* pool = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const size_t ram = pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
+    return new ScratchPool(std::max(size_t{1} << 30, ram / 8));
+  }();
   return *pool;
 }
 

@@ -48,7 +48,7 @@ class ScratchPool {
   };
 
   explicit ScratchPool(size_t max_idle_bytes) : max_idle_bytes_(max_idle_bytes) {}
-  // Process-wide pool keeping at most 1 GiB idle.
+  // Process-wide pool keeping at most an eighth of physical memory (at least 1 GiB) idle.
   static ScratchPool& Global();
 
   Lease Acquire(size_t words);
