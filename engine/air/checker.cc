@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <tuple>
-#include <type_traits>
 #include <map>
 #include <mutex>
+#include <tuple>
+#include <type_traits>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -240,7 +240,8 @@ absl::StatusOr<CheckReport> CheckTrace(const Air& air, const Trace& trace,
   std::vector<Task> tasks;
   for (uint32_t t = 0; t < air.tables.size(); ++t) {
     const size_t rows = trace.tables[t].rows();
-    for (size_t b = 0; b < rows; b += kRowChunk) tasks.push_back({t, b, std::min(rows, b + kRowChunk)});
+    for (size_t b = 0; b < rows; b += kRowChunk)
+      tasks.push_back({t, b, std::min(rows, b + kRowChunk)});
   }
   std::vector<std::vector<ConstraintFailure>> found(tasks.size());
   std::vector<uint64_t> counts(tasks.size(), 0);

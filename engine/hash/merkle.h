@@ -75,7 +75,7 @@ class MerkleTree {
   void BuildInnerNodes();
 
   size_t num_leaves_ = 0;
-  int unstored_ = 0;             // levels below the stored bottom level (0: leaves stored)
+  int unstored_ = 0;  // levels below the stored bottom level (0: leaves stored)
   // Heap indices [1, 2 * stored_base()); nodes_[0] unused. Large trees take their nodes
   // from the process-wide ScratchPool (a service builds trees of the same sizes proof after
   // proof, and fresh pages cost a kernel page clear each), small ones own them.

@@ -241,9 +241,8 @@ TEST(MerkleTree, RowTreesOpenLikeFullyStoredTrees) {
       ASSERT_EQ(got_cols->siblings, want->siblings) << rows << " trial " << trial;
       ASSERT_EQ(got_rows->siblings, want->siblings) << rows << " trial " << trial;
       for (size_t i : idx) ASSERT_EQ(by_rows->leaf(i), leaves[i]);
-      ASSERT_TRUE(VerifyMerkleProof(by_cols->root(), rows, idx, LeafHashes(*by_cols, idx),
-                                    *got_cols)
-                      .ok());
+      ASSERT_TRUE(
+          VerifyMerkleProof(by_cols->root(), rows, idx, LeafHashes(*by_cols, idx), *got_cols).ok());
     }
   }
 }

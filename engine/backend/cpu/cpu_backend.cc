@@ -311,9 +311,8 @@ class CpuJob final : public ProvingJob {
     plan.scale = Fp::FromU64(arity).Inverse();
     plan.inject = inject.size() != 0 ? inject.data() : nullptr;
     const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
-    ForChunks(groups, 1024, [&](size_t b, size_t e) {
-      kernels.fold(plan, b, e, in.data(), out.data());
-    });
+    ForChunks(groups, 1024,
+              [&](size_t b, size_t e) { kernels.fold(plan, b, e, in.data(), out.data()); });
     inject_[layer + 1].Release();
     ++fri_step_;
     return absl::OkStatus();

@@ -25,9 +25,9 @@ inline constexpr size_t kDeepRows = 1024;
 // so one base-field batch inversion of m_z(x) m_zw(x) serves both. The z w side carries
 // shift in its numerator: shift (x^2 + B x + A) = x^2 S + x SB + SA.
 struct DeepPlan {
-  Fp ez[3];     // e0, e1, e2 of m_z
-  Fp3 bz, az;   // B, A of z
-  Fp ew[3];     // e0, e1, e2 of m_zw
+  Fp ez[3];       // e0, e1, e2 of m_z
+  Fp3 bz, az;     // B, A of z
+  Fp ew[3];       // e0, e1, e2 of m_zw
   Fp3 s, sb, sa;  // shift, shift * B, shift * A of z w
   Fp3 c_z, c_zw;
   const Fp3* coef = nullptr;  // m + a + q coefficients: main, aux, quotient parts
@@ -47,11 +47,11 @@ struct DeepPlan {
 // with 1 / y = s_inv^(2^r) * twiddles[c * len / 2 + k] (len = arity >> r values left).
 // out[c] = v[0] / arity (+ inject[c] where a table enters FRI at this height).
 struct FoldPlan {
-  int log_arity = 1;   // 1 to 4
-  Fp3 zeta[4];         // zeta^(2^r)
-  Fp s_inv[4];         // s_inv^(2^r)
+  int log_arity = 1;  // 1 to 4
+  Fp3 zeta[4];        // zeta^(2^r)
+  Fp s_inv[4];        // s_inv^(2^r)
   const Fp* twiddles = nullptr;
-  Fp scale;            // 1 / arity
+  Fp scale;                     // 1 / arity
   const Fp3* inject = nullptr;  // or null
 };
 

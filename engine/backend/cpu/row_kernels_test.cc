@@ -23,12 +23,12 @@ struct Case {
 TEST(RowKernels, DeepMatchesTheFormulaOnEveryPath) {
   std::mt19937_64 rng(0xdee9);
   // Counts that are and are not multiples of the lane counts (tails), several offsets.
-  const Case cases[] = {{2, 0, 1, 4096, 0, 1024},  {5, 2, 3, 4096, 1024, 1000},
-                        {1, 1, 1, 8, 0, 8},        {3, 0, 2, 4, 0, 4},
-                        {7, 3, 1, 2048, 517, 1531 - 517}, {0, 2, 4, 64, 3, 61}};
+  const Case cases[] = {
+      {2, 0, 1, 4096, 0, 1024}, {5, 2, 3, 4096, 1024, 1000},      {1, 1, 1, 8, 0, 8},
+      {3, 0, 2, 4, 0, 4},       {7, 3, 1, 2048, 517, 1531 - 517}, {0, 2, 4, 64, 3, 61}};
   for (const Case& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "m " << c.m << " a " << c.a << " q " << c.q << " count "
-                                    << c.count);
+    SCOPED_TRACE(::testing::Message()
+                 << "m " << c.m << " a " << c.a << " q " << c.q << " count " << c.count);
     std::vector<Fp> main(c.m * c.stride), aux(3 * c.a * c.stride), quot(3 * c.q * c.stride);
     for (auto* v : {&main, &aux, &quot})
       for (Fp& e : *v) e = RandomFp(rng);
