@@ -1,5 +1,7 @@
 #include "engine/stark/protocol.h"
 
+#include "engine/air/eval.h"
+
 namespace prover::stark {
 
 Transcript StartTranscript(const ProofParams& params, const air::Air& air,
@@ -30,6 +32,89 @@ std::vector<Fp3> OodTranscriptValues(std::span<const Fp3> main, std::span<const 
   for (auto part : {main, aux, quotient, main_next, aux_next})
     v.insert(v.end(), part.begin(), part.end());
   return v;
+}
+
+absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGroup> groups,
+                              int log_n, const OodValues& ood, const Fp3& logup_sum,
+                              std::span<const Fp> publics, const Fp3& alpha, const Fp3& beta,
+                              const Fp3& gamma, const Fp3& z) {
+  const size_t n = size_t{1} << log_n;
+  const Fp3 zn = z.Pow(n);
+  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();
+  const Fp3 z_every = zn - Fp3::One(), z_first = z - Fp3::One(), z_last = z - Fp3(w_last);
+  if (z_every.IsZero() || z_first.IsZero() || z_last.IsZero()) {
+    return absl::InvalidArgumentError("the out-of-domain point lies in the trace domain");
+  }
+  const Fp3 inv_every = z_every.Inverse();
+  const Fp3 inv_trans = z_last * inv_every;
+  const Fp3 inv_first = z_first.Inverse(), inv_last = z_last.Inverse();
+  auto inv_for = [&](air::ConstraintKind kind) {
+    switch (kind) {
+      case air::ConstraintKind::kEveryRow:
+        return inv_every;
+      case air::ConstraintKind::kTransition:
+        return inv_trans;
+      case air::ConstraintKind::kFirstRow:
+        return inv_first;
+      case air::ConstraintKind::kLastRow:
+        return inv_last;
+    }
+    return Fp3::Zero();
+  };
+  const std::vector<Fp3> challenges = {alpha, beta};
+  std::vector<Fp3> values;
+  air::EvaluateRow<Fp3>(table, ood.main, ood.main_next, publics, challenges, values);
+  Fp3 lhs = Fp3::Zero(), g = Fp3::One();
+  for (const air::Constraint& c : table.constraints) {
+    lhs += g * values[c.expr] * inv_for(c.kind);
+    g *= gamma;
+  }
+  const size_t aux = groups.empty() ? 0 : groups.size() + 1;  // NumAuxColumns
+  if (aux != 0) {
+    const size_t k_count = table.interactions.size();
+    std::vector<Fp3> phi(k_count), m(k_count);
+    for (size_t k = 0; k < k_count; ++k) {
+      const air::Interaction& in = table.interactions[k];
+      Fp3 acc = Fp3(Fp::FromU64(in.bus)), a = Fp3::One();
+      for (uint32_t v : in.values) {
+        a *= alpha;
+        acc += a * values[v];
+      }
+      phi[k] = beta - acc;
+      m[k] = values[in.multiplicity];
+    }
+    Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      const auto& ks = groups[gi].interactions;
+      const Fp3 h = ood.aux[gi];
+      Fp3 c;
+      if (ks.size() == 2) {
+        c = h * phi[ks[0]] * phi[ks[1]] - m[ks[0]] * phi[ks[1]] - m[ks[1]] * phi[ks[0]];
+      } else {
+        c = h * phi[ks[0]] - m[ks[0]];
+      }
+      lhs += g * c * inv_every;
+      g *= gamma;
+      hs += h;
+      hs_next += ood.aux_next[gi];
+    }
+    const Fp3 s = ood.aux[aux - 1], s_next = ood.aux_next[aux - 1];
+    lhs += g * (s - hs) * inv_first;
+    g *= gamma;
+    lhs += g * (s_next - s - hs_next) * inv_trans;
+    g *= gamma;
+    lhs += g * (s - logup_sum) * inv_last;
+  }
+  Fp3 rhs = Fp3::Zero(), zin = Fp3::One();
+  for (const Fp3& q : ood.quotient) {
+    rhs += zin * q;
+    zin *= zn;
+  }
+  if (lhs != rhs) {
+    return absl::InvalidArgumentError(
+        "the constraints at the out-of-domain point do not match the quotient");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace prover::stark

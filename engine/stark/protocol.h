@@ -5,11 +5,14 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/air/air.h"
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
 #include "engine/hash/transcript.h"
+#include "engine/stark/logup.h"
 #include "engine/stark/params.h"
+#include "engine/stark/proof.h"
 
 namespace prover::stark {
 
@@ -25,5 +28,15 @@ Transcript StartTranscript(const ProofParams& params, const air::Air& air,
 std::vector<Fp3> OodTranscriptValues(std::span<const Fp3> main, std::span<const Fp3> aux,
                                      std::span<const Fp3> quotient, std::span<const Fp3> main_next,
                                      std::span<const Fp3> aux_next);
+
+// Section 7's identity for one table of 2^log_n rows: sum_j gamma^j c_j(z) / Z_j(z) ==
+// sum_i z^(i n) Q_i(z), from its OOD values (and LogUp sum, with `groups` its helper
+// columns; both unused for a table without interactions). The verifier's check; the
+// prover runs it on its own values too, as a failure means a constraint fails on the
+// trace. INVALID_ARGUMENT when the identity fails or z lies in the trace domain.
+absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGroup> groups,
+                              int log_n, const OodValues& ood, const Fp3& logup_sum,
+                              std::span<const Fp> publics, const Fp3& alpha, const Fp3& beta,
+                              const Fp3& gamma, const Fp3& z);
 
 }  // namespace prover::stark

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/checker.h"
 #include "engine/poly/ntt.h"
+#include "engine/stark/logup.h"
 #include "engine/stark/protocol.h"
 
 namespace prover::stark {
@@ -121,12 +122,24 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
 
   ProveResult result;
   StageClock clock(options, result.timings);
-  if (auto s = clock.Start(Stage::kCheck); !s.ok()) return s;
-  if (options.check_trace) {
+  auto run_checker = [&]() -> absl::Status {
     auto report = air::CheckTrace(air, trace, public_inputs);
     if (!report.ok()) return report.status();
-    if (auto s = air::ReportToStatus(air, *report); !s.ok()) return s;
+    return air::ReportToStatus(air, *report);
+  };
+  if (options.trace_check == TraceCheck::kUpFront) {
+    if (auto s = clock.Start(Stage::kCheck); !s.ok()) return s;
+    if (auto s = run_checker(); !s.ok()) return s;
   }
+  // A failure that a broken trace causes: with kOnFailure, the checker's report when it
+  // finds one (the usual case), else the failure itself.
+  auto diagnose = [&](absl::Status failure) -> absl::Status {
+    if (options.trace_check != TraceCheck::kOnFailure) return failure;
+    if (auto s = run_checker(); !s.ok()) return s;
+    return absl::Status(failure.code(), absl::StrCat(failure.message(),
+                                                     " (the row-by-row checker finds the "
+                                                     "constraints and buses satisfied)"));
+  };
 
   Proof& proof = result.proof;
   proof.params = params;
@@ -159,7 +172,7 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   const Fp3 alpha = tr.ChallengeFp3("logup_alpha");
   const Fp3 beta = tr.ChallengeFp3("logup_beta");
   auto aux = job.CommitAux(alpha, beta);
-  if (!aux.ok()) return aux.status();
+  if (!aux.ok()) return diagnose(aux.status());
   Fp3 total = Fp3::Zero();
   for (size_t t = 0; t < log_rows.size(); ++t) {
     const backend::AuxCommitment& a = (*aux)[t];
@@ -173,17 +186,15 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
     total += a.sum;
   }
   if (!total.IsZero()) {
-    // The exact checker found the buses balanced, so only a LogUp collision can get here.
-    return absl::FailedPreconditionError(
-        "logup: the tables' sums do not cancel although the buses balance (a fingerprint "
-        "collision); the proof aborts");
+    // An unbalanced bus, or (with probability about 2^-128) a fingerprint collision.
+    return diagnose(absl::FailedPreconditionError("logup: the tables' sums do not cancel"));
   }
 
   // Round 3.
   if (auto s = clock.Start(Stage::kQuotient); !s.ok()) return s;
   const Fp3 gamma = tr.ChallengeFp3("composition");
   auto quotient_roots = job.CommitQuotient(gamma);
-  if (!quotient_roots.ok()) return quotient_roots.status();
+  if (!quotient_roots.ok()) return diagnose(quotient_roots.status());
   for (size_t t = 0; t < log_rows.size(); ++t) {
     proof.tables[t].quotient_root = (*quotient_roots)[t];
     tr.AbsorbDigest("quotient_root", (*quotient_roots)[t]);
@@ -199,6 +210,17 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
     tr.AbsorbFp3("ood_values",
                  OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
     proof.tables[t].ood = OodValues{o.main, o.main_next, o.aux, o.aux_next, o.quotient};
+  }
+  // The verifier's identity on our own values: it fails when a constraint does.
+  for (size_t t = 0; t < log_rows.size(); ++t) {
+    const air::Table& table = air.tables[t];
+    const std::vector<LogUpGroup> groups = GroupInteractions(table, D);
+    if (auto s = CheckOodIdentity(table, groups, log_rows[t], proof.tables[t].ood,
+                                  proof.tables[t].logup_sum, public_inputs, alpha, beta, gamma, z);
+        !s.ok()) {
+      return diagnose(
+          absl::FailedPreconditionError(absl::StrCat("quotient: tables[", t, "]: ", s.message())));
+    }
   }
 
   // Round 5.

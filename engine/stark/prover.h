@@ -36,13 +36,28 @@ enum class Stage {
 };
 std::string_view StageName(Stage stage);
 
+enum class TraceCheck {
+  // Before the first commitment: a failing trace is refused at once (FAILED_PRECONDITION
+  // naming every failing table, row and constraint, up to the checker's cap).
+  kUpFront,
+  // Only when the proof's own identities fail: the LogUp sums must cancel after round 2
+  // and every table's OOD identity (section 7, the verifier's check) must hold after
+  // round 4; a failure of either, or of a backend stage that a broken trace can cause,
+  // runs the checker and returns its report, so the refusal is the same as kUpFront's
+  // but a valid trace pays nothing for it. Both identities fail for a broken trace except
+  // with probability about 2^-128 per table (a random point of K).
+  kOnFailure,
+  // Never: a failing trace ends in FAILED_PRECONDITION or INTERNAL without the report.
+  // For traces checked already.
+  kOff,
+};
+
 struct ProveOptions {
   ProofParams params;
   uint32_t min_security_bits = kDefaultMinSecurityBits;
-  // Checks constraints and buses row by row first and refuses a failing trace naming the
-  // table, row and constraint. Turning it off only makes sense for traces that were
-  // checked already; a failing trace then ends in an INTERNAL error instead.
-  bool check_trace = true;
+  // When the row-by-row checker (air::CheckTrace) runs. Whatever the mode, a trace that
+  // breaks a constraint or a bus never yields a proof.
+  TraceCheck trace_check = TraceCheck::kOnFailure;
   // Called when a stage starts; returning false cancels the proof (CANCELLED).
   std::function<bool(Stage)> on_stage;
 };

@@ -19,6 +19,7 @@ namespace prover::stark {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 ProveOptions Fast(ProofParams params) {
   ProveOptions o;
@@ -55,8 +56,11 @@ TEST(Prover, FibonacciDefaultParameters) {
   auto decoded = DecodeProof(EncodeProof(result->proof));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, result->proof);
-  // Every stage ran and was timed.
-  EXPECT_EQ(result->timings.size(), static_cast<size_t>(Stage::kCount));
+  // Every stage but the up-front check ran and was timed, in order.
+  ASSERT_EQ(result->timings.size(), static_cast<size_t>(Stage::kCount) - 1);
+  for (size_t i = 0; i < result->timings.size(); ++i) {
+    EXPECT_EQ(result->timings[i].stage, static_cast<Stage>(i + 1));
+  }
 }
 
 // Every folding arity, blowup and final size on one table, heights 2^1 .. 2^12.
@@ -155,16 +159,65 @@ TEST(Prover, GoldenFibonacci1024) {
       << "proof of " << bytes.size() << " bytes";
 }
 
+ProveOptions WithCheck(ProveOptions o, TraceCheck mode) {
+  o.trace_check = mode;
+  return o;
+}
+
+// The checker's report, whether it runs first or only once the proof's identities fail;
+// without it, still no proof.
 TEST(Prover, RefusesABrokenConstraintNamingTableRowAndConstraint) {
   auto w = air::Fibonacci(6);
   ASSERT_TRUE(w.ok());
   w->trace.tables[0].at(1, 17) += Fp::One();
   auto backend = backend::MakeCpuBackend();
-  auto result = Prove(*backend, w->air, w->trace, w->public_inputs);
+  std::string up_front;
+  for (TraceCheck mode : {TraceCheck::kUpFront, TraceCheck::kOnFailure}) {
+    auto result =
+        Prove(*backend, w->air, w->trace, w->public_inputs, WithCheck(ProveOptions{}, mode));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+    const std::string message(result.status().message());
+    EXPECT_THAT(message, HasSubstr("tables[0] (fib) row 16"));
+    EXPECT_THAT(message, HasSubstr("b_next"));
+    if (mode == TraceCheck::kUpFront) {
+      up_front = message;
+    } else {
+      EXPECT_EQ(message, up_front);
+    }
+  }
+  // Degree 2: one quotient part, so no coefficient to check in the backend; the OOD
+  // identity is what catches it.
+  auto result = Prove(*backend, w->air, w->trace, w->public_inputs,
+                      WithCheck(ProveOptions{}, TraceCheck::kOff));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("tables[0] (fib) row 16"));
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("b_next"));
+  EXPECT_THAT(std::string(result.status().message()),
+              HasSubstr("quotient: tables[0]: the constraints at the out-of-domain point"));
+}
+
+TEST(Prover, RefusesABrokenMultiTableTraceInEveryMode) {
+  testing::RandomAirOptions o;
+  o.seed = 12;
+  o.num_tables = 4;
+  o.num_lookup_tables = 1;
+  o.max_degree = 3;
+  air::WorkloadInstance w = testing::RandomAir(o);
+  w.trace.tables[2].at(0, 5) += Fp::One();  // column 0 is a counter with a transition
+  auto backend = backend::MakeCpuBackend();
+  const ProveOptions fast = Fast(ProofParams{2, 4, 0, 2, 1});
+  auto up_front =
+      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kUpFront));
+  ASSERT_FALSE(up_front.ok());
+  EXPECT_EQ(up_front.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(up_front.status().message()), HasSubstr("tables[2]"));
+  auto on_failure =
+      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOnFailure));
+  ASSERT_FALSE(on_failure.ok());
+  EXPECT_EQ(on_failure.status(), up_front.status());
+  auto off = Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOff));
+  ASSERT_FALSE(off.ok());
+  EXPECT_THAT(std::string(off.status().message()), Not(HasSubstr("row")));
 }
 
 TEST(Prover, RefusesAnUnbalancedBus) {
@@ -177,10 +230,36 @@ TEST(Prover, RefusesAnUnbalancedBus) {
   air::TableTrace& lookup = w.trace.tables[0];
   lookup.at(lookup.num_columns() - 1, 0) += Fp::One();
   auto backend = backend::MakeCpuBackend();
-  auto result = Prove(*backend, w.air, w.trace, w.public_inputs, Fast(ProofParams{2, 4, 0, 2, 1}));
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(result.status().message()), HasSubstr("bus"));
+  const ProveOptions fast = Fast(ProofParams{2, 4, 0, 2, 1});
+  auto up_front =
+      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kUpFront));
+  ASSERT_FALSE(up_front.ok());
+  EXPECT_EQ(up_front.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(up_front.status().message()), HasSubstr("bus"));
+  auto on_failure =
+      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOnFailure));
+  EXPECT_EQ(on_failure.status(), up_front.status());
+  auto off = Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOff));
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(off.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(off.status().message()), HasSubstr("logup: the tables' sums"));
+}
+
+// A valid trace proves without the checker stage, and the proof is the same.
+TEST(Prover, TheCheckModeChangesNothingInAValidProof) {
+  auto w = air::Fibonacci(8);
+  ASSERT_TRUE(w.ok());
+  auto backend = backend::MakeCpuBackend();
+  const ProveOptions fast = Fast(ProofParams{1, 4, 0, 1, 0});
+  auto a =
+      Prove(*backend, w->air, w->trace, w->public_inputs, WithCheck(fast, TraceCheck::kUpFront));
+  auto b =
+      Prove(*backend, w->air, w->trace, w->public_inputs, WithCheck(fast, TraceCheck::kOnFailure));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(EncodeProof(a->proof), EncodeProof(b->proof));
+  EXPECT_EQ(a->timings.front().stage, Stage::kCheck);
+  for (const StageTiming& t : b->timings) EXPECT_NE(t.stage, Stage::kCheck);
 }
 
 TEST(Prover, RefusesParametersBelowTheFloor) {

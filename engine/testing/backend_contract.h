@@ -179,7 +179,7 @@ TEST_P(BackendContract, BrokenTraceWithoutTheCheckerFailsInTheBackend) {
   air::WorkloadInstance w = RandomAir(o);
   w.trace.tables[1].at(0, 3) += Fp::One();  // column 0 is a counter with a transition
   stark::ProveOptions options = Options(stark::ProofParams{2, 8, 0, 2, 1});
-  options.check_trace = false;
+  options.trace_check = stark::TraceCheck::kOff;
   auto result = stark::Prove(*backend_, w.air, w.trace, w.public_inputs, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal) << result.status();
