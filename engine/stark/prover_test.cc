@@ -11,6 +11,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
+#include "engine/testing/simd_levels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tbb/task_arena.h"
@@ -147,6 +148,35 @@ TEST(Prover, SameBytesWithOneAndTwoThreads) {
 
 // The golden proof: fibonacci 2^10 (a0 = 0, a1 = 1) at the default parameters. A change
 // of this hash is a protocol change: update docs/PROTOCOL.md with it.
+// The CPU engine's packed kernels (NTT, Keccak, constraint evaluation, DEEP, folds) give
+// the same proof on every SIMD path.
+TEST(Prover, SameBytesOnEverySimdPath) {
+  auto zkvm = air::Zkvm(10, 3);
+  ASSERT_TRUE(zkvm.ok()) << zkvm.status();
+  testing::RandomAirOptions o;
+  o.seed = 21;
+  o.num_tables = 3;
+  o.num_lookup_tables = 1;
+  o.max_degree = 4;
+  const air::WorkloadInstance random = testing::RandomAir(o);
+  auto backend = backend::MakeCpuBackend();
+  for (const air::WorkloadInstance* w :
+       {static_cast<const air::WorkloadInstance*>(&*zkvm), &random}) {
+    std::vector<uint8_t> first;
+    prover::testing::ForEachSimdLevel([&](SimdLevel) {
+      auto r =
+          Prove(*backend, w->air, w->trace, w->public_inputs, Fast(ProofParams{2, 8, 2, 2, 1}));
+      ASSERT_TRUE(r.ok()) << r.status();
+      const std::vector<uint8_t> bytes = EncodeProof(r->proof);
+      if (first.empty()) {
+        first = bytes;
+      } else {
+        EXPECT_EQ(bytes, first);
+      }
+    });
+  }
+}
+
 TEST(Prover, GoldenFibonacci1024) {
   auto w = air::Fibonacci(10);
   ASSERT_TRUE(w.ok());

@@ -566,15 +566,26 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
 
+  const cpu::ArrayKernels& K = cpu::RowKernelsFor(ActiveSimdLevel()).array;
+  const size_t k_count = s.aux_columns == 0 ? 0 : table.interactions.size();
   tbb::parallel_for(
       tbb::blocked_range<size_t>(0, E / chunk, 8), [&](const tbb::blocked_range<size_t>& range) {
         cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
         std::vector<const Fp*> cur(table.num_columns), nxt(table.num_columns, nullptr);
         std::vector<Fp> next_store(next_cols.size() * chunk);
-        std::vector<Fp> aux_next(aux_base * chunk);
         std::vector<size_t> next_pos(chunk);
         std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
-        std::vector<Fp3> acc(4 * chunk), phi;
+        // Planes of chunk values: the four numerators (every row, transition, first row,
+        // last row), the next-row aux columns, the fingerprints and two temporaries.
+        AlignedBuffer<Fp> acc(12 * chunk), aux_next(aux_base * chunk);
+        AlignedBuffer<Fp> phi(3 * k_count * chunk), tmp(6 * chunk);
+        auto planes = [&](Fp* base, size_t i) {
+          Fp* p = base + 3 * i * chunk;
+          return cpu::Planes{{p, p + chunk, p + 2 * chunk}};
+        };
+        const cpu::Planes every = planes(acc.data(), 0), trans = planes(acc.data(), 1);
+        const cpu::Planes first = planes(acc.data(), 2), last = planes(acc.data(), 3);
+        const cpu::Planes t0 = planes(tmp.data(), 0), t1 = planes(tmp.data(), 1);
         for (size_t ci = range.begin(); ci < range.end(); ++ci) {
           const size_t p0 = ci * chunk;
           const size_t coset_base = p0 & ~(n - 1);
@@ -597,20 +608,19 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
           }
           BatchInverse(den, den_inv);
           const Fp zinv = (x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
-          std::fill(acc.begin(), acc.end(), Fp3::Zero());
-          auto accumulate = [&](air::ConstraintKind kind, const Fp3& g, auto value) {
-            Fp3* a = acc.data() + static_cast<size_t>(kind) * chunk;
-            for (size_t j = 0; j < chunk; ++j) a[j] += g * value(j);
-          };
+          std::fill(acc.data(), acc.data() + 12 * chunk, Fp::Zero());
+          const cpu::Planes by_kind[4] = {every, trans, first, last};
           for (size_t k = 0; k < num_air; ++k) {
             const air::Constraint& c = table.constraints[k];
+            const cpu::Planes a = by_kind[static_cast<size_t>(c.kind)];
             if (ev.is_ext(c.expr)) {
               const Fp3* v = ev.ext(c.expr);
-              accumulate(c.kind, gpow[k], [&](size_t j) { return v[j]; });
+              for (size_t j = 0; j < chunk; ++j) {
+                const Fp3 t = gpow[k] * v[j];
+                for (int i = 0; i < 3; ++i) a.c[i][j] += t.coeff(i);
+              }
             } else {
-              const Fp* v = ev.base(c.expr);
-              Fp3* a = acc.data() + static_cast<size_t>(c.kind) * chunk;
-              for (size_t j = 0; j < chunk; ++j) a[j] += gpow[k] * v[j];
+              K.axpy_base(gpow[k], ev.base(c.expr), a, chunk);
             }
           }
           if (s.aux_columns != 0) {
@@ -618,58 +628,64 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
               const Fp* col = aux + size_t{c} * N;
               for (size_t j = 0; j < chunk; ++j) aux_next[c * chunk + j] = col[next_pos[j]];
             }
-            auto aux_at = [&](uint32_t col, size_t j) {
-              const Fp* b = aux + size_t{3 * col} * N + p0 + j;
-              return Fp3(b[0], b[N], b[2 * N]);
+            auto aux_at = [&](uint32_t col) {
+              const Fp* b = aux + size_t{3 * col} * N + p0;
+              return cpu::ConstPlanes(b, b + N, b + 2 * N);
             };
-            auto aux_next_at = [&](uint32_t col, size_t j) {
-              const Fp* b = aux_next.data() + size_t{3 * col} * chunk + j;
-              return Fp3(b[0], b[chunk], b[2 * chunk]);
+            auto aux_next_at = [&](uint32_t col) -> cpu::ConstPlanes {
+              return planes(aux_next.data(), col);
             };
-            Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+            // phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}).
+            for (size_t k = 0; k < k_count; ++k) {
+              const air::Interaction& in = table.interactions[k];
+              const cpu::Planes ph = planes(phi.data(), k);
+              const Fp3 c0 = beta - Fp3(Fp::FromU64(in.bus));
+              for (int i = 0; i < 3; ++i) std::fill(ph.c[i], ph.c[i] + chunk, c0.coeff(i));
+              for (size_t i = 0; i < in.values.size(); ++i) {
+                K.axpy_base(-alpha_pows[i + 1], ev.base(in.values[i]), ph, chunk);
+              }
+            }
             const size_t G = s.groups.size();
             const uint32_t s_col = s.aux_columns - 1;
             for (size_t g = 0; g < G; ++g) {
               const auto& ks = s.groups[g].interactions;
-              const Fp3 gg = gpow[num_air + g];
-              Fp3* a = acc.data();  // every row
-              for (size_t j = 0; j < chunk; ++j) {
-                const Fp3 h = aux_at(g, j);
-                Fp3 v;
-                if (ks.size() == 2) {
-                  const Fp3 pk = phi[ks[0] * chunk + j], pl = phi[ks[1] * chunk + j];
-                  const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
-                  const Fp ml = ev.base(table.interactions[ks[1]].multiplicity)[j];
-                  v = h * pk * pl - pl * mk - pk * ml;
-                } else {
-                  const Fp mk = ev.base(table.interactions[ks[0]].multiplicity)[j];
-                  v = h * phi[ks[0] * chunk + j] - Fp3(mk);
-                }
-                a[j] += gg * v;
+              const cpu::Planes pk = planes(phi.data(), ks[0]);
+              const Fp* mk = ev.base(table.interactions[ks[0]].multiplicity);
+              K.mul_ext(aux_at(g), pk, t0, chunk);  // h phi_k
+              if (ks.size() == 2) {
+                // h phi_k phi_l - phi_l m_k - phi_k m_l
+                const cpu::Planes pl = planes(phi.data(), ks[1]);
+                const Fp* ml = ev.base(table.interactions[ks[1]].multiplicity);
+                K.mul_ext(t0, pl, t0, chunk);
+                K.sub_mul_base(pl, mk, t0, chunk);
+                K.sub_mul_base(pk, ml, t0, chunk);
+              } else {
+                K.sub(t0.c[0], mk, t0.c[0], chunk);  // h phi_k - m_k
               }
+              K.axpy_ext(gpow[num_air + g], t0, every, chunk);
             }
-            const Fp3 g_first = gpow[num_air + G], g_trans = gpow[num_air + G + 1];
-            const Fp3 g_last = gpow[num_air + G + 2];
-            for (size_t j = 0; j < chunk; ++j) {
-              Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
+            // Running sum s: s(first) = hs, s(next) = s + hs(next), s(last) = sum.
+            const cpu::ConstPlanes sv = aux_at(s_col), sv_next = aux_next_at(s_col);
+            for (int i = 0; i < 3; ++i) {
+              std::copy(sv.c[i], sv.c[i] + chunk, t0.c[i]);
+              K.sub(sv_next.c[i], sv.c[i], t1.c[i], chunk);
               for (size_t g = 0; g < G; ++g) {
-                hs += aux_at(g, j);
-                hs_next += aux_next_at(g, j);
+                K.sub(t0.c[i], aux_at(g).c[i], t0.c[i], chunk);
+                K.sub(t1.c[i], aux_next_at(g).c[i], t1.c[i], chunk);
               }
-              const Fp3 sv = aux_at(s_col, j), sv_next = aux_next_at(s_col, j);
-              acc[size_t(air::ConstraintKind::kFirstRow) * chunk + j] += g_first * (sv - hs);
-              acc[size_t(air::ConstraintKind::kTransition) * chunk + j] +=
-                  g_trans * (sv_next - sv - hs_next);
-              acc[size_t(air::ConstraintKind::kLastRow) * chunk + j] += g_last * (sv - s.sum);
+            }
+            K.axpy_ext(gpow[num_air + G], t0, first, chunk);
+            K.axpy_ext(gpow[num_air + G + 1], t1, trans, chunk);
+            const Fp3 g_last = gpow[num_air + G + 2];
+            K.axpy_ext(g_last, sv, last, chunk);
+            const Fp3 shift = g_last * s.sum;
+            for (int i = 0; i < 3; ++i) {
+              for (size_t j = 0; j < chunk; ++j) last.c[i][j] -= shift.coeff(i);
             }
           }
-          for (size_t j = 0; j < chunk; ++j) {
-            const Fp3 every = acc[j], trans = acc[chunk + j];
-            const Fp3 first = acc[2 * chunk + j], last = acc[3 * chunk + j];
-            const Fp3 v = (every + trans * (x[j] - w_last)) * zinv + first * den_inv[j] +
-                          last * den_inv[chunk + j];
-            for (int c = 0; c < 3; ++c) q[c * E + p0 + j] = v.coeff(c);
-          }
+          K.combine(every, trans, first, last, x.data(), den_inv.data(), den_inv.data() + chunk,
+                    w_last, zinv,
+                    cpu::Planes{{q.data() + p0, q.data() + E + p0, q.data() + 2 * E + p0}}, chunk);
         }
       });
   // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.

@@ -6,7 +6,7 @@ using air::ExprOp;
 
 DagEvaluator::DagEvaluator(const air::Table& table, std::span<const uint32_t> roots,
                            std::span<const Fp> public_inputs, std::span<const Fp3> challenges)
-    : table_(table) {
+    : table_(table), kernels_(RowKernelsFor(ActiveSimdLevel()).array) {
   const size_t n = table.exprs.size();
   std::vector<bool> needed(n, false);
   for (uint32_t r : roots) needed[r] = true;
@@ -88,16 +88,16 @@ void DagEvaluator::Evaluate(std::span<const Fp* const> current, std::span<const 
       const Fp* b = base_ptr_[e.rhs];
       switch (e.op) {
         case ExprOp::kAdd:
-          for (size_t j = 0; j < count; ++j) out[j] = a[j] + b[j];
+          kernels_.add(a, b, out, count);
           break;
         case ExprOp::kSub:
-          for (size_t j = 0; j < count; ++j) out[j] = a[j] - b[j];
+          kernels_.sub(a, b, out, count);
           break;
         case ExprOp::kMul:
-          for (size_t j = 0; j < count; ++j) out[j] = a[j] * b[j];
+          kernels_.mul(a, b, out, count);
           break;
         case ExprOp::kNeg:
-          for (size_t j = 0; j < count; ++j) out[j] = -a[j];
+          kernels_.neg(a, out, count);
           break;
         default:
           break;

@@ -1,7 +1,7 @@
 // Chunked evaluation of a table's expression DAG on the CPU: one node at a time over a
 // chunk of up to kDagChunk points, so the interpreter's dispatch is paid once per node
-// and chunk rather than once per node and point, and the inner loops are plain array
-// arithmetic.
+// and chunk rather than once per node and point, and base nodes run on the packed array
+// kernels of row_kernels.h.
 //
 // A node is "extension" when it is a challenge or has an extension operand; every other
 // node is evaluated over the base field. Only the nodes the given roots depend on are
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/air/air.h"
+#include "engine/backend/cpu/row_kernels.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
@@ -42,6 +43,7 @@ class DagEvaluator {
 
  private:
   const air::Table& table_;
+  const ArrayKernels& kernels_;    // base nodes: packed arithmetic of the active SIMD path
   std::vector<uint32_t> order_;    // needed non-leaf nodes, increasing
   std::vector<uint32_t> columns_;  // needed column nodes
   std::vector<bool> ext_;

@@ -55,8 +55,44 @@ struct FoldPlan {
   const Fp3* inject = nullptr;  // or null
 };
 
+// An extension-field array of n values as three base arrays ("planes"): c0, c1, c2.
+struct Planes {
+  Fp* c[3];
+};
+struct ConstPlanes {
+  const Fp* c[3];
+  ConstPlanes() = default;
+  ConstPlanes(const Fp* c0, const Fp* c1, const Fp* c2) : c{c0, c1, c2} {}
+  ConstPlanes(const Planes& p) : c{p.c[0], p.c[1], p.c[2]} {}  // NOLINT: implicit on purpose
+};
+
+// Elementwise array arithmetic over n values (any n; out may alias an input): the
+// chunked constraint evaluation of the quotient and the LogUp columns.
+struct ArrayKernels {
+  void (*add)(const Fp* a, const Fp* b, Fp* out, size_t n);
+  void (*sub)(const Fp* a, const Fp* b, Fp* out, size_t n);
+  void (*mul)(const Fp* a, const Fp* b, Fp* out, size_t n);
+  void (*neg)(const Fp* a, Fp* out, size_t n);
+  // acc += g * v: extension constant g, base values v.
+  void (*axpy_base)(const Fp3& g, const Fp* v, Planes acc, size_t n);
+  // acc += g * v: extension constant g, extension values v.
+  void (*axpy_ext)(const Fp3& g, ConstPlanes v, Planes acc, size_t n);
+  // out = a * b (extension values).
+  void (*mul_ext)(ConstPlanes a, ConstPlanes b, Planes out, size_t n);
+  // out -= a * m: extension values a, base values m.
+  void (*sub_mul_base)(ConstPlanes a, const Fp* m, Planes out, size_t n);
+  // The quotient's value at n points x from its four accumulated numerators (every row,
+  // transition, first row, last row; docs/PROTOCOL.md section 6):
+  //   out = (every + trans (x - w_last)) zinv + first / (x - 1) + last / (x - w_last)
+  // with inv_first = 1 / (x - 1) and inv_last = 1 / (x - w_last) given.
+  void (*combine)(ConstPlanes every, ConstPlanes trans, ConstPlanes first, ConstPlanes last,
+                  const Fp* x, const Fp* inv_first, const Fp* inv_last, Fp w_last, Fp zinv,
+                  Planes out, size_t n);
+};
+
 struct RowKernels {
   int lanes;
+  ArrayKernels array;
   // target[j] += D(x[j]) for the LDE positions p0 + j, j < count <= kDeepRows. Requires
   // z outside F_p (so no m(x) vanishes).
   void (*deep)(const DeepPlan& plan, size_t p0, size_t count, const Fp* x, Fp3* target);

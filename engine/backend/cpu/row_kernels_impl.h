@@ -207,9 +207,110 @@ void FoldGroups(const FoldPlan& plan, size_t begin, size_t end, const Fp3* in, F
   }
 }
 
+// body.template operator()<Q>(j) for j in steps of P::kLanes with Q = P, then one by one
+// with Q = ScalarOps for the tail.
+template <typename P, typename Body>
+inline void ForLanes(size_t n, Body&& body) {
+  size_t j = 0;
+  if constexpr (P::kLanes > 1) {
+    for (; j + P::kLanes <= n; j += P::kLanes) body.template operator()<P>(j);
+  }
+  for (; j < n; ++j) body.template operator()<ScalarOps>(j);
+}
+
+template <typename Q>
+V3<Q> Load3(ConstPlanes a, size_t j) {
+  return {Q::Load(a.c[0] + j), Q::Load(a.c[1] + j), Q::Load(a.c[2] + j)};
+}
+
+template <typename Q>
+void Store3(Planes a, size_t j, const V3<Q>& v) {
+  Q::Store(a.c[0] + j, v.c0);
+  Q::Store(a.c[1] + j, v.c1);
+  Q::Store(a.c[2] + j, v.c2);
+}
+
+template <typename Q>
+V3<Q> Scale3(const V3<Q>& a, typename Q::Vec m) {
+  return {Q::Mul(a.c0, m), Q::Mul(a.c1, m), Q::Mul(a.c2, m)};
+}
+
+template <typename P>
+void ArrayAdd(const Fp* a, const Fp* b, Fp* out, size_t n) {
+  ForLanes<P>(
+      n, [&]<typename Q>(size_t j) { Q::Store(out + j, Q::Add(Q::Load(a + j), Q::Load(b + j))); });
+}
+
+template <typename P>
+void ArraySub(const Fp* a, const Fp* b, Fp* out, size_t n) {
+  ForLanes<P>(
+      n, [&]<typename Q>(size_t j) { Q::Store(out + j, Q::Sub(Q::Load(a + j), Q::Load(b + j))); });
+}
+
+template <typename P>
+void ArrayMul(const Fp* a, const Fp* b, Fp* out, size_t n) {
+  ForLanes<P>(
+      n, [&]<typename Q>(size_t j) { Q::Store(out + j, Q::Mul(Q::Load(a + j), Q::Load(b + j))); });
+}
+
+template <typename P>
+void ArrayNeg(const Fp* a, Fp* out, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    Q::Store(out + j, Q::Sub(Q::Broadcast(Fp::Zero()), Q::Load(a + j)));
+  });
+}
+
+template <typename P>
+void ArrayAxpyBase(const Fp3& g, const Fp* v, Planes acc, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    V3<Q> a = Load3<Q>(acc, j);
+    MulAddBase<Q>(a, g, Q::Load(v + j));
+    Store3<Q>(acc, j, a);
+  });
+}
+
+template <typename P>
+void ArrayAxpyExt(const Fp3& g, ConstPlanes v, Planes acc, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    Store3<Q>(acc, j, Add3<Q>(Load3<Q>(acc, j), Mul3<Q>(Splat<Q>(g), Load3<Q>(v, j))));
+  });
+}
+
+template <typename P>
+void ArrayMulExt(ConstPlanes a, ConstPlanes b, Planes out, size_t n) {
+  ForLanes<P>(
+      n, [&]<typename Q>(size_t j) { Store3<Q>(out, j, Mul3<Q>(Load3<Q>(a, j), Load3<Q>(b, j))); });
+}
+
+template <typename P>
+void ArraySubMulBase(ConstPlanes a, const Fp* m, Planes out, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    const V3<Q> t = Scale3<Q>(Load3<Q>(a, j), Q::Load(m + j));
+    Store3<Q>(out, j, Sub3<Q>(Load3<Q>(out, j), t));
+  });
+}
+
+template <typename P>
+void ArrayCombine(ConstPlanes every, ConstPlanes trans, ConstPlanes first, ConstPlanes last,
+                  const Fp* x, const Fp* inv_first, const Fp* inv_last, Fp w_last, Fp zinv,
+                  Planes out, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    const typename Q::Vec xl = Q::Sub(Q::Load(x + j), Q::Broadcast(w_last));
+    V3<Q> v = Add3<Q>(Load3<Q>(every, j), Scale3<Q>(Load3<Q>(trans, j), xl));
+    v = Scale3<Q>(v, Q::Broadcast(zinv));
+    v = Add3<Q>(v, Scale3<Q>(Load3<Q>(first, j), Q::Load(inv_first + j)));
+    v = Add3<Q>(v, Scale3<Q>(Load3<Q>(last, j), Q::Load(inv_last + j)));
+    Store3<Q>(out, j, v);
+  });
+}
+
 template <typename P>
 RowKernels MakeRowKernels() {
-  return RowKernels{P::kLanes, &DeepRows<P>, &FoldGroups<P>};
+  return RowKernels{
+      P::kLanes,
+      ArrayKernels{&ArrayAdd<P>, &ArraySub<P>, &ArrayMul<P>, &ArrayNeg<P>, &ArrayAxpyBase<P>,
+                   &ArrayAxpyExt<P>, &ArrayMulExt<P>, &ArraySubMulBase<P>, &ArrayCombine<P>},
+      &DeepRows<P>, &FoldGroups<P>};
 }
 
 }  // namespace prover::backend::cpu::row_internal

@@ -122,5 +122,77 @@ TEST(RowKernels, FoldMatchesBinaryFoldingOnEveryPath) {
   }
 }
 
+// Every array kernel on every path, at lengths around the lane counts, against the scalar
+// field operations; outputs aliasing an input as the backend uses them.
+TEST(ArrayKernels, MatchTheScalarOperationsOnEveryPath) {
+  std::mt19937_64 rng(0xa77a);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{3}, size_t{4}, size_t{7}, size_t{8}, size_t{9},
+                   size_t{16}, size_t{37}, size_t{128}}) {
+    SCOPED_TRACE(::testing::Message() << "n " << n);
+    auto base = [&] {
+      std::vector<Fp> v(n);
+      for (Fp& e : v) e = RandomFp(rng);
+      return v;
+    };
+    auto ext = [&] {
+      std::vector<Fp3> v(n);
+      for (Fp3& e : v) e = RandomFp3(rng);
+      return v;
+    };
+    struct Soa {
+      std::vector<Fp> c[3];
+      explicit Soa(const std::vector<Fp3>& v) {
+        for (int i = 0; i < 3; ++i) {
+          c[i].resize(v.size());
+          for (size_t j = 0; j < v.size(); ++j) c[i][j] = v[j].coeff(i);
+        }
+      }
+      Planes planes() { return Planes{{c[0].data(), c[1].data(), c[2].data()}}; }
+      Fp3 at(size_t j) const { return Fp3(c[0][j], c[1][j], c[2][j]); }
+    };
+    const std::vector<Fp> a = base(), b = base(), x = base(), i1 = base(), i2 = base();
+    const std::vector<Fp3> u = ext(), v = ext(), acc0 = ext(), e4[4] = {ext(), ext(), ext(), ext()};
+    const Fp3 g = RandomFp3(rng);
+    const Fp w_last = RandomFp(rng), zinv = RandomFp(rng);
+    prover::testing::ForEachSimdLevel([&](SimdLevel level) {
+      const ArrayKernels& k = RowKernelsFor(level).array;
+      std::vector<Fp> out = a;
+      k.add(out.data(), b.data(), out.data(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(out[j], a[j] + b[j]);
+      out = a;
+      k.sub(out.data(), b.data(), out.data(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(out[j], a[j] - b[j]);
+      k.mul(a.data(), b.data(), out.data(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(out[j], a[j] * b[j]);
+      k.neg(a.data(), out.data(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(out[j], -a[j]);
+
+      Soa acc(acc0);
+      k.axpy_base(g, a.data(), acc.planes(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(acc.at(j), acc0[j] + g * a[j]);
+      Soa su(u), sv(v);
+      acc = Soa(acc0);
+      k.axpy_ext(g, su.planes(), acc.planes(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(acc.at(j), acc0[j] + g * u[j]);
+      Soa prod(u);  // in place, as the LogUp terms use it
+      k.mul_ext(prod.planes(), sv.planes(), prod.planes(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(prod.at(j), u[j] * v[j]);
+      acc = Soa(acc0);
+      k.sub_mul_base(su.planes(), b.data(), acc.planes(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(acc.at(j), acc0[j] - u[j] * b[j]);
+
+      Soa e[4] = {Soa(e4[0]), Soa(e4[1]), Soa(e4[2]), Soa(e4[3])};
+      Soa q(acc0);
+      k.combine(e[0].planes(), e[1].planes(), e[2].planes(), e[3].planes(), x.data(), i1.data(),
+                i2.data(), w_last, zinv, q.planes(), n);
+      for (size_t j = 0; j < n; ++j) {
+        const Fp3 want =
+            (e4[0][j] + e4[1][j] * (x[j] - w_last)) * zinv + e4[2][j] * i1[j] + e4[3][j] * i2[j];
+        ASSERT_EQ(q.at(j), want) << "point " << j;
+      }
+    });
+  }
+}
+
 }  // namespace
 }  // namespace prover::backend::cpu
