@@ -30,13 +30,6 @@ namespace prover {
 absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
                       std::span<Fp* const> out);
 
-// The same output from the first n values of it: in[c] holds f_c(shift * w_n^bitrev_n(r))
-// for r < n (the coset shift * <w_n> in bit-reversed order, i.e. chunk 0 of CosetLde's
-// output), for polynomials f_c of degree < n. Used where a polynomial is cheaper to
-// evaluate on n points than on N (the CPU engine's DEEP codewords of wide tables).
-absl::Status CosetExtend(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
-                         std::span<Fp* const> out);
-
 // Coefficients (natural order, degree < n) of each column: inverse NTT, natural -> natural.
 absl::Status Interpolate(std::span<Fp* const> columns, int log_n);
 

@@ -182,34 +182,6 @@ TEST(CosetLde, SameBytesWithOneAndTwoThreads) {
   EXPECT_EQ(one.data, two.data);
 }
 
-// CosetExtend from the first n outputs of CosetLde gives all of them back, on the direct
-// (n <= 8) and four-step paths, every SIMD path, several shifts and blowups.
-TEST(CosetExtend, ExtendsTheFirstCosetOfAnLde) {
-  std::mt19937_64 rng(0x5eed0607);
-  for (int log_n : {0, 1, 3, 4, 9, 14}) {
-    for (int log_blowup : {0, 1, 3}) {
-      for (uint64_t s : std::vector<uint64_t>{7, 1, 0x123456789ull}) {
-        SCOPED_TRACE(::testing::Message()
-                     << "log_n " << log_n << " blowup 2^" << log_blowup << " shift " << s);
-        const size_t n = size_t{1} << log_n;
-        const Fp shift = Fp::FromCanonical(s);
-        Columns in = RandomColumns(3, n, rng);
-        const Columns want = Lde(in, log_n, log_blowup, shift);
-        Columns first;
-        for (const auto& c : want.data) first.data.emplace_back(c.begin(), c.begin() + n);
-        ForEachSimdLevel([&](SimdLevel) {
-          Columns got;
-          got.data.assign(3, std::vector<Fp>(n << log_blowup));
-          auto in_ptrs = first.in();
-          auto out_ptrs = got.out();
-          ASSERT_TRUE(CosetExtend(in_ptrs, log_n, log_blowup, shift, out_ptrs).ok());
-          EXPECT_EQ(got.data, want.data);
-        });
-      }
-    }
-  }
-}
-
 TEST(CosetLde, RejectsBadArguments) {
   std::vector<Fp> a(8), b(16);
   const Fp* in = a.data();

@@ -147,14 +147,27 @@ absl::Status Interpolate(std::span<Fp* const> columns, int log_n) {
   return InverseNtt(columns, log_n, Order::kNatural, Order::kNatural);
 }
 
-namespace {
-
-// The forward half of a coset LDE: out from n times the coefficients of each column in
-// bit-reversed order (coeff_cols), per coset with the coset scaling folded in.
-void ExtendFromBitrevCoefficients(const Domain& d, std::span<Fp* const> coeff_cols, int log_n,
-                                  int log_blowup, std::span<Fp* const> out) {
+absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
+                      std::span<Fp* const> out) {
   using namespace ntt_internal;
-  const size_t cols = coeff_cols.size(), n = d.n(), blowup = d.blowup();
+  if (in.size() != out.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lde: ", in.size(), " input columns but ", out.size(), " output columns"));
+  }
+  if (shift.IsZero()) return absl::InvalidArgumentError("lde: the coset offset must be non-zero");
+  auto dom = DomainCache::Global().Get(DomainKey{log_n, log_blowup, shift.value()});
+  if (!dom.ok()) return dom.status();
+  const Domain& d = **dom;
+  const size_t cols = in.size(), n = d.n(), blowup = d.blowup();
+  if (cols == 0) return absl::OkStatus();
+
+  // Bit-reversed coefficients (times n: the 1/n lives in the coset tables).
+  ScratchPool::Lease coeffs = ScratchPool::Global().Acquire(cols * n);
+  Fp* coeff_base = reinterpret_cast<Fp*>(coeffs.words());  // Fp is one canonical u64
+  std::vector<Fp*> coeff_cols(cols);
+  for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeff_base + c * n;
+  DifNaturalToBitrev(d, /*inverse=*/true, in, coeff_cols, Fp::One());
+
   const NttKernels& k = KernelsFor(ActiveSimdLevel());
   const NttTwiddles& tw = d.forward();
   if (!d.four_step()) {
@@ -168,7 +181,7 @@ void ExtendFromBitrevCoefficients(const Domain& d, std::span<Fp* const> coeff_co
       }
       k.dif_contiguous(dst, log_n, tw.stage.data());
     });
-    return;
+    return absl::OkStatus();
   }
   const int log_n1 = d.log_n1(), log_n2 = d.log_n2();
   const size_t n1 = size_t{1} << log_n1, n2 = size_t{1} << log_n2;
@@ -194,79 +207,6 @@ void ExtendFromBitrevCoefficients(const Domain& d, std::span<Fp* const> coeff_co
                     tw.stage.data());
     }
   });
-}
-
-absl::StatusOr<const Domain*> LdeDomain(size_t in_cols, size_t out_cols, int log_n, int log_blowup,
-                                        Fp shift) {
-  if (in_cols != out_cols) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lde: ", in_cols, " input columns but ", out_cols, " output columns"));
-  }
-  if (shift.IsZero()) return absl::InvalidArgumentError("lde: the coset offset must be non-zero");
-  auto dom = DomainCache::Global().Get(DomainKey{log_n, log_blowup, shift.value()});
-  if (!dom.ok()) return dom.status();
-  return &**dom;
-}
-
-}  // namespace
-
-absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
-                      std::span<Fp* const> out) {
-  using namespace ntt_internal;
-  auto dom = LdeDomain(in.size(), out.size(), log_n, log_blowup, shift);
-  if (!dom.ok()) return dom.status();
-  const Domain& d = **dom;
-  const size_t cols = in.size(), n = d.n();
-  if (cols == 0) return absl::OkStatus();
-
-  // Bit-reversed coefficients (times n: the 1/n lives in the coset tables).
-  ScratchPool::Lease coeffs = ScratchPool::Global().Acquire(cols * n);
-  Fp* coeff_base = reinterpret_cast<Fp*>(coeffs.words());  // Fp is one canonical u64
-  std::vector<Fp*> coeff_cols(cols);
-  for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeff_base + c * n;
-  DifNaturalToBitrev(d, /*inverse=*/true, in, coeff_cols, Fp::One());
-  ExtendFromBitrevCoefficients(d, coeff_cols, log_n, log_blowup, out);
-  return absl::OkStatus();
-}
-
-absl::Status CosetExtend(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
-                         std::span<Fp* const> out) {
-  using namespace ntt_internal;
-  auto dom = LdeDomain(in.size(), out.size(), log_n, log_blowup, shift);
-  if (!dom.ok()) return dom.status();
-  const Domain& d = **dom;
-  const size_t cols = in.size(), n = d.n();
-  if (cols == 0) return absl::OkStatus();
-
-  // The values are those of f(shift y) on <w_n>, bit-reversed: to natural order, then the
-  // inverse transform gives n times the coefficients of f(shift y), bit-reversed.
-  ScratchPool::Lease coeffs = ScratchPool::Global().Acquire(cols * n);
-  Fp* coeff_base = reinterpret_cast<Fp*>(coeffs.words());
-  std::vector<Fp*> coeff_cols(cols);
-  for (size_t c = 0; c < cols; ++c) {
-    coeff_cols[c] = coeff_base + c * n;
-    std::copy(in[c], in[c] + n, coeff_cols[c]);
-  }
-  BitReversePermute(coeff_cols, log_n);
-  std::span<const Fp* const> src(const_cast<const Fp* const*>(coeff_cols.data()), cols);
-  DifNaturalToBitrev(d, /*inverse=*/true, src, coeff_cols, Fp::One());
-  // Coefficient i of f is that of f(shift y) times shift^-i; position r holds i = bitrev(r).
-  // The powers go in blocks: shift^-i = shift^-(i & 1023) * shift^-(i & ~1023).
-  const Fp shift_inv = shift.Inverse();
-  const size_t low = std::min<size_t>(n, 1024), high = n / low;
-  std::vector<Fp> lo(low), hi(high);
-  lo[0] = hi[0] = Fp::One();
-  for (size_t i = 1; i < low; ++i) lo[i] = lo[i - 1] * shift_inv;
-  const Fp step = low == n ? Fp::One() : lo[low - 1] * shift_inv;
-  for (size_t i = 1; i < high; ++i) hi[i] = hi[i - 1] * step;
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 4096), [&](const auto& r) {
-    for (size_t p = r.begin(); p != r.end(); ++p) {
-      const size_t i = BitReverse(static_cast<uint32_t>(p), log_n);
-      const Fp f = lo[i % low] * hi[i / low];
-      for (size_t c = 0; c < cols; ++c) coeff_cols[c][p] *= f;
-    }
-  });
-  ExtendFromBitrevCoefficients(d, coeff_cols, log_n, log_blowup, out);
   return absl::OkStatus();
 }
 

@@ -134,7 +134,7 @@ struct TableState {
   Tracked<Fp> aux_lde;    // 3 * aux_columns x N
   std::optional<MerkleTree> aux_tree;
   Fp3 sum;
-  Tracked<Fp> quotient_coeffs;  // 3 * parts x n: coefficients of Q_i(g y)
+  Tracked<Fp> quotient_coeffs;  // 3 * parts x n: coefficients of Q_i(x)
   Tracked<Fp> quotient_lde;     // 3 * parts x N
   std::optional<MerkleTree> quotient_tree;
   size_t n() const { return size_t{1} << log_n; }
@@ -707,29 +707,37 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
       }
     }
   }
-  // Part i: Q_i(g y) = sum_j q_{in+j} g^j y^j, whose coefficients are those of Q(g y)
-  // times g^-(in).
+  // Q(x) = sum_i x^(i n) Q_i(x): part i has the coefficients k in [i n, (i + 1) n) of Q,
+  // which are those of Q(g y) times g^-k.
   const size_t base_cols = 3 * parts_;
   s.quotient_coeffs = Tracked<Fp>(&mem_, base_cols * n);
   s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
-  const Fp g_inv_n = Fp::FromCanonical(kCosetOffset).Pow(n).Inverse();
-  Fp factor = Fp::One();
-  for (uint32_t i = 0; i < parts_; ++i) {
-    for (int c = 0; c < 3; ++c) {
-      const Fp* src = qcols[c] + i * n;
-      Fp* coeffs = s.quotient_coeffs.data() + (3 * i + c) * n;
-      Fp* lde = s.quotient_lde.data() + (3 * i + c) * N;
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 8192),
-                        [&](const tbb::blocked_range<size_t>& r) {
-                          for (size_t j = r.begin(); j < r.end(); ++j)
-                            lde[j] = coeffs[j] = src[j] * factor;
-                        });
-      std::fill(lde + n, lde + N, Fp::Zero());
+  const Fp g_inv = Fp::FromCanonical(kCosetOffset).Inverse();
+  ForChunks(degree_bound, 4096, [&](size_t b, size_t e) {
+    Fp f = g_inv.Pow(b);
+    for (size_t k = b; k < e; ++k) {
+      const size_t i = k / n, j = k % n;
+      for (int c = 0; c < 3; ++c) s.quotient_coeffs[(3 * i + c) * n + j] = qcols[c][k] * f;
+      f *= g_inv;
     }
-    factor *= g_inv_n;
-  }
+  });
   q.Release();
   std::vector<Fp*> lcols = Columns(s.quotient_lde.data(), base_cols, N);
+  // The LDE values Q_i(g w_N^bitrev(r)) are an NTT of the coefficients of Q_i(g y), those
+  // of Q_i times g^j, padded to N.
+  const Fp g = Fp::FromCanonical(kCosetOffset);
+  for (size_t col = 0; col < base_cols; ++col) {
+    const Fp* src = s.quotient_coeffs.data() + col * n;
+    Fp* dst = lcols[col];
+    ForChunks(n, 4096, [&](size_t b, size_t e) {
+      Fp f = g.Pow(b);
+      for (size_t j = b; j < e; ++j) {
+        dst[j] = src[j] * f;
+        f *= g;
+      }
+    });
+    std::fill(dst + n, dst + N, Fp::Zero());
+  }
   if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok())
     return st;
   auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N);
@@ -775,6 +783,30 @@ void Barycentric(const Fp* data, size_t cols, int log_n, std::span<const Fp3> d,
   });
 }
 
+// sum_j c[j] y^j for each of `cols` columns of n coefficients: in blocks of L, each a
+// dot product with y^0 .. y^(L-1), joined by Horner's rule in y^L.
+std::vector<Fp3> EvaluateCoefficients(const Fp* data, size_t cols, size_t n, const Fp3& y) {
+  const size_t L = std::min<size_t>(n, 4096), blocks = n / L;
+  std::vector<Fp3> pw(L);
+  pw[0] = Fp3::One();
+  for (size_t j = 1; j < L; ++j) pw[j] = pw[j - 1] * y;
+  const Fp3 yl = pw[L - 1] * y;
+  std::vector<Fp3> part(cols * blocks);
+  tbb::parallel_for(size_t{0}, cols * blocks, [&](size_t t) {
+    const Fp* c = data + (t / blocks) * n + (t % blocks) * L;
+    WideSum acc[3];
+    for (size_t j = 0; j < L; ++j) {
+      for (int k = 0; k < 3; ++k) acc[k].AddProduct(pw[j].coeff(k), c[j]);
+    }
+    part[t] = Fp3(acc[0].Reduce(), acc[1].Reduce(), acc[2].Reduce());
+  });
+  std::vector<Fp3> out(cols, Fp3::Zero());
+  for (size_t c = 0; c < cols; ++c) {
+    for (size_t b = blocks; b-- > 0;) out[c] = out[c] * yl + part[c * blocks + b];
+  }
+  return out;
+}
+
 std::vector<Fp3> Combine3(const std::vector<Fp3>& base_evals) {
   // An extension column c0 + c1 X + c2 X^2 evaluates to A0(z) + A1(z) X + A2(z) X^2.
   const Fp3 x(Fp::Zero(), Fp::One(), Fp::Zero());
@@ -818,15 +850,8 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
     out.aux = Combine3(az);
     out.aux_next = Combine3(azw);
   }
-  // Quotient parts from their coefficients in y = x / g (Horner at z / g).
-  const Fp3 zy = z * Fp::FromCanonical(kCosetOffset).Inverse();
-  std::vector<Fp3> qz(3 * parts_);
-  tbb::parallel_for(size_t{0}, qz.size(), [&](size_t c) {
-    const Fp* coeffs = s.quotient_coeffs.data() + c * n;
-    Fp3 acc = Fp3::Zero();
-    for (size_t j = n; j-- > 0;) acc = acc * zy + Fp3(coeffs[j]);
-    qz[c] = acc;
-  });
+  // Quotient parts from their coefficients.
+  std::vector<Fp3> qz = EvaluateCoefficients(s.quotient_coeffs.data(), 3 * parts_, n, z);
   out.quotient = Combine3(qz);
   return absl::OkStatus();
 }
@@ -852,7 +877,8 @@ absl::Status CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const
   const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
   // D has degree below n, so for a wide table it is cheaper to evaluate it on the first n
   // LDE positions (the coset g <w_n>) and extend those by NTTs of three columns than to
-  // read every column at all N points. Both give the same values.
+  // read every column at all N points. Both give the same values. (The padded size-N NTT
+  // measured faster here than CosetLde's per-coset passes from coefficients.)
   const size_t width = m + 3 * a + 3 * q;
   const bool extend = width >= kDeepExtendMinWidth && s.log_N > s.log_n;
   const size_t points = extend ? s.n() : N;
@@ -882,12 +908,16 @@ absl::Status CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const
     }
   });
   first.Release();
-  const std::vector<const Fp*> in = {cols.data(), cols.data() + n, cols.data() + 2 * n};
+  // Values on g <w_n>, bit-reversed -> coefficients of D(g y) -> padded to N -> the values
+  // D(g w_N^bitrev(r)) at every LDE position.
+  std::vector<Fp*> in = {cols.data(), cols.data() + n, cols.data() + 2 * n};
+  if (auto st = InverseNtt(in, s.log_n, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
   const std::vector<Fp*> ext = {lde.data(), lde.data() + N, lde.data() + 2 * N};
-  if (auto st = CosetExtend(in, s.log_n, s.log_N - s.log_n, Fp::FromCanonical(kCosetOffset), ext);
-      !st.ok()) {
-    return st;
+  for (int c = 0; c < 3; ++c) {
+    std::copy(in[c], in[c] + n, ext[c]);
+    std::fill(ext[c] + n, ext[c] + N, Fp::Zero());
   }
+  if (auto st = ForwardNtt(ext, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok()) return st;
   ForChunks(N, 4096, [&](size_t b, size_t e) {
     for (size_t p = b; p < e; ++p) target[p] += Fp3(ext[0][p], ext[1][p], ext[2][p]);
   });
