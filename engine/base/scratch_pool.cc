@@ -44,14 +44,12 @@ void ScratchPool::Release(AlignedBuffer<uint64_t> buffer) {
   if (bytes > max_idle_bytes_) return;  // freed on return
   idle_.push_back(std::move(buffer));
   stats_.idle_bytes += bytes;
-  // Over the bound: drop the smallest idle buffers first (the big ones are costlier to
-  // fault in again).
+  // Over the bound: drop the buffers idle the longest first (idle_ is in release order).
+  // Those of the job that just ended stay, so a service proving one shape after another
+  // keeps the current shape's buffers rather than an older job's big ones.
   while (stats_.idle_bytes > max_idle_bytes_) {
-    auto smallest = std::min_element(idle_.begin(), idle_.end(), [](const auto& a, const auto& b) {
-      return a.size() < b.size();
-    });
-    stats_.idle_bytes -= smallest->size() * sizeof(uint64_t);
-    idle_.erase(smallest);
+    stats_.idle_bytes -= idle_.front().size() * sizeof(uint64_t);
+    idle_.erase(idle_.begin());
   }
 }
 

@@ -2,9 +2,9 @@
 //
 // Fresh multi-megabyte buffers cost a page fault and a kernel page clear per page; for the
 // 128 MiB coefficient scratch of a 16 x 2^20 LDE that is tens of milliseconds per call.
-// The pool keeps released buffers (up to a bound on idle bytes) and hands the smallest
-// fitting one to the next Acquire. Buffers are AlignedBuffers (huge pages when large);
-// their contents are unspecified on acquisition.
+// The pool keeps released buffers (up to a bound on idle bytes, dropping those idle the
+// longest first) and hands the smallest fitting one to the next Acquire. Buffers are AlignedBuffers
+// (huge pages when large); their contents are unspecified on acquisition.
 //
 // Thread-safe. A Lease returns its buffer to the pool when destroyed; leases may outlive
 // any number of other leases but not the pool (Global() is never destroyed).

@@ -42,7 +42,21 @@ TEST(ScratchPool, IdleBytesStayWithinTheBound) {
   }
   auto s = pool.stats();
   EXPECT_LE(s.idle_bytes, 10000 * sizeof(uint64_t));
-  EXPECT_EQ(s.idle_bytes, (6000 + 3000) * sizeof(uint64_t)) << "smallest dropped first";
+  // Released c, b, a: c, idle the longest, is dropped.
+  EXPECT_EQ(s.idle_bytes, (6000 + 3000) * sizeof(uint64_t));
+}
+
+// The buffer idle the longest goes first, even when it is the biggest.
+TEST(ScratchPool, DropsTheBuffersIdleTheLongest) {
+  ScratchPool pool(10000 * sizeof(uint64_t));
+  {
+    auto recent = pool.Acquire(3000);
+    { auto old = pool.Acquire(8000); }  // idle first
+  }                                     // recent released last: 11000 idle words, over the bound
+  auto s = pool.stats();
+  EXPECT_EQ(s.idle_bytes, 3000 * sizeof(uint64_t));
+  auto again = pool.Acquire(3000);
+  EXPECT_EQ(pool.stats().reuses, s.reuses + 1);
 }
 
 TEST(ScratchPool, ConcurrentLeases) {
