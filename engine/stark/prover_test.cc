@@ -22,6 +22,15 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+testing::RandomAirOptions Shape(uint64_t seed, int tables, int lookup_tables, uint32_t max_degree) {
+  testing::RandomAirOptions o;
+  o.seed = seed;
+  o.num_tables = tables;
+  o.num_lookup_tables = lookup_tables;
+  o.max_degree = max_degree;
+  return o;
+}
+
 ProveOptions Fast(ProofParams params) {
   ProveOptions o;
   o.params = params;
@@ -146,19 +155,12 @@ TEST(Prover, SameBytesWithOneAndTwoThreads) {
   EXPECT_EQ(one, two);
 }
 
-// The golden proof: fibonacci 2^10 (a0 = 0, a1 = 1) at the default parameters. A change
-// of this hash is a protocol change: update docs/PROTOCOL.md with it.
 // The CPU engine's packed kernels (NTT, Keccak, constraint evaluation, DEEP, folds) give
 // the same proof on every SIMD path.
 TEST(Prover, SameBytesOnEverySimdPath) {
   auto zkvm = air::Zkvm(10, 3);
   ASSERT_TRUE(zkvm.ok()) << zkvm.status();
-  testing::RandomAirOptions o;
-  o.seed = 21;
-  o.num_tables = 3;
-  o.num_lookup_tables = 1;
-  o.max_degree = 4;
-  const air::WorkloadInstance random = testing::RandomAir(o);
+  const air::WorkloadInstance random = testing::RandomAir(Shape(21, 3, 1, 4));
   auto backend = backend::MakeCpuBackend();
   for (const air::WorkloadInstance* w :
        {static_cast<const air::WorkloadInstance*>(&*zkvm), &random}) {
@@ -177,6 +179,8 @@ TEST(Prover, SameBytesOnEverySimdPath) {
   }
 }
 
+// The golden proof: fibonacci 2^10 (a0 = 0, a1 = 1) at the default parameters. A change
+// of this hash is a protocol change: update docs/PROTOCOL.md with it.
 TEST(Prover, GoldenFibonacci1024) {
   auto w = air::Fibonacci(10);
   ASSERT_TRUE(w.ok());
@@ -226,28 +230,29 @@ TEST(Prover, RefusesABrokenConstraintNamingTableRowAndConstraint) {
               HasSubstr("quotient: tables[0]: the constraints at the out-of-domain point"));
 }
 
-TEST(Prover, RefusesABrokenMultiTableTraceInEveryMode) {
-  testing::RandomAirOptions o;
-  o.seed = 12;
-  o.num_tables = 4;
-  o.num_lookup_tables = 1;
-  o.max_degree = 3;
-  air::WorkloadInstance w = testing::RandomAir(o);
-  w.trace.tables[2].at(0, 5) += Fp::One();  // column 0 is a counter with a transition
+// A broken trace proved in every TraceCheck mode: none gives a proof; kUpFront fails
+// with the checker's report and kOnFailure with exactly the same status.
+struct Refusals {
+  absl::Status up_front, off;
+};
+Refusals ProveInEveryMode(const air::WorkloadInstance& w, const ProveOptions& options) {
   auto backend = backend::MakeCpuBackend();
-  const ProveOptions fast = Fast(ProofParams{2, 4, 0, 2, 1});
-  auto up_front =
-      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kUpFront));
-  ASSERT_FALSE(up_front.ok());
-  EXPECT_EQ(up_front.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(up_front.status().message()), HasSubstr("tables[2]"));
-  auto on_failure =
-      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOnFailure));
-  ASSERT_FALSE(on_failure.ok());
-  EXPECT_EQ(on_failure.status(), up_front.status());
-  auto off = Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOff));
-  ASSERT_FALSE(off.ok());
-  EXPECT_THAT(std::string(off.status().message()), Not(HasSubstr("row")));
+  auto prove = [&](TraceCheck mode) {
+    return Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(options, mode)).status();
+  };
+  Refusals r{prove(TraceCheck::kUpFront), prove(TraceCheck::kOff)};
+  EXPECT_EQ(r.up_front.code(), absl::StatusCode::kFailedPrecondition) << r.up_front;
+  EXPECT_EQ(prove(TraceCheck::kOnFailure), r.up_front);
+  EXPECT_FALSE(r.off.ok());
+  return r;
+}
+
+TEST(Prover, RefusesABrokenMultiTableTraceInEveryMode) {
+  air::WorkloadInstance w = testing::RandomAir(Shape(12, 4, 1, 3));
+  w.trace.tables[2].at(0, 5) += Fp::One();  // column 0 is a counter with a transition
+  const Refusals r = ProveInEveryMode(w, Fast(ProofParams{2, 4, 0, 2, 1}));
+  EXPECT_THAT(std::string(r.up_front.message()), HasSubstr("tables[2]"));
+  EXPECT_THAT(std::string(r.off.message()), Not(HasSubstr("row")));
 }
 
 TEST(Prover, RefusesAnUnbalancedBus) {
@@ -259,20 +264,10 @@ TEST(Prover, RefusesAnUnbalancedBus) {
   // The lookup table's multiplicity column is its last column.
   air::TableTrace& lookup = w.trace.tables[0];
   lookup.at(lookup.num_columns() - 1, 0) += Fp::One();
-  auto backend = backend::MakeCpuBackend();
-  const ProveOptions fast = Fast(ProofParams{2, 4, 0, 2, 1});
-  auto up_front =
-      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kUpFront));
-  ASSERT_FALSE(up_front.ok());
-  EXPECT_EQ(up_front.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(up_front.status().message()), HasSubstr("bus"));
-  auto on_failure =
-      Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOnFailure));
-  EXPECT_EQ(on_failure.status(), up_front.status());
-  auto off = Prove(*backend, w.air, w.trace, w.public_inputs, WithCheck(fast, TraceCheck::kOff));
-  ASSERT_FALSE(off.ok());
-  EXPECT_EQ(off.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(off.status().message()), HasSubstr("logup: the tables' sums"));
+  const Refusals r = ProveInEveryMode(w, Fast(ProofParams{2, 4, 0, 2, 1}));
+  EXPECT_THAT(std::string(r.up_front.message()), HasSubstr("bus"));
+  EXPECT_EQ(r.off.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.off.message()), HasSubstr("logup: the tables' sums"));
 }
 
 // A valid trace proves without the checker stage, and the proof is the same.
