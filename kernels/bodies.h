@@ -159,7 +159,8 @@ struct LogUpView {
 };
 
 // After RunProgram on a trace row: replaces every phi_k by 1 / phi_k (one inversion per
-// row, Montgomery's trick) and writes the helper values h_g. Returns false when some
+// row, Montgomery's trick), writes the helper values h_g of every group but the last and
+// returns in row_sum the row's term t = the sum over all groups. Returns false when some
 // fingerprint is zero (the row then has no valid helpers).
 template <typename StoreHelper>
 PROVER_HOST_DEVICE bool AuxRow(const LogUpView& v, const RegisterFile& r, StoreHelper store,
@@ -184,7 +185,7 @@ PROVER_HOST_DEVICE bool AuxRow(const LogUpView& v, const RegisterFile& r, StoreH
     const uint32_t k0 = v.group_first[g], k1 = v.group_second[g];
     Fp3 h = r.e(v.phi_reg[k0]) * r.b(v.mult_reg[k0]);
     if (k1 != kNone) h += r.e(v.phi_reg[k1]) * r.b(v.mult_reg[k1]);
-    store(g, h);
+    if (g + 1 < v.num_groups) store(g, h);
     total += h;
   }
   *row_sum = total;
@@ -192,41 +193,39 @@ PROVER_HOST_DEVICE bool AuxRow(const LogUpView& v, const RegisterFile& r, StoreH
 }
 
 // The quotient's value at one point after RunProgram there (docs/PROTOCOL.md section 6).
-// acc: the four constraint sums (every row, transition, first row, last row). aux(g, next)
-// reads extension aux column g at the point or the next-row point. pool: gamma powers of
-// the LogUp constraints at logup_gamma (G group constraints, then first / transition /
-// last) and the table's sum at logup_sum.
+// acc: the four constraint sums (every row, transition, first row, last row). aux(c, next)
+// reads extension aux column c at the point or the next-row point. pool: the G gamma powers
+// of the LogUp constraints at logup_gamma, and sigma / n (the table's sum over its rows) at
+// logup_mean.
 template <typename AuxLoad>
 PROVER_HOST_DEVICE Fp3 QuotientValue(const ProgramView& p, const RegisterFile& r,
                                      const uint32_t acc_reg[4], const LogUpView& v,
-                                     uint32_t logup_gamma, uint32_t logup_sum, AuxLoad aux, Fp x,
+                                     uint32_t logup_gamma, uint32_t logup_mean, AuxLoad aux, Fp x,
                                      Fp w_last, Fp zinv, Fp inv_first, Fp inv_last) {
   Fp3 every = r.e(acc_reg[0]), trans = r.e(acc_reg[1]);
-  Fp3 first = r.e(acc_reg[2]), last = r.e(acc_reg[3]);
+  const Fp3 first = r.e(acc_reg[2]), last = r.e(acc_reg[3]);
   if (v.num_groups != 0) {
     const uint32_t G = v.num_groups;
-    Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
-    for (uint32_t g = 0; g < G; ++g) {
-      const Fp3 h = aux(g, 0);
-      hs += h;
-      hs_next += aux(g, 1);
+    // Group g's constraint with h standing for its terms.
+    auto group = [&](uint32_t g, const Fp3& h) {
       const uint32_t k0 = v.group_first[g], k1 = v.group_second[g];
       const Fp3 pk = r.e(v.phi_reg[k0]);
       const Fp mk = r.b(v.mult_reg[k0]);
-      Fp3 c;
       if (k1 != kNone) {
         const Fp3 pl = r.e(v.phi_reg[k1]);
         const Fp ml = r.b(v.mult_reg[k1]);
-        c = h * pk * pl - pl * mk - pk * ml;
-      } else {
-        c = h * pk - Fp3(mk);
+        return h * pk * pl - pl * mk - pk * ml;
       }
-      every += p.ext_pool[logup_gamma + g] * c;
+      return h * pk - Fp3(mk);
+    };
+    // The last group's terms: s' - s - the helpers + sigma / n.
+    Fp3 last_terms = aux(G - 1, 1) - aux(G - 1, 0) + p.ext_pool[logup_mean];
+    for (uint32_t g = 0; g + 1 < G; ++g) {
+      const Fp3 h = aux(g, 0);
+      last_terms -= h;
+      every += p.ext_pool[logup_gamma + g] * group(g, h);
     }
-    const Fp3 sv = aux(G, 0), sv_next = aux(G, 1);
-    first += p.ext_pool[logup_gamma + G] * (sv - hs);
-    trans += p.ext_pool[logup_gamma + G + 1] * (sv_next - sv - hs_next);
-    last += p.ext_pool[logup_gamma + G + 2] * (sv - p.ext_pool[logup_sum]);
+    every += p.ext_pool[logup_gamma + G - 1] * group(G - 1, last_terms);
   }
   return (every + trans * (x - w_last)) * zinv + first * inv_first + last * inv_last;
 }

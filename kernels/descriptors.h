@@ -26,7 +26,7 @@ struct TableProgram {
   ProgramView program;
   LogUpView logup;
   uint32_t acc_reg[4] = {0, 0, 0, 0};
-  uint32_t logup_gamma = 0, logup_sum = 0;
+  uint32_t logup_gamma = 0, logup_mean = 0;  // ext pool: G gamma powers; sigma / n
 };
 
 // Round 2 for one table: helper columns and running sum from the trace rows.
@@ -34,14 +34,15 @@ struct AuxTable {
   TableProgram prog;
   const uint64_t* trace = nullptr;  // C columns of n
   int log_n = 0;
-  uint64_t* aux = nullptr;  // 3 * (G + 1) columns of n: helpers, then the running sum
+  uint64_t* aux = nullptr;  // 3 G columns of n: G - 1 helpers, then the running sum
+  uint64_t* sum = nullptr;  // 3 words: the table's LogUp sum sigma
 };
 
 // Round 3 for one table: quotient values on the first E positions of the LDE.
 struct QuotientTable {
   TableProgram prog;
   const uint64_t* main = nullptr;  // C columns of N
-  const uint64_t* aux = nullptr;   // 3 * (G + 1) columns of N, or null
+  const uint64_t* aux = nullptr;   // 3 G columns of N, or null
   int log_n = 0, log_N = 0, log_e = 0;
   const Fp* tw = nullptr;  // the table's LDE domain: w_N^j, j < N/2
   Fp shift;

@@ -149,13 +149,13 @@ __global__ void AuxRowsKernel(const AuxTable* tables, uint32_t num_tables, const
       atomicMin(bad, (static_cast<unsigned long long>(t) << 40) | j);
       continue;
     }
-    const uint64_t s_col = 3 * a.prog.logup.num_groups;
+    const uint64_t s_col = 3 * (a.prog.logup.num_groups - 1);
     for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
   }
 }
 
-// Chunk totals, then per segment an exclusive scan of its chunk totals, then each chunk
-// scanned with its offset.
+// Chunk totals, then per segment an exclusive scan of its chunk totals (and the segment's
+// total), then each chunk scanned exclusively with its offset and less i * total / n.
 __global__ void ScanReduceKernel(const ScanChunk* chunks, uint64_t* sums) {
   using Reduce = cub::BlockReduce<Fp, kBlock>;
   __shared__ typename Reduce::TempStorage tmp;
@@ -176,25 +176,31 @@ __global__ void ScanOffsetsKernel(const ScanSegment* segments, uint32_t num_segm
       slot = acc.value();
       acc += v;
     }
+    *segments[s].total = acc.value();
   }
 }
 
-__global__ void ScanChunksKernel(const ScanChunk* chunks, const uint64_t* offsets) {
+__global__ void ScanChunksKernel(const ScanChunk* chunks, const ScanSegment* segments,
+                                 const uint64_t* offsets) {
   constexpr int kItems = kScanChunk / kBlock;
   using Scan = cub::BlockScan<Fp, kBlock>;
   __shared__ typename Scan::TempStorage tmp;
   const ScanChunk c = chunks[blockIdx.x];
+  const ScanSegment seg = segments[c.segment];
+  const Fp mean = Fp::FromCanonical(*seg.total) * Fp::FromCanonical(seg.inv_len);
   // Thread i owns the kItems consecutive values from i * kItems (a blocked arrangement).
   Fp items[kItems];
   for (int k = 0; k < kItems; ++k) {
     const uint64_t i = uint64_t{threadIdx.x} * kItems + k;
     items[k] = i < c.count ? Fp::FromCanonical(c.data[i]) : Fp::Zero();
   }
-  Scan(tmp).InclusiveScan(items, items, FpAdd());
+  Scan(tmp).ExclusiveScan(items, items, Fp::Zero(), FpAdd());
   const Fp offset = Fp::FromCanonical(offsets[blockIdx.x]);
   for (int k = 0; k < kItems; ++k) {
     const uint64_t i = uint64_t{threadIdx.x} * kItems + k;
-    if (i < c.count) c.data[i] = (items[k] + offset).value();
+    if (i < c.count) {
+      c.data[i] = (items[k] + offset - Fp::FromU64(c.first_index + i) * mean).value();
+    }
   }
 }
 
@@ -240,7 +246,7 @@ __global__ void QuotientsKernel(const QuotientTable* tables, uint32_t num_tables
         return Fp::FromCanonical(q.main[col * N + (off ? next : i)]);
       });
       const Fp3 v = QuotientValue(
-          q.prog.program, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_sum,
+          q.prog.program, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_mean,
           [&](uint32_t grp, uint32_t off) {
             return LoadExtColumn(q.aux + 3 * grp * N, N, off ? next : i);
           },
@@ -431,7 +437,7 @@ cudaError_t LaunchSegmentedScan(const ScanChunk* chunks, uint32_t num_chunks,
   ScanReduceKernel<<<num_chunks, kBlock, 0, stream>>>(chunks, chunk_sums);
   ScanOffsetsKernel<<<BlocksFor(num_segments, 64), 64, 0, stream>>>(segments, num_segments,
                                                                     chunk_sums);
-  ScanChunksKernel<<<num_chunks, kBlock, 0, stream>>>(chunks, chunk_sums);
+  ScanChunksKernel<<<num_chunks, kBlock, 0, stream>>>(chunks, segments, chunk_sums);
   Count(launches, 3);
   return cudaGetLastError();
 }

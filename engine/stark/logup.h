@@ -9,7 +9,9 @@
 
 namespace prover::stark {
 
-// One helper column: h = sum over its interactions k of m_k / phi_k.
+// One group of interactions: t_G = sum over its interactions k of m_k / phi_k. Every group
+// but the last has a helper column h_G holding t_G; the last group's terms go straight into
+// the running-sum column's constraint.
 struct LogUpGroup {
   std::vector<uint32_t> interactions;  // one or two interaction indices, increasing
 };
@@ -18,10 +20,15 @@ struct LogUpGroup {
 // h * phi_k * phi_l - m_k * phi_l - m_l * phi_k stays within the AIR's degree, else single.
 std::vector<LogUpGroup> GroupInteractions(const air::Table& table, uint32_t max_degree);
 
-// Number of extension-field aux columns: the helpers then the running sum, or 0 for a
-// table without interactions.
+// Number of extension-field aux columns: a helper for each group but the last, then the
+// running sum (so one per group), or 0 for a table without interactions.
 inline uint32_t NumAuxColumns(const std::vector<LogUpGroup>& groups) {
-  return groups.empty() ? 0 : static_cast<uint32_t>(groups.size()) + 1;
+  return static_cast<uint32_t>(groups.size());
+}
+
+// Number of LogUp constraints: one per helper column and the running sum's.
+inline uint32_t NumLogUpConstraints(const std::vector<LogUpGroup>& groups) {
+  return static_cast<uint32_t>(groups.size());
 }
 
 }  // namespace prover::stark

@@ -69,8 +69,7 @@ absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGrou
     lhs += g * values[c.expr] * inv_for(c.kind);
     g *= gamma;
   }
-  const size_t aux = groups.empty() ? 0 : groups.size() + 1;  // NumAuxColumns
-  if (aux != 0) {
+  if (!groups.empty()) {
     const size_t k_count = table.interactions.size();
     std::vector<Fp3> phi(k_count), m(k_count);
     for (size_t k = 0; k < k_count; ++k) {
@@ -83,27 +82,23 @@ absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGrou
       phi[k] = beta - acc;
       m[k] = values[in.multiplicity];
     }
-    Fp3 hs = Fp3::Zero(), hs_next = Fp3::Zero();
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
-      const auto& ks = groups[gi].interactions;
-      const Fp3 h = ood.aux[gi];
-      Fp3 c;
+    // Group g's constraint with h standing for its terms (section 5).
+    auto group_constraint = [&](const LogUpGroup& grp, const Fp3& h) {
+      const auto& ks = grp.interactions;
       if (ks.size() == 2) {
-        c = h * phi[ks[0]] * phi[ks[1]] - m[ks[0]] * phi[ks[1]] - m[ks[1]] * phi[ks[0]];
-      } else {
-        c = h * phi[ks[0]] - m[ks[0]];
+        return h * phi[ks[0]] * phi[ks[1]] - m[ks[0]] * phi[ks[1]] - m[ks[1]] * phi[ks[0]];
       }
-      lhs += g * c * inv_every;
+      return h * phi[ks[0]] - m[ks[0]];
+    };
+    const size_t G = groups.size();
+    const Fp3 s = ood.aux[G - 1], s_next = ood.aux_next[G - 1];
+    Fp3 last_terms = s_next - s + logup_sum * Fp::FromU64(n).Inverse();
+    for (size_t gi = 0; gi + 1 < G; ++gi) {
+      lhs += g * group_constraint(groups[gi], ood.aux[gi]) * inv_every;
       g *= gamma;
-      hs += h;
-      hs_next += ood.aux_next[gi];
+      last_terms -= ood.aux[gi];
     }
-    const Fp3 s = ood.aux[aux - 1], s_next = ood.aux_next[aux - 1];
-    lhs += g * (s - hs) * inv_first;
-    g *= gamma;
-    lhs += g * (s_next - s - hs_next) * inv_trans;
-    g *= gamma;
-    lhs += g * (s - logup_sum) * inv_last;
+    lhs += g * group_constraint(groups[G - 1], last_terms) * inv_every;
   }
   Fp3 rhs = Fp3::Zero(), zin = Fp3::One();
   for (const Fp3& q : ood.quotient) {

@@ -226,7 +226,9 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
   EXPECT_THAT(std::string(DecodeProof(unknown).status().message()),
               HasSubstr("canonical encoding"));
   std::vector<uint8_t> repeated = f.bytes;
-  repeated.insert(repeated.end(), {0x38, 0x01});  // pow_nonce again
+  // pow_nonce twice more: once could be the canonical encoding of a proof whose nonce is 0
+  // (proto3 leaves a zero out), twice never is.
+  repeated.insert(repeated.end(), {0x38, 0x01, 0x38, 0x01});
   EXPECT_FALSE(DecodeProof(repeated).ok());
   v1::Proof m;
   ASSERT_TRUE(m.ParseFromArray(f.bytes.data(), int(f.bytes.size())));

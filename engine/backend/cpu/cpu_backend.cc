@@ -55,8 +55,6 @@ std::vector<T*> Columns(T* base, size_t columns, size_t len) {
   return out;
 }
 
-Fp3 FromCoeffs(Fp a, Fp b, Fp c) { return Fp3(a, b, c); }
-
 // Tables at least this wide (base columns: main, aux and quotient) get their DEEP codeword
 // from n points and an extension (CpuJob::Deep); narrower ones at all N points. Measured
 // on fibonacci 2^20 (width 5: both ways cost the same, the extension 190 MB more) and
@@ -484,20 +482,22 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
           }
           inv.resize(phi.size());
           BatchInverse(phi, inv);
+          // Helpers for every group but the last; in s, for now, the sum of the rows of
+          // the chunk before this one (the chunk's offset and -r sigma / n come below).
+          const size_t G = s.groups.size();
           Fp3 total = Fp3::Zero();
           for (size_t j = 0; j < chunk; ++j) {
-            Fp3 row_sum = Fp3::Zero();
-            for (size_t g = 0; g < s.groups.size(); ++g) {
+            for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
+            for (size_t g = 0; g < G; ++g) {
               Fp3 h = Fp3::Zero();
               for (uint32_t k : s.groups[g].interactions) {
                 h += inv[k * chunk + j] * ev.base(table.interactions[k].multiplicity)[j];
               }
-              for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
-              row_sum += h;
+              if (g + 1 < G) {
+                for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
+              }
+              total += h;
             }
-            total += row_sum;
-            // The running sum within the chunk for now; chunk offsets are added below.
-            for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
           }
           chunk_sums[ci] = total;
         }
@@ -507,18 +507,20 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
         absl::StrCat("logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
                      " (probability about rows / p^3); the proof aborts"));
   }
+  // s[r] = sum_{i < r} t[i] - r sigma / n, so that s' - s = t - sigma / n on every row,
+  // the last one (whose next row is row 0) included.
   std::vector<Fp3> offsets(chunks);
   for (size_t ci = 1; ci < chunks; ++ci) offsets[ci] = offsets[ci - 1] + chunk_sums[ci - 1];
-  tbb::parallel_for(size_t{1}, chunks, [&](size_t ci) {
+  s.sum = offsets[chunks - 1] + chunk_sums[chunks - 1];
+  const Fp3 mean = s.sum * Fp::FromU64(n).Inverse();
+  tbb::parallel_for(size_t{0}, chunks, [&](size_t ci) {
+    Fp3 v = offsets[ci] - mean * Fp::FromU64(ci * chunk);
     for (size_t j = 0; j < chunk; ++j) {
       const size_t r = ci * chunk + j;
-      for (int c = 0; c < 3; ++c) {
-        aux[(s_col + c) * n + r] = aux[(s_col + c) * n + r] + offsets[ci].coeff(c);
-      }
+      for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r] += v.coeff(c);
+      v -= mean;
     }
   });
-  s.sum = FromCoeffs(aux[s_col * n + n - 1], aux[(s_col + 1) * n + n - 1],
-                     aux[(s_col + 2) * n + n - 1]);
   s.aux_lde = Tracked<Fp>(&mem_, base_cols * s.N());
   const std::vector<Fp*> in = Columns(aux, base_cols, n);
   const std::vector<Fp*> out = Columns(s.aux_lde.data(), base_cols, s.N());
@@ -543,7 +545,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   const int log_e = log_n + CeilLog2(parts_);
   const size_t E = size_t{1} << log_e;
   const size_t num_air = table.constraints.size();
-  const size_t num_logup = s.aux_columns == 0 ? 0 : s.groups.size() + 3;
+  const size_t num_logup = stark::NumLogUpConstraints(s.groups);
   std::vector<Fp3> gpow(num_air + num_logup);
   for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
 
@@ -568,8 +570,8 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   Tracked<Fp> q(&mem_, 3 * E);
   const size_t chunk = std::min(n, cpu::kDagChunk);
   const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
-  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();  // w_n^(n-1)
-  const uint32_t aux_base = 3 * s.aux_columns;
+  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();                              // w_n^(n-1)
+  const Fp3 mean = s.aux_columns == 0 ? Fp3() : s.sum * Fp::FromU64(n).Inverse();  // sigma / n
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
 
@@ -583,8 +585,8 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
         std::vector<size_t> next_pos(chunk);
         std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
         // Planes of chunk values: the four numerators (every row, transition, first row,
-        // last row), the next-row aux columns, the fingerprints and two temporaries.
-        AlignedBuffer<Fp> acc(12 * chunk), aux_next(aux_base * chunk);
+        // last row), the running sum at the next row, the fingerprints and two temporaries.
+        AlignedBuffer<Fp> acc(12 * chunk), s_next(3 * chunk);
         AlignedBuffer<Fp> phi(3 * k_count * chunk), tmp(6 * chunk);
         auto planes = [&](Fp* base, size_t i) {
           Fp* p = base + 3 * i * chunk;
@@ -631,16 +633,15 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
             }
           }
           if (s.aux_columns != 0) {
-            for (uint32_t c = 0; c < aux_base; ++c) {
-              const Fp* col = aux + size_t{c} * N;
-              for (size_t j = 0; j < chunk; ++j) aux_next[c * chunk + j] = col[next_pos[j]];
+            // Only the running sum is read at the next row.
+            const uint32_t s_col = s.aux_columns - 1;
+            for (int i = 0; i < 3; ++i) {
+              const Fp* col = aux + size_t{3 * s_col + i} * N;
+              for (size_t j = 0; j < chunk; ++j) s_next[i * chunk + j] = col[next_pos[j]];
             }
             auto aux_at = [&](uint32_t col) {
               const Fp* b = aux + size_t{3 * col} * N + p0;
               return cpu::ConstPlanes(b, b + N, b + 2 * N);
-            };
-            auto aux_next_at = [&](uint32_t col) -> cpu::ConstPlanes {
-              return planes(aux_next.data(), col);
             };
             // phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}).
             for (size_t k = 0; k < k_count; ++k) {
@@ -652,43 +653,36 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
                 K.axpy_base(-alpha_pows[i + 1], ev.base(in.values[i]), ph, chunk);
               }
             }
-            const size_t G = s.groups.size();
-            const uint32_t s_col = s.aux_columns - 1;
-            for (size_t g = 0; g < G; ++g) {
+            // Group g's constraint with the value h standing for its terms, into every:
+            // h phi_k - m_k, or h phi_k phi_l - phi_l m_k - phi_k m_l.
+            auto group_constraint = [&](size_t g, cpu::ConstPlanes h) {
               const auto& ks = s.groups[g].interactions;
               const cpu::Planes pk = planes(phi.data(), ks[0]);
               const Fp* mk = ev.base(table.interactions[ks[0]].multiplicity);
-              K.mul_ext(aux_at(g), pk, t0, chunk);  // h phi_k
+              K.mul_ext(h, pk, t0, chunk);
               if (ks.size() == 2) {
-                // h phi_k phi_l - phi_l m_k - phi_k m_l
                 const cpu::Planes pl = planes(phi.data(), ks[1]);
                 const Fp* ml = ev.base(table.interactions[ks[1]].multiplicity);
                 K.mul_ext(t0, pl, t0, chunk);
                 K.sub_mul_base(pl, mk, t0, chunk);
                 K.sub_mul_base(pk, ml, t0, chunk);
               } else {
-                K.sub(t0.c[0], mk, t0.c[0], chunk);  // h phi_k - m_k
+                K.sub(t0.c[0], mk, t0.c[0], chunk);
               }
               K.axpy_ext(gpow[num_air + g], t0, every, chunk);
-            }
-            // Running sum s: s(first) = hs, s(next) = s + hs(next), s(last) = sum.
-            const cpu::ConstPlanes sv = aux_at(s_col), sv_next = aux_next_at(s_col);
+            };
+            const size_t G = s.groups.size();
+            for (size_t g = 0; g + 1 < G; ++g) group_constraint(g, aux_at(uint32_t(g)));
+            // The last group's terms: s' - s - sum of the helpers + sigma / n.
+            const cpu::ConstPlanes sv = aux_at(s_col);
             for (int i = 0; i < 3; ++i) {
-              std::copy(sv.c[i], sv.c[i] + chunk, t0.c[i]);
-              K.sub(sv_next.c[i], sv.c[i], t1.c[i], chunk);
-              for (size_t g = 0; g < G; ++g) {
-                K.sub(t0.c[i], aux_at(g).c[i], t0.c[i], chunk);
-                K.sub(t1.c[i], aux_next_at(g).c[i], t1.c[i], chunk);
-              }
+              K.sub(s_next.data() + i * chunk, sv.c[i], t1.c[i], chunk);
+              for (size_t g = 0; g + 1 < G; ++g)
+                K.sub(t1.c[i], aux_at(uint32_t(g)).c[i], t1.c[i], chunk);
+              const Fp m = mean.coeff(i);
+              for (size_t j = 0; j < chunk; ++j) t1.c[i][j] += m;
             }
-            K.axpy_ext(gpow[num_air + G], t0, first, chunk);
-            K.axpy_ext(gpow[num_air + G + 1], t1, trans, chunk);
-            const Fp3 g_last = gpow[num_air + G + 2];
-            K.axpy_ext(g_last, sv, last, chunk);
-            const Fp3 shift = g_last * s.sum;
-            for (int i = 0; i < 3; ++i) {
-              for (size_t j = 0; j < chunk; ++j) last.c[i][j] -= shift.coeff(i);
-            }
+            group_constraint(G - 1, t1);
           }
           K.combine(every, trans, first, last, x.data(), den_inv.data(), den_inv.data() + chunk,
                     w_last, zinv,

@@ -435,13 +435,14 @@ class CudaDevice final : public Device {
       prefix[t + 1] = prefix[t] + n;
       base_regs = std::max(base_regs, tables[t].prog.program.num_base_regs);
       ext_regs = std::max(ext_regs, tables[t].prog.program.num_ext_regs);
-      const uint64_t s_col = 3 * tables[t].prog.logup.num_groups;
+      const uint64_t s_col = 3 * (tables[t].prog.logup.num_groups - 1);
+      const uint64_t inv_n = Fp::FromU64(n).Inverse().value();
       for (int c = 0; c < 3; ++c) {
         uint64_t* col = tables[t].aux + (s_col + c) * n;
-        kernels::ScanSegment seg{uint32_t(chunks.size()), 0};
+        kernels::ScanSegment seg{uint32_t(chunks.size()), 0, inv_n, tables[t].sum + c};
         for (uint64_t b = 0; b < n; b += kernels::kScanChunk) {
-          chunks.push_back(
-              {col + b, std::min<uint64_t>(kernels::kScanChunk, n - b), uint32_t(segments.size())});
+          chunks.push_back({col + b, std::min<uint64_t>(kernels::kScanChunk, n - b), b,
+                            uint32_t(segments.size())});
           ++seg.num_chunks;
         }
         segments.push_back(seg);

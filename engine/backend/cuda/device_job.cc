@@ -82,7 +82,7 @@ struct TableState {
   uint32_t aux_columns = 0;  // extension columns: helpers then the running sum
   const DeviceDomain* domain = nullptr;
   Buffer trace, main_coeffs, main_lde, main_tree;
-  Buffer aux_trace, aux_coeffs, aux_lde, aux_tree;
+  Buffer aux_trace, aux_sum, aux_coeffs, aux_lde, aux_tree;
   Fp3 sum;
   Buffer quotient_coeffs, quotient_lde, quotient_tree;
   uint64_t n() const { return uint64_t{1} << log_n; }
@@ -227,9 +227,11 @@ class DeviceJob final : public ProvingJob {
       AuxTable a;
       ASSIGN_OR_RETURN(a.prog, StageProgram(CompileTableProgram(*s.table, req), s));
       ASSIGN_OR_RETURN(s.aux_trace, Buffer::Make(*dev_, mem_, 3ull * s.aux_columns * s.n()));
+      ASSIGN_OR_RETURN(s.aux_sum, Buffer::Make(*dev_, mem_, 3));
       a.trace = s.trace.get();
       a.log_n = s.log_n;
       a.aux = s.aux_trace.get();
+      a.sum = s.aux_sum.get();
       aux.push_back(a);
       aux_tables.push_back(t);
     }
@@ -263,8 +265,7 @@ class DeviceJob final : public ProvingJob {
     GatherList g;
     for (size_t t : aux_tables) {
       const TableState& s = tables_[t];
-      const uint64_t s_col = 3 * (s.aux_columns - 1);
-      for (int c = 0; c < 3; ++c) g.Add(s.aux_trace.get() + (s_col + c) * s.n() + s.n() - 1);
+      for (int c = 0; c < 3; ++c) g.Add(s.aux_sum.get() + c);
       g.AddDigest(s.aux_tree.get(), 1);
     }
     RETURN_IF_ERROR(g.Run(*dev_));
@@ -288,7 +289,7 @@ class DeviceJob final : public ProvingJob {
       const air::Table& table = *s.table;
       const int log_e = s.log_n + CeilLog2(parts_);
       const size_t num_air = table.constraints.size();
-      const size_t num_logup = s.aux_columns == 0 ? 0 : s.groups.size() + 3;
+      const size_t num_logup = stark::NumLogUpConstraints(s.groups);
       std::vector<Fp3> gpow(num_air + num_logup);
       for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
       ProgramRequest req;
@@ -300,15 +301,15 @@ class DeviceJob final : public ProvingJob {
       req.public_inputs = spec_.public_inputs;
       req.challenges = challenges_;
       CompiledProgram prog = CompileTableProgram(table, req);
-      uint32_t logup_gamma = 0, logup_sum = 0;
+      uint32_t logup_gamma = 0, logup_mean = 0;
       if (num_logup != 0) {
         logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
-        logup_sum = prog.AddExtPool(std::vector<Fp3>{s.sum});
+        logup_mean = prog.AddExtPool(std::vector<Fp3>{s.sum * Fp::FromU64(s.n()).Inverse()});
       }
       QuotientTable q;
       ASSIGN_OR_RETURN(q.prog, StageProgram(prog, s));
       q.prog.logup_gamma = logup_gamma;
-      q.prog.logup_sum = logup_sum;
+      q.prog.logup_mean = logup_mean;
       for (int k = 0; k < 4; ++k) q.prog.acc_reg[k] = prog.acc_reg[k];
       q.main = s.main_lde.get();
       q.aux = s.aux_lde.get();

@@ -187,7 +187,7 @@ class EmulatedDevice final : public Device {
       std::vector<Fp> base(p.num_base_regs);
       std::vector<Fp3> ext(p.num_ext_regs);
       const RegisterFile regs{base.data(), ext.data(), 1};
-      const uint64_t s_col = 3 * v.num_groups;
+      const uint64_t s_col = 3 * (v.num_groups - 1);
       for (uint64_t j = 0; j < n; ++j) {
         kernels::RunProgram(p, regs,
                             [&](uint32_t col, uint32_t) { return AsFp(a.trace[col * n + j]); });
@@ -201,10 +201,20 @@ class EmulatedDevice final : public Device {
         if (!ok) return std::make_pair(int(t), j);
         for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
       }
-      // The running sum: an inclusive prefix sum of each of the three base columns.
+      // The running sum, per base coordinate: s[j] = sum_{i < j} t[i] - j sigma / n.
+      const Fp inv_n = Fp::FromU64(n).Inverse();
       for (int c = 0; c < 3; ++c) {
         uint64_t* col = a.aux + (s_col + c) * n;
-        for (uint64_t j = 1; j < n; ++j) col[j] = (AsFp(col[j - 1]) + AsFp(col[j])).value();
+        Fp sigma = Fp::Zero();
+        for (uint64_t j = 0; j < n; ++j) sigma += AsFp(col[j]);
+        const Fp mean = sigma * inv_n;
+        Fp acc = Fp::Zero();
+        for (uint64_t j = 0; j < n; ++j) {
+          const Fp t = AsFp(col[j]);
+          col[j] = (acc - Fp::FromU64(j) * mean).value();
+          acc += t;
+        }
+        a.sum[c] = sigma.value();
       }
     }
     return std::make_pair(-1, uint64_t{0});
@@ -234,7 +244,7 @@ class EmulatedDevice final : public Device {
         });
         const Fp x = kernels::LdePoint(q.tw, q.log_N, q.shift, i);
         const Fp3 v = kernels::QuotientValue(
-            p, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_sum,
+            p, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_mean,
             [&](uint32_t g, uint32_t off) {
               return kernels::LoadExtColumn(q.aux + 3 * g * N, N, off ? next : i);
             },
