@@ -9,6 +9,7 @@
 #include "engine/hash/merkle.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/protocol.h"
+#include "engine/stark/shape.h"
 
 namespace prover::stark {
 namespace {
@@ -61,15 +62,16 @@ Fp3 Ext(const Fp* p) { return Fp3(p[0], p[1], p[2]); }
 
 struct TableInfo {
   std::vector<LogUpGroup> groups;
-  uint32_t aux = 0;  // extension aux columns
+  uint32_t aux = 0;    // extension aux columns
+  uint32_t parts = 1;  // quotient parts
   int log_n = 0, log_N = 0;
   std::vector<uint64_t> rows;  // opened rows
 };
 
 // Section 8: DEEP_t at LDE position `row` of table t from its opened rows.
 Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp, uint64_t row,
-           std::span<const Fp3> dp, const Fp3& z, uint32_t parts) {
-  const size_t m = table.num_columns, a = info.aux, q = parts;
+           std::span<const Fp3> dp, const Fp3& z) {
+  const size_t m = table.num_columns, a = info.aux, q = info.parts;
   const Fp x =
       Fp::FromCanonical(kLdeCosetOffset) * Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
   const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
@@ -102,7 +104,6 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   }
   if (proof.version != kProofVersion) return Reject("proof.version: unsupported");
   const uint32_t D = air.max_constraint_degree;
-  const uint32_t parts = D - 1;
   const ProofParams& params = proof.params;
   if (auto s = ValidateParams(params, D); !s.ok()) return Reject(std::string(s.message()));
   if (proof.tables.size() != air.tables.size()) {
@@ -125,8 +126,10 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
     }
     log_rows.push_back(int(tp.log_rows));
     TableInfo& ti = info[t];
-    ti.groups = GroupInteractions(table, D);
-    ti.aux = NumAuxColumns(ti.groups);
+    TableShape shape = ShapeOf(table, D);
+    ti.groups = std::move(shape.groups);
+    ti.aux = shape.aux_columns;
+    ti.parts = shape.quotient_parts;
     ti.log_n = int(tp.log_rows);
     ti.log_N = ti.log_n + int(params.log_blowup);
     if (tp.has_aux != (ti.aux != 0)) {
@@ -139,7 +142,7 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
                                                                  {&tp.ood.main_next, m},
                                                                  {&tp.ood.aux, ti.aux},
                                                                  {&tp.ood.aux_next, ti.aux},
-                                                                 {&tp.ood.quotient, parts}};
+                                                                 {&tp.ood.quotient, ti.parts}};
     const char* names[] = {"main", "main_next", "aux", "aux_next", "quotient"};
     for (int k = 0; k < 5; ++k) {
       if (counts[k].first->size() != counts[k].second) {
@@ -234,7 +237,7 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
     } else if (!tp.aux_opening.values.empty() || !tp.aux_opening.siblings.empty()) {
       return Reject(path + ".aux_opening: present for a table without bus interactions");
     }
-    if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * parts,
+    if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * ti.parts,
                               path + ".quotient_opening");
         !s.ok()) {
       return s;
@@ -255,8 +258,8 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   // Per query: DEEP values, layer by layer folding, the final polynomial.
   size_t max_terms = 0;
   for (size_t t = 0; t < air.tables.size(); ++t) {
-    max_terms =
-        std::max<size_t>(max_terms, 2 * air.tables[t].num_columns + 2 * info[t].aux + parts);
+    max_terms = std::max<size_t>(max_terms,
+                                 2 * air.tables[t].num_columns + 2 * info[t].aux + info[t].parts);
   }
   std::vector<Fp3> dp(max_terms + 1);
   for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
@@ -270,7 +273,7 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
     Fp3 sum = Fp3::Zero();
     for (size_t t = 0; t < air.tables.size(); ++t) {
       if (info[t].log_N != L) continue;
-      sum += lambda_pow[t] * DeepAt(air.tables[t], info[t], proof.tables[t], p, dp, z, parts);
+      sum += lambda_pow[t] * DeepAt(air.tables[t], info[t], proof.tables[t], p, dp, z);
     }
     return sum;
   };

@@ -19,6 +19,7 @@
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
 #include "engine/stark/logup.h"
+#include "engine/stark/shape.h"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
 
@@ -126,6 +127,7 @@ struct TableState {
   int log_n = 0, log_N = 0;
   std::vector<LogUpGroup> groups;
   uint32_t aux_columns = 0;  // extension columns; 3x base columns in the buffers
+  uint32_t parts = 1;        // quotient parts
   Tracked<Fp> main_lde;      // num_columns x N
   std::optional<MerkleTree> main_tree;
   Tracked<Fp> aux_trace;  // 3 * aux_columns x n
@@ -147,15 +149,16 @@ class CpuJob final : public ProvingJob {
  public:
   explicit CpuJob(const JobSpec& spec) : spec_(spec) {
     const air::Air& air = *spec_.air;
-    parts_ = air.max_constraint_degree - 1;
     tables_.resize(air.tables.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       TableState& s = tables_[t];
       s.table = &air.tables[t];
       s.log_n = spec_.log_rows[t];
       s.log_N = s.log_n + spec_.log_blowup;
-      s.groups = stark::GroupInteractions(*s.table, air.max_constraint_degree);
-      s.aux_columns = stark::NumAuxColumns(s.groups);
+      stark::TableShape shape = stark::ShapeOf(*s.table, air.max_constraint_degree);
+      s.groups = std::move(shape.groups);
+      s.aux_columns = shape.aux_columns;
+      s.parts = shape.quotient_parts;
     }
   }
 
@@ -348,7 +351,7 @@ class CpuJob final : public ProvingJob {
         if (!aux.ok()) return aux.status();
         out.tables[t].aux = *std::move(aux);
       }
-      auto q = OpenColumns(*s.quotient_tree, s.quotient_lde.data(), 3 * parts_, s.N(), rows);
+      auto q = OpenColumns(*s.quotient_tree, s.quotient_lde.data(), 3 * s.parts, s.N(), rows);
       if (!q.ok()) return q.status();
       out.tables[t].quotient = *std::move(q);
     }
@@ -398,7 +401,6 @@ class CpuJob final : public ProvingJob {
                     Fp3* target);
 
   JobSpec spec_;
-  uint32_t parts_ = 0;
   std::vector<TableState> tables_;
   std::vector<Fp3> challenges_;
   Fp3 ood_z_;
@@ -542,7 +544,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   const int log_n = s.log_n;
   // Q has degree below parts * n, so it is known from its values on E = 2^ceil(log parts) n
   // points: the first E positions of the bit-reversed LDE are the coset g <w_E>.
-  const int log_e = log_n + CeilLog2(parts_);
+  const int log_e = log_n + CeilLog2(s.parts);
   const size_t E = size_t{1} << log_e;
   const size_t num_air = table.constraints.size();
   const size_t num_logup = stark::NumLogUpConstraints(s.groups);
@@ -692,7 +694,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.
   std::vector<Fp*> qcols = Columns(q.data(), 3, E);
   if (auto st = InverseNtt(qcols, log_e, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
-  const size_t degree_bound = size_t{parts_} * n;
+  const size_t degree_bound = size_t{s.parts} * n;
   for (int c = 0; c < 3; ++c) {
     for (size_t k = degree_bound; k < E; ++k) {
       if (!qcols[c][k].IsZero()) {
@@ -703,7 +705,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   }
   // Q(x) = sum_i x^(i n) Q_i(x): part i has the coefficients k in [i n, (i + 1) n) of Q,
   // which are those of Q(g y) times g^-k.
-  const size_t base_cols = 3 * parts_;
+  const size_t base_cols = 3 * s.parts;
   s.quotient_coeffs = Tracked<Fp>(&mem_, base_cols * n);
   s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
   const Fp g_inv = Fp::FromCanonical(kCosetOffset).Inverse();
@@ -845,7 +847,7 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
     out.aux_next = Combine3(azw);
   }
   // Quotient parts from their coefficients.
-  std::vector<Fp3> qz = EvaluateCoefficients(s.quotient_coeffs.data(), 3 * parts_, n, z);
+  std::vector<Fp3> qz = EvaluateCoefficients(s.quotient_coeffs.data(), 3 * s.parts, n, z);
   out.quotient = Combine3(qz);
   return absl::OkStatus();
 }
@@ -854,7 +856,7 @@ absl::Status CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const
                           Fp3* target) {
   const TableState& s = tables_[t];
   const size_t N = s.N();
-  const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
+  const size_t m = s.table->num_columns, a = s.aux_columns, q = s.parts;
   // lambda^t rides on every coefficient, so the sums below are already scaled.
   const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood);
   const DifferenceInverse inv_z(ood_z_), inv_zw(ood_z_ * Fp::RootOfUnity(s.log_n));
@@ -930,13 +932,12 @@ class CpuBackend final : public Backend {
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
     // Main, aux and quotient LDEs held together, plus the first FRI layer and trees.
     uint64_t total = 0, max_lde = 0;
-    const uint32_t parts = spec.air->max_constraint_degree - 1;
     for (size_t t = 0; t < spec.log_rows.size(); ++t) {
       const air::Table& table = spec.air->tables[t];
-      const auto groups = stark::GroupInteractions(table, spec.air->max_constraint_degree);
+      const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
       const uint64_t N = uint64_t{1} << (spec.log_rows[t] + spec.log_blowup);
       const uint64_t n = uint64_t{1} << spec.log_rows[t];
-      const uint64_t aux = 3 * stark::NumAuxColumns(groups);
+      const uint64_t aux = 3 * shape.aux_columns, parts = shape.quotient_parts;
       total += 8 * N * (table.num_columns + aux + 3 * parts) + 8 * n * (aux + 3 * parts);
       total += 3 * 64 * N;  // three trees of 2N digests
       max_lde = std::max(max_lde, N);

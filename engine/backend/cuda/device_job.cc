@@ -9,6 +9,7 @@
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/backend/job_common.h"
 #include "engine/stark/logup.h"
+#include "engine/stark/shape.h"
 
 namespace prover::backend::cuda {
 namespace {
@@ -80,6 +81,7 @@ struct TableState {
   int log_n = 0, log_N = 0;
   std::vector<LogUpGroup> groups;
   uint32_t aux_columns = 0;  // extension columns: helpers then the running sum
+  uint32_t parts = 1;        // quotient parts
   const DeviceDomain* domain = nullptr;
   Buffer trace, main_coeffs, main_lde, main_tree;
   Buffer aux_trace, aux_sum, aux_coeffs, aux_lde, aux_tree;
@@ -152,15 +154,16 @@ class DeviceJob final : public ProvingJob {
  public:
   DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec) : dev_(std::move(dev)), spec_(spec) {
     const air::Air& air = *spec_.air;
-    parts_ = air.max_constraint_degree - 1;
     tables_.resize(air.tables.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       TableState& s = tables_[t];
       s.table = &air.tables[t];
       s.log_n = spec_.log_rows[t];
       s.log_N = s.log_n + spec_.log_blowup;
-      s.groups = stark::GroupInteractions(*s.table, air.max_constraint_degree);
-      s.aux_columns = stark::NumAuxColumns(s.groups);
+      stark::TableShape shape = stark::ShapeOf(*s.table, air.max_constraint_degree);
+      s.groups = std::move(shape.groups);
+      s.aux_columns = shape.aux_columns;
+      s.parts = shape.quotient_parts;
       classes_[s.log_n].push_back(t);
     }
   }
@@ -287,7 +290,7 @@ class DeviceJob final : public ProvingJob {
     for (size_t t = 0; t < tables_.size(); ++t) {
       TableState& s = tables_[t];
       const air::Table& table = *s.table;
-      const int log_e = s.log_n + CeilLog2(parts_);
+      const int log_e = s.log_n + CeilLog2(s.parts);
       const size_t num_air = table.constraints.size();
       const size_t num_logup = stark::NumLogUpConstraints(s.groups);
       std::vector<Fp3> gpow(num_air + num_logup);
@@ -350,7 +353,7 @@ class DeviceJob final : public ProvingJob {
     // The degree check: every coefficient from parts * n on must vanish.
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      const uint64_t E = values[t].words() / 3, bound = uint64_t{parts_} * s.n();
+      const uint64_t E = values[t].words() / 3, bound = uint64_t{s.parts} * s.n();
       if (bound >= E) continue;
       const std::vector<uint64_t*> cols = ColumnsOf(values[t], 3, E);
       ASSIGN_OR_RETURN(
@@ -371,14 +374,14 @@ class DeviceJob final : public ProvingJob {
       std::vector<Fp> scale, ones;
       for (size_t t : members) {
         TableState& s = tables_[t];
-        const uint32_t cols = 3 * parts_;
+        const uint32_t cols = 3 * s.parts;
         const uint64_t E = values[t].words() / 3;
         ASSIGN_OR_RETURN(s.quotient_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
         ASSIGN_OR_RETURN(s.quotient_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
         ASSIGN_OR_RETURN(s.quotient_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
         const Fp g_inv_n = g_inv.Pow(s.n());
         Fp factor = Fp::One();
-        for (uint32_t i = 0; i < parts_; ++i) {
+        for (uint32_t i = 0; i < s.parts; ++i) {
           for (int c = 0; c < 3; ++c) {
             src.push_back(values[t].get() + c * E + i * s.n());
             coeffs.push_back(s.quotient_coeffs.get() + (3 * i + c) * s.n());
@@ -423,7 +426,7 @@ class DeviceJob final : public ProvingJob {
         polys.push_back({s.aux_coeffs.get() + c * s.n(), s.n(), z});
         polys.push_back({s.aux_coeffs.get() + c * s.n(), s.n(), zw});
       }
-      for (uint32_t c = 0; c < 3 * parts_; ++c) {
+      for (uint32_t c = 0; c < 3 * s.parts; ++c) {
         polys.push_back({s.quotient_coeffs.get() + c * s.n(), s.n(), zy});
       }
     }
@@ -444,7 +447,7 @@ class DeviceJob final : public ProvingJob {
         out[t].aux.push_back(Combine(a0, a1, a2));
         out[t].aux_next.push_back(Combine(a0n, a1n, a2n));
       }
-      for (uint32_t k = 0; k < parts_; ++k) {
+      for (uint32_t k = 0; k < s.parts; ++k) {
         out[t].quotient.push_back(Combine(v[i], v[i + 1], v[i + 2]));
         i += 3;
       }
@@ -479,7 +482,7 @@ class DeviceJob final : public ProvingJob {
         ASSIGN_OR_RETURN(target, Buffer::Make(*dev_, mem_, 3 * s.N()));
         RETURN_IF_ERROR(dev_->Zero(target.get(), 3 * s.N()));
       }
-      const size_t m = s.table->num_columns, a = s.aux_columns, q = parts_;
+      const size_t m = s.table->num_columns, a = s.aux_columns, q = s.parts;
       const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood[t]);
       coefs[t] = dc.coef;
       const std::vector<Fp3>& dp = coefs[t];
@@ -604,7 +607,7 @@ class DeviceJob final : public ProvingJob {
       if (s.aux_columns != 0) {
         plan_columns(out.tables[t].aux, s.aux_lde, s.aux_tree, 3 * s.aux_columns, s.N(), rows);
       }
-      plan_columns(out.tables[t].quotient, s.quotient_lde, s.quotient_tree, 3 * parts_, s.N(),
+      plan_columns(out.tables[t].quotient, s.quotient_lde, s.quotient_tree, 3 * s.parts, s.N(),
                    rows);
     }
     for (int i = 0; i < schedule_.num_committed(); ++i) {
@@ -687,7 +690,6 @@ class DeviceJob final : public ProvingJob {
 
   std::unique_ptr<Device> dev_;
   JobSpec spec_;
-  uint32_t parts_ = 0;
   std::vector<TableState> tables_;
   std::map<int, std::vector<size_t>> classes_;  // log n -> tables
   std::vector<Fp3> challenges_;
@@ -730,13 +732,12 @@ uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
   // Everything a table keeps to the end (trace, coefficients, LDEs, trees), the quotient's
   // E values while round 3 runs, and the first FRI layer with its tree.
   uint64_t total = 0, max_lde = 0;
-  const uint32_t parts = spec.air->max_constraint_degree - 1;
   for (size_t t = 0; t < spec.log_rows.size(); ++t) {
     const air::Table& table = spec.air->tables[t];
-    const auto groups = stark::GroupInteractions(table, spec.air->max_constraint_degree);
+    const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
     const uint64_t n = uint64_t{1} << spec.log_rows[t];
     const uint64_t N = n << spec.log_blowup;
-    const uint64_t aux = 3 * stark::NumAuxColumns(groups);
+    const uint64_t aux = 3 * shape.aux_columns, parts = shape.quotient_parts;
     total += 8 * N * (table.num_columns + aux + 3 * parts);          // LDEs
     total += 8 * n * (2 * table.num_columns + 2 * aux + 3 * parts);  // traces, coefficients
     total += 3 * 64 * N;                                             // trees

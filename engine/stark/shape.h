@@ -1,0 +1,29 @@
+// What the protocol derives from one AIR table (docs/PROTOCOL.md sections 5 and 6), shared
+// by every backend and the verifier: its LogUp groups and aux columns, its constraint
+// degree and the number of quotient parts.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/air/air.h"
+#include "engine/stark/logup.h"
+
+namespace prover::stark {
+
+struct TableShape {
+  std::vector<LogUpGroup> groups;
+  uint32_t aux_columns = 0;        // extension columns (NumAuxColumns)
+  uint32_t logup_constraints = 0;  // NumLogUpConstraints
+  // D_t: the largest degree of the table's constraints, AIR and LogUp, a first- or
+  // last-row constraint counting one more than its expression (its zerofier has degree 1).
+  uint32_t degree = 0;
+  // Q_t has degree below (D_t - 1) n_t: max(1, D_t - 1) parts of degree below n_t.
+  uint32_t quotient_parts = 1;
+};
+
+// The shape of `table` in an AIR of maximum constraint degree `max_degree` (which bounds
+// D_t for a valid AIR).
+TableShape ShapeOf(const air::Table& table, uint32_t max_degree);
+
+}  // namespace prover::stark
