@@ -824,8 +824,9 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   const Fp w = Fp::RootOfUnity(s.log_n);
   // d_i = w^i / (z - w^i) = -w^i / (w^i - z) = -w^i Num(w^i) / m(w^i) (field/difference_inverse.h).
   const DifferenceInverse di(z);
-  std::vector<Fp> wpow(n), den(n), den_inv(n);
-  std::vector<Fp3> d(n);
+  // From the pool: fresh vectors of this size would fault their pages in on every proof.
+  Tracked<Fp> wpow(&mem_, n), den(&mem_, n), den_inv(&mem_, n);
+  Tracked<Fp3> d(&mem_, n);
   ForChunks(n, 4096, [&](size_t b, size_t e) {
     Fp p = w.Pow(b);
     for (size_t i = b; i < e; ++i) {
@@ -834,15 +835,17 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
       p *= w;
     }
   });
-  BatchInverse(den, den_inv);
+  BatchInverse(std::span<const Fp>(den.data(), n), std::span<Fp>(den_inv.data(), n));
   ForChunks(n, 4096, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) d[i] = di.Numerator(wpow[i]) * -(wpow[i] * den_inv[i]);
   });
   const Fp3 scale = (zn - Fp3::One()) * Fp::FromU64(n).Inverse();
-  Barycentric(s.trace->column(0), s.table->num_columns, s.log_n, d, scale, out.main, out.main_next);
+  const std::span<const Fp3> dv(d.data(), n);
+  Barycentric(s.trace->column(0), s.table->num_columns, s.log_n, dv, scale, out.main,
+              out.main_next);
   if (s.aux_columns != 0) {
     std::vector<Fp3> az, azw;
-    Barycentric(s.aux_trace.data(), 3 * s.aux_columns, s.log_n, d, scale, az, azw);
+    Barycentric(s.aux_trace.data(), 3 * s.aux_columns, s.log_n, dv, scale, az, azw);
     out.aux = Combine3(az);
     out.aux_next = Combine3(azw);
   }
