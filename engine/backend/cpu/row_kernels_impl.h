@@ -30,36 +30,39 @@ struct V3 {
 };
 
 template <typename P>
-V3<P> Splat(const Fp3& a) {
+inline __attribute__((always_inline)) V3<P> Splat(const Fp3& a) {
   return {P::Broadcast(a.coeff(0)), P::Broadcast(a.coeff(1)), P::Broadcast(a.coeff(2))};
 }
 
 template <typename P>
-V3<P> Add3(const V3<P>& a, const V3<P>& b) {
+inline __attribute__((always_inline)) V3<P> Add3(const V3<P>& a, const V3<P>& b) {
   return {P::Add(a.c0, b.c0), P::Add(a.c1, b.c1), P::Add(a.c2, b.c2)};
 }
 
 template <typename P>
-V3<P> Sub3(const V3<P>& a, const V3<P>& b) {
+inline __attribute__((always_inline)) V3<P> Sub3(const V3<P>& a, const V3<P>& b) {
   return {P::Sub(a.c0, b.c0), P::Sub(a.c1, b.c1), P::Sub(a.c2, b.c2)};
 }
 
-// Schoolbook product c0 + c1 X + ... + c4 X^4, then X^3 = X + 1, X^4 = X^2 + X (as
-// field/extension.h).
+// Karatsuba: c0 + c1 X + ... + c4 X^4 from six products, then X^3 = X + 1, X^4 = X^2 + X
+// (as field/extension.h; the same field elements as the schoolbook product).
 template <typename P>
-V3<P> Mul3(const V3<P>& a, const V3<P>& b) {
+inline __attribute__((always_inline)) V3<P> Mul3(const V3<P>& a, const V3<P>& b) {
   using Vec = typename P::Vec;
-  const Vec c0 = P::Mul(a.c0, b.c0);
-  const Vec c1 = P::Add(P::Mul(a.c0, b.c1), P::Mul(a.c1, b.c0));
-  const Vec c2 = P::Add(P::Add(P::Mul(a.c0, b.c2), P::Mul(a.c1, b.c1)), P::Mul(a.c2, b.c0));
-  const Vec c3 = P::Add(P::Mul(a.c1, b.c2), P::Mul(a.c2, b.c1));
-  const Vec c4 = P::Mul(a.c2, b.c2);
-  return {P::Add(c0, c3), P::Add(P::Add(c1, c3), c4), P::Add(c2, c4)};
+  const Vec p0 = P::Mul(a.c0, b.c0), p1 = P::Mul(a.c1, b.c1), p2 = P::Mul(a.c2, b.c2);
+  const Vec p01 = P::Mul(P::Add(a.c0, a.c1), P::Add(b.c0, b.c1));
+  const Vec p02 = P::Mul(P::Add(a.c0, a.c2), P::Add(b.c0, b.c2));
+  const Vec p12 = P::Mul(P::Add(a.c1, a.c2), P::Add(b.c1, b.c2));
+  const Vec c1 = P::Sub(p01, P::Add(p0, p1));
+  const Vec c2 = P::Add(P::Sub(p02, P::Add(p0, p2)), p1);
+  const Vec c3 = P::Sub(p12, P::Add(p1, p2));
+  return {P::Add(p0, c3), P::Add(P::Add(c1, c3), p2), P::Add(c2, p2)};
 }
 
 // acc += coef * f for a base value f.
 template <typename P>
-void MulAddBase(V3<P>& acc, const Fp3& coef, typename P::Vec f) {
+inline __attribute__((always_inline)) void MulAddBase(V3<P>& acc, const Fp3& coef,
+                                                      typename P::Vec f) {
   acc.c0 = P::Add(acc.c0, P::Mul(P::Broadcast(coef.coeff(0)), f));
   acc.c1 = P::Add(acc.c1, P::Mul(P::Broadcast(coef.coeff(1)), f));
   acc.c2 = P::Add(acc.c2, P::Mul(P::Broadcast(coef.coeff(2)), f));
@@ -67,7 +70,7 @@ void MulAddBase(V3<P>& acc, const Fp3& coef, typename P::Vec f) {
 
 // ((x + e2) x + e1) x + e0.
 template <typename P>
-typename P::Vec Cubic(typename P::Vec x, const Fp (&e)[3]) {
+inline __attribute__((always_inline)) typename P::Vec Cubic(typename P::Vec x, const Fp (&e)[3]) {
   typename P::Vec r = P::Add(x, P::Broadcast(e[2]));
   r = P::Add(P::Mul(r, x), P::Broadcast(e[1]));
   return P::Add(P::Mul(r, x), P::Broadcast(e[0]));
