@@ -50,7 +50,7 @@ struct JobSpec {
 // Round 2 result for one table; has_aux is false for a table without interactions.
 struct AuxCommitment {
   bool has_aux = false;
-  Fp3 sum;  // sigma_t, the running sum's last value
+  Fp3 sum;  // sigma_t, the sum of the LogUp terms over the rows
   Digest root{};
 };
 
@@ -97,8 +97,8 @@ class ProvingJob {
   virtual absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha,
                                                                const Fp3& beta) = 0;
 
-  // Round 3. Quotient of every table, split into D - 1 parts, LDE and tree of the parts.
-  // INTERNAL when a quotient is not of the expected degree (the trace breaks a constraint
+  // Round 3. Quotient of every table, split into its P_t parts (stark/shape.h), LDE and tree of the
+  // parts. INTERNAL when a quotient is not of the expected degree (the trace breaks a constraint
   // the checker did not see: a backend bug, never a property of the input).
   virtual absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) = 0;
 
