@@ -1,5 +1,5 @@
-// Small pieces every backend's job shares: its memory counter, the rows and groups a
-// query opens (docs/PROTOCOL.md section 9), and ceil(log2).
+// Small pieces every backend's job shares: each table's layout, its memory counter, the
+// rows and groups a query opens (docs/PROTOCOL.md section 9), and ceil(log2).
 #pragma once
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/backend/backend.h"
+#include "engine/stark/shape.h"
 
 namespace prover::backend {
 
@@ -20,6 +21,28 @@ inline int CeilLog2(uint64_t x) {
   while ((uint64_t{1} << r) < x) ++r;
   return r;
 }
+
+// What a job knows of table t before any data: heights and the protocol's shape
+// (stark/shape.h). Each backend's per-table state extends it with its own buffers.
+struct TableLayout {
+  const air::Table* table = nullptr;
+  int log_n = 0, log_N = 0;
+  std::vector<stark::LogUpGroup> groups;
+  uint32_t aux_columns = 0;  // extension columns: helpers then the running sum
+  uint32_t parts = 1;        // quotient parts
+  uint64_t n() const { return uint64_t{1} << log_n; }
+  uint64_t N() const { return uint64_t{1} << log_N; }
+
+  void Init(const JobSpec& spec, size_t t) {
+    table = &spec.air->tables[t];
+    log_n = spec.log_rows[t];
+    log_N = log_n + spec.log_blowup;
+    stark::TableShape shape = stark::ShapeOf(*table, spec.air->max_constraint_degree);
+    groups = std::move(shape.groups);
+    aux_columns = shape.aux_columns;
+    parts = shape.quotient_parts;
+  }
+};
 
 // Current and peak bytes of a job's buffers; thread-safe.
 class MemoryCounter {

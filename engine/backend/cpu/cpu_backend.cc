@@ -121,14 +121,9 @@ class Tracked {
   std::optional<ScratchPool::Lease> lease_;
 };
 
-struct TableState {
-  const air::Table* table = nullptr;
+struct TableState : TableLayout {
   const air::TableTrace* trace = nullptr;
-  int log_n = 0, log_N = 0;
-  std::vector<LogUpGroup> groups;
-  uint32_t aux_columns = 0;  // extension columns; 3x base columns in the buffers
-  uint32_t parts = 1;        // quotient parts
-  Tracked<Fp> main_lde;      // num_columns x N
+  Tracked<Fp> main_lde;  // num_columns x N
   std::optional<MerkleTree> main_tree;
   Tracked<Fp> aux_trace;  // 3 * aux_columns x n
   Tracked<Fp> aux_lde;    // 3 * aux_columns x N
@@ -137,8 +132,6 @@ struct TableState {
   Tracked<Fp> quotient_coeffs;  // 3 * parts x n: coefficients of Q_i(x)
   Tracked<Fp> quotient_lde;     // 3 * parts x N
   std::optional<MerkleTree> quotient_tree;
-  size_t n() const { return size_t{1} << log_n; }
-  size_t N() const { return size_t{1} << log_N; }
 };
 
 absl::Status Internal(const std::string& stage, const std::string& msg) {
@@ -150,16 +143,7 @@ class CpuJob final : public ProvingJob {
   explicit CpuJob(const JobSpec& spec) : spec_(spec) {
     const air::Air& air = *spec_.air;
     tables_.resize(air.tables.size());
-    for (size_t t = 0; t < tables_.size(); ++t) {
-      TableState& s = tables_[t];
-      s.table = &air.tables[t];
-      s.log_n = spec_.log_rows[t];
-      s.log_N = s.log_n + spec_.log_blowup;
-      stark::TableShape shape = stark::ShapeOf(*s.table, air.max_constraint_degree);
-      s.groups = std::move(shape.groups);
-      s.aux_columns = shape.aux_columns;
-      s.parts = shape.quotient_parts;
-    }
+    for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Init(spec_, t);
   }
 
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {

@@ -76,19 +76,12 @@ class Buffer {
     if (absl::Status s_ = (expr); !s_.ok()) return s_; \
   } while (0)
 
-struct TableState {
-  const air::Table* table = nullptr;
-  int log_n = 0, log_N = 0;
-  std::vector<LogUpGroup> groups;
-  uint32_t aux_columns = 0;  // extension columns: helpers then the running sum
-  uint32_t parts = 1;        // quotient parts
+struct TableState : TableLayout {
   const DeviceDomain* domain = nullptr;
   Buffer trace, main_coeffs, main_lde, main_tree;
   Buffer aux_trace, aux_sum, aux_coeffs, aux_lde, aux_tree;
   Fp3 sum;
   Buffer quotient_coeffs, quotient_lde, quotient_tree;
-  uint64_t n() const { return uint64_t{1} << log_n; }
-  uint64_t N() const { return uint64_t{1} << log_N; }
 };
 
 std::vector<uint64_t*> ColumnsOf(const Buffer& b, uint32_t cols, uint64_t len) {
@@ -156,15 +149,8 @@ class DeviceJob final : public ProvingJob {
     const air::Air& air = *spec_.air;
     tables_.resize(air.tables.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
-      TableState& s = tables_[t];
-      s.table = &air.tables[t];
-      s.log_n = spec_.log_rows[t];
-      s.log_N = s.log_n + spec_.log_blowup;
-      stark::TableShape shape = stark::ShapeOf(*s.table, air.max_constraint_degree);
-      s.groups = std::move(shape.groups);
-      s.aux_columns = shape.aux_columns;
-      s.parts = shape.quotient_parts;
-      classes_[s.log_n].push_back(t);
+      tables_[t].Init(spec_, t);
+      classes_[tables_[t].log_n].push_back(t);
     }
   }
   ~DeviceJob() override {
