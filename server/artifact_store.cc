@@ -1,6 +1,8 @@
 #include "server/artifact_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,9 +21,45 @@ namespace fs = std::filesystem;
 
 constexpr char kTmpSuffix[] = ".tmp";
 
+// Shortage of a machine resource is UNAVAILABLE (transient, not the job's fault); the
+// rest INTERNAL.
 absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
+  const int e = errno;
+  const std::string message = absl::StrCat(std::string(what), " ", path, ": ", std::strerror(e));
+  switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// Opens an artifact for reading: a regular file only (an operator's FIFO or device in its
+// place must not block the reader), without blocking on open.
+absl::StatusOr<int> OpenRegular(const std::string& path, uint64_t* size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::DataLossError(absl::StrCat(path, ": artifact is missing"));
+    return Errno("open", path);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const absl::Status s = Errno("stat", path);
+    ::close(fd);
+    return s;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat(path, ": artifact is not a regular file"));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  *size = uint64_t(st.st_size);
+  return fd;
 }
 
 bool ValidName(std::string_view name) {
@@ -137,10 +175,14 @@ absl::StatusOr<std::string> ArtifactStore::Read(ArtifactKind kind, std::string_v
         absl::StrCat("artifact name '", std::string(name), "' is not valid"));
   }
   const std::string path = PathOf(kind, name);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::DataLossError(absl::StrCat(path, ": artifact is missing"));
-    return Errno("open", path);
+  uint64_t size = 0;
+  auto opened = OpenRegular(path, &size);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
+  if (size != expected.bytes) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat(path, ": artifact is corrupted (", size,
+                                            " bytes, expected ", expected.bytes, ")"));
   }
   std::string data;
   char buf[1 << 16];
@@ -167,6 +209,49 @@ absl::StatusOr<std::string> ArtifactStore::Read(ArtifactKind kind, std::string_v
                                             ", expected ", expected.sha256, ")"));
   }
   return data;
+}
+
+absl::StatusOr<std::unique_ptr<ArtifactStore::Reader>> ArtifactStore::OpenReader(
+    ArtifactKind kind, std::string_view name, const ArtifactInfo& expected) const {
+  if (!ValidName(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("artifact name '", std::string(name), "' is not valid"));
+  }
+  const std::string path = PathOf(kind, name);
+  uint64_t size = 0;
+  auto fd = OpenRegular(path, &size);
+  if (!fd.ok()) return fd.status();
+  if (size != expected.bytes) {
+    ::close(*fd);
+    return absl::DataLossError(absl::StrCat(path, ": artifact is corrupted (", size,
+                                            " bytes, expected ", expected.bytes, ")"));
+  }
+  return std::unique_ptr<Reader>(new Reader(path, *fd, size));
+}
+
+ArtifactStore::Reader::~Reader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::string> ArtifactStore::Reader::ReadAt(uint64_t offset, size_t max) {
+  std::string out(size_t(std::min<uint64_t>(max, size_ - std::min(size_, offset))), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, off_t(offset + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read", path_);
+    }
+    if (n == 0) return absl::DataLossError(absl::StrCat(path_, ": artifact is truncated"));
+    got += size_t(n);
+  }
+  return out;
+}
+
+uint64_t ArtifactStore::FreeBytes() const {
+  struct statvfs st;
+  if (::statvfs(root_.c_str(), &st) != 0) return UINT64_MAX;
+  return uint64_t(st.f_bavail) * st.f_frsize;
 }
 
 absl::Status ArtifactStore::Remove(ArtifactKind kind, std::string_view name) {

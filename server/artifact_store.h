@@ -7,11 +7,16 @@
 // Every artifact's SHA-256 is returned by the write and must be presented to read it: a
 // file whose bytes do not hash to it is DATA_LOSS and its bytes are never returned.
 //
+// Errors: UNAVAILABLE when the machine is short of a resource (no space left, descriptor
+// or memory exhaustion: retry later, the job is not at fault), DATA_LOSS for a missing or
+// damaged artifact, INTERNAL otherwise.
+//
 // Thread-safe: different names may be written and read concurrently; one name is written
 // once (by the job that owns it).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,10 +64,36 @@ class ArtifactStore {
   absl::StatusOr<std::unique_ptr<Writer>> StartWrite(ArtifactKind kind, std::string_view name);
   absl::StatusOr<ArtifactInfo> Write(ArtifactKind kind, std::string_view name,
                                      std::string_view bytes);
-  // NOT_FOUND when missing; DATA_LOSS when the bytes do not match `sha256` (or their
-  // length is not `bytes`), naming the file.
+  // DATA_LOSS when missing, not a regular file, or when the bytes do not match `sha256` (or
+  // their length is not `bytes`), naming the file.
   absl::StatusOr<std::string> Read(ArtifactKind kind, std::string_view name,
                                    const ArtifactInfo& expected) const;
+
+  // Reads an artifact in pieces (proof streams): Open checks that it is a regular file of
+  // the expected length; ReadAt returns up to `max` bytes from `offset`; the caller hashes
+  // what it reads and compares with the expected SHA-256 at the end.
+  class Reader {
+   public:
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    absl::StatusOr<std::string> ReadAt(uint64_t offset, size_t max);
+    uint64_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+   private:
+    friend class ArtifactStore;
+    Reader(std::string path, int fd, uint64_t size)
+        : path_(std::move(path)), fd_(fd), size_(size) {}
+    std::string path_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+  };
+  absl::StatusOr<std::unique_ptr<Reader>> OpenReader(ArtifactKind kind, std::string_view name,
+                                                     const ArtifactInfo& expected) const;
+
+  // Free bytes of the file system that holds the artifacts.
+  uint64_t FreeBytes() const;
   // OK when it did not exist.
   absl::Status Remove(ArtifactKind kind, std::string_view name);
   // The names present (not temporaries).

@@ -1,5 +1,7 @@
 #include "server/artifact_store.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -86,6 +88,43 @@ TEST_F(ArtifactStoreTest, StreamingWriteAndAbandonedWriters) {
   std::ofstream(dir_ / "artifacts" / "proofs" / "j.proof.1.2.tmp") << "junk";
   EXPECT_EQ(store_->RemoveTemporaries(), 1);
   EXPECT_TRUE(store_->List(ArtifactKind::kProof).empty());
+}
+
+// An operator's FIFO (or any non-regular file) in place of an artifact must not block the
+// reader: it is refused at once.
+TEST_F(ArtifactStoreTest, AFifoInPlaceOfAnArtifactIsRefusedWithoutBlocking) {
+  auto info = store_->Write(ArtifactKind::kProof, "fifo", "abc");
+  ASSERT_TRUE(info.ok());
+  const std::string path = store_->PathOf(ArtifactKind::kProof, "fifo");
+  fs::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto read = store_->Read(ArtifactKind::kProof, "fifo", *info);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+  EXPECT_NE(read.status().message().find("not a regular file"), std::string::npos);
+  EXPECT_EQ(store_->OpenReader(ArtifactKind::kProof, "fifo", *info).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(ArtifactStoreTest, ReaderReadsInPieces) {
+  std::string data(10000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = char(i * 7);
+  auto info = store_->Write(ArtifactKind::kProof, "pieces", data);
+  ASSERT_TRUE(info.ok());
+  auto reader = store_->OpenReader(ArtifactKind::kProof, "pieces", *info);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string back;
+  while (back.size() < (*reader)->size()) {
+    auto piece = (*reader)->ReadAt(back.size(), 3000);
+    ASSERT_TRUE(piece.ok()) << piece.status();
+    ASSERT_FALSE(piece->empty());
+    back += *piece;
+  }
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(Sha256Hex(back), info->sha256);
+  ArtifactInfo wrong = *info;
+  wrong.bytes += 1;
+  EXPECT_EQ(store_->OpenReader(ArtifactKind::kProof, "pieces", wrong).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST_F(ArtifactStoreTest, NamesCannotEscapeTheDirectory) {

@@ -68,6 +68,21 @@ const std::map<std::string, Setter>& Setters() {
       {"min-security-bits", Number(&ServerConfig::min_security_bits)},
       {"retention-hours", Number(&ServerConfig::retention_hours)},
       {"drain-timeout-s", Number(&ServerConfig::drain_timeout_s)},
+      {"verify-threads", Number(&ServerConfig::verify_threads)},
+      {"verify-memory-bytes", Number(&ServerConfig::verify_memory_bytes)},
+      {"io-threads", Number(&ServerConfig::io_threads)},
+      {"max-crashes", Number(&ServerConfig::max_crashes)},
+      {"max-stored-bytes-per-tenant", Number(&ServerConfig::max_stored_bytes_per_tenant)},
+      {"max-jobs-per-tenant", Number(&ServerConfig::max_jobs_per_tenant)},
+      {"min-free-disk-bytes", Number(&ServerConfig::min_free_disk_bytes)},
+      {"max-upload-buffer-bytes", Number(&ServerConfig::max_upload_buffer_bytes)},
+      {"upload-idle-timeout-s", Number(&ServerConfig::upload_idle_timeout_s)},
+      {"max-proof-bytes", Number(&ServerConfig::max_proof_bytes)},
+      {"max-air-nodes", Number(&ServerConfig::max_air_nodes)},
+      {"max-proof-streams-per-tenant", Number(&ServerConfig::max_proof_streams_per_tenant)},
+      {"connection-idle-timeout-s", Number(&ServerConfig::connection_idle_timeout_s)},
+      {"handshake-timeout-s", Number(&ServerConfig::handshake_timeout_s)},
+      {"metrics-threads", Number(&ServerConfig::metrics_threads)},
       {"log-level", Text(&ServerConfig::log_level)},
       {"ready-file", Text(&ServerConfig::ready_file)},
   };
@@ -135,6 +150,25 @@ std::string ServerUsage() {
   --retention-hours H         keep finished jobs and proofs this long (default 168)
   --drain-timeout-s S         on SIGTERM, wait this long for running jobs (default 30)
   --log-level debug|info|warning|error
+
+resources (docs/OPERATIONS.md, "Resources"):
+  --verify-threads N          VerifyProof workers (default 2)
+  --verify-memory-bytes N     memory VerifyProof may hold (default RAM/16, at most 2 GiB)
+  --io-threads N              submission, artifact and proof-stream workers (default 4)
+  --max-crashes N             process deaths while one job runs before it is
+                              quarantined as FAILED/QUARANTINED (default 3)
+  --max-stored-bytes-per-tenant N  traces, requests and proofs one tenant holds (16 GiB)
+  --max-jobs-per-tenant N     jobs one tenant holds, finished ones included (100000)
+  --min-free-disk-bytes N     below this free space submissions are UNAVAILABLE (256 MiB)
+  --max-upload-buffer-bytes N uploads in flight, all tenants (default RAM/8; a tenant half)
+  --upload-idle-timeout-s S   an upload silent this long is aborted (default 30)
+  --max-proof-bytes N         largest proof a statement may produce (default 7/8 of
+                              max-message-bytes, so VerifyProof can take it back)
+  --max-air-nodes N           expression nodes in one AIR (default 65536)
+  --max-proof-streams-per-tenant N  GetProof calls at once per tenant (default 16)
+  --connection-idle-timeout-s S   close connections idle this long (default 300)
+  --handshake-timeout-s S     close connections that do not finish their handshake (10)
+  --metrics-threads N         /metrics server threads (default 8)
   --ready-file FILE           written once serving, with the bound addresses
 )";
 }
@@ -195,6 +229,13 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
   }
   if (c.cpu_jobs == 0) return absl::InvalidArgumentError("--cpu-jobs: at least 1");
   if (c.gpu_jobs == 0) return absl::InvalidArgumentError("--gpu-jobs: at least 1");
+  if (c.verify_threads == 0) return absl::InvalidArgumentError("--verify-threads: at least 1");
+  if (c.io_threads == 0) return absl::InvalidArgumentError("--io-threads: at least 1");
+  if (c.max_crashes == 0) return absl::InvalidArgumentError("--max-crashes: at least 1");
+  if (c.metrics_threads < 2) return absl::InvalidArgumentError("--metrics-threads: at least 2");
+  if (c.max_message_bytes < (64u << 10)) {
+    return absl::InvalidArgumentError("--max-message-bytes: at least 64 KiB");
+  }
   return c;
 }
 

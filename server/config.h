@@ -35,6 +35,22 @@ struct ServerConfig {
   uint32_t min_security_bits = 100;
   double retention_hours = 168;
   double drain_timeout_s = 30;
+  // Resource governance (docs/OPERATIONS.md, "Resources").
+  uint32_t verify_threads = 2;       // VerifyProof workers
+  uint64_t verify_memory_bytes = 0;  // 0: 1/16 of RAM, at most 2 GiB
+  uint32_t io_threads = 4;           // submission, artifact and proof-stream workers
+  uint32_t max_crashes = 3;          // process deaths during one job before quarantine
+  uint64_t max_stored_bytes_per_tenant = 16ull << 30;  // traces, requests and proofs held
+  uint32_t max_jobs_per_tenant = 100000;               // rows held, finished ones included
+  uint64_t min_free_disk_bytes = 256ull << 20;         // below: submissions UNAVAILABLE
+  uint64_t max_upload_buffer_bytes = 0;  // uploads in flight, all tenants; 0: 1/8 of RAM
+  double upload_idle_timeout_s = 30;     // an upload with no message this long is aborted
+  uint64_t max_proof_bytes = 0;          // 0: 7/8 of max-message-bytes
+  uint32_t max_air_nodes = 1u << 16;     // expression nodes in one AIR
+  uint32_t max_proof_streams_per_tenant = 16;
+  double connection_idle_timeout_s = 300;
+  double handshake_timeout_s = 10;
+  uint32_t metrics_threads = 8;
   std::string log_level = "info";
   std::string ready_file;  // written once serving: "grpc=ADDR\nmetrics=ADDR\n"
 };

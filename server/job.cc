@@ -58,6 +58,8 @@ const char* FailureCauseName(v1::FailureCause c) {
       return "DEADLINE_EXCEEDED";
     case v1::INTERNAL:
       return "INTERNAL";
+    case v1::QUARANTINED:
+      return "QUARANTINED";
     default:
       return "NONE";
   }

@@ -26,15 +26,28 @@ struct JobRecord {
   std::string proof_sha256;
   double prove_seconds = 0;
   uint32_t security_bits = 0;
-  // The request as submitted, with user.trace moved to the input artifact.
+  // The request as submitted, with user.trace moved to the input artifact. Written with
+  // the job's first row and never changed; held in memory only until that row is
+  // committed (JobStore::LoadRequest reads it back when the job runs).
   std::string request;
+  uint64_t request_bytes = 0;
   std::string input_sha256;  // user statements: the trace artifact
   uint64_t input_bytes = 0;
   uint64_t estimated_bytes = 0;  // peak memory estimate for admission
+  // Times the process died while this job was RUNNING (quarantine after --max-crashes).
+  uint32_t crashes = 0;
+  // When the job last entered the queue: the order among a tenant's jobs of one priority
+  // (a job requeued after a crash goes behind the jobs already waiting).
+  int64_t queued_ms = 0;
+  // A cancel of a running job, durable before it is acknowledged.
+  bool cancel_requested = false;
 
   // Not durable: where a running job is.
   std::string stage;
   double progress = 0;
+
+  // Bytes this job holds in the data directory (quotas).
+  uint64_t stored_bytes() const { return request_bytes + input_bytes + proof_bytes; }
 
   bool final() const {
     return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;

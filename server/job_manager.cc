@@ -1,5 +1,8 @@
 #include "server/job_manager.h"
 
+#include <sys/resource.h>
+
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +27,8 @@ std::string NewJobId() {
 }
 
 namespace {
+
+constexpr size_t kMaxErrorBytes = 4096;
 
 std::string Gib(uint64_t bytes) { return absl::StrFormat("%.2f GiB", double(bytes) / (1 << 30)); }
 
@@ -53,7 +58,9 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   m->scheduler_ = std::make_unique<Scheduler>(
       std::move(engines), options.max_running_per_tenant,
       [self](const QueuedJob& job, Engine& engine) { return self->Run(job, engine); });
+  m->scheduler_->Pause();
   if (auto s = m->Recover(); !s.ok()) return s;
+  m->scheduler_->Resume();
   if (metrics != nullptr) metrics->SetLiveSource([self] { return self->Live(); });
   m->housekeeping_ = std::thread([self] { self->HousekeepingLoop(); });
   return m;
@@ -70,31 +77,70 @@ JobManager::~JobManager() {
     std::lock_guard<std::mutex> lock(mu_);
     draining_ = true;
     for (auto& [id, e] : jobs_) {
-      if (e->rec.state == v1::RUNNING) e->stop_requested = true;
+      if (e->rec.state == v1::RUNNING) StopLocked(e, StopReason::kDrain);
     }
   }
-  scheduler_->Stop();
+  // Open may fail half-way (a bad database, a data directory that is a file): whatever
+  // was not built is not stopped.
+  if (scheduler_) scheduler_->Stop();
   if (metrics_ != nullptr) metrics_->SetLiveSource(nullptr);
-  store_->Flush();
+  if (store_) store_->Flush();
 }
 
 absl::Status JobManager::Recover() {
   auto rows = store_->LoadAll();
   if (!rows.ok()) return rows.status();
   std::set<std::string> inputs, proofs;
-  int requeued = 0, queued = 0;
+  int requeued = 0, queued = 0, quarantined = 0, cancelled = 0, unknown = 0;
+  const int64_t now = NowMs();
   std::lock_guard<std::mutex> lock(mu_);
   for (JobRecord& r : *rows) {
     auto e = std::make_shared<Entry>();
     e->durable = true;
     e->version = 1;
-    if (r.state == v1::RUNNING) {
-      // The process stopped in the middle of this proof: run it again.
-      r.state = v1::QUEUED;
-      r.stage.clear();
-      r.progress = 0;
-      ++requeued;
+    bool changed = false;
+    auto finish = [&](v1::JobState state, v1::FailureCause cause, std::string error) {
+      r.state = state;
+      r.cause = cause;
+      r.error = std::move(error);
+      r.finished_ms = now;
+      changed = true;
+    };
+    if (!v1::JobState_IsValid(r.state) || r.state == v1::JOB_STATE_UNSPECIFIED) {
+      ++unknown;
+      finish(v1::FAILED, v1::INTERNAL,
+             absl::StrCat("the job's database row had an unknown state ", int(r.state)));
+    } else if (r.state == v1::RUNNING) {
+      // The process died in the middle of this proof.
+      ++r.crashes;
+      changed = true;
+      if (r.cancel_requested) {
+        ++cancelled;
+        finish(v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+      } else if (r.crashes >= options_.max_crashes) {
+        ++quarantined;
+        finish(v1::FAILED, v1::QUARANTINED,
+               absl::StrCat("the server process died ", r.crashes,
+                            " times while proving this job; it is not run again"));
+      } else {
+        // Behind every job already waiting: a job that kills the process must not run
+        // first on every start.
+        r.state = v1::QUEUED;
+        r.queued_ms = now;
+        ++requeued;
+      }
+    } else if (r.state == v1::QUEUED && r.cancel_requested) {
+      ++cancelled;
+      finish(v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
     }
+    if (r.final() && !r.input_sha256.empty()) {
+      // Inputs of final jobs are not kept (the file is an orphan, removed below).
+      r.input_sha256.clear();
+      r.input_bytes = 0;
+      changed = true;
+    }
+    r.stage.clear();
+    r.progress = 0;
     e->rec = std::move(r);
     const JobRecord& rec = e->rec;
     if (!rec.input_sha256.empty()) inputs.insert(rec.id);
@@ -102,16 +148,20 @@ absl::Status JobManager::Recover() {
     jobs_[rec.id] = e;
     if (!rec.request_id.empty()) by_request_[{rec.tenant, rec.request_id}] = rec.id;
     by_tenant_[rec.tenant].insert({rec.created_ms, rec.id});
+    TenantUsage& u = usage_[rec.tenant];
+    ++u.jobs;
+    u.stored += rec.stored_bytes();
+    if (changed) store_->Put(rec);
     if (rec.state == v1::QUEUED) {
-      ++queued_per_tenant_[rec.tenant];
+      ++u.queued;
       ++queued;
-      store_->Put(rec);
-      scheduler_->Enqueue(
-          QueuedJob{rec.id, rec.tenant, rec.priority, rec.created_ms, rec.estimated_bytes, false});
+      scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority,
+                                    rec.queued_ms != 0 ? rec.queued_ms : rec.created_ms,
+                                    rec.estimated_bytes, false});
     }
   }
   // Files no job refers to: a crash between writing them and committing the row, or
-  // between deleting the row and the files.
+  // between deleting the row (or finishing the job) and the files.
   int orphans = 0;
   for (const std::string& name : artifacts_->List(ArtifactKind::kInput)) {
     if (!inputs.count(name)) orphans += artifacts_->Remove(ArtifactKind::kInput, name).ok();
@@ -123,6 +173,9 @@ absl::Status JobManager::Recover() {
       {{"jobs", std::to_string(jobs_.size())},
        {"queued", std::to_string(queued)},
        {"requeued_after_crash", std::to_string(requeued)},
+       {"quarantined", std::to_string(quarantined)},
+       {"cancelled", std::to_string(cancelled)},
+       {"unknown_state", std::to_string(unknown)},
        {"orphan_files_removed", std::to_string(orphans)}});
   return absl::OkStatus();
 }
@@ -147,14 +200,57 @@ void JobManager::Notify(const EntryPtr& e) {
   for (auto& w : watchers) w(version, job);
 }
 
-void JobManager::Persist(const EntryPtr& e, bool notify_after_commit) {
-  store_->Put(e->rec, [this, e, notify_after_commit](absl::Status s) {
+void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
+  store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
       Log(LogLevel::kError, "job store write failed",
           {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
     }
     if (notify_after_commit) Notify(e);
+    if (done) {
+      if (!s.ok()) return done(absl::UnavailableError("cannot store the change; try again"));
+      v1::Job job;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        job = ToProto(e->rec);
+      }
+      done(job);
+    }
   });
+}
+
+namespace {
+
+// Descriptors this process may still open (RLIMIT_NOFILE less those open now).
+uint64_t FreeDescriptors() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  uint64_t open = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++open;
+  }
+  if (ec) return UINT64_MAX;
+  return rl.rlim_cur > open ? rl.rlim_cur - open : 0;
+}
+
+}  // namespace
+
+absl::Status JobManager::CheckMachineResources(uint64_t incoming_bytes) const {
+  const uint64_t free_disk = artifacts_->FreeBytes();
+  if (free_disk < options_.min_free_disk_bytes + incoming_bytes) {
+    if (metrics_ != nullptr) metrics_->ResourceRefusal("disk");
+    return absl::UnavailableError(absl::StrCat("the server's disk is nearly full (", free_disk,
+                                               " bytes free, ", options_.min_free_disk_bytes,
+                                               " kept in reserve); try again later"));
+  }
+  if (FreeDescriptors() < options_.min_free_descriptors) {
+    if (metrics_ != nullptr) metrics_->ResourceRefusal("descriptors");
+    return absl::UnavailableError(
+        "the server is short of file descriptors (too many connections); try again later");
+  }
+  return absl::OkStatus();
 }
 
 void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest request,
@@ -171,6 +267,8 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
                                                           Gib(largest))),
                 false);
   }
+  std::string request_bytes = prepared->request.SerializeAsString();
+  const uint64_t stored = request_bytes.size() + trace.size();
 
   EntryPtr e;
   {
@@ -200,15 +298,33 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
         return done(job, true);
       }
     }
-    uint32_t& queued = queued_per_tenant_[tenant];
-    if (queued >= options_.max_queued_per_tenant) {
-      lock.unlock();
-      return done(absl::ResourceExhaustedError(
-                      absl::StrCat("tenant ", tenant, " has ", options_.max_queued_per_tenant,
-                                   " queued jobs, the limit; wait for some to finish")),
-                  false);
+    TenantUsage& u = usage_[tenant];
+    absl::Status refused;
+    if (u.queued >= options_.max_queued_per_tenant) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("tenant ", tenant, " has ", options_.max_queued_per_tenant,
+                       " queued jobs, the limit; wait for some to finish"));
+    } else if (u.jobs >= options_.max_jobs_per_tenant) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("tenant ", tenant, " holds ", u.jobs,
+                       " jobs, the limit (finished ones count until ", "retention removes them)"));
+    } else if (u.stored + stored > options_.max_stored_bytes_per_tenant) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("tenant ", tenant, " stores ", u.stored, " bytes; this job's ", stored,
+                       " more would pass the quota of ", options_.max_stored_bytes_per_tenant));
     }
-    ++queued;
+    if (!refused.ok()) {
+      lock.unlock();
+      if (metrics_ != nullptr) metrics_->ResourceRefusal("tenant_quota");
+      return done(refused, false);
+    }
+    if (auto s = CheckMachineResources(stored); !s.ok()) {
+      lock.unlock();
+      return done(s, false);
+    }
+    ++u.queued;
+    ++u.jobs;
+    u.stored += request_bytes.size();
     e = std::make_shared<Entry>();
     JobRecord& r = e->rec;
     r.id = NewJobId();
@@ -219,27 +335,43 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     r.workload = prepared->workload;
     r.priority = request.priority();
     r.created_ms = NowMs();
+    r.queued_ms = r.created_ms;
     r.deadline_ms = request.deadline_ms() ? r.created_ms + int64_t(request.deadline_ms()) : 0;
     r.estimated_bytes = estimate;
-    r.request = prepared->request.SerializeAsString();
+    r.request_bytes = request_bytes.size();
     jobs_[r.id] = e;
     if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
   }
+  prepared = absl::CancelledError("released");  // the AIR and the request copy
+
+  // Undoes the reservation of a job that never became durable.
+  auto abandon = [this, e, tenant](const absl::Status& why) {
+    std::vector<SubmitDone> waiters;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      waiters.swap(e->on_durable);
+      ForgetLocked(e);
+      TenantUsage& u = usage_[tenant];
+      --u.queued;
+      --u.jobs;
+      u.stored -= e->rec.stored_bytes();
+    }
+    if (!e->rec.input_sha256.empty()) {
+      artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
+    }
+    return waiters;
+  };
 
   // The trace first: a row is committed only when its input is on disk.
   if (!trace.empty()) {
     auto info = artifacts_->Write(ArtifactKind::kInput, e->rec.id, trace);
+    trace.clear();
+    trace.shrink_to_fit();
     if (!info.ok()) {
       Log(LogLevel::kError, "cannot store a trace",
           {{"job_id", e->rec.id}, {"error", std::string(info.status().message())}});
-      std::vector<SubmitDone> waiters;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        waiters.swap(e->on_durable);
-        ForgetLocked(e);
-        --queued_per_tenant_[tenant];
-      }
       const absl::Status s = absl::UnavailableError("cannot store the trace; try again later");
+      auto waiters = abandon(s);
       done(s, false);
       for (auto& w : waiters) w(s, false);
       return;
@@ -247,6 +379,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     std::lock_guard<std::mutex> lock(mu_);
     e->rec.input_sha256 = info->sha256;
     e->rec.input_bytes = info->bytes;
+    usage_[tenant].stored += info->bytes;
   }
 
   JobRecord row;
@@ -254,34 +387,28 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     std::lock_guard<std::mutex> lock(mu_);
     row = e->rec;
   }
-  store_->Put(row, [this, e, tenant, done = std::move(done)](absl::Status s) {
+  row.request = std::move(request_bytes);
+  store_->Put(row, [this, e, tenant, abandon, done = std::move(done)](absl::Status s) {
+    if (!s.ok()) {
+      Log(LogLevel::kError, "cannot store a job",
+          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
+      const absl::Status err = absl::UnavailableError("cannot store the job; try again later");
+      auto waiters = abandon(err);
+      done(err, false);
+      for (auto& w : waiters) w(err, false);
+      return;
+    }
     std::vector<SubmitDone> waiters;
     v1::Job job;
     {
       std::lock_guard<std::mutex> lock(mu_);
       waiters.swap(e->on_durable);
-      if (s.ok()) {
-        e->durable = true;
-        e->version = 1;
-        by_tenant_[tenant].insert({e->rec.created_ms, e->rec.id});
-        job = ToProto(e->rec);
-        scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.created_ms,
-                                      e->rec.estimated_bytes, false});
-      } else {
-        ForgetLocked(e);
-        --queued_per_tenant_[tenant];
-        if (!e->rec.input_sha256.empty()) {
-          artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
-        }
-      }
-    }
-    if (!s.ok()) {
-      Log(LogLevel::kError, "cannot store a job",
-          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
-      const absl::Status err = absl::UnavailableError("cannot store the job; try again later");
-      done(err, false);
-      for (auto& w : waiters) w(err, false);
-      return;
+      e->durable = true;
+      e->version = 1;
+      by_tenant_[tenant].insert({e->rec.created_ms, e->rec.id});
+      job = ToProto(e->rec);
+      scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.queued_ms,
+                                    e->rec.estimated_bytes, false});
     }
     if (metrics_ != nullptr) metrics_->JobSubmitted(e->rec.workload);
     Log(LogLevel::kInfo, "job queued",
@@ -298,7 +425,10 @@ void JobManager::ForgetLocked(const EntryPtr& e) {
     if (it != by_request_.end() && it->second == r.id) by_request_.erase(it);
   }
   auto t = by_tenant_.find(r.tenant);
-  if (t != by_tenant_.end()) t->second.erase({r.created_ms, r.id});
+  if (t != by_tenant_.end()) {
+    t->second.erase({r.created_ms, r.id});
+    if (t->second.empty()) by_tenant_.erase(t);
+  }
   jobs_.erase(r.id);
 }
 
@@ -310,15 +440,23 @@ absl::StatusOr<v1::Job> JobManager::Get(const std::string& tenant, const std::st
 }
 
 void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
-                              std::string error) {
+                              std::string error, JobDone done) {
   JobRecord& r = e->rec;
-  if (r.state == v1::QUEUED) --queued_per_tenant_[r.tenant];
+  TenantUsage& u = usage_[r.tenant];
+  if (r.state == v1::QUEUED) --u.queued;
   r.state = state;
   r.cause = state == v1::FAILED ? cause : v1::FAILURE_CAUSE_UNSPECIFIED;
-  r.error = std::move(error);
+  // Errors may quote rows, constraints and paths: bounded in rows, logs and every Job.
+  r.error = Excerpt(error, kMaxErrorBytes);
   r.finished_ms = NowMs();
   r.stage.clear();
   ++e->version;
+  // The input is not needed any more: the row stops naming it, and the file goes once the
+  // row is committed (a crash in between leaves an orphan that start-up removes).
+  const bool had_input = !r.input_sha256.empty();
+  u.stored -= r.input_bytes;
+  r.input_sha256.clear();
+  r.input_bytes = 0;
   if (metrics_ != nullptr) {
     metrics_->JobFinished(JobStateName(state), FailureCauseName(r.cause), r.workload,
                           r.engine.empty() ? "none" : r.engine);
@@ -328,22 +466,59 @@ void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::Failure
       {{"job_id", r.id},
        {"state", JobStateName(state)},
        {"cause", FailureCauseName(r.cause)},
-       {"error", r.error}});
-  Persist(e, /*notify_after_commit=*/true);
+       {"error", Excerpt(r.error, 512)}});
+  const std::string id = r.id;
+  Persist(e, /*notify_after_commit=*/true,
+          [this, id, had_input, done = std::move(done)](absl::StatusOr<v1::Job> job) {
+            if (had_input && job.ok()) {
+              artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
+            }
+            if (done) done(std::move(job));
+          });
 }
 
-absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& tenant, const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  EntryPtr e = FindLocked(tenant, id);
-  if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
-  if (e->rec.final()) return ToProto(e->rec);
-  if (e->rec.state == v1::QUEUED && scheduler_->Remove(id)) {
-    FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
-  } else {
-    // Running, or handed to a worker that has not started it: stop at the next stage.
-    e->cancel_requested = true;
+void JobManager::RequeueLocked(const EntryPtr& e, const char* why) {
+  JobRecord& r = e->rec;
+  r.state = v1::QUEUED;
+  r.stage.clear();
+  r.progress = 0;
+  ++usage_[r.tenant].queued;
+  ++e->version;
+  Persist(e, /*notify_after_commit=*/true);
+  Log(LogLevel::kInfo, "job requeued", {{"job_id", r.id}, {"why", why}});
+}
+
+void JobManager::StopLocked(const EntryPtr& e, StopReason reason) {
+  // A cancel wins over a deadline, both over a drain (which would requeue the job).
+  if (e->stop_reason == StopReason::kNone || reason == StopReason::kCancel ||
+      (reason == StopReason::kDeadline && e->stop_reason == StopReason::kDrain)) {
+    e->stop_reason = reason;
   }
-  return ToProto(e->rec);
+  e->stop.request_stop();
+}
+
+void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDone done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  EntryPtr e = FindLocked(tenant, id);
+  if (!e) {
+    lock.unlock();
+    return done(absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'")));
+  }
+  if (e->rec.final()) {
+    v1::Job job = ToProto(e->rec);
+    lock.unlock();
+    return done(job);
+  }
+  if (e->rec.state == v1::QUEUED && scheduler_->Remove(id)) {
+    FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client",
+                 std::move(done));
+    return;
+  }
+  // Running, or handed to a worker that has not started it: durable first, then stop.
+  e->rec.cancel_requested = true;
+  StopLocked(e, StopReason::kCancel);
+  ++e->version;
+  Persist(e, /*notify_after_commit=*/false, std::move(done));
 }
 
 absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
@@ -352,19 +527,30 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
     return absl::InvalidArgumentError(
         absl::StrCat("page_size: ", req.page_size(), " is more than 1000"));
   }
+  if (req.workload().size() > 64) {
+    return absl::InvalidArgumentError("workload: at most 64 characters");
+  }
+  if (req.states_size() > 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("states: ", req.states_size(), " entries; at most 16"));
+  }
+  // The filter as a set of states: duplicates cost nothing.
+  uint32_t states = 0;
   for (int i = 0; i < req.states_size(); ++i) {
     if (!v1::JobState_IsValid(req.states(i)) || req.states(i) == v1::JOB_STATE_UNSPECIFIED) {
       return absl::InvalidArgumentError(absl::StrCat("states[", i, "]: not a job state"));
     }
+    states |= 1u << req.states(i);
   }
-  // The token is the (created_ms, id) of the last job of the previous page.
+  // The token is the (created_ms, id) of the last job looked at.
   std::pair<int64_t, std::string> after{INT64_MAX, ""};
   bool has_after = false;
   if (!req.page_token().empty()) {
     const std::string& t = req.page_token();
     const size_t dot = t.find('.');
     int64_t ms = 0;
-    bool ok = dot != std::string::npos && dot > 0 && dot < 20 && dot + 1 < t.size();
+    bool ok =
+        t.size() <= 128 && dot != std::string::npos && dot > 0 && dot < 19 && dot + 1 < t.size();
     for (size_t i = 0; ok && i < dot; ++i) {
       ok = t[i] >= '0' && t[i] <= '9';
       ms = ms * 10 + (t[i] - '0');
@@ -380,27 +566,27 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
   if (t == by_tenant_.end()) return out;
   const auto& index = t->second;
   auto it = has_after ? std::make_reverse_iterator(index.lower_bound(after)) : index.rbegin();
+  uint32_t scanned = 0;
   for (; it != index.rend(); ++it) {
-    const EntryPtr& e = jobs_.at(it->second);
-    const JobRecord& r = e->rec;
-    if (!req.workload().empty() && r.workload != req.workload()) continue;
-    if (req.states_size() > 0 &&
-        std::find(req.states().begin(), req.states().end(), r.state) == req.states().end()) {
-      continue;
-    }
-    if (uint32_t(out.jobs_size()) == page) {
-      const JobRecord& last = jobs_.at(out.jobs(out.jobs_size() - 1).job_id())->rec;
-      out.set_next_page_token(absl::StrCat(last.created_ms, ".", last.id));
+    if (uint32_t(out.jobs_size()) == page || scanned == options_.max_list_scan) {
+      // More may follow: continue after the last job looked at.
+      auto last = std::prev(it);
+      out.set_next_page_token(absl::StrCat(last->first, ".", last->second));
       break;
     }
+    ++scanned;
+    const JobRecord& r = jobs_.at(it->second)->rec;
+    if (!req.workload().empty() && r.workload != req.workload()) continue;
+    if (states != 0 && (states & (1u << r.state)) == 0) continue;
     *out.add_jobs() = ToProto(r);
   }
   return out;
 }
 
-absl::StatusOr<std::string> JobManager::ReadProof(const std::string& tenant, const std::string& id,
-                                                  v1::Job* job) {
+absl::StatusOr<JobManager::ProofSource> JobManager::OpenProof(const std::string& tenant,
+                                                              const std::string& id) {
   ArtifactInfo info;
+  ProofSource source;
   {
     std::lock_guard<std::mutex> lock(mu_);
     EntryPtr e = FindLocked(tenant, id);
@@ -410,20 +596,25 @@ absl::StatusOr<std::string> JobManager::ReadProof(const std::string& tenant, con
           "job_id: job '", id, "' is ", JobStateName(e->rec.state), ", not SUCCEEDED"));
     }
     info = {e->rec.proof_sha256, e->rec.proof_bytes};
-    if (job != nullptr) *job = ToProto(e->rec);
+    source.sha256 = e->rec.proof_sha256;
   }
-  auto bytes = artifacts_->Read(ArtifactKind::kProof, id, info);
-  if (!bytes.ok()) {
-    if (bytes.status().code() == absl::StatusCode::kDataLoss) {
-      if (metrics_ != nullptr) metrics_->ArtifactCorruption();
-      Log(LogLevel::kError, "stored proof is corrupted; not serving it",
-          {{"job_id", id}, {"error", std::string(bytes.status().message())}});
-      return absl::DataLossError(absl::StrCat(
-          "job '", id, "': the stored proof is corrupted (checksum mismatch); it is not served"));
+  auto reader = artifacts_->OpenReader(ArtifactKind::kProof, id, info);
+  if (!reader.ok()) {
+    if (reader.status().code() == absl::StatusCode::kDataLoss) {
+      ReportCorruptProof(id, std::string(reader.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("job '", id, "': the stored proof is damaged or missing; it is not served"));
     }
-    return bytes.status();
+    return reader.status();
   }
-  return bytes;
+  source.reader = *std::move(reader);
+  return source;
+}
+
+void JobManager::ReportCorruptProof(const std::string& id, const std::string& detail) {
+  if (metrics_ != nullptr) metrics_->ArtifactCorruption();
+  Log(LogLevel::kError, "stored proof is corrupted; not serving it",
+      {{"job_id", id}, {"error", detail}});
 }
 
 absl::StatusOr<uint64_t> JobManager::Subscribe(const std::string& tenant, const std::string& id,
@@ -449,28 +640,24 @@ void JobManager::Unsubscribe(const std::string& id, uint64_t token) {
 
 RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   EntryPtr e;
-  v1::SubmitProofRequest request;
   ArtifactInfo input;
   std::string workload;
+  std::stop_token stop;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(queued.id);
     if (it == jobs_.end() || it->second->rec.state != v1::QUEUED) return RunOutcome::kDone;
     e = it->second;
-    if (e->cancel_requested) {
+    JobRecord& r = e->rec;
+    if (r.cancel_requested) {
       FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
       return RunOutcome::kDone;
     }
-    JobRecord& r = e->rec;
     if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
       FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed before it started");
       return RunOutcome::kDone;
     }
-    if (!request.ParseFromString(r.request)) {
-      FinishLocked(e, v1::FAILED, v1::INTERNAL, "the stored request does not parse");
-      return RunOutcome::kDone;
-    }
-    --queued_per_tenant_[r.tenant];
+    --usage_[r.tenant].queued;
     r.state = v1::RUNNING;
     ++r.attempts;
     r.started_ms = NowMs();
@@ -478,10 +665,13 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     r.stage = "starting";
     r.progress = 0;
     ++e->version;
+    e->stop = std::stop_source();
+    e->stop_reason = StopReason::kNone;
+    stop = e->stop.get_token();
     input = {r.input_sha256, r.input_bytes};
     workload = r.workload;
     if (metrics_ != nullptr)
-      metrics_->QueueWait(workload, double(r.started_ms - r.created_ms) / 1e3);
+      metrics_->QueueWait(workload, double(r.started_ms - r.queued_ms) / 1e3);
     Persist(e, /*notify_after_commit=*/false);
   }
   Notify(e);
@@ -500,11 +690,36 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     FinishLocked(e, v1::FAILED, cause, std::move(error));
     return RunOutcome::kDone;
   };
+  // The machine is short of disk, descriptors or memory for files: not the job's fault.
+  auto retry_later = [&](const absl::Status& why) {
+    if (metrics_ != nullptr) metrics_->JobRetried("resources");
+    Log(LogLevel::kWarning, "job waits for resources",
+        {{"job_id", queued.id}, {"error", std::string(why.message())}});
+    std::lock_guard<std::mutex> lock(mu_);
+    RequeueLocked(e, "resources");
+    return RunOutcome::kRetryLater;
+  };
 
+  v1::SubmitProofRequest request;
+  {
+    auto stored = store_->LoadRequest(queued.id);
+    if (!stored.ok()) {
+      if (stored.status().code() == absl::StatusCode::kNotFound) {
+        return fail(v1::INTERNAL, "the stored request is missing");
+      }
+      return retry_later(stored.status());
+    }
+    if (!request.ParseFromString(*stored)) {
+      return fail(v1::INTERNAL, "the stored request does not parse");
+    }
+  }
   std::string trace;
   if (!input.sha256.empty()) {
     auto bytes = artifacts_->Read(ArtifactKind::kInput, queued.id, input);
     if (!bytes.ok()) {
+      if (bytes.status().code() == absl::StatusCode::kUnavailable) {
+        return retry_later(bytes.status());
+      }
       if (bytes.status().code() == absl::StatusCode::kDataLoss && metrics_ != nullptr) {
         metrics_->ArtifactCorruption();
       }
@@ -518,19 +733,18 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   trace.shrink_to_fit();
   if (!instance.ok()) return fail(v1::INVALID_INPUT, std::string(instance.status().message()));
 
-  enum class Stop { kNone, kCancel, kDeadline, kDrain };
-  Stop stop = Stop::kNone;
   stark::ProveOptions options;
   options.params = ParamsOf(request.options());
   options.min_security_bits = options_.request_limits.min_security_bits;
+  options.stop = stop;
   const int stages = int(stark::Stage::kCount);
   options.on_stage = [&](stark::Stage stage) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (e->cancel_requested) stop = Stop::kCancel;
-      if (e->stop_requested) stop = Stop::kDrain;
-      if (e->rec.deadline_ms != 0 && NowMs() >= e->rec.deadline_ms) stop = Stop::kDeadline;
-      if (stop != Stop::kNone) return false;
+      if (e->rec.deadline_ms != 0 && NowMs() >= e->rec.deadline_ms) {
+        StopLocked(e, StopReason::kDeadline);
+      }
+      if (stop.stop_requested()) return false;
       e->rec.stage = std::string(stark::StageName(stage));
       e->rec.progress = double(int(stage)) / stages;
       ++e->version;
@@ -548,28 +762,25 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   }
   instance = absl::CancelledError("released");
 
+  if (!result.ok() && stop.stop_requested()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    switch (e->stop_reason) {
+      case StopReason::kDrain:
+        // Back to the queue, durably; the next start of the service runs it.
+        RequeueLocked(e, "drain");
+        break;
+      case StopReason::kDeadline:
+        FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed while proving");
+        break;
+      default:
+        FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+    }
+    return RunOutcome::kDone;
+  }
   if (!result.ok()) {
     const absl::Status& s = result.status();
     std::string message(s.message());
     switch (s.code()) {
-      case absl::StatusCode::kCancelled: {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stop == Stop::kDrain) {
-          // Back to the queue, durably; the next start of the service runs it.
-          e->rec.state = v1::QUEUED;
-          e->rec.stage.clear();
-          e->rec.progress = 0;
-          ++queued_per_tenant_[e->rec.tenant];
-          ++e->version;
-          Persist(e, /*notify_after_commit=*/true);
-          Log(LogLevel::kInfo, "job requeued for the next start", {{"job_id", queued.id}});
-        } else if (stop == Stop::kDeadline) {
-          FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed while proving");
-        } else {
-          FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
-        }
-        return RunOutcome::kDone;
-      }
       case absl::StatusCode::kInvalidArgument:
         return fail(v1::INVALID_INPUT, message);
       case absl::StatusCode::kFailedPrecondition:
@@ -584,22 +795,21 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
           Log(LogLevel::kWarning, "engine failed; rerunning on the CPU",
               {{"job_id", queued.id}, {"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
-          e->rec.state = v1::QUEUED;
-          e->rec.stage.clear();
-          ++queued_per_tenant_[e->rec.tenant];
-          ++e->version;
-          Persist(e, /*notify_after_commit=*/true);
+          RequeueLocked(e, "gpu_error");
           return RunOutcome::kRetryOnCpu;
         }
         return fail(v1::INTERNAL, message);
     }
   }
 
-  const std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
+  std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
   auto info = artifacts_->Write(
       ArtifactKind::kProof, queued.id,
       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  if (!info.ok()) return fail(v1::INTERNAL, std::string(info.status().message()));
+  if (!info.ok()) {
+    if (info.status().code() == absl::StatusCode::kUnavailable) return retry_later(info.status());
+    return fail(v1::INTERNAL, std::string(info.status().message()));
+  }
   double seconds = 0;
   for (const auto& t : result->timings) seconds += t.seconds;
   if (metrics_ != nullptr) {
@@ -613,6 +823,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   std::lock_guard<std::mutex> lock(mu_);
   e->rec.proof_bytes = info->bytes;
   e->rec.proof_sha256 = info->sha256;
+  usage_[e->rec.tenant].stored += info->bytes;
   e->rec.prove_seconds = seconds;
   e->rec.security_bits = result->proof.security_bits;
   e->rec.progress = 1;
@@ -637,20 +848,28 @@ void JobManager::HousekeepingLoop() {
             scheduler_->Remove(id)) {
           FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED,
                        "the deadline passed while the job was queued");
+        } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
+          StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
         } else if (r.final() && options_.retention_ms >= 0 &&
                    r.finished_ms + options_.retention_ms < now) {
           expired.push_back(e);
         }
       }
-      for (auto& e : expired) ForgetLocked(e);
+      for (auto& e : expired) {
+        TenantUsage& u = usage_[e->rec.tenant];
+        --u.jobs;
+        u.stored -= e->rec.stored_bytes();
+        ForgetLocked(e);
+      }
     }
+    // Retries whose delay has passed.
+    scheduler_->Poke();
     // Row first, then files: a crash in between leaves orphans that start-up removes.
     for (auto& e : expired) {
       const std::string id = e->rec.id;
-      const bool input = !e->rec.input_sha256.empty();
-      store_->Delete(id, [this, id, input](absl::Status s) {
+      store_->Delete(id, [this, id](absl::Status s) {
         if (!s.ok()) return;
-        if (input) artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
+        artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
         artifacts_->Remove(ArtifactKind::kProof, id).IgnoreError();
       });
     }
@@ -670,7 +889,7 @@ void JobManager::Drain(std::chrono::milliseconds timeout) {
   if (!scheduler_->WaitIdle(timeout)) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [id, e] : jobs_) {
-      if (e->rec.state == v1::RUNNING) e->stop_requested = true;
+      if (e->rec.state == v1::RUNNING) StopLocked(e, StopReason::kDrain);
     }
   }
   scheduler_->Stop();
@@ -688,7 +907,7 @@ LiveStats JobManager::Live() const {
   const Scheduler::Stats st = scheduler_->stats();
   s.queue_depth = st.queued;
   s.oldest_queued_age_seconds =
-      st.oldest_created_ms == 0 ? 0.0 : double(NowMs() - st.oldest_created_ms) / 1e3;
+      st.oldest_queued_ms == 0 ? 0.0 : double(NowMs() - st.oldest_queued_ms) / 1e3;
   const std::vector<const Engine*> engines = scheduler_->engines();
   for (size_t i = 0; i < st.engines.size(); ++i) {
     const auto& e = st.engines[i];

@@ -4,7 +4,19 @@
 //
 // States: QUEUED -> RUNNING -> SUCCEEDED | FAILED(cause) | CANCELLED, and RUNNING ->
 // QUEUED again when the process stops in the middle of a proof (on restart, or on a
-// drain that times out) or a GPU fails (the CPU engine reruns it).
+// drain that times out), a GPU fails (the CPU engine reruns it) or the machine is short
+// of disk or descriptors (retried after a delay: never the job's failure). A job that was
+// running when the process died --max-crashes times is FAILED(QUARANTINED) at start-up,
+// and one requeued after a crash goes behind the jobs already waiting.
+//
+// Stopping: a cancel, a deadline or a drain requests the running job's stop token, which
+// the engine polls inside its long stages, so the job stops within about a second. A
+// cancel is durable (its row committed) before it is acknowledged and survives restarts.
+//
+// Resources (docs/OPERATIONS.md, "Resources"): submissions are refused at the door when the
+// tenant holds too many jobs or bytes (RESOURCE_EXHAUSTED) or the disk or the descriptor
+// table is nearly full (UNAVAILABLE); a job's request stays on disk, not in memory; its
+// input is deleted as soon as it is final.
 //
 // Durability: Submit answers only after the job's row is committed and its trace is on
 // disk (fsync'ed), so an acknowledged job survives kill -9 and power loss. Final states
@@ -26,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +58,14 @@ struct ManagerOptions {
   RequestLimits request_limits;
   uint32_t max_queued_per_tenant = 1000;
   uint32_t max_running_per_tenant = 4;
+  uint32_t max_crashes = 3;
+  uint64_t max_stored_bytes_per_tenant = 16ull << 30;
+  uint32_t max_jobs_per_tenant = 100000;
+  uint64_t min_free_disk_bytes = 256ull << 20;
+  uint32_t min_free_descriptors = 64;
+  // ListJobs looks at most this many of the tenant's jobs per call (then returns a page
+  // token to continue), so one call holds the job table's lock for a bounded time.
+  uint32_t max_list_scan = 10000;
   int64_t retention_ms = int64_t{7} * 24 * 3600 * 1000;
   int64_t housekeeping_interval_ms = 100;
 };
@@ -52,6 +73,7 @@ struct ManagerOptions {
 class JobManager {
  public:
   using SubmitDone = std::function<void(absl::StatusOr<v1::Job> job, bool deduplicated)>;
+  using JobDone = std::function<void(absl::StatusOr<v1::Job> job)>;
   using Watcher = std::function<void(uint64_t version, const v1::Job& job)>;
 
   // Opens (or creates) the data directory, recovers the jobs found there (RUNNING ones go
@@ -67,18 +89,26 @@ class JobManager {
   // no engine can hold (RESOURCE_EXHAUSTED), deduplicates by request id (same content:
   // the earlier job; other content: ALREADY_EXISTS), then makes the job durable and calls
   // `done`, possibly on another thread. The request's user.trace must be empty: the trace
-  // comes in `trace`.
+  // comes in `trace`. Blocks on validation, hashing and the trace's fsync: call it from a
+  // worker thread, never from a gRPC callback thread.
   void Submit(const std::string& tenant, v1::SubmitProofRequest request, std::string trace,
               SubmitDone done);
 
   absl::StatusOr<v1::Job> Get(const std::string& tenant, const std::string& id) const;
-  absl::StatusOr<v1::Job> Cancel(const std::string& tenant, const std::string& id);
+  // Calls `done` once the cancel is durable (possibly on another thread; never blocks).
+  void Cancel(const std::string& tenant, const std::string& id, JobDone done);
   absl::StatusOr<v1::ListJobsResponse> List(const std::string& tenant,
                                             const v1::ListJobsRequest& request) const;
-  // The proof of a SUCCEEDED job, its checksum verified (DATA_LOSS when the file does not
-  // match; FAILED_PRECONDITION when the job has not succeeded).
-  absl::StatusOr<std::string> ReadProof(const std::string& tenant, const std::string& id,
-                                        v1::Job* job = nullptr);
+  // The proof file of a SUCCEEDED job, opened for reading in pieces; the caller hashes what
+  // it reads and compares with `sha256` (FAILED_PRECONDITION when the job has not
+  // succeeded, DATA_LOSS when the file is missing or of the wrong length).
+  struct ProofSource {
+    std::unique_ptr<ArtifactStore::Reader> reader;
+    std::string sha256;
+  };
+  absl::StatusOr<ProofSource> OpenProof(const std::string& tenant, const std::string& id);
+  // A proof stream found bytes that do not hash to the stored checksum.
+  void ReportCorruptProof(const std::string& id, const std::string& detail);
 
   // Calls `watcher` with the current state at once and then with every change, until
   // Unsubscribe. Returns the token for Unsubscribe.
@@ -98,26 +128,40 @@ class JobManager {
   void FlushStore() { store_->Flush(); }
 
  private:
+  // Why a running job is asked to stop (rec.cancel_requested says "cancel").
+  enum class StopReason { kNone, kCancel, kDeadline, kDrain };
   struct Entry {
     JobRecord rec;
     uint64_t version = 0;
     bool durable = false;
     std::vector<SubmitDone> on_durable;  // duplicates that arrived before the commit
-    bool cancel_requested = false;       // user cancel of a running job
-    bool stop_requested = false;         // drain: requeue at the next stage boundary
+    StopReason stop_reason = StopReason::kNone;
+    std::stop_source stop;  // the running attempt's; a new one for every attempt
     std::map<uint64_t, Watcher> watchers;
   };
   using EntryPtr = std::shared_ptr<Entry>;
+  struct TenantUsage {
+    uint32_t queued = 0;  // QUEUED jobs
+    uint32_t jobs = 0;    // rows held, final ones included
+    uint64_t stored = 0;  // JobRecord::stored_bytes() summed
+  };
 
   JobManager(const ManagerOptions& options, Metrics* metrics);
   absl::Status Recover();
   EntryPtr FindLocked(const std::string& tenant, const std::string& id) const;
   // Snapshots the entry and calls its watchers (outside the lock).
   void Notify(const EntryPtr& e);
-  void Persist(const EntryPtr& e, bool notify_after_commit);
-  // Moves a job to a final state (under mu_); persists and announces it.
+  void Persist(const EntryPtr& e, bool notify_after_commit, JobDone done = nullptr);
+  // Moves a job to a final state (under mu_); persists and announces it, then deletes its
+  // input. `done` (optional) is called with the job after the commit.
   void FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
-                    std::string error);
+                    std::string error, JobDone done = nullptr);
+  // RUNNING -> QUEUED (under mu_), durably.
+  void RequeueLocked(const EntryPtr& e, const char* why);
+  // Asks the running attempt to stop (under mu_).
+  void StopLocked(const EntryPtr& e, StopReason reason);
+  // UNAVAILABLE when the disk or the descriptor table is nearly full.
+  absl::Status CheckMachineResources(uint64_t incoming_bytes) const;
   RunOutcome Run(const QueuedJob& job, Engine& engine);
   void HousekeepingLoop();
   void ForgetLocked(const EntryPtr& e);
@@ -133,7 +177,7 @@ class JobManager {
   std::map<std::string, EntryPtr> jobs_;
   std::map<std::pair<std::string, std::string>, std::string> by_request_;  // (tenant, rid)
   std::map<std::string, std::set<std::pair<int64_t, std::string>>> by_tenant_;
-  std::map<std::string, uint32_t> queued_per_tenant_;
+  std::map<std::string, TenantUsage> usage_;
   uint64_t next_token_ = 1;
   bool draining_ = false;
 

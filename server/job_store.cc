@@ -40,12 +40,20 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_by_tenant ON jobs (tenant, created_ms);
 CREATE UNIQUE INDEX jobs_by_request ON jobs (tenant, request_id) WHERE request_id != '';
 )sql",
+    // 2: resource governance: crash counts (quarantine), queue order, durable cancels.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET queued_ms = created_ms;
+)sql",
 };
 
 constexpr char kColumns[] =
     "id, tenant, request_id, content_hash, state, cause, error, workload, priority, engine, "
     "attempts, created_ms, started_ms, finished_ms, deadline_ms, proof_bytes, proof_sha256, "
-    "prove_seconds, security_bits, request, input_sha256, input_bytes, estimated_bytes";
+    "prove_seconds, security_bits, request, input_sha256, input_bytes, estimated_bytes, crashes, "
+    "queued_ms, cancel_requested";
 
 absl::Status SqlError(sqlite3* db, std::string_view what) {
   return absl::InternalError(absl::StrCat("sqlite: ", std::string(what), ": ", sqlite3_errmsg(db)));
@@ -107,6 +115,11 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
   if (auto s = store->Migrate(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
   }
+  if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat(path, ": cannot open a read connection"));
+  }
+  sqlite3_busy_timeout(store->reader_, 5000);
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
@@ -118,6 +131,7 @@ JobStore::~JobStore() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  sqlite3_close(reader_);
   sqlite3_close(db_);
 }
 
@@ -150,7 +164,9 @@ absl::Status JobStore::Migrate() {
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::LoadAll() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt st(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs ORDER BY created_ms, id;").c_str());
+  std::string columns = kColumns;
+  columns.replace(columns.find("request,"), 8, "length(request),");
+  Stmt st(db_, absl::StrCat("SELECT ", columns, " FROM jobs ORDER BY created_ms, id;").c_str());
   if (!st.ok()) return SqlError(db_, "load jobs");
   std::vector<JobRecord> out;
   int rc;
@@ -177,18 +193,29 @@ absl::StatusOr<std::vector<JobRecord>> JobStore::LoadAll() {
     r.proof_sha256 = Text(s, i++);
     r.prove_seconds = sqlite3_column_double(s, i++);
     r.security_bits = uint32_t(sqlite3_column_int64(s, i++));
-    {
-      const void* blob = sqlite3_column_blob(s, i);
-      r.request.assign(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(s, i)));
-      ++i;
-    }
+    r.request_bytes = uint64_t(sqlite3_column_int64(s, i++));
     r.input_sha256 = Text(s, i++);
     r.input_bytes = uint64_t(sqlite3_column_int64(s, i++));
     r.estimated_bytes = uint64_t(sqlite3_column_int64(s, i++));
+    r.crashes = uint32_t(sqlite3_column_int64(s, i++));
+    r.queued_ms = sqlite3_column_int64(s, i++);
+    r.cancel_requested = sqlite3_column_int(s, i++) != 0;
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return SqlError(db_, "load jobs");
   return out;
+}
+
+absl::StatusOr<std::string> JobStore::LoadRequest(const std::string& id) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  Stmt st(reader_, "SELECT request FROM jobs WHERE id = ?1;");
+  if (!st.ok()) return SqlError(reader_, "prepare load request");
+  sqlite3_bind_text(st.get(), 1, id.data(), int(id.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no job row '", id, "'"));
+  if (rc != SQLITE_ROW) return SqlError(reader_, "load request");
+  const void* blob = sqlite3_column_blob(st.get(), 0);
+  return std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(st.get(), 0)));
 }
 
 void JobStore::Put(const JobRecord& r, Done done) {
@@ -238,14 +265,14 @@ absl::Status JobStore::Apply(const Change& c) {
     std::string sql = absl::StrCat(
         "INSERT INTO jobs (", kColumns,
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT (id) DO UPDATE SET ");
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT (id) DO UPDATE SET ");
     std::string_view cols = kColumns;
     bool first = true;
     while (!cols.empty()) {
       const size_t comma = cols.find(',');
       std::string_view c = cols.substr(0, comma);
       while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
-      if (c != "id") {
+      if (c != "id" && c != "request") {
         absl::StrAppend(&sql, first ? "" : ", ", std::string(c), " = excluded.", std::string(c));
         first = false;
       }
@@ -284,6 +311,9 @@ absl::Status JobStore::Apply(const Change& c) {
   text(i++, r.input_sha256);
   sqlite3_bind_int64(s, i++, int64_t(r.input_bytes));
   sqlite3_bind_int64(s, i++, int64_t(r.estimated_bytes));
+  sqlite3_bind_int64(s, i++, r.crashes);
+  sqlite3_bind_int64(s, i++, r.queued_ms);
+  sqlite3_bind_int(s, i++, r.cancel_requested ? 1 : 0);
   if (sqlite3_step(s) != SQLITE_DONE) return SqlError(db_, absl::StrCat("put job ", r.id));
   return absl::OkStatus();
 }

@@ -40,10 +40,15 @@ class JobStore {
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
-  // Every job, oldest first (start-up recovery). Call before any Put.
+  // Every job, oldest first (start-up recovery), without the request blob (request_bytes
+  // tells its size). Call before any Put.
   absl::StatusOr<std::vector<JobRecord>> LoadAll();
+  // The stored request of a committed job (NOT_FOUND when there is no such row). Safe to
+  // call concurrently with writes (a separate read connection).
+  absl::StatusOr<std::string> LoadRequest(const std::string& id);
 
-  // Insert or replace the row of r.id. `done` (may be empty) runs after the commit.
+  // Insert the row of r.id, or update every column but the request (fixed at insert).
+  // `done` (may be empty) runs after the commit.
   void Put(const JobRecord& r, Done done = nullptr);
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
@@ -71,6 +76,8 @@ class JobStore {
   absl::Status Apply(const Change& c);
 
   sqlite3* db_ = nullptr;
+  sqlite3* reader_ = nullptr;  // LoadRequest; guarded by reader_mu_
+  std::mutex reader_mu_;
   int schema_version_ = 0;
 
   mutable std::mutex mu_;

@@ -42,6 +42,9 @@ JobRecord Sample(const std::string& id) {
   r.input_sha256 = "cd";
   r.input_bytes = 77;
   r.estimated_bytes = uint64_t{1} << 40;
+  r.crashes = 2;
+  r.queued_ms = 1234567;
+  r.cancel_requested = true;
   return r;
 }
 
@@ -70,9 +73,63 @@ TEST(JobStore, RowsSurviveReopen) {
   EXPECT_EQ(r.priority, want.priority);
   EXPECT_EQ(r.attempts, want.attempts);
   EXPECT_EQ(r.deadline_ms, want.deadline_ms);
-  EXPECT_EQ(r.request, want.request);
+  EXPECT_TRUE(r.request.empty()) << "the request stays on disk";
+  EXPECT_EQ(r.request_bytes, want.request.size());
+  EXPECT_EQ(*(*store)->LoadRequest("a"), want.request);
+  EXPECT_EQ((*store)->LoadRequest("b").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(r.estimated_bytes, want.estimated_bytes);
+  EXPECT_EQ(r.crashes, 2u);
+  EXPECT_EQ(r.queued_ms, 1234567);
+  EXPECT_TRUE(r.cancel_requested);
   EXPECT_DOUBLE_EQ(r.prove_seconds, want.prove_seconds);
+}
+
+// Later writes of a job come from its in-memory record, which no longer holds the request:
+// they must leave the stored request alone.
+TEST(JobStore, UpdatesKeepTheRequestOfTheFirstWrite) {
+  const std::string path = TempDb("jobstore_request");
+  auto store = JobStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  JobRecord r = Sample("a");
+  (*store)->Put(r);
+  r.request.clear();
+  r.state = v1::SUCCEEDED;
+  (*store)->Put(r);
+  (*store)->Flush();
+  EXPECT_EQ(*(*store)->LoadRequest("a"), Sample("a").request);
+}
+
+// A version-1 database (before resource governance) gains the new columns with their
+// defaults, and its jobs keep their order.
+TEST(JobStore, MigratesAVersionOneDatabase) {
+  const std::string path = TempDb("jobstore_v1");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1_schema =
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, request_id TEXT NOT NULL,"
+        " content_hash TEXT NOT NULL, state INTEGER NOT NULL, cause INTEGER NOT NULL, error TEXT"
+        " NOT NULL, workload TEXT NOT NULL, priority INTEGER NOT NULL, engine TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+        " finished_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL, proof_bytes INTEGER NOT"
+        " NULL, proof_sha256 TEXT NOT NULL, prove_seconds REAL NOT NULL, security_bits INTEGER"
+        " NOT NULL, request BLOB NOT NULL, input_sha256 TEXT NOT NULL, input_bytes INTEGER NOT"
+        " NULL, estimated_bytes INTEGER NOT NULL);"
+        "INSERT INTO jobs VALUES ('old', 't', '', 'h', 1, 0, '', 'fibonacci', 0, '', 0, 42, 0, 0,"
+        " 0, 0, '', 0, 0, x'0102', '', 0, 0);"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(db, v1_schema, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = JobStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto rows = (*store)->LoadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].queued_ms, 42);
+  EXPECT_EQ((*rows)[0].crashes, 0u);
+  EXPECT_FALSE((*rows)[0].cancel_requested);
+  EXPECT_EQ((*rows)[0].request_bytes, 2u);
 }
 
 TEST(JobStore, ConcurrentPutsShareTransactions) {

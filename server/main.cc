@@ -1,5 +1,6 @@
 // proverd: the proving service. See `proverd --help`, docs/API.md and docs/OPERATIONS.md.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -32,8 +33,18 @@ absl::StatusOr<std::string> ReadAll(const std::string& path, const char* flag) {
   return ss.str();
 }
 
+// Raises the soft descriptor limit to the hard one: connections and artifacts share it, and
+// the default 1024 is easy to exhaust with idle connections.
+void RaiseDescriptorLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+// Every start-up failure: one line naming what is wrong (a flag, a path), exit status 2.
 int Fail(const absl::Status& s) {
-  Log(LogLevel::kError, "proverd cannot start", {{"error", std::string(s.message())}});
   std::fprintf(stderr, "proverd: %s\n", std::string(s.message()).c_str());
   return 2;
 }
@@ -83,6 +94,17 @@ int Main(const std::vector<std::string>& args) {
   service_options.rate_limit_burst = 2 * c.rate_limit;
   service_options.max_message_bytes = c.max_message_bytes;
   service_options.max_upload_bytes = c.max_upload_bytes;
+  const uint64_t ram = PhysicalMemoryBytes();
+  service_options.io_threads = c.io_threads;
+  service_options.verify_threads = c.verify_threads;
+  service_options.verify_queue = 8 * c.verify_threads;
+  service_options.verify_memory_bytes =
+      c.verify_memory_bytes != 0 ? c.verify_memory_bytes : std::min<uint64_t>(ram / 16, 2ull << 30);
+  service_options.upload_buffer_bytes =
+      c.max_upload_buffer_bytes != 0 ? c.max_upload_buffer_bytes : ram / 8;
+  service_options.upload_idle_timeout_ms = uint32_t(c.upload_idle_timeout_s * 1000);
+  service_options.max_proof_streams_per_tenant = c.max_proof_streams_per_tenant;
+  RaiseDescriptorLimit();
 
   EngineOptions engine_options;
   engine_options.choice = c.engine;
@@ -108,7 +130,11 @@ int Main(const std::vector<std::string>& args) {
   std::string metrics_address;
   if (!c.metrics_listen.empty()) {
     try {
-      exposer = std::make_unique<prometheus::Exposer>(c.metrics_listen);
+      // Enough threads that idle or half-sent requests cannot occupy them all, and a
+      // timeout that closes them.
+      exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+          "listening_ports", c.metrics_listen, "num_threads", std::to_string(c.metrics_threads),
+          "request_timeout_ms", "5000", "keep_alive_timeout_ms", "5000"});
     } catch (const std::exception& e) {
       return Fail(absl::UnavailableError(
           absl::StrCat("--metrics-listen: cannot listen on ", c.metrics_listen, ": ", e.what())));
@@ -128,6 +154,15 @@ int Main(const std::vector<std::string>& args) {
   manager_options.max_queued_per_tenant = c.max_queued_per_tenant;
   manager_options.max_running_per_tenant = c.max_running_per_tenant;
   manager_options.retention_ms = int64_t(c.retention_hours * 3600e3);
+  manager_options.max_crashes = c.max_crashes;
+  manager_options.max_stored_bytes_per_tenant = c.max_stored_bytes_per_tenant;
+  manager_options.max_jobs_per_tenant = c.max_jobs_per_tenant;
+  manager_options.min_free_disk_bytes = c.min_free_disk_bytes;
+  manager_options.request_limits.air.max_total_exprs = c.max_air_nodes;
+  manager_options.request_limits.air.max_exprs = c.max_air_nodes;
+  manager_options.request_limits.air.max_encoded_bytes = c.max_message_bytes;
+  manager_options.request_limits.max_proof_bytes =
+      c.max_proof_bytes != 0 ? c.max_proof_bytes : c.max_message_bytes / 8 * 7;
   auto manager = JobManager::Open(manager_options, std::move(engines->engines), &metrics);
   if (!manager.ok()) return Fail(manager.status());
 
@@ -151,6 +186,17 @@ int Main(const std::vector<std::string>& args) {
   builder.AddListeningPort(c.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(int(std::min<uint64_t>(c.max_message_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(int(std::min<uint64_t>(c.max_message_bytes, INT32_MAX)));
+  // Connections: a handshake must finish in time, and idle ones are closed.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             int(std::max(1.0, c.handshake_timeout_s * 1000)));
+  if (c.connection_idle_timeout_s > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               int(std::min(c.connection_idle_timeout_s * 1000, 2e9)));
+  }
+  // gRPC's own buffers (received messages not yet handed to us among them).
+  grpc::ResourceQuota quota("proverd");
+  quota.Resize(size_t(std::max<uint64_t>(4 * c.max_message_bytes, 256ull << 20)));
+  builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {

@@ -208,6 +208,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Help("Artifacts on disk whose checksum did not match (never served).")
                       .Register(*registry_)
                       .Add({});
+  refusals_ = &BuildCounter()
+                   .Name("prover_resource_refusals_total")
+                   .Help("Requests refused because a resource budget or quota was full.")
+                   .Register(*registry_);
+  retries_ = &BuildCounter()
+                  .Name("prover_job_retries_total")
+                  .Help("Jobs put back in the queue to retry later, by reason.")
+                  .Register(*registry_);
+  for (const char* r : {"disk", "descriptors", "tenant_quota", "verify_memory", "verify_queue",
+                        "upload_memory", "work_queue", "proof_streams"}) {
+    refusals_->Add({{"resource", r}});
+  }
+  retries_->Add({{"reason", "resources"}});
   // The fallback reasons exist from the start, so dashboards show zeros, not gaps.
   for (const char* reason : {"gpu_error", "no_gpu_fits"}) fallbacks_->Add({{"reason", reason}});
 }
@@ -251,6 +264,14 @@ void Metrics::AuthFailure(const std::string& reason) {
 
 void Metrics::EngineFallback(const std::string& reason) {
   fallbacks_->Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::ResourceRefusal(const std::string& resource) {
+  refusals_->Add({{"resource", resource}}).Increment();
+}
+
+void Metrics::JobRetried(const std::string& reason) {
+  retries_->Add({{"reason", reason}}).Increment();
 }
 
 void Metrics::Request(const std::string& method, const std::string& code) {

@@ -64,6 +64,12 @@ class Metrics {
   void Request(const std::string& method, const std::string& code);
   void RateLimited() { rate_limited_->Increment(); }
   void ArtifactCorruption() { corruptions_->Increment(); }
+  // A request refused because a resource budget or quota was full (resource: disk,
+  // descriptors, tenant_quota, verify_memory, verify_queue, upload_memory, work_queue,
+  // proof_streams).
+  void ResourceRefusal(const std::string& resource);
+  // A job put back in the queue to retry later (reason: resources).
+  void JobRetried(const std::string& reason);
 
   // The text exposition of everything (what /metrics serves).
   std::string Render() const;
@@ -82,6 +88,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* auth_failures_;
   prometheus::Family<prometheus::Counter>* fallbacks_;
   prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Counter>* refusals_;
+  prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Counter* bytes_in_;
   prometheus::Counter* bytes_out_;
   prometheus::Counter* rate_limited_;

@@ -4,6 +4,7 @@
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
 #include "engine/air/workloads/zkvm.h"
+#include "engine/stark/shape.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/sha256.h"
@@ -41,6 +42,11 @@ std::string DeterministicBytes(const google::protobuf::Message& m) {
 
 }  // namespace
 
+std::string Excerpt(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  return absl::StrCat(std::string(s.substr(0, max)), "... (", s.size(), " bytes)");
+}
+
 stark::ProofParams ParamsOf(const v1::ProofOptions& o) {
   stark::ProofParams p;
   if (o.log_blowup() != 0) p.log_blowup = o.log_blowup();
@@ -64,15 +70,17 @@ std::string ContentHash(const v1::SubmitProofRequest& request, std::string_view 
   return h.FinalHex();
 }
 
-absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request) {
+absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
+                               const air::AirLimits& limits) {
   if (request.has_builtin()) {
     const std::string& w = request.builtin().workload();
     if (w == "fibonacci") return air::FibonacciAir();
     if (w == "zkvm") return air::ZkvmAir();
-    return Bad("builtin.workload", absl::StrCat("unknown workload '", w, "' (fibonacci, zkvm)"));
+    return Bad("builtin.workload",
+               absl::StrCat("unknown workload '", Excerpt(w), "' (fibonacci, zkvm)"));
   }
   if (request.has_user()) {
-    auto a = air::AirFromProto(request.user().air());
+    auto a = air::AirFromProto(request.user().air(), limits);
     if (!a.ok()) return Prefix("user.air.", a.status());
     return a;
   }
@@ -94,7 +102,9 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
   if (request.has_user() && !request.user().trace().empty()) {
     return absl::InternalError("PrepareJob: the trace must be passed separately");
   }
-  auto air = AirOf(request);
+  air::AirLimits air_limits = limits.air;
+  air_limits.max_log_rows = std::min(air_limits.max_log_rows, limits.max_log_rows);
+  auto air = AirOf(request, air_limits);
   if (!air.ok()) return air.status();
 
   if (request.has_builtin()) {
@@ -102,7 +112,7 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
     const v1::BuiltinStatement& b = request.builtin();
     job.workload = b.workload();
     if (b.workload() == "fibonacci") {
-      if (b.log_rows() < 1 || int(b.log_rows()) > limits.max_log_rows) {
+      if (b.log_rows() < 1 || b.log_rows() > uint32_t(limits.max_log_rows)) {
         return Bad("builtin.log_rows",
                    absl::StrCat(b.log_rows(), " is outside [1, ", limits.max_log_rows, "]"));
       }
@@ -112,7 +122,7 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
       job.log_rows = {int(b.log_rows())};
     } else {
       const int max_scale = std::min(air::kZkvmMaxScale, limits.max_log_rows);
-      if (int(b.scale()) < air::kZkvmMinScale || int(b.scale()) > max_scale) {
+      if (b.scale() < uint32_t(air::kZkvmMinScale) || b.scale() > uint32_t(max_scale)) {
         return Bad("builtin.scale", absl::StrCat(b.scale(), " is outside [", air::kZkvmMinScale,
                                                  ", ", max_scale, "]"));
       }
@@ -153,6 +163,15 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
       !s.ok()) {
     return Prefix("options: ", s);
   }
+  if (limits.max_proof_bytes != 0) {
+    const uint64_t bound = stark::ProofBytesBound(*air, job.log_rows, job.params);
+    if (bound > limits.max_proof_bytes) {
+      return Bad("options",
+                 absl::StrCat("the proof could take up to ", bound,
+                              " bytes, more than the server serves (", limits.max_proof_bytes,
+                              "); use fewer queries or columns, or split the tables"));
+    }
+  }
   job.air = *std::move(air);
   job.request = request;
   job.trace_bytes = trace.size();
@@ -166,7 +185,7 @@ absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest
     const v1::BuiltinStatement& b = request.builtin();
     if (b.workload() == "fibonacci") return air::Fibonacci(int(b.log_rows()));
     if (b.workload() == "zkvm") return air::Zkvm(int(b.scale()), b.seed());
-    return Bad("builtin.workload", absl::StrCat("unknown workload '", b.workload(), "'"));
+    return Bad("builtin.workload", absl::StrCat("unknown workload '", Excerpt(b.workload()), "'"));
   }
   auto air = AirOf(request);
   if (!air.ok()) return air.status();

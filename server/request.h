@@ -24,6 +24,11 @@ namespace prover::server {
 
 struct RequestLimits {
   int max_log_rows = 24;  // the largest table a job may have
+  // Names, node counts and the encoded size of user AIRs (air::Validate's limits).
+  air::AirLimits air;
+  // The largest proof a statement may produce (stark::ProofBytesBound), so that GetProof
+  // and VerifyProof can always serve it back. 0: no limit.
+  uint64_t max_proof_bytes = 0;
   uint32_t min_security_bits = stark::kDefaultMinSecurityBits;
   uint64_t max_trace_bytes = uint64_t{1} << 30;
   uint64_t max_deadline_ms = uint64_t{7} * 24 * 3600 * 1000;
@@ -54,11 +59,16 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
 std::string ContentHash(const v1::SubmitProofRequest& request_without_trace,
                         std::string_view trace);
 
+// At most `max` bytes of `s` for an error message or a log line, with the full size when
+// cut: an error never echoes an unbounded input.
+std::string Excerpt(std::string_view s, size_t max = 64);
+
 // The proof parameters of a request's options (zero fields mean the defaults).
 stark::ProofParams ParamsOf(const v1::ProofOptions& options);
 
 // The AIR a statement is about (builtin AIRs are the workloads' own).
-absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request);
+absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
+                               const air::AirLimits& limits = air::AirLimits());
 
 // The statement to prove: the builtin workload generated, or the user AIR with the trace.
 absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest& request,

@@ -1,6 +1,7 @@
 #include "server/scheduler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 
 namespace prover::server {
@@ -32,8 +33,20 @@ bool Scheduler::Fits(uint64_t estimated_bytes, bool cpu_only) const {
 void Scheduler::Enqueue(QueuedJob job) {
   std::lock_guard<std::mutex> lock(mu_);
   Tenant& t = tenants_[job.tenant];
-  t.queued.insert(Key{job.priority, job.created_ms, job.id});
+  t.queued.insert(Key{job.priority, job.queued_ms, job.id});
   queued_[job.id] = std::move(job);
+  DispatchLocked();
+}
+
+void Scheduler::Resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  paused_ = false;
+  DispatchLocked();
+}
+
+void Scheduler::Poke() {
+  std::lock_guard<std::mutex> lock(mu_);
   DispatchLocked();
 }
 
@@ -42,7 +55,7 @@ bool Scheduler::Remove(const std::string& id) {
   auto it = queued_.find(id);
   if (it == queued_.end()) return false;
   const QueuedJob& j = it->second;
-  tenants_[j.tenant].queued.erase(Key{j.priority, j.created_ms, j.id});
+  tenants_[j.tenant].queued.erase(Key{j.priority, j.queued_ms, j.id});
   queued_.erase(it);
   return true;
 }
@@ -69,7 +82,7 @@ void Scheduler::Stop() {
       s.reserved -= a.job.estimated_bytes;
       --tenants_[a.job.tenant].running;
       --running_total_;
-      tenants_[a.job.tenant].queued.insert(Key{a.job.priority, a.job.created_ms, a.job.id});
+      tenants_[a.job.tenant].queued.insert(Key{a.job.priority, a.job.queued_ms, a.job.id});
       queued_[a.job.id] = a.job;
     }
     ready_.clear();
@@ -109,20 +122,32 @@ void Scheduler::DispatchLocked() {
       std::string tenant;
       uint32_t running;
       uint64_t last_served;
+      int64_t head_queued_ms;  // the tenant's first eligible job's
     };
     std::vector<Candidate> candidates;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     for (auto& [name, t] : tenants_) {
       if (t.queued.empty() || t.running >= max_running_per_tenant_) continue;
       size_t depth = 0;
+      int64_t head = -1;
       for (const Key& k : t.queued) {
         if (depth++ == kBackfillDepth) break;
-        candidates.push_back({&k, name, t.running, t.last_served});
+        const QueuedJob& j = queued_.at(k.id);
+        if (j.not_before_ms > now) continue;
+        if (head < 0) head = j.queued_ms;
+        candidates.push_back({&k, name, t.running, t.last_served, head});
       }
     }
+    // Fairness between tenants first (fewest running, least recently served, then the one
+    // whose next job has waited longest); priority only within a tenant (its keys' order).
+    // Every criterion before the key is a property of the tenant: a strict weak order.
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      if (a.key->priority != b.key->priority) return a.key->priority > b.key->priority;
       if (a.running != b.running) return a.running < b.running;
       if (a.last_served != b.last_served) return a.last_served < b.last_served;
+      if (a.head_queued_ms != b.head_queued_ms) return a.head_queued_ms < b.head_queued_ms;
+      if (a.tenant != b.tenant) return a.tenant < b.tenant;
       return *a.key < *b.key;
     });
     bool found = false;
@@ -167,12 +192,18 @@ void Scheduler::WorkerLoop() {
     s.reserved -= a.job.estimated_bytes;
     --tenants_[a.job.tenant].running;
     --running_total_;
-    if (outcome == RunOutcome::kRetryOnCpu && !stopping_) {
+    if (outcome != RunOutcome::kDone && !stopping_) {
       QueuedJob retry = a.job;
-      retry.cpu_only = true;
+      if (outcome == RunOutcome::kRetryOnCpu) retry.cpu_only = true;
+      if (outcome == RunOutcome::kRetryLater) {
+        retry.not_before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count() +
+                              kRetryDelayMs;
+      }
       // The head of its tenant's queue: it was already dispatched once.
       retry.priority = std::numeric_limits<int32_t>::max();
-      tenants_[retry.tenant].queued.insert(Key{retry.priority, retry.created_ms, retry.id});
+      tenants_[retry.tenant].queued.insert(Key{retry.priority, retry.queued_ms, retry.id});
       queued_[retry.id] = retry;
     }
     if (running_total_ == 0 && ready_.empty()) idle_cv_.notify_all();
@@ -185,8 +216,8 @@ Scheduler::Stats Scheduler::stats() const {
   Stats st;
   st.queued = queued_.size();
   for (const auto& [id, j] : queued_) {
-    if (st.oldest_created_ms == 0 || j.created_ms < st.oldest_created_ms) {
-      st.oldest_created_ms = j.created_ms;
+    if (st.oldest_queued_ms == 0 || j.queued_ms < st.oldest_queued_ms) {
+      st.oldest_queued_ms = j.queued_ms;
     }
   }
   for (const Slot& s : slots_) st.engines.push_back({s.engine->info(), s.running, s.reserved});

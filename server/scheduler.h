@@ -6,16 +6,21 @@
 // stays reserved until the job returns. A job that fits no engine's whole budget is never
 // queued (Fits() tells the caller, who fails it with RESOURCE_EXHAUSTED).
 //
-// Order: among tenants below their running limit, the head job with the highest priority
-// goes first; equal priorities go to the tenant with the fewest running jobs, then to the
-// tenant served least recently, then to the oldest job. So one tenant's burst cannot
-// starve another tenant of the same priority. A job that does not fit the free memory now
-// is passed over for smaller ones behind it (backfill), looking at most kBackfillDepth
-// jobs deep into each tenant's queue, so a dispatch costs O(tenants * depth), not O(queue).
+// Order: between tenants, fairness: among tenants below their running limit, the one with
+// the fewest running jobs goes first, then the one served least recently, then the one
+// whose next job has waited longest (so a job requeued after a crash, whose wait starts
+// again, goes behind jobs that were already waiting). Priority orders
+// a tenant's own jobs only (highest first, then the one queued longest), so one tenant's
+// high-priority burst cannot starve another tenant. A job that does not fit the free
+// memory now is passed over for smaller ones behind it (backfill), looking at most
+// kBackfillDepth jobs deep into each tenant's queue, so a dispatch costs
+// O(tenants * depth), not O(queue). A job with a `not_before_ms` in the future (a retry
+// after a shortage of disk or descriptors) waits until then; Poke() re-examines the queue.
 //
 // Jobs run on the scheduler's worker threads (as many as all engines' slots together)
 // through the run function, which returns what happened; kRetryOnCpu puts the job back at
-// the head of the queue restricted to CPU engines (the fallback after a GPU error).
+// the head of the queue restricted to CPU engines (the fallback after a GPU error);
+// kRetryLater puts it back at the head of its tenant's queue, not before kRetryDelayMs.
 //
 // Thread-safe.
 #pragma once
@@ -65,12 +70,15 @@ struct QueuedJob {
   std::string id;
   std::string tenant;
   int32_t priority = 0;
-  int64_t created_ms = 0;
+  int64_t queued_ms = 0;  // when it entered the queue: the order within a priority
   uint64_t estimated_bytes = 0;
   bool cpu_only = false;
+  int64_t not_before_ms = 0;  // 0: at once
 };
 
-enum class RunOutcome { kDone, kRetryOnCpu };
+enum class RunOutcome { kDone, kRetryOnCpu, kRetryLater };
+
+inline constexpr int64_t kRetryDelayMs = 2000;
 
 inline constexpr size_t kBackfillDepth = 16;
 
@@ -85,7 +93,7 @@ class Scheduler {
   };
   struct Stats {
     size_t queued = 0;
-    int64_t oldest_created_ms = 0;  // 0 when nothing is queued
+    int64_t oldest_queued_ms = 0;  // 0 when nothing is queued
     std::vector<EngineStats> engines;
   };
 
@@ -102,6 +110,10 @@ class Scheduler {
   bool Remove(const std::string& id);
   // Stops dispatching; queued jobs stay queued. Running jobs go on.
   void Pause();
+  // Undoes Pause (start-up recovery enqueues everything first, then resumes).
+  void Resume();
+  // Dispatches what has become eligible (retries whose delay has passed).
+  void Poke();
   // Waits until no job runs, at most `timeout`; true when none runs.
   bool WaitIdle(std::chrono::milliseconds timeout);
   // Pause, wait for running jobs to return, join the workers.
@@ -113,11 +125,11 @@ class Scheduler {
  private:
   struct Key {
     int32_t priority;
-    int64_t created_ms;
+    int64_t queued_ms;
     std::string id;
     bool operator<(const Key& o) const {
       if (priority != o.priority) return priority > o.priority;
-      if (created_ms != o.created_ms) return created_ms < o.created_ms;
+      if (queued_ms != o.queued_ms) return queued_ms < o.queued_ms;
       return id < o.id;
     }
   };

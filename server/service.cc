@@ -1,14 +1,17 @@
 #include "server/service.h"
 
+#include <atomic>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "engine/air/air_proto.h"
+#include "engine/air/workloads/zkvm.h"
 #include "engine/stark/verifier.h"
 #include "server/log.h"
 #include "server/request.h"
 #include "server/sha256.h"
+#include "server/work_pool.h"
 
 #ifndef PROVER_VERSION
 #define PROVER_VERSION "0.0.0"
@@ -18,7 +21,9 @@ namespace prover::server {
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(int(s.code())), std::string(s.message()));
+  // A status message travels in a header: bounded, whatever a request echoed into it.
+  return grpc::Status(static_cast<grpc::StatusCode>(int(s.code())),
+                      Excerpt(std::string_view(s.message().data(), s.message().size()), 1024));
 }
 
 namespace {
@@ -82,12 +87,32 @@ struct ProverService::Shared {
   ServiceOptions options;
   RateLimiter limiter;
   TimerQueue timers;
+  ByteBudget verify_memory;
+  ByteBudget upload_memory;
+  ByteBudget proof_streams;  // one unit per GetProof call in progress
+  // Last: destroyed first, so their queued tasks finish while everything above lives.
+  WorkPool verify_pool;
+  WorkPool io_pool;
 
   Shared(JobManager* m, Metrics* x, ServiceOptions o)
       : manager(m),
         metrics(x),
         options(std::move(o)),
-        limiter(options.rate_limit_per_second, options.rate_limit_burst) {}
+        limiter(options.rate_limit_per_second, options.rate_limit_burst),
+        verify_memory(options.verify_memory_bytes, options.verify_memory_bytes / 2),
+        upload_memory(options.upload_buffer_bytes, options.upload_buffer_bytes / 2),
+        proof_streams(std::max<uint64_t>(64, 4ull * options.max_proof_streams_per_tenant),
+                      options.max_proof_streams_per_tenant),
+        verify_pool(options.verify_threads, options.verify_queue),
+        io_pool(options.io_threads, options.io_queue) {}
+
+  absl::Status Refuse(const char* resource, std::string message) {
+    metrics->ResourceRefusal(resource);
+    return absl::ResourceExhaustedError(std::move(message));
+  }
+  absl::Status Busy() {
+    return Refuse("work_queue", "the server is busy (its work queue is full); retry shortly");
+  }
 
   // The caller's tenant, after authentication and its rate limit.
   absl::StatusOr<std::string> Admit(grpc::CallbackServerContext* ctx) {
@@ -135,18 +160,23 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
     return reactor;
   }
   shared_->metrics->BytesReceived(request->ByteSizeLong());
-  v1::SubmitProofRequest copy = *request;
-  std::string trace;
-  if (copy.has_user()) trace.swap(*copy.mutable_user()->mutable_trace());
-  shared_->manager->Submit(
-      *tenant, std::move(copy), std::move(trace),
-      [shared = shared_, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
-        if (job.ok()) {
-          *response->mutable_job() = *std::move(job);
-          response->set_deduplicated(deduplicated);
-        }
-        reactor->Finish(shared->Done("SubmitProof", job.status()));
+  // Validation, hashing and the trace's fsync: on the I/O pool.
+  const bool posted =
+      shared_->io_pool.TryPost([shared = shared_, tenant = *tenant, reactor, request, response] {
+        v1::SubmitProofRequest copy = *request;
+        std::string trace;
+        if (copy.has_user()) trace.swap(*copy.mutable_user()->mutable_trace());
+        shared->manager->Submit(
+            tenant, std::move(copy), std::move(trace),
+            [shared, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
+              if (job.ok()) {
+                *response->mutable_job() = *std::move(job);
+                response->set_deduplicated(deduplicated);
+              }
+              reactor->Finish(shared->Done("SubmitProof", job.status()));
+            });
       });
+  if (!posted) reactor->Finish(shared_->Done("SubmitProof", shared_->Busy()));
   return reactor;
 }
 
@@ -168,89 +198,172 @@ void KeepSubscription(JobManager& manager, const std::string& id, State& state, 
   if (release) manager.Unsubscribe(id, token);
 }
 
+// UploadProof: the trace arrives in chunks, admitted against the upload buffer budget as it
+// grows (the whole server's and the tenant's half); a stream silent for the idle timeout is
+// cancelled; a stream the client cancels is an abort, never a job.
 class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
  public:
   UploadReactor(std::shared_ptr<ProverService::Shared> shared, grpc::CallbackServerContext* ctx,
                 v1::SubmitProofResponse* response)
-      : shared_(std::move(shared)), response_(response) {
+      : shared_(std::move(shared)), ctx_(ctx), response_(response) {
+    idle_->ctx = ctx;
     auto tenant = shared_->Admit(ctx);
     if (!tenant.ok()) {
-      Finish(shared_->Done("UploadProof", tenant.status()));
+      FinishOnce(tenant.status());
       return;
     }
     tenant_ = *std::move(tenant);
-    StartRead(&message_);
+    auto lease = shared_->upload_memory.TryReserve(tenant_, 0);
+    lease_ = std::make_shared<ByteBudget::Lease>(*std::move(lease));
+    Read();
   }
 
   void OnReadDone(bool ok) override {
+    CancelIdleTimer();
     if (!ok) {
-      // The client finished sending.
-      if (!have_request_) {
-        Finish(shared_->Done(
-            "UploadProof",
-            absl::InvalidArgumentError("request: the first message must carry the request")));
-        return;
+      // The client finished sending, or the stream broke (a cancel, the idle timeout).
+      bool idle_fired;
+      {
+        std::lock_guard<std::mutex> lock(idle_->mu);
+        idle_fired = idle_->fired;
       }
-      shared_->manager->Submit(tenant_, std::move(request_), std::move(trace_),
-                               [this](absl::StatusOr<v1::Job> job, bool deduplicated) {
-                                 if (job.ok()) {
-                                   *response_->mutable_job() = *std::move(job);
-                                   response_->set_deduplicated(deduplicated);
-                                 }
-                                 Finish(shared_->Done("UploadProof", job.status()));
-                               });
+      if (idle_fired) {
+        return FinishOnce(absl::DeadlineExceededError(
+            absl::StrCat("the upload sent nothing for ", shared_->options.upload_idle_timeout_ms,
+                         " ms; it was aborted and no job was made")));
+      }
+      if (ctx_->IsCancelled() || cancelled_.load()) {
+        return FinishOnce(absl::CancelledError("the upload was cancelled; no job was made"));
+      }
+      if (!have_request_) {
+        return FinishOnce(
+            absl::InvalidArgumentError("request: the first message must carry the request"));
+      }
+      // Validation, hashing and the fsync run on the I/O pool; the buffer lease is held
+      // until the job manager is done with the trace.
+      const bool posted = shared_->io_pool.TryPost([this] {
+        auto lease = lease_;
+        shared_->manager->Submit(tenant_, std::move(request_), std::move(trace_),
+                                 [this, lease](absl::StatusOr<v1::Job> job, bool deduplicated) {
+                                   if (job.ok()) {
+                                     *response_->mutable_job() = *std::move(job);
+                                     response_->set_deduplicated(deduplicated);
+                                   }
+                                   FinishOnce(job.status());
+                                 });
+      });
+      if (!posted) FinishOnce(shared_->Busy());
       return;
     }
     shared_->metrics->BytesReceived(message_.ByteSizeLong());
     if (!have_request_) {
       if (!message_.has_request()) {
-        Finish(shared_->Done(
-            "UploadProof",
-            absl::InvalidArgumentError("request: the first message must carry the request")));
-        return;
+        return FinishOnce(
+            absl::InvalidArgumentError("request: the first message must carry the request"));
       }
       request_ = std::move(*message_.mutable_request());
       have_request_ = true;
       if (!request_.has_user()) {
-        Finish(shared_->Done("UploadProof", absl::InvalidArgumentError(
-                                                "request.user: uploads carry a user statement")));
-        return;
+        return FinishOnce(
+            absl::InvalidArgumentError("request.user: uploads carry a user statement"));
       }
       if (!request_.user().trace().empty()) {
-        Finish(shared_->Done("UploadProof", absl::InvalidArgumentError(
-                                                "request.user.trace: must be empty in an upload; "
-                                                "send the trace in trace_chunk messages")));
-        return;
+        return FinishOnce(absl::InvalidArgumentError(
+            "request.user.trace: must be empty in an upload; send the trace in trace_chunk "
+            "messages"));
       }
     } else {
       if (!message_.has_trace_chunk()) {
-        Finish(shared_->Done(
-            "UploadProof",
-            absl::InvalidArgumentError("trace_chunk: only the first message carries the request")));
-        return;
+        return FinishOnce(
+            absl::InvalidArgumentError("trace_chunk: only the first message carries the request"));
       }
-      if (trace_.size() + message_.trace_chunk().size() > shared_->options.max_upload_bytes) {
-        Finish(shared_->Done("UploadProof", absl::ResourceExhaustedError(absl::StrCat(
-                                                "trace_chunk: the upload exceeds the limit of ",
-                                                shared_->options.max_upload_bytes, " bytes"))));
-        return;
+      const uint64_t size = trace_.size() + message_.trace_chunk().size();
+      if (size > shared_->options.max_upload_bytes) {
+        return FinishOnce(absl::ResourceExhaustedError(
+            absl::StrCat("trace_chunk: the upload exceeds the limit of ",
+                         shared_->options.max_upload_bytes, " bytes")));
+      }
+      if (!lease_->Resize(size)) {
+        return FinishOnce(shared_->Refuse(
+            "upload_memory",
+            absl::StrCat("trace_chunk: uploads in progress hold the server's upload buffer (",
+                         shared_->upload_memory.limit(),
+                         " bytes, a tenant at most half); "
+                         "retry shortly")));
       }
       trace_ += message_.trace_chunk();
     }
     message_.Clear();
-    StartRead(&message_);
+    Read();
   }
 
-  void OnDone() override { delete this; }
+  void OnCancel() override { cancelled_.store(true); }
+
+  void OnDone() override {
+    CancelIdleTimer();
+    {
+      // A timer that is firing right now holds this lock while it uses the context.
+      std::lock_guard<std::mutex> lock(idle_->mu);
+      idle_->alive = false;
+    }
+    delete this;
+  }
 
  private:
+  // What the idle timer may touch: the context only while the reactor is alive.
+  struct IdleState {
+    std::mutex mu;
+    bool alive = true;
+    bool fired = false;
+    grpc::CallbackServerContext* ctx = nullptr;
+    uint64_t timer = 0;
+  };
+
+  void Read() {
+    const uint32_t idle = shared_->options.upload_idle_timeout_ms;
+    if (idle > 0) {
+      std::lock_guard<std::mutex> lock(idle_->mu);
+      std::weak_ptr<IdleState> weak = idle_;
+      idle_->timer = shared_->timers.Schedule(
+          TimerQueue::Clock::now() + std::chrono::milliseconds(idle), [weak] {
+            auto st = weak.lock();
+            if (!st) return;
+            std::lock_guard<std::mutex> lock(st->mu);
+            if (!st->alive) return;
+            st->fired = true;
+            st->ctx->TryCancel();
+          });
+    }
+    StartRead(&message_);
+  }
+  void CancelIdleTimer() {
+    uint64_t timer;
+    {
+      std::lock_guard<std::mutex> lock(idle_->mu);
+      timer = idle_->timer;
+      idle_->timer = 0;
+    }
+    if (timer != 0) shared_->timers.Cancel(timer);
+  }
+  void FinishOnce(const absl::Status& s) {
+    if (finished_.exchange(true)) return;
+    trace_.clear();
+    trace_.shrink_to_fit();
+    if (lease_) lease_->Release();
+    Finish(shared_->Done("UploadProof", s));
+  }
+
   std::shared_ptr<ProverService::Shared> shared_;
+  grpc::CallbackServerContext* ctx_;
   v1::SubmitProofResponse* response_;
   std::string tenant_;
   v1::UploadProofRequest message_;
   v1::SubmitProofRequest request_;
   bool have_request_ = false;
   std::string trace_;
+  std::shared_ptr<ByteBudget::Lease> lease_;
+  std::atomic<bool> cancelled_{false}, finished_{false};
+  std::shared_ptr<IdleState> idle_ = std::make_shared<IdleState>();
 };
 
 // WaitJob: answers with the final state, or the current one when the timeout passes.
@@ -467,64 +580,96 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
   std::string id_;
 };
 
+// GetProof: the proof streams from disk in chunks read on the I/O pool, hashed as they go;
+// the last chunk (which carries the checksum) is sent only when the whole file hashes to
+// the stored SHA-256, otherwise the call ends in DATA_LOSS. One chunk in memory per call,
+// and a tenant has at most --max-proof-streams-per-tenant calls at once.
 class ProofReactor : public grpc::ServerWriteReactor<v1::ProofChunk> {
  public:
   ProofReactor(std::shared_ptr<ProverService::Shared> shared, grpc::CallbackServerContext* ctx,
                const v1::GetProofRequest* request)
-      : shared_(std::move(shared)) {
+      : shared_(std::move(shared)), id_(request->job_id()) {
     auto tenant = shared_->Admit(ctx);
     if (!tenant.ok()) {
-      Finish(shared_->Done("GetProof", tenant.status()));
+      End(tenant.status());
       return;
     }
-    if (auto s = RequireJobId(request->job_id()); !s.ok()) {
-      Finish(shared_->Done("GetProof", s));
+    if (auto s = RequireJobId(id_); !s.ok()) {
+      End(s);
       return;
     }
     if (request->chunk_bytes() > (4u << 20)) {
-      Finish(shared_->Done("GetProof", absl::InvalidArgumentError("chunk_bytes: at most 4 MiB")));
+      End(absl::InvalidArgumentError("chunk_bytes: at most 4 MiB"));
       return;
     }
     chunk_ = request->chunk_bytes() == 0 ? (1u << 20) : request->chunk_bytes();
-    v1::Job job;
-    auto proof = shared_->manager->ReadProof(*tenant, request->job_id(), &job);
-    if (!proof.ok()) {
-      Finish(shared_->Done("GetProof", proof.status()));
+    auto slot = shared_->proof_streams.TryReserve(*tenant, 1);
+    if (!slot) {
+      End(shared_->Refuse(
+          "proof_streams",
+          absl::StrCat("tenant ", *tenant, " has ", shared_->options.max_proof_streams_per_tenant,
+                       " proof downloads in progress, the limit")));
       return;
     }
-    proof_ = *std::move(proof);
-    sha256_ = job.proof_sha256();
-    Next();
-  }
-
-  void Next() {
-    const size_t n = std::min<size_t>(chunk_, proof_.size() - offset_);
-    out_.Clear();
-    out_.set_data(proof_.substr(offset_, n));
-    out_.set_offset(offset_);
-    out_.set_total_bytes(proof_.size());
-    offset_ += n;
-    if (offset_ == proof_.size()) out_.set_sha256(sha256_);
-    shared_->metrics->BytesSent(n);
-    StartWrite(&out_);
+    slot_ = *std::move(slot);
+    tenant_ = *std::move(tenant);
+    if (!shared_->io_pool.TryPost([this] { Open(); })) End(shared_->Busy());
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(shared_->Done("GetProof", absl::CancelledError("the client went away")));
-    } else if (offset_ < proof_.size()) {
-      Next();
-    } else {
-      Finish(shared_->Done("GetProof", absl::OkStatus()));
-    }
+    if (!ok) return End(absl::CancelledError("the client went away"));
+    if (offset_ == size_) return End(absl::OkStatus());
+    if (!shared_->io_pool.TryPost([this] { Next(); })) End(shared_->Busy());
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // On the I/O pool.
+  void Open() {
+    auto source = shared_->manager->OpenProof(tenant_, id_);
+    if (!source.ok()) return End(source.status());
+    source_ = *std::move(source);
+    size_ = source_.reader->size();
+    Next();
+  }
+  void Next() {
+    auto data = source_.reader->ReadAt(offset_, chunk_);
+    if (!data.ok()) return End(data.status());
+    hash_.Update(*data);
+    out_.Clear();
+    out_.set_offset(offset_);
+    out_.set_total_bytes(size_);
+    offset_ += data->size();
+    if (offset_ == size_) {
+      const std::string actual = hash_.FinalHex();
+      if (actual != source_.sha256) {
+        shared_->manager->ReportCorruptProof(
+            id_, absl::StrCat(source_.reader->path(), ": sha256 ", actual, ", expected ",
+                              source_.sha256));
+        return End(absl::DataLossError(
+            absl::StrCat("job '", id_,
+                         "': the stored proof is corrupted (checksum mismatch); it is not "
+                         "served")));
+      }
+      out_.set_sha256(source_.sha256);
+    }
+    shared_->metrics->BytesSent(data->size());
+    out_.set_data(*std::move(data));
+    StartWrite(&out_);
+  }
+  void End(const absl::Status& s) {
+    source_.reader.reset();
+    slot_.Release();
+    Finish(shared_->Done("GetProof", s));
+  }
+
   std::shared_ptr<ProverService::Shared> shared_;
-  std::string proof_, sha256_;
-  size_t offset_ = 0;
+  std::string id_, tenant_;
+  ByteBudget::Lease slot_;
+  JobManager::ProofSource source_;
+  Sha256 hash_;
+  uint64_t offset_ = 0, size_ = 0;
   uint32_t chunk_ = 0;
   v1::ProofChunk out_;
 };
@@ -569,12 +714,16 @@ grpc::ServerUnaryReactor* ProverService::CancelJob(grpc::CallbackServerContext* 
   auto* reactor = ctx->DefaultReactor();
   auto tenant = shared_->Admit(ctx);
   absl::Status status = tenant.ok() ? RequireJobId(request->job_id()) : tenant.status();
-  if (status.ok()) {
-    auto job = shared_->manager->Cancel(*tenant, request->job_id());
-    if (job.ok()) *response = *std::move(job);
-    status = job.status();
+  if (!status.ok()) {
+    reactor->Finish(shared_->Done("CancelJob", status));
+    return reactor;
   }
-  reactor->Finish(shared_->Done("CancelJob", status));
+  // Answered once the cancel is durable (the store's commit), never blocking this thread.
+  shared_->manager->Cancel(*tenant, request->job_id(),
+                           [shared = shared_, reactor, response](absl::StatusOr<v1::Job> job) {
+                             if (job.ok()) *response = *std::move(job);
+                             reactor->Finish(shared->Done("CancelJob", job.status()));
+                           });
   return reactor;
 }
 
@@ -618,13 +767,19 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
         }
         publics.push_back(Fp::FromCanonical(req.public_inputs(i)));
       }
+    } else if (req.builtin().workload() == "fibonacci") {
+      // Constant memory: the recurrence, not the trace.
+      auto p = air::FibonacciPublicInputs(int(req.builtin().log_rows()));
+      if (!p.ok()) return p.status();
+      publics = *std::move(p);
     } else {
+      // The generator runs: admitted (VerifyCost) against the verification budget.
       auto instance = LoadStatement(as_submit, "");
       if (!instance.ok()) return instance.status();
       publics = instance->public_inputs;
     }
   } else if (req.has_user()) {
-    auto a = air::AirFromProto(req.user().air());
+    auto a = air::AirFromProto(req.user().air(), limits.air);
     if (!a.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("user.air.", a.status().message()));
     }
@@ -657,6 +812,29 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
   return out;
 }
 
+// Memory a verification holds besides the request gRPC already holds: the decoded proof,
+// the AIR as C++ values, and the workload's trace when a builtin's public inputs must be
+// derived by its generator.
+uint64_t VerifyCost(const v1::VerifyProofRequest& req, uint64_t* generator_bytes) {
+  *generator_bytes = 0;
+  uint64_t bytes = 4 * uint64_t(req.proof().size()) + (1u << 20);
+  if (req.has_user()) bytes += 8 * req.user().air().ByteSizeLong();
+  if (req.has_builtin() && req.public_inputs_size() == 0 && req.builtin().workload() == "zkvm") {
+    auto rows = air::ZkvmLogRows(int(std::min<uint32_t>(req.builtin().scale(), 64)));
+    if (rows.ok()) {
+      const air::Air air = air::ZkvmAir();
+      uint64_t trace = 0;
+      for (size_t t = 0; t < rows->size(); ++t) {
+        trace += 8ull * air.tables[t].num_columns << (*rows)[t];
+      }
+      // The trace and the generator's own tables (about as large again).
+      *generator_bytes = 2 * trace;
+      bytes += *generator_bytes;
+    }
+  }
+  return bytes;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ProverService::VerifyProof(grpc::CallbackServerContext* ctx,
@@ -669,13 +847,51 @@ grpc::ServerUnaryReactor* ProverService::VerifyProof(grpc::CallbackServerContext
     return reactor;
   }
   shared_->metrics->BytesReceived(request->ByteSizeLong());
-  // Verification (and regenerating a builtin's public inputs) is real work: off the
-  // callback threads.
-  std::thread([shared = shared_, reactor, request, response] {
+  // Verification (and deriving a builtin's public inputs) is real work: admitted against
+  // the verification memory budget, then run on the bounded verification pool.
+  uint64_t generator = 0;
+  const uint64_t cost = VerifyCost(*request, &generator);
+  const uint64_t share = shared_->verify_memory.per_key_limit();
+  if (generator > 0 && cost > share) {
+    reactor->Finish(shared_->Done(
+        "VerifyProof",
+        shared_->Refuse("verify_memory",
+                        absl::StrCat("public_inputs: deriving them runs the zkvm generator at "
+                                     "scale ",
+                                     request->builtin().scale(), ", about ", cost,
+                                     " bytes, more than a tenant's verification budget (", share,
+                                     "); pass the public inputs with the proof"))));
+    return reactor;
+  }
+  auto lease = shared_->verify_memory.TryReserve(*tenant, cost);
+  if (!lease) {
+    reactor->Finish(shared_->Done(
+        "VerifyProof",
+        shared_->Refuse("verify_memory",
+                        absl::StrCat("verifications in progress hold the server's verification "
+                                     "memory (",
+                                     shared_->verify_memory.limit(),
+                                     " bytes, a tenant at most half); retry shortly"))));
+    return reactor;
+  }
+  auto held = std::make_shared<ByteBudget::Lease>(*std::move(lease));
+  const bool posted = shared_->verify_pool.TryPost([shared = shared_, ctx, reactor, request,
+                                                    response, held] {
+    if (ctx->IsCancelled()) {
+      // The client gave up while the call waited: no work for nobody.
+      reactor->Finish(shared->Done("VerifyProof", absl::CancelledError("the client went away")));
+      return;
+    }
     auto out = DoVerify(*request, shared->manager->options().request_limits);
+    held->Release();
     if (out.ok()) *response = *std::move(out);
     reactor->Finish(shared->Done("VerifyProof", out.status()));
-  }).detach();
+  });
+  if (!posted) {
+    reactor->Finish(shared_->Done(
+        "VerifyProof",
+        shared_->Refuse("verify_queue", "the server's verification queue is full; retry shortly")));
+  }
   return reactor;
 }
 

@@ -1,6 +1,7 @@
 // The gRPC front end (callback API): authenticate, rate-limit, validate, hand to the job
-// manager, answer. Handlers never wait for proving work; long polls and watches are
-// reactors woken by job changes.
+// manager, answer. Handlers never block: file reads and writes, hashing, validation and
+// verification run in bounded worker pools (server/work_pool.h), admitted against memory
+// budgets at the door; long polls and watches are reactors woken by job changes.
 #pragma once
 
 #include <memory>
@@ -24,6 +25,15 @@ struct ServiceOptions {
   uint64_t max_upload_bytes = 1ull << 30;
   uint32_t max_wait_ms = 60000;
   std::vector<std::string> unavailable_engines;
+  // Resources (docs/OPERATIONS.md, "Resources").
+  uint32_t io_threads = 4;      // submissions, uploads' end, proof streams
+  uint32_t io_queue = 256;      // tasks waiting for them; more: RESOURCE_EXHAUSTED
+  uint32_t verify_threads = 2;  // VerifyProof
+  uint32_t verify_queue = 16;
+  uint64_t verify_memory_bytes = 1ull << 30;  // a tenant may hold half
+  uint64_t upload_buffer_bytes = 2ull << 30;  // uploads in flight; a tenant may hold half
+  uint32_t upload_idle_timeout_ms = 30000;
+  uint32_t max_proof_streams_per_tenant = 16;
 };
 
 class ProverService final : public v1::Prover::CallbackService {

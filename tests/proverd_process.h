@@ -4,6 +4,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +52,12 @@ class ProverdProcess {
     log_ = data_dir_ + "/proverd.log";
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (nofile_limit_ != 0) {
+        struct rlimit rl {
+          nofile_limit_, nofile_limit_
+        };
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+      }
       std::FILE* f = std::fopen(log_.c_str(), "a");
       if (f) ::dup2(::fileno(f), 2);
       std::vector<char*> argv;
@@ -76,6 +83,21 @@ class ProverdProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
+  }
+
+  // Waits for the process to exit by itself (at most `timeout`); its exit status, or -1.
+  int WaitExit(std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        grpc_.clear();
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
   }
 
   // SIGTERM and wait; returns the exit status.
@@ -105,6 +127,9 @@ class ProverdProcess {
     return *client::ProverClient::Connect(o);
   }
 
+  // The descriptor limit (soft and hard) of the next Start, 0: inherited.
+  void set_nofile_limit(rlim_t n) { nofile_limit_ = n; }
+  pid_t pid() const { return pid_; }
   const std::string& grpc_address() const { return grpc_; }
   const std::string& metrics_address() const { return metrics_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -120,6 +145,7 @@ class ProverdProcess {
   std::vector<std::string> flags_;
   std::string ready_, log_, grpc_, metrics_;
   pid_t pid_ = -1;
+  rlim_t nofile_limit_ = 0;
 };
 
 }  // namespace prover::testing

@@ -23,8 +23,31 @@ absl::Status CheckNodeRef(const Table& table, uint32_t node, const std::string& 
   return absl::OkStatus();
 }
 
+absl::Status CheckName(const std::string& name, const std::string& path, const AirLimits& limits) {
+  if (name.size() > limits.max_name_bytes) {
+    return Error(path, absl::StrCat(name.size(), " bytes; names are at most ",
+                                    limits.max_name_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const AirLimits& limits) {
   const std::string tp = TablePath(t);
+  if (auto s = CheckName(table.name, tp + ".name", limits); !s.ok()) return s;
+  for (size_t c = 0; c < table.column_names.size(); ++c) {
+    if (auto s =
+            CheckName(table.column_names[c], absl::StrCat(tp, ".column_names[", c, "]"), limits);
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (size_t k = 0; k < table.constraints.size(); ++k) {
+    if (auto s = CheckName(table.constraints[k].name,
+                           absl::StrCat(tp, ".constraints[", k, "].name"), limits);
+        !s.ok()) {
+      return s;
+    }
+  }
   if (table.num_columns == 0 || table.num_columns > limits.max_columns) {
     return Error(tp + ".num_columns", absl::StrCat(table.num_columns, " columns; must be in [1, ",
                                                    limits.max_columns, "]"));
@@ -201,6 +224,19 @@ absl::Status Validate(const Air& air, const AirLimits& limits) {
     return Error("public_inputs", absl::StrCat(air.public_inputs.size(), " public inputs; at most ",
                                                limits.max_public_inputs));
   }
+  if (auto s = CheckName(air.name, "name", limits); !s.ok()) return s;
+  for (size_t i = 0; i < air.public_inputs.size(); ++i) {
+    if (auto s = CheckName(air.public_inputs[i], absl::StrCat("public_inputs[", i, "]"), limits);
+        !s.ok()) {
+      return s;
+    }
+  }
+  uint64_t total_exprs = 0;
+  for (const Table& table : air.tables) total_exprs += table.exprs.size();
+  if (total_exprs > limits.max_total_exprs) {
+    return Error("tables", absl::StrCat(total_exprs, " expression nodes in all; at most ",
+                                        limits.max_total_exprs));
+  }
   for (size_t t = 0; t < air.tables.size(); ++t) {
     if (auto s = ValidateTable(air, air.tables[t], t, limits); !s.ok()) return s;
   }
@@ -220,7 +256,7 @@ std::vector<uint32_t> NodeDegrees(const Table& table) {
         d[i] = std::max(d[e.lhs], d[e.rhs]);
         break;
       case ExprOp::kMul:
-        d[i] = d[e.lhs] + d[e.rhs];
+        d[i] = uint32_t(std::min<uint64_t>(uint64_t{d[e.lhs]} + d[e.rhs], UINT32_MAX));
         break;
       case ExprOp::kNeg:
         d[i] = d[e.lhs];

@@ -110,6 +110,12 @@ struct AirLimits {
   uint32_t max_public_inputs = 1024;
   uint32_t max_constraint_degree = 8;
   int max_log_rows = 26;
+  // Every name (the AIR's, tables', columns', constraints', public inputs') in bytes.
+  uint32_t max_name_bytes = 256;
+  // Expression nodes of all tables together: the evaluators' scratch grows with it.
+  uint64_t max_total_exprs = 1u << 20;
+  // The protobuf encoding of the whole AIR (AirFromProto only), in bytes.
+  uint64_t max_encoded_bytes = 16u << 20;
 };
 
 inline constexpr uint32_t kNumChallenges = 2;
@@ -118,7 +124,8 @@ inline constexpr uint32_t kNumChallenges = 2;
 // offending field, e.g. "tables[2].exprs[17]: column 80 out of range (table has 74 columns)".
 absl::Status Validate(const Air& air, const AirLimits& limits = AirLimits());
 
-// Degree of every node of a table (valid tables only).
+// Degree of every node of a table (valid tables only). Degrees saturate at 2^32 - 1, so a
+// long chain of products can never wrap around to a small degree.
 std::vector<uint32_t> NodeDegrees(const Table& table);
 
 // True when a node's expression reads the next row.

@@ -69,6 +69,10 @@ v1::ConstraintKind KindToProto(ConstraintKind k) {
 
 absl::StatusOr<Air> AirFromProto(const v1::Air& proto, const AirLimits& limits) {
   // Bound the sizes before copying anything.
+  if (const uint64_t bytes = proto.ByteSizeLong(); bytes > limits.max_encoded_bytes) {
+    return Error("tables", absl::StrCat("the AIR encodes to ", bytes, " bytes; at most ",
+                                        limits.max_encoded_bytes));
+  }
   if (static_cast<uint32_t>(proto.tables_size()) > limits.max_tables) {
     return Error("tables",
                  absl::StrCat(proto.tables_size(), " tables; at most ", limits.max_tables));

@@ -131,6 +131,56 @@ TEST(AirValidate, LimitsAreEnforced) {
   EXPECT_NE(s.message().find("tables[0].num_columns"), std::string::npos);
 }
 
+TEST(AirValidate, NamesAndTheWholeAirAreBounded) {
+  AirLimits limits;
+  limits.max_name_bytes = 10;  // FibonacciAir's own names are shorter
+  {
+    Air air = FibonacciAir();
+    air.name = std::string(11, 'n');
+    absl::Status s = Validate(air, limits);
+    EXPECT_NE(s.message().find("name: 11 bytes"), std::string::npos) << s;
+  }
+  {
+    Air air = FibonacciAir();
+    air.tables[0].column_names = {"a", std::string(50000, 'x')};
+    absl::Status s = Validate(air, limits);
+    EXPECT_NE(s.message().find("tables[0].column_names[1]: 50000 bytes"), std::string::npos) << s;
+    EXPECT_LT(s.message().size(), 200u) << "the error echoes no more than the path and a size";
+  }
+  {
+    Air air = FibonacciAir();
+    air.tables[0].constraints[0].name = std::string(11, 'c');
+    EXPECT_NE(Validate(air, limits).message().find("tables[0].constraints[0].name"),
+              std::string::npos);
+  }
+  {
+    Air air = FibonacciAir();
+    air.public_inputs[0] = std::string(11, 'p');
+    EXPECT_NE(Validate(air, limits).message().find("public_inputs[0]"), std::string::npos);
+  }
+  {
+    AirLimits few;
+    few.max_total_exprs = 3;
+    absl::Status s = Validate(FibonacciAir(), few);
+    EXPECT_NE(s.message().find("expression nodes in all; at most 3"), std::string::npos) << s;
+  }
+}
+
+// A chain of squarings reaches degree 2^32 and beyond: the degree must not wrap around to a
+// small number that passes validation.
+TEST(AirDegrees, SaturateInsteadOfWrapping) {
+  Air air = FibonacciAir();
+  Table& t = air.tables[0];
+  uint32_t x = t.Add(Expr::Column(0)), p = x;
+  for (int i = 0; i < 32; ++i) p = t.Add(Expr::Binary(ExprOp::kMul, p, p));  // x^(2^32)
+  p = t.Add(Expr::Binary(ExprOp::kMul, p, x));                               // x^(2^32 + 1)
+  EXPECT_EQ(NodeDegrees(t)[p], UINT32_MAX);
+  t.constraints.push_back({ConstraintKind::kEveryRow, p, "huge"});
+  const absl::Status s = Validate(air);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("degree"), std::string::npos) << s;
+}
+
 TEST(AirDegrees, FollowTheRules) {
   Table t;
   t.num_columns = 2;

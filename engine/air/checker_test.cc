@@ -10,6 +10,17 @@
 namespace prover::air {
 namespace {
 
+TEST(Fibonacci, PublicInputsWithoutTheTraceAgreeWithTheGenerator) {
+  for (int log_rows : {1, 2, 5, 13}) {
+    const Fp a0 = Fp::FromU64(3), a1 = Fp::FromU64(uint64_t(log_rows) * 77);
+    auto w = Fibonacci(log_rows, a0, a1);
+    auto p = FibonacciPublicInputs(log_rows, a0, a1);
+    ASSERT_TRUE(w.ok() && p.ok());
+    EXPECT_EQ(*p, w->public_inputs) << log_rows;
+  }
+  EXPECT_FALSE(FibonacciPublicInputs(27).ok());
+}
+
 TEST(Checker, FibonacciTraceSatisfiesItsAir) {
   for (int log_rows : {1, 2, 5, 12}) {
     auto w = Fibonacci(log_rows);

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,10 @@ struct JobSpec {
   std::vector<int> log_rows;      // per table
   std::vector<Fp> public_inputs;
   int log_blowup = 0;
+  // Asks the job to stop (a cancel, a deadline, a drain): every operation polls it inside
+  // its long loops and returns CANCELLED soon after it is requested (well within a second
+  // on any supported size); the job is then unusable.
+  std::stop_token stop;
 };
 
 // Round 2 result for one table; has_aux is false for a table without interactions.

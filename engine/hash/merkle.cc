@@ -69,7 +69,7 @@ void MerkleTree::HashLeaves(size_t begin, size_t count, Digest* out) const {
   }
 }
 
-void MerkleTree::BuildFromLeafSource() {
+void MerkleTree::BuildFromLeafSource(const std::stop_token& stop) {
   const size_t base = stored_base(), block = size_t{1} << unstored_;
   Digest* stored = nodes_ + base;
   // Blocks of up to kLeaves leaves hashed into a buffer and reduced to their stored nodes.
@@ -78,6 +78,7 @@ void MerkleTree::BuildFromLeafSource() {
   ForRange(base, per_step, [&](size_t begin, size_t end) {
     Digest buf[2][kLeaves];
     for (size_t s = begin; s < end; s += per_step) {
+      if (stop.stop_requested()) return;
       const size_t nodes = std::min(per_step, end - s);
       size_t count = nodes * block;
       if (unstored_ == 0) {
@@ -95,7 +96,8 @@ void MerkleTree::BuildFromLeafSource() {
   BuildInnerNodes();
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows) {
+absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows,
+                                             const std::stop_token& stop) {
   auto tree = Allocate(rows, kMerkleUnstoredLevels);
   if (!tree.ok()) return tree.status();
   MerkleTree& t = *tree;
@@ -103,18 +105,21 @@ absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns,
   for (size_t c = 0; c < columns.size(); ++c) {
     t.columns_[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
   }
-  t.BuildFromLeafSource();
+  t.BuildFromLeafSource(stop);
+  if (stop.stop_requested()) return absl::CancelledError("merkle: stopped");
   return tree;
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len, size_t rows) {
+absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len, size_t rows,
+                                                     const std::stop_token& stop) {
   auto tree = Allocate(rows, kMerkleUnstoredLevels);
   if (!tree.ok()) return tree.status();
   MerkleTree& t = *tree;
   // Fp is one canonical u64, so the rows' memory is their little-endian encoding.
   t.rows_ = reinterpret_cast<const uint8_t*>(data);
   t.row_bytes_ = 8 * row_len;
-  t.BuildFromLeafSource();
+  t.BuildFromLeafSource(stop);
+  if (stop.stop_requested()) return absl::CancelledError("merkle: stopped");
   return tree;
 }
 

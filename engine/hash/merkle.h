@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,11 +48,15 @@ class MerkleTree {
  public:
   // Tree over `rows` rows of the given columns (each at least `rows` values long). The
   // columns must outlive the tree.
-  static absl::StatusOr<MerkleTree> Build(std::span<const Fp* const> columns, size_t rows);
+  // `stop` (both builders): polled every few hundred leaves; when requested the build
+  // returns CANCELLED soon.
+  static absl::StatusOr<MerkleTree> Build(std::span<const Fp* const> columns, size_t rows,
+                                          const std::stop_token& stop = {});
   // Tree over `rows` rows stored one after the other: row r is the `row_len` values at
   // data + r * row_len (the same leaf hash as Build over columns holding them). The data
   // must outlive the tree.
-  static absl::StatusOr<MerkleTree> BuildFromRows(const Fp* data, size_t row_len, size_t rows);
+  static absl::StatusOr<MerkleTree> BuildFromRows(const Fp* data, size_t row_len, size_t rows,
+                                                  const std::stop_token& stop = {});
   // Tree over leaf digests computed elsewhere (every level stored).
   static absl::StatusOr<MerkleTree> FromLeaves(std::span<const Digest> leaves);
 
@@ -71,7 +76,7 @@ class MerkleTree {
   // out[i] = leaf hash of row begin + i.
   void HashLeaves(size_t begin, size_t count, Digest* out) const;
   // The stored bottom level from the rows, then the levels above it.
-  void BuildFromLeafSource();
+  void BuildFromLeafSource(const std::stop_token& stop);
   void BuildInnerNodes();
 
   size_t num_leaves_ = 0;

@@ -143,7 +143,9 @@ bool Transcript::CheckProofOfWork(int bits, uint64_t nonce) const {
   return HasLeadingZeroBits(Keccak256(std::span<const uint8_t>(msg, sizeof(msg))), bits);
 }
 
-uint64_t Transcript::Grind(int bits) const {
+uint64_t Transcript::Grind(int bits) const { return *Grind(bits, std::stop_token()); }
+
+std::optional<uint64_t> Transcript::Grind(int bits, const std::stop_token& stop) const {
   bits = std::clamp(bits, 0, 64);
   if (bits == 0) return 0;
   // Rounds of `chunks` consecutive chunks searched in parallel; the first round with a
@@ -151,6 +153,7 @@ uint64_t Transcript::Grind(int bits) const {
   constexpr uint64_t kChunk = 4096;
   const uint64_t chunks = std::max(2, tbb::info::default_concurrency()) * 2;
   for (uint64_t base = 0;; base += chunks * kChunk) {
+    if (stop.stop_requested()) return std::nullopt;
     std::atomic<uint64_t> best{std::numeric_limits<uint64_t>::max()};
     tbb::parallel_for(uint64_t{0}, chunks, [&](uint64_t c) {
       const uint64_t first = base + c * kChunk;

@@ -20,7 +20,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <stop_token>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +50,9 @@ class Transcript {
   // The smallest nonce valid for `bits` at the current state (bits in [0, 64]; expected
   // work 2^bits hashes).
   uint64_t Grind(int bits) const;
+  // The same, polling `stop` between rounds (a few milliseconds each): nullopt when it was
+  // requested before a nonce was found.
+  std::optional<uint64_t> Grind(int bits, const std::stop_token& stop) const;
   bool CheckProofOfWork(int bits, uint64_t nonce) const;
 
   const Digest& state() const { return state_; }

@@ -21,14 +21,17 @@
 #pragma once
 
 #include <span>
+#include <stop_token>
 
 #include "absl/status/status.h"
 #include "engine/field/goldilocks.h"
 
 namespace prover {
 
+// `stop`: polled between pieces of work; when requested the call returns CANCELLED soon
+// (out is then unspecified).
 absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
-                      std::span<Fp* const> out);
+                      std::span<Fp* const> out, const std::stop_token& stop = {});
 
 // Coefficients (natural order, degree < n) of each column: inverse NTT, natural -> natural.
 absl::Status Interpolate(std::span<Fp* const> columns, int log_n);

@@ -148,7 +148,7 @@ absl::Status Interpolate(std::span<Fp* const> columns, int log_n) {
 }
 
 absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, Fp shift,
-                      std::span<Fp* const> out) {
+                      std::span<Fp* const> out, const std::stop_token& stop) {
   using namespace ntt_internal;
   if (in.size() != out.size()) {
     return absl::InvalidArgumentError(
@@ -167,6 +167,8 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
   std::vector<Fp*> coeff_cols(cols);
   for (size_t c = 0; c < cols; ++c) coeff_cols[c] = coeff_base + c * n;
   DifNaturalToBitrev(d, /*inverse=*/true, in, coeff_cols, Fp::One());
+  const auto stopped = [&] { return absl::CancelledError("lde: stopped"); };
+  if (stop.stop_requested()) return stopped();
 
   const NttKernels& k = KernelsFor(ActiveSimdLevel());
   const NttTwiddles& tw = d.forward();
@@ -190,6 +192,7 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
     return out[c] + BitReverse(static_cast<uint32_t>(j), log_blowup) * n;
   };
   tbb::parallel_for(tbb::blocked_range<size_t>(0, cols * blowup * blocks), [&](const auto& r) {
+    if (stop.stop_requested()) return;
     Fp* scratch = Scratch(n1 * lanes);
     for (size_t t = r.begin(); t != r.end(); ++t) {
       const size_t cj = t / blocks, i2 = (t % blocks) * lanes;
@@ -198,7 +201,9 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
                        d.coset_hi(j), scratch);
     }
   });
+  if (stop.stop_requested()) return stopped();
   tbb::parallel_for(tbb::blocked_range<size_t>(0, cols * blowup * n1), [&](const auto& r) {
+    if (stop.stop_requested()) return;
     for (size_t t = r.begin(); t != r.end(); ++t) {
       const size_t cj = t / n1, p = t % n1;
       const size_t c = cj / blowup, j = cj % blowup;
@@ -207,6 +212,7 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
                     tw.stage.data());
     }
   });
+  if (stop.stop_requested()) return stopped();
   return absl::OkStatus();
 }
 

@@ -21,7 +21,7 @@ class StageClock {
       : options_(options), timings_(timings) {}
   absl::Status Start(Stage stage) {
     Stop();
-    if (options_.on_stage && !options_.on_stage(stage)) {
+    if (options_.stop.stop_requested() || (options_.on_stage && !options_.on_stage(stage))) {
       return absl::CancelledError(
           absl::StrCat("proof cancelled before stage ", std::string(StageName(stage))));
     }
@@ -135,6 +135,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   // finds one (the usual case), else the failure itself.
   auto diagnose = [&](absl::Status failure) -> absl::Status {
     if (options.trace_check != TraceCheck::kOnFailure) return failure;
+    if (failure.code() == absl::StatusCode::kCancelled || options.stop.stop_requested()) {
+      return absl::CancelledError("proof stopped");
+    }
     if (auto s = run_checker(); !s.ok()) return s;
     return absl::Status(failure.code(), absl::StrCat(failure.message(),
                                                      " (the row-by-row checker finds the "
@@ -152,6 +155,7 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   spec.log_rows = log_rows;
   spec.public_inputs.assign(public_inputs.begin(), public_inputs.end());
   spec.log_blowup = static_cast<int>(params.log_blowup);
+  spec.stop = options.stop;
   auto job_or = backend.StartJob(spec);
   if (!job_or.ok()) return job_or.status();
   backend::ProvingJob& job = **job_or;
@@ -253,7 +257,12 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
 
   // Round 6.
   if (auto s = clock.Start(Stage::kGrinding); !s.ok()) return s;
-  proof.pow_nonce = tr.Grind(static_cast<int>(params.grinding_bits));
+  {
+    const std::optional<uint64_t> nonce =
+        tr.Grind(static_cast<int>(params.grinding_bits), options.stop);
+    if (!nonce) return absl::CancelledError("proof stopped while grinding");
+    proof.pow_nonce = *nonce;
+  }
   tr.AbsorbU64("pow_nonce", proof.pow_nonce);
   if (auto s = clock.Start(Stage::kQueries); !s.ok()) return s;
   const std::vector<uint64_t> positions =

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <stop_token>
 #include <string_view>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct ProveOptions {
   TraceCheck trace_check = TraceCheck::kOnFailure;
   // Called when a stage starts; returning false cancels the proof (CANCELLED).
   std::function<bool(Stage)> on_stage;
+  // Polled inside every long stage (LDE, trees, constraint evaluation, DEEP, FRI, grinding):
+  // once requested, Prove returns CANCELLED within about a second.
+  std::stop_token stop;
 };
 
 struct StageTiming {

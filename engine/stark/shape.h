@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/air/air.h"
 #include "engine/stark/logup.h"
+#include "engine/stark/params.h"
 
 namespace prover::stark {
 
@@ -25,5 +27,12 @@ struct TableShape {
 // The shape of `table` in an AIR of maximum constraint degree `max_degree` (which bounds
 // D_t for a valid AIR).
 TableShape ShapeOf(const air::Table& table, uint32_t max_degree);
+
+// An upper bound on the encoded size of any proof of this AIR at these heights and
+// parameters: every query opening a distinct leaf of every tree (deduplication only makes a
+// proof smaller), every sibling of every path present, and generous protobuf framing. The
+// service refuses a statement whose bound exceeds what it can serve, at submission.
+uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
+                         const ProofParams& params);
 
 }  // namespace prover::stark

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/zkvm.h"
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/stark/prover.h"
+#include "engine/testing/random_air.h"
+
 namespace prover::stark {
 namespace {
 
@@ -65,6 +71,43 @@ TEST(TableShape, LogUpGroupsSetTheAuxColumnsAndTheirDegree) {
   EXPECT_EQ(s.aux_columns, 2u);
   EXPECT_EQ(s.logup_constraints, 2u);
   EXPECT_EQ(s.degree, 3u);
+}
+
+// The bound is what the service refuses statements by: it must hold for every proof, and
+// be near enough that it refuses nothing reasonable.
+void ExpectBoundHolds(const air::WorkloadInstance& w, const ProofParams& params) {
+  auto backend = backend::MakeCpuBackend();
+  ProveOptions options;
+  options.params = params;
+  options.min_security_bits = 0;
+  auto result = Prove(*backend, w.air, w.trace, w.public_inputs, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::vector<int> log_rows;
+  for (const auto& t : w.trace.tables) log_rows.push_back(t.log_rows());
+  const uint64_t actual = EncodeProof(result->proof).size();
+  const uint64_t bound = ProofBytesBound(w.air, log_rows, params);
+  EXPECT_LE(actual, bound);
+  EXPECT_LE(bound, 4 * actual + 4096) << "actual " << actual;
+}
+
+TEST(ProofBytesBound, HoldsForEveryShapeAndParameterSet) {
+  for (uint32_t log_arity : {1u, 3u}) {
+    for (uint32_t queries : {8u, 40u}) {
+      ProofParams p;
+      p.log_fri_arity = log_arity;
+      p.num_queries = queries;
+      p.grinding_bits = 0;
+      SCOPED_TRACE(::testing::Message()
+                   << "arity 2^" << log_arity << ", " << queries << " queries");
+      ExpectBoundHolds(*air::Fibonacci(10), p);
+      ExpectBoundHolds(*air::Zkvm(10, 3), p);
+      for (uint64_t seed = 1; seed <= 3; ++seed) {
+        prover::testing::RandomAirOptions o;
+        o.seed = seed;
+        ExpectBoundHolds(prover::testing::RandomAir(o), p);
+      }
+    }
+  }
 }
 
 }  // namespace

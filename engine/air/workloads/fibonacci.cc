@@ -28,6 +28,20 @@ Air FibonacciAir() {
   return air;
 }
 
+absl::StatusOr<std::vector<Fp>> FibonacciPublicInputs(int log_rows, Fp a0, Fp a1) {
+  if (log_rows < 1 || log_rows > 26) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fibonacci: log_rows ", log_rows, " outside [1, 26]"));
+  }
+  Fp a = a0, b = a1;
+  for (uint64_t r = 1; r < (uint64_t{1} << log_rows); ++r) {
+    const Fp next_b = a + b;
+    a = b;
+    b = next_b;
+  }
+  return std::vector<Fp>{a0, a1, b};
+}
+
 absl::StatusOr<WorkloadInstance> Fibonacci(int log_rows, Fp a0, Fp a1) {
   if (log_rows < 1 || log_rows > 26) {
     return absl::InvalidArgumentError(

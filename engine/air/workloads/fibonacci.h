@@ -22,4 +22,9 @@ Air FibonacciAir();
 // The trace and public inputs for 2^log_rows rows (1 <= log_rows <= 26) from (a0, a1).
 absl::StatusOr<WorkloadInstance> Fibonacci(int log_rows, Fp a0 = Fp::Zero(), Fp a1 = Fp::One());
 
+// The public inputs of Fibonacci(log_rows, a0, a1) without building the trace (constant
+// memory: a verifier of a builtin statement needs only these).
+absl::StatusOr<std::vector<Fp>> FibonacciPublicInputs(int log_rows, Fp a0 = Fp::Zero(),
+                                                      Fp a1 = Fp::One());
+
 }  // namespace prover::air

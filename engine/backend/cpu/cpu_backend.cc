@@ -159,15 +159,18 @@ class CpuJob final : public ProvingJob {
       s.main_lde = Tracked<Fp>(&mem_, size_t{cols} << s.log_N);
       const std::vector<const Fp*> in = s.trace->column_pointers();
       const std::vector<Fp*> out = Columns(s.main_lde.data(), cols, s.N());
-      status[t] = CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset), out);
+      status[t] =
+          CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset), out, spec_.stop);
       if (!status[t].ok()) return;
-      auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N());
+      auto tree =
+          MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N(), spec_.stop);
       if (!tree.ok()) {
         status[t] = tree.status();
         return;
       }
       s.main_tree.emplace(*std::move(tree));
     });
+    if (auto s = Stopped(); !s.ok()) return s;
     std::vector<Digest> roots;
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (!status[t].ok()) return status[t];
@@ -183,6 +186,7 @@ class CpuJob final : public ProvingJob {
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
       if (tables_[t].aux_columns != 0) status[t] = BuildAux(t, alpha, beta);
     });
+    if (auto s = Stopped(); !s.ok()) return s;
     std::vector<AuxCommitment> out(tables_.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (!status[t].ok()) return status[t];
@@ -197,6 +201,7 @@ class CpuJob final : public ProvingJob {
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(),
                       [&](size_t t) { status[t] = BuildQuotient(t, gamma); });
+    if (auto s = Stopped(); !s.ok()) return s;
     std::vector<Digest> roots;
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (!status[t].ok()) return status[t];
@@ -211,6 +216,7 @@ class CpuJob final : public ProvingJob {
     std::vector<TableOod> out(tables_.size());
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) { status[t] = Ood(t, z, out[t]); });
+    if (auto s = Stopped(); !s.ok()) return s;
     for (const auto& s : status) {
       if (!s.ok()) return s;
     }
@@ -262,19 +268,21 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<Digest> CommitFriLayer(int layer) override {
+    if (auto s = Stopped(); !s.ok()) return s;
     if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
       return absl::FailedPreconditionError("cpu backend: CommitFriLayer out of order");
     }
     const size_t arity = size_t{1} << schedule_.log_arity[layer];
     const Tracked<Fp3>& v = layers_[layer];
     auto tree = MerkleTree::BuildFromRows(reinterpret_cast<const Fp*>(v.data()), 3 * arity,
-                                          v.size() / arity);
+                                          v.size() / arity, spec_.stop);
     if (!tree.ok()) return tree.status();
     layer_trees_[layer].emplace(*std::move(tree));
     return layer_trees_[layer]->root();
   }
 
   absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
+    if (auto s = Stopped(); !s.ok()) return s;
     if (layer != fri_step_ || order_.stage() != 5 || !layer_trees_[layer].has_value()) {
       return absl::FailedPreconditionError("cpu backend: FoldFriLayer out of order");
     }
@@ -302,8 +310,10 @@ class CpuJob final : public ProvingJob {
     plan.scale = Fp::FromU64(arity).Inverse();
     plan.inject = inject.size() != 0 ? inject.data() : nullptr;
     const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
-    ForChunks(groups, 1024,
-              [&](size_t b, size_t e) { kernels.fold(plan, b, e, in.data(), out.data()); });
+    ForChunks(groups, 1024, [&](size_t b, size_t e) {
+      if (!spec_.stop.stop_requested()) kernels.fold(plan, b, e, in.data(), out.data());
+    });
+    if (auto s = Stopped(); !s.ok()) return s;
     inject_[layer + 1].Release();
     ++fri_step_;
     return absl::OkStatus();
@@ -361,7 +371,16 @@ class CpuJob final : public ProvingJob {
   JobMemory memory() const override { return mem_.Get(); }
 
  private:
-  absl::Status Step(int stage) { return order_.Step(stage); }
+  absl::Status Step(int stage) {
+    if (auto s = Stopped(); !s.ok()) return s;
+    return order_.Step(stage);
+  }
+  // CANCELLED once the job's stop token is requested: every operation checks it after its
+  // parallel loops (whose bodies skip their work once it is set), before any result is used.
+  absl::Status Stopped() const {
+    if (spec_.stop.stop_requested()) return absl::CancelledError("cpu backend: job stopped");
+    return absl::OkStatus();
+  }
 
   static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data,
                                                  size_t cols, size_t len,
@@ -455,6 +474,7 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
         std::vector<Fp3> phi, inv;
         std::vector<const Fp*> cur(trace_cols.size());
         for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+          if (spec_.stop.stop_requested()) return;
           const size_t r0 = ci * chunk;
           for (size_t c = 0; c < cur.size(); ++c) cur[c] = trace_cols[c] + r0;
           ev.Evaluate(cur, {}, chunk);
@@ -511,11 +531,11 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   const std::vector<Fp*> in = Columns(aux, base_cols, n);
   const std::vector<Fp*> out = Columns(s.aux_lde.data(), base_cols, s.N());
   if (auto st = CosetLde(std::vector<const Fp*>(in.begin(), in.end()), s.log_n, spec_.log_blowup,
-                         Fp::FromCanonical(kCosetOffset), out);
+                         Fp::FromCanonical(kCosetOffset), out, spec_.stop);
       !st.ok()) {
     return st;
   }
-  auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N());
+  auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N(), spec_.stop);
   if (!tree.ok()) return tree.status();
   s.aux_tree.emplace(*std::move(tree));
   return absl::OkStatus();
@@ -720,7 +740,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   }
   if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok())
     return st;
-  auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N);
+  auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N, spec_.stop);
   if (!tree.ok()) return tree.status();
   s.quotient_tree.emplace(*std::move(tree));
   return absl::OkStatus();
