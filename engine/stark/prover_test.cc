@@ -12,6 +12,7 @@
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
 #include "engine/testing/simd_levels.h"
+#include "engine/testing/stop_contract.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tbb/task_arena.h"
@@ -314,7 +315,11 @@ TEST(Prover, CancelsBetweenStages) {
 }
 
 // The backend call-order contract is tested for every engine in
-// engine/testing/backend_contract.h.
+// engine/testing/backend_contract.h; the stop token here for the CPU engine too.
+TEST(Prover, AStopEndsTheProofWithinASecondOnTheCpuEngine) {
+  auto backend = backend::MakeCpuBackend();
+  prover::testing::ExpectStopsEveryStage(*backend, /*log_rows=*/20);
+}
 
 TEST(Params, SecurityBitsAndSchedule) {
   ProofParams p;  // defaults

@@ -20,6 +20,7 @@
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
+#include "engine/testing/stop_contract.h"
 #include "gtest/gtest.h"
 
 namespace prover::testing {
@@ -146,6 +147,10 @@ TEST_P(BackendContract, Zkvm) {
     ASSERT_TRUE(w.ok()) << w.status();
     ExpectSameProof(*w, stark::ProveOptions(), absl::StrCat("zkvm scale ", scale));
   }
+}
+
+TEST_P(BackendContract, AStopEndsTheProofWithinASecond) {
+  ExpectStopsEveryStage(*backend_, GetParam().max_log_rows);
 }
 
 TEST_P(BackendContract, RejectsCallsOutOfOrder) {

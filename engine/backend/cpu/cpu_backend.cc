@@ -22,6 +22,7 @@
 #include "engine/stark/shape.h"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
+#include "tbb/task_arena.h"
 
 namespace prover::backend {
 namespace {
@@ -938,7 +939,7 @@ class CpuBackend final : public Backend {
   }
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
     // Main, aux and quotient LDEs held together, plus the first FRI layer and trees.
-    uint64_t total = 0, max_lde = 0;
+    uint64_t total = 0, max_lde = 0, max_nodes = 0;
     for (size_t t = 0; t < spec.log_rows.size(); ++t) {
       const air::Table& table = spec.air->tables[t];
       const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
@@ -948,8 +949,16 @@ class CpuBackend final : public Backend {
       total += 8 * N * (table.num_columns + aux + 3 * parts) + 8 * n * (aux + 3 * parts);
       total += 3 * 64 * N;  // three trees of 2N digests
       max_lde = std::max(max_lde, N);
+      max_nodes = std::max<uint64_t>(max_nodes, table.exprs.size());
     }
-    return total + 24 * 2 * max_lde + 64 * max_lde;
+    // The expression evaluators' arena: every thread evaluating constraints holds one
+    // DagEvaluator of up to (nodes x kDagChunk) extension values, plus its per-node tables;
+    // one more for a thread that takes a second task while it waits on a nested loop.
+    const uint64_t threads = uint64_t(std::max(1, tbb::this_task_arena::max_concurrency()));
+    const uint64_t arena = (threads + 1) * max_nodes * (sizeof(Fp3) * cpu::kDagChunk + 32);
+    // Thread stacks touched, the domain tables of these sizes, allocator slack.
+    constexpr uint64_t kFixed = 16ull << 20;
+    return total + 24 * 2 * max_lde + 64 * max_lde + arena + kFixed;
   }
 };
 

@@ -501,6 +501,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<Digest> CommitFriLayer(int layer) override {
+    RETURN_IF_ERROR(Stopped());
     if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
       return absl::FailedPreconditionError("cuda backend: CommitFriLayer out of order");
     }
@@ -518,6 +519,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
+    RETURN_IF_ERROR(Stopped());
     if (layer != fri_step_ || order_.stage() != 5 || layer_trees_[layer].empty()) {
       return absl::FailedPreconditionError("cuda backend: FoldFriLayer out of order");
     }
@@ -624,7 +626,16 @@ class DeviceJob final : public ProvingJob {
   JobMemory memory() const override { return mem_.Get(); }
 
  private:
-  absl::Status Step(int stage) { return order_.Step(stage); }
+  // The stop token is checked between operations: each is a short sequence of kernels on
+  // the device (milliseconds), so a stop takes effect at the next one.
+  absl::Status Step(int stage) {
+    RETURN_IF_ERROR(Stopped());
+    return order_.Step(stage);
+  }
+  absl::Status Stopped() const {
+    if (spec_.stop.stop_requested()) return absl::CancelledError("cuda backend: job stopped");
+    return absl::OkStatus();
+  }
 
   // Natural-order evaluations on <w_n> -> natural coefficients and the coset LDE
   // (bit-reversed), for columns that all have 2^log_n values.
