@@ -231,7 +231,10 @@ uint64_t FreeDescriptors() {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++open;
   }
-  if (ec) return UINT64_MAX;
+  if (ec) {
+    // Not even the directory could be opened: none left; without /proc, unknown.
+    return ec.value() == EMFILE || ec.value() == ENFILE ? 0 : UINT64_MAX;
+  }
   return rl.rlim_cur > open ? rl.rlim_cur - open : 0;
 }
 

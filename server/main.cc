@@ -198,6 +198,9 @@ int Main(const std::vector<std::string>& args) {
   quota.Resize(size_t(std::max<uint64_t>(4 * c.max_message_bytes, 256ull << 20)));
   builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
+  UnknownMethodService unknown_methods(&metrics);
+  builder.RegisterCallbackGenericService(&unknown_methods);
+  builder.experimental().SetInterceptorCreators(MakeStatusInterceptors(&metrics));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("--listen: cannot listen on ", c.listen)));

@@ -928,4 +928,73 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
   return reactor;
 }
 
+namespace {
+
+// "/prover.v1.Prover/SubmitProof" -> "SubmitProof" (the label prover_requests_total uses).
+std::string MethodLabel(std::string_view full) {
+  const size_t slash = full.rfind('/');
+  return Excerpt(slash == std::string_view::npos ? full : full.substr(slash + 1), 64);
+}
+
+class StatusInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  StatusInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
+      : method_(info->method() != nullptr ? info->method() : ""), metrics_(metrics) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status s = methods->GetSendStatus();
+      // Our handlers always explain an error; an empty UNIMPLEMENTED for a method we serve
+      // is gRPC's answer to a request body it could not parse.
+      if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED && s.error_message().empty() &&
+          method_.rfind("/prover.v1.Prover/", 0) == 0) {
+        metrics_->Request(MethodLabel(method_), "INVALID_ARGUMENT");
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            "request: the body is not a protobuf encoding of the method's request message"));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string method_;
+  Metrics* metrics_;
+};
+
+class StatusInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit StatusInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new StatusInterceptor(info, metrics_);
+  }
+
+ private:
+  Metrics* metrics_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+MakeStatusInterceptors(Metrics* metrics) {
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> out;
+  out.push_back(std::make_unique<StatusInterceptorFactory>(metrics));
+  return out;
+}
+
+grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
+    grpc::GenericCallbackServerContext* ctx) {
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(const grpc::Status& s) { Finish(s); }
+    void OnDone() override { delete this; }
+  };
+  metrics_->Request("unknown", "UNIMPLEMENTED");
+  return new Reactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                  absl::StrCat("unknown method '", Excerpt(ctx->method(), 128),
+                                               "' (see proto/prover/v1/prover.proto)")));
+}
+
 }  // namespace prover::server

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "prover/v1/prover.grpc.pb.h"
 #include "server/auth.h"
 #include "server/job_manager.h"
@@ -76,5 +78,21 @@ class ProverService final : public v1::Prover::CallbackService {
 
 // absl and grpc use the same code numbers.
 grpc::Status ToGrpc(const absl::Status& s);
+
+// What gRPC answers by itself, made clear and counted: a body that is not a protobuf
+// encoding of the method's request (gRPC 1.51 answers UNIMPLEMENTED with no message)
+// becomes INVALID_ARGUMENT naming the problem, and is counted in prover_requests_total.
+std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+MakeStatusInterceptors(Metrics* metrics);
+
+// Calls of methods this server does not have: UNIMPLEMENTED naming the method, counted.
+class UnknownMethodService final : public grpc::CallbackGenericService {
+ public:
+  explicit UnknownMethodService(Metrics* metrics) : metrics_(metrics) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+
+ private:
+  Metrics* metrics_;
+};
 
 }  // namespace prover::server

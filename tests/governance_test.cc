@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "prover/v1/prover.grpc.pb.h"
 #include "tests/service_fixture.h"
@@ -598,6 +599,48 @@ TEST_F(GovernanceTest, AnUnknownStateInARowSettlesAsFailed) {
   EXPECT_EQ(j.state(), v1::FAILED);
   EXPECT_EQ(j.cause(), v1::INTERNAL);
   EXPECT_NE(j.error().find("unknown state 42"), std::string::npos) << j.error();
+}
+
+// Item 14: a body that is not protobuf, and an unknown method, get a clear answer and are
+// counted.
+TEST_F(GovernanceTest, BodiesThatAreNotProtobufAreInvalidArgumentAndCounted) {
+  StartServer("garbage");
+  grpc::GenericStub stub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto call = [&](const std::string& method) {
+    grpc::ClientContext ctx;
+    RawClient::Authorize(ctx);
+    const std::string junk = "\xff\xff\xff\xff\x0f not a protobuf message";
+    grpc::Slice slice(junk);
+    grpc::ByteBuffer req(&slice, 1), resp;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
+      std::lock_guard<std::mutex> lock(mu);
+      status = s;
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    return status;
+  };
+  const grpc::Status submit = call("/prover.v1.Prover/SubmitProof");
+  EXPECT_EQ(submit.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(submit.error_message().rfind("request: the body is not a protobuf", 0), 0u)
+      << submit.error_message();
+  const grpc::Status unknown = call("/prover.v1.Prover/Nope");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(unknown.error_message().find("/prover.v1.Prover/Nope"), std::string::npos);
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_EQ(MetricValue(metrics,
+                        "prover_requests_total{code=\"INVALID_ARGUMENT\",method=\"SubmitProof\"}"),
+            1);
+  EXPECT_EQ(
+      MetricValue(metrics, "prover_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"}"), 1);
+  EXPECT_TRUE(alpha_->ServerInfo().ok());
 }
 
 }  // namespace
