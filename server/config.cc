@@ -79,6 +79,7 @@ const std::map<std::string, Setter>& Setters() {
       {"upload-idle-timeout-s", Number(&ServerConfig::upload_idle_timeout_s)},
       {"max-proof-bytes", Number(&ServerConfig::max_proof_bytes)},
       {"max-air-nodes", Number(&ServerConfig::max_air_nodes)},
+      {"max-air-bytes", Number(&ServerConfig::max_air_bytes)},
       {"max-proof-streams-per-tenant", Number(&ServerConfig::max_proof_streams_per_tenant)},
       {"connection-idle-timeout-s", Number(&ServerConfig::connection_idle_timeout_s)},
       {"handshake-timeout-s", Number(&ServerConfig::handshake_timeout_s)},
@@ -165,6 +166,7 @@ resources (docs/OPERATIONS.md, "Resources"):
   --max-proof-bytes N         largest proof a statement may produce (default 7/8 of
                               max-message-bytes, so VerifyProof can take it back)
   --max-air-nodes N           expression nodes in one AIR (default 65536)
+  --max-air-bytes N           the encoded AIR of one request (default 4 MiB)
   --max-proof-streams-per-tenant N  GetProof calls at once per tenant (default 16)
   --connection-idle-timeout-s S   close connections idle this long (default 300)
   --handshake-timeout-s S     close connections that do not finish their handshake (10)

@@ -47,6 +47,7 @@ struct ServerConfig {
   double upload_idle_timeout_s = 30;     // an upload with no message this long is aborted
   uint64_t max_proof_bytes = 0;          // 0: 7/8 of max-message-bytes
   uint32_t max_air_nodes = 1u << 16;     // expression nodes in one AIR
+  uint64_t max_air_bytes = 4u << 20;     // the encoded AIR of one request
   uint32_t max_proof_streams_per_tenant = 16;
   double connection_idle_timeout_s = 300;
   double handshake_timeout_s = 10;

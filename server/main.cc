@@ -160,7 +160,7 @@ int Main(const std::vector<std::string>& args) {
   manager_options.min_free_disk_bytes = c.min_free_disk_bytes;
   manager_options.request_limits.air.max_total_exprs = c.max_air_nodes;
   manager_options.request_limits.air.max_exprs = c.max_air_nodes;
-  manager_options.request_limits.air.max_encoded_bytes = c.max_message_bytes;
+  manager_options.request_limits.air.max_encoded_bytes = c.max_air_bytes;
   manager_options.request_limits.max_proof_bytes =
       c.max_proof_bytes != 0 ? c.max_proof_bytes : c.max_message_bytes / 8 * 7;
   auto manager = JobManager::Open(manager_options, std::move(engines->engines), &metrics);
@@ -228,6 +228,7 @@ int Main(const std::vector<std::string>& args) {
   server->GetHealthCheckService()->SetServingStatus(false);
   (*manager)->Drain(std::chrono::milliseconds(int64_t(c.drain_timeout_s * 1000)));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  service.Shutdown();
   manager->reset();
   Log(LogLevel::kInfo, "proverd stopped");
   return 0;

@@ -87,8 +87,25 @@ absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
   return Bad("statement", "one of builtin or user is required");
 }
 
+absl::Status CheckRequestSize(const v1::SubmitProofRequest& request, const RequestLimits& limits) {
+  if (request.has_user()) {
+    const uint64_t bytes = request.user().air().ByteSizeLong();
+    if (bytes > limits.air.max_encoded_bytes) {
+      return Bad("user.air",
+                 absl::StrCat(bytes, " bytes encoded; at most ", limits.air.max_encoded_bytes));
+    }
+  }
+  if (request.has_builtin() && request.builtin().workload().size() > 64) {
+    return Bad("builtin.workload",
+               absl::StrCat("unknown workload '", Excerpt(request.builtin().workload()),
+                            "' (fibonacci, zkvm)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
                                        std::string_view trace, const RequestLimits& limits) {
+  if (auto s = CheckRequestSize(request, limits); !s.ok()) return s;
   PreparedJob job;
   if (!ValidRequestId(request.request_id())) {
     return Bad("request_id", "at most 128 characters of [A-Za-z0-9._:-]");

@@ -54,6 +54,10 @@ struct PreparedJob {
 absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
                                        std::string_view trace, const RequestLimits& limits);
 
+// The sizes that can be checked without copying anything (the encoded AIR against
+// limits.air.max_encoded_bytes): run first, on the request as received.
+absl::Status CheckRequestSize(const v1::SubmitProofRequest& request, const RequestLimits& limits);
+
 // SHA-256 over the request without its request id (deterministic serialization) followed
 // by the trace bytes: the same content submitted inline or by upload hashes the same.
 std::string ContentHash(const v1::SubmitProofRequest& request_without_trace,

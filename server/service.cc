@@ -150,6 +150,11 @@ ProverService::ProverService(JobManager* manager, Metrics* metrics, ServiceOptio
 
 ProverService::~ProverService() = default;
 
+void ProverService::Shutdown() {
+  shared_->io_pool.Shutdown();
+  shared_->verify_pool.Shutdown();
+}
+
 grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext* ctx,
                                                      const v1::SubmitProofRequest* request,
                                                      v1::SubmitProofResponse* response) {
@@ -161,21 +166,29 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
   }
   shared_->metrics->BytesReceived(request->ByteSizeLong());
   // Validation, hashing and the trace's fsync: on the I/O pool.
-  const bool posted =
-      shared_->io_pool.TryPost([shared = shared_, tenant = *tenant, reactor, request, response] {
-        v1::SubmitProofRequest copy = *request;
-        std::string trace;
-        if (copy.has_user()) trace.swap(*copy.mutable_user()->mutable_trace());
-        shared->manager->Submit(
-            tenant, std::move(copy), std::move(trace),
-            [shared, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
-              if (job.ok()) {
-                *response->mutable_job() = *std::move(job);
-                response->set_deduplicated(deduplicated);
-              }
-              reactor->Finish(shared->Done("SubmitProof", job.status()));
-            });
-      });
+  const bool posted = shared_->io_pool.TryPost([shared = shared_, tenant = *tenant, reactor,
+                                                request, response] {
+    // Sizes first, before anything is copied.
+    if (auto s = CheckRequestSize(*request, shared->manager->options().request_limits); !s.ok()) {
+      reactor->Finish(shared->Done("SubmitProof", s));
+      return;
+    }
+    // The trace moves out of the request gRPC holds for us (not a const object: gRPC
+    // allocated it and reads it no more); the rest, small now, is copied.
+    auto* received = const_cast<v1::SubmitProofRequest*>(request);
+    std::string trace;
+    if (received->has_user()) trace.swap(*received->mutable_user()->mutable_trace());
+    v1::SubmitProofRequest copy = *received;
+    shared->manager->Submit(
+        tenant, std::move(copy), std::move(trace),
+        [shared, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
+          if (job.ok()) {
+            *response->mutable_job() = *std::move(job);
+            response->set_deduplicated(deduplicated);
+          }
+          reactor->Finish(shared->Done("SubmitProof", job.status()));
+        });
+  });
   if (!posted) reactor->Finish(shared_->Done("SubmitProof", shared_->Busy()));
   return reactor;
 }
@@ -263,6 +276,10 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
       }
       request_ = std::move(*message_.mutable_request());
       have_request_ = true;
+      if (auto s = CheckRequestSize(request_, shared_->manager->options().request_limits);
+          !s.ok()) {
+        return FinishOnce(s);
+      }
       if (!request_.has_user()) {
         return FinishOnce(
             absl::InvalidArgumentError("request.user: uploads carry a user statement"));
@@ -849,6 +866,16 @@ grpc::ServerUnaryReactor* ProverService::VerifyProof(grpc::CallbackServerContext
   shared_->metrics->BytesReceived(request->ByteSizeLong());
   // Verification (and deriving a builtin's public inputs) is real work: admitted against
   // the verification memory budget, then run on the bounded verification pool.
+  if (request->has_user()) {
+    const uint64_t air_bytes = request->user().air().ByteSizeLong();
+    const uint64_t max = shared_->manager->options().request_limits.air.max_encoded_bytes;
+    if (air_bytes > max) {
+      reactor->Finish(shared_->Done(
+          "VerifyProof", absl::InvalidArgumentError(absl::StrCat(
+                             "user.air: ", air_bytes, " bytes encoded; at most ", max))));
+      return reactor;
+    }
+  }
   uint64_t generator = 0;
   const uint64_t cost = VerifyCost(*request, &generator);
   const uint64_t share = shared_->verify_memory.per_key_limit();

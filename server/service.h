@@ -43,6 +43,10 @@ class ProverService final : public v1::Prover::CallbackService {
   ProverService(JobManager* manager, Metrics* metrics, ServiceOptions options);
   ~ProverService() override;
 
+  // After the gRPC server has shut down: finishes the work pools' tasks (submissions,
+  // verifications, proof reads), so nothing touches the job manager afterwards.
+  void Shutdown();
+
   grpc::ServerUnaryReactor* SubmitProof(grpc::CallbackServerContext* ctx,
                                         const v1::SubmitProofRequest* request,
                                         v1::SubmitProofResponse* response) override;

@@ -8,13 +8,17 @@ WorkPool::WorkPool(uint32_t threads, uint32_t max_queued) : max_queued_(max_queu
   }
 }
 
-WorkPool::~WorkPool() {
+WorkPool::~WorkPool() { Shutdown(); }
+
+void WorkPool::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
 bool WorkPool::TryPost(std::function<void()> fn) {
@@ -30,9 +34,13 @@ bool WorkPool::TryPost(std::function<void()> fn) {
 void WorkPool::Post(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(fn));
+    if (!stop_) {
+      queue_.push_back(std::move(fn));
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  fn();
 }
 
 size_t WorkPool::queued() const {

@@ -35,9 +35,13 @@ class WorkPool {
   WorkPool(const WorkPool&) = delete;
   WorkPool& operator=(const WorkPool&) = delete;
 
-  // False when `max_queued` tasks already wait; `fn` is then dropped without running.
+  // False when `max_queued` tasks already wait, or after Shutdown; `fn` is then dropped
+  // without running.
   bool TryPost(std::function<void()> fn);
+  // Always runs `fn`: queued, or at once on the caller's thread after Shutdown.
   void Post(std::function<void()> fn);
+  // Runs what is queued, then joins the threads. Idempotent; the destructor calls it.
+  void Shutdown();
 
   size_t queued() const;
   uint32_t threads() const { return uint32_t(threads_.size()); }

@@ -14,65 +14,6 @@ namespace {
 
 using GovernanceTest = ServiceTest;
 
-// A raw stub with tenant alpha's key, for calls the client library does not make (slow or
-// cancelled streams).
-struct RawClient {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Prover::Stub> stub;
-  // `window`: the stream flow-control window this client offers (small: a reader that does
-  // not read holds the server's stream open).
-  explicit RawClient(const std::string& target, int window = 0) {
-    grpc::ChannelArguments args;
-    if (window > 0) {
-      args.SetInt("grpc.http2.bdp_probe", 0);
-      args.SetInt("grpc.http2.lookahead_bytes", window);
-    }
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-    stub = v1::Prover::NewStub(channel);
-  }
-  static void Authorize(grpc::ClientContext& ctx, const char* key = kAlpha) {
-    ctx.AddMetadata("authorization", std::string("Bearer ") + key);
-  }
-};
-
-// A user statement: one table of `columns` columns (each column constant along the rows,
-// with a transition constraint saying so), 2^log_rows rows.
-v1::SubmitProofRequest WideStatement(uint32_t columns, int log_rows) {
-  air::Air air;
-  air.name = "wide";
-  air.max_constraint_degree = 2;
-  air::Table t;
-  t.name = "t";
-  t.num_columns = columns;
-  for (uint32_t c = 0; c < columns; ++c) {
-    const uint32_t cur = t.Add(air::Expr::Column(c)), next = t.Add(air::Expr::Column(c, 1));
-    t.constraints.push_back({air::ConstraintKind::kTransition,
-                             t.Add(air::Expr::Binary(air::ExprOp::kSub, next, cur)), ""});
-  }
-  air.tables.push_back(std::move(t));
-  air::Trace trace;
-  trace.tables.emplace_back(columns, log_rows);
-  for (uint32_t c = 0; c < columns; ++c) {
-    for (size_t r = 0; r < trace.tables[0].rows(); ++r)
-      trace.tables[0].column(c)[r] = Fp::FromU64(c);
-  }
-  v1::SubmitProofRequest req;
-  *req.mutable_user()->mutable_air() = air::AirToProto(air);
-  const auto bytes = air::EncodeTrace(trace);
-  req.mutable_user()->set_trace(std::string(bytes.begin(), bytes.end()));
-  return req;
-}
-
-// How long `call` takes.
-template <typename F>
-double Seconds(F&& call) {
-  const auto t0 = std::chrono::steady_clock::now();
-  call();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // Item 1: VerifyProof of a builtin statement runs in a bounded pool under a memory budget.
 TEST_F(GovernanceTest, VerifyProofIsAdmittedBoundedAndDerivesFibonacciInputsCheaply) {
   StartServer("verify", {"--verify-memory-bytes", "67108864", "--verify-threads", "1"});
@@ -278,6 +219,12 @@ TEST_F(GovernanceTest, NamesAndSizesAreBoundedAndErrorsEchoExcerpts) {
   r = alpha_->Submit(named);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message().rfind("user.air.name: 51200 bytes", 0), 0u) << r.status();
+  // The encoded AIR as a whole (4 MiB by default), checked before anything is copied.
+  named.mutable_user()->mutable_air()->set_name(std::string(5 << 20, 'n'));
+  r = alpha_->Submit(named);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message().rfind("user.air: ", 0), 0u) << r.status();
+  EXPECT_NE(r.status().message().find("at most 4194304"), std::string::npos) << r.status();
 
   // The AIR as a whole: 1000 expression nodes at most here (3 per column).
   r = alpha_->Submit(WideStatement(600, 2));

@@ -21,79 +21,12 @@
 #include "gtest/gtest.h"
 #include "server/sha256.h"
 #include "tests/proverd_process.h"
+#include "tests/service_helpers.h"
 
 namespace prover {
 
 using client::ProverClient;
 using testing::ProverdProcess;
-
-inline constexpr char kAlpha[] = "key-alpha";
-inline constexpr char kBeta[] = "key-beta";
-
-inline std::string TempDir(const std::string& name) {
-  const auto p = std::filesystem::temp_directory_path() /
-                 ("proverd_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p.string();
-}
-
-inline std::string KeysFile(const std::string& dir) {
-  const std::string path = dir + "/keys.txt";
-  std::ofstream(path) << "# test tenants\nalpha " << server::Sha256Hex(kAlpha) << "\nbeta "
-                      << server::Sha256Hex(kBeta) << "\n";
-  return path;
-}
-
-inline v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {
-  v1::SubmitProofRequest r;
-  r.mutable_builtin()->set_workload("fibonacci");
-  r.mutable_builtin()->set_log_rows(log_rows);
-  r.set_request_id(std::move(request_id));
-  return r;
-}
-
-inline bool IsFinal(const v1::Job& j) {
-  return j.state() == v1::SUCCEEDED || j.state() == v1::FAILED || j.state() == v1::CANCELLED;
-}
-
-// GET http://ADDR/PATH (the metrics endpoint).
-inline std::string HttpGet(const std::string& address, const std::string& path) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(uint16_t(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return "";
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
-  (void)::write(fd, req.data(), req.size());
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-  ::close(fd);
-  return out;
-}
-
-inline double MetricValue(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
-
-inline absl::Status VerifyFib(uint32_t log_rows, const std::string& proof) {
-  auto w = air::Fibonacci(int(log_rows));
-  return stark::VerifyEncoded(
-      w->air, w->public_inputs,
-      std::span(reinterpret_cast<const uint8_t*>(proof.data()), proof.size()));
-}
 
 class ServiceTest : public ::testing::Test {
  protected:
