@@ -949,6 +949,11 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
     l->set_rate_limit_per_second(shared_->options.rate_limit_per_second);
     l->set_min_security_bits(mo.request_limits.min_security_bits);
     l->set_max_log_rows(uint32_t(mo.request_limits.max_log_rows));
+    l->set_max_proof_bytes(mo.request_limits.max_proof_bytes);
+    l->set_max_stored_bytes_per_tenant(mo.max_stored_bytes_per_tenant);
+    l->set_max_jobs_per_tenant(mo.max_jobs_per_tenant);
+    l->set_max_air_bytes(mo.request_limits.air.max_encoded_bytes);
+    l->set_max_air_nodes(uint32_t(mo.request_limits.air.max_total_exprs));
     response->set_tenant(*tenant);
   }
   reactor->Finish(shared_->Done("GetServerInfo", tenant.status()));

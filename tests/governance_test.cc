@@ -231,6 +231,12 @@ TEST_F(GovernanceTest, NamesAndSizesAreBoundedAndErrorsEchoExcerpts) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("expression"), std::string::npos) << r.status();
   EXPECT_TRUE(alpha_->Submit(WideStatement(100, 2)).ok());
+  // Clients can read the limits.
+  auto info = alpha_->ServerInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->limits().max_air_nodes(), 1000u);
+  EXPECT_EQ(info->limits().max_air_bytes(), 4u << 20);
+  EXPECT_EQ(info->limits().max_proof_bytes(), (64u << 20) / 8 * 7);
 }
 
 // Item 7: a statement whose proof could exceed what the server serves is refused at once.

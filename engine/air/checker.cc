@@ -83,11 +83,13 @@ uint64_t BaseValue(const F& v) {
 template <typename F>
 void CheckRows(const Table& table, const TableTrace& tt, uint32_t t, size_t begin, size_t end,
                std::span<const Fp> publics, std::span<const F> challenges,
-               std::vector<ConstraintFailure>& out, uint64_t& count, size_t cap, ChunkBus& bus) {
+               std::vector<ConstraintFailure>& out, uint64_t& count, size_t cap, ChunkBus& bus,
+               const std::stop_token& stop) {
   const size_t rows = tt.rows();
   std::vector<F> cur(table.num_columns), next(table.num_columns), values;
   bus.table = t;
   for (size_t r = begin; r < end; ++r) {
+    if ((r & 63) == 0 && stop.stop_requested()) return;
     for (uint32_t c = 0; c < table.num_columns; ++c) {
       cur[c] = Lift<F>(tt.at(c, r));
       next[c] = Lift<F>(tt.at(c, (r + 1) & (rows - 1)));
@@ -225,7 +227,8 @@ absl::Status CheckShapes(const Air& air, const Trace& trace, std::span<const Fp>
 }
 
 absl::StatusOr<CheckReport> CheckTrace(const Air& air, const Trace& trace,
-                                       std::span<const Fp> public_inputs, size_t max_failures) {
+                                       std::span<const Fp> public_inputs, size_t max_failures,
+                                       const std::stop_token& stop) {
   if (auto s = CheckShapes(air, trace, public_inputs); !s.ok()) return s;
   CheckReport report;
   // Fixed pseudo-random challenges for constraints that mention them.
@@ -252,12 +255,13 @@ absl::StatusOr<CheckReport> CheckTrace(const Air& air, const Trace& trace,
     const TableTrace& tt = trace.tables[task.table];
     if (UsesChallenges(table)) {
       CheckRows<Fp3>(table, tt, task.table, task.begin, task.end, public_inputs, challenges,
-                     found[i], counts[i], max_failures, bus[i]);
+                     found[i], counts[i], max_failures, bus[i], stop);
     } else {
       CheckRows<Fp>(table, tt, task.table, task.begin, task.end, public_inputs, {}, found[i],
-                    counts[i], max_failures, bus[i]);
+                    counts[i], max_failures, bus[i], stop);
     }
   });
+  if (stop.stop_requested()) return absl::CancelledError("trace check stopped");
   for (size_t i = 0; i < tasks.size(); ++i) {
     report.failure_count += counts[i];
     for (const auto& f : found[i]) {

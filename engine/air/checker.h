@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,11 @@ struct CheckReport {
 // number of public inputs. INVALID_ARGUMENT with the path otherwise.
 absl::Status CheckShapes(const Air& air, const Trace& trace, std::span<const Fp> public_inputs);
 
-// Shapes first (an error), then every constraint and bus (the report).
+// Shapes first (an error), then every constraint and bus (the report). `stop` is polled
+// every 64 rows: once requested, CANCELLED soon.
 absl::StatusOr<CheckReport> CheckTrace(const Air& air, const Trace& trace,
-                                       std::span<const Fp> public_inputs,
-                                       size_t max_failures = 100);
+                                       std::span<const Fp> public_inputs, size_t max_failures = 100,
+                                       const std::stop_token& stop = {});
 
 // OK for a clean report, else FAILED_PRECONDITION naming the first failure and the count.
 absl::Status ReportToStatus(const Air& air, const CheckReport& report);

@@ -21,6 +21,15 @@ TEST(Fibonacci, PublicInputsWithoutTheTraceAgreeWithTheGenerator) {
   EXPECT_FALSE(FibonacciPublicInputs(27).ok());
 }
 
+TEST(Checker, AStopRequestEndsTheCheck) {
+  auto w = Fibonacci(12);
+  ASSERT_TRUE(w.ok());
+  std::stop_source stop;
+  stop.request_stop();
+  auto report = CheckTrace(w->air, w->trace, w->public_inputs, 100, stop.get_token());
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
+}
+
 TEST(Checker, FibonacciTraceSatisfiesItsAir) {
   for (int log_rows : {1, 2, 5, 12}) {
     auto w = Fibonacci(log_rows);

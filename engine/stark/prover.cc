@@ -123,7 +123,7 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   ProveResult result;
   StageClock clock(options, result.timings);
   auto run_checker = [&]() -> absl::Status {
-    auto report = air::CheckTrace(air, trace, public_inputs);
+    auto report = air::CheckTrace(air, trace, public_inputs, /*max_failures=*/100, options.stop);
     if (!report.ok()) return report.status();
     return air::ReportToStatus(air, *report);
   };
