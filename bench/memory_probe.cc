@@ -17,6 +17,7 @@
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/prover.h"
+#include "engine/testing/chain_air.h"
 #include "engine/testing/random_air.h"
 
 namespace {
@@ -30,30 +31,6 @@ uint64_t StatusField(const char* name) {
     if (line.rfind(name, 0) == 0) return std::stoull(line.substr(std::strlen(name))) * 1024;
   }
   return 0;
-}
-
-// One table of two columns whose single constraint is a chain of `nodes` extension-valued
-// nodes (a challenge added to a column over and over) minus itself: satisfied by any trace,
-// and as costly to evaluate as the chain is long.
-air::WorkloadInstance Chain(int log_rows, uint32_t nodes) {
-  air::WorkloadInstance w;
-  w.air.name = "chain";
-  w.air.max_constraint_degree = 2;
-  air::Table t;
-  t.name = "chain";
-  t.num_columns = 2;
-  const uint32_t col = t.Add(air::Expr::Column(0));
-  uint32_t v = t.Add(air::Expr::Challenge(0));
-  for (uint32_t i = 0; i + 4 < nodes; ++i) v = t.Add(air::Expr::Binary(air::ExprOp::kAdd, v, col));
-  const uint32_t zero = t.Add(air::Expr::Binary(air::ExprOp::kSub, v, v));
-  t.constraints.push_back({air::ConstraintKind::kEveryRow, zero, "chain"});
-  w.air.tables.push_back(std::move(t));
-  w.trace.tables.emplace_back(2, log_rows);
-  for (size_t r = 0; r < w.trace.tables[0].rows(); ++r) {
-    w.trace.tables[0].column(0)[r] = Fp::FromU64(r);
-    w.trace.tables[0].column(1)[r] = Fp::FromU64(r * r);
-  }
-  return w;
 }
 
 }  // namespace
@@ -95,7 +72,7 @@ int main(int argc, char** argv) {
     o.max_degree = 2 + uint32_t(seed % 3);
     w = testing::RandomAir(o);
   } else if (shape == "chain") {
-    w = Chain(log_rows, nodes);
+    w = testing::ChainAir(log_rows, nodes);
   } else {
     std::fprintf(stderr, "prover-memory-probe: unknown shape %s\n", shape.c_str());
     return 2;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/testing/chain_air.h"
 #include "tests/service_helpers.h"
 
 namespace prover {
@@ -322,26 +323,12 @@ class Attacks {
   }
 
  private:
-  // One table whose constraint is a chain of `nodes` extension-valued nodes.
+  // The expression-arena attack's statement (engine/testing/chain_air.h) as a request.
   static v1::SubmitProofRequest Chain(int log_rows, uint32_t nodes) {
-    air::Air air;
-    air.name = "chain";
-    air.max_constraint_degree = 2;
-    air::Table t;
-    t.name = "chain";
-    t.num_columns = 2;
-    const uint32_t col = t.Add(air::Expr::Column(0));
-    uint32_t v = t.Add(air::Expr::Challenge(0));
-    for (uint32_t i = 0; i + 4 < nodes; ++i)
-      v = t.Add(air::Expr::Binary(air::ExprOp::kAdd, v, col));
-    t.constraints.push_back(
-        {air::ConstraintKind::kEveryRow, t.Add(air::Expr::Binary(air::ExprOp::kSub, v, v)), ""});
-    air.tables.push_back(std::move(t));
-    air::Trace trace;
-    trace.tables.emplace_back(2, log_rows);
+    const air::WorkloadInstance w = testing::ChainAir(log_rows, nodes);
     v1::SubmitProofRequest req;
-    *req.mutable_user()->mutable_air() = air::AirToProto(air);
-    const auto bytes = air::EncodeTrace(trace);
+    *req.mutable_user()->mutable_air() = air::AirToProto(w.air);
+    const auto bytes = air::EncodeTrace(w.trace);
     req.mutable_user()->set_trace(std::string(bytes.begin(), bytes.end()));
     return req;
   }

@@ -170,43 +170,14 @@ absl::StatusOr<ArtifactInfo> ArtifactStore::Write(ArtifactKind kind, std::string
 
 absl::StatusOr<std::string> ArtifactStore::Read(ArtifactKind kind, std::string_view name,
                                                 const ArtifactInfo& expected) const {
-  if (!ValidName(name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("artifact name '", std::string(name), "' is not valid"));
-  }
-  const std::string path = PathOf(kind, name);
-  uint64_t size = 0;
-  auto opened = OpenRegular(path, &size);
-  if (!opened.ok()) return opened.status();
-  const int fd = *opened;
-  if (size != expected.bytes) {
-    ::close(fd);
-    return absl::DataLossError(absl::StrCat(path, ": artifact is corrupted (", size,
-                                            " bytes, expected ", expected.bytes, ")"));
-  }
-  std::string data;
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const absl::Status s = Errno("read", path);
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) break;
-    data.append(buf, size_t(n));
-    if (data.size() > expected.bytes) break;  // already wrong; do not read a huge file
-  }
-  ::close(fd);
-  if (data.size() != expected.bytes) {
-    return absl::DataLossError(absl::StrCat(path, ": artifact is corrupted (", data.size(),
-                                            " bytes or more, expected ", expected.bytes, ")"));
-  }
-  const std::string actual = Sha256Hex(data);
+  auto reader = OpenReader(kind, name, expected);  // a regular file of the expected length
+  if (!reader.ok()) return reader.status();
+  auto data = (*reader)->ReadAt(0, expected.bytes);
+  if (!data.ok()) return data.status();
+  const std::string actual = Sha256Hex(*data);
   if (actual != expected.sha256) {
-    return absl::DataLossError(absl::StrCat(path, ": artifact is corrupted (sha256 ", actual,
-                                            ", expected ", expected.sha256, ")"));
+    return absl::DataLossError(absl::StrCat((*reader)->path(), ": artifact is corrupted (sha256 ",
+                                            actual, ", expected ", expected.sha256, ")"));
   }
   return data;
 }
