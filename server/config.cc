@@ -81,6 +81,7 @@ const std::map<std::string, Setter>& Setters() {
       {"max-air-nodes", Number(&ServerConfig::max_air_nodes)},
       {"max-air-bytes", Number(&ServerConfig::max_air_bytes)},
       {"max-proof-streams-per-tenant", Number(&ServerConfig::max_proof_streams_per_tenant)},
+      {"max-watches-per-tenant", Number(&ServerConfig::max_watches_per_tenant)},
       {"connection-idle-timeout-s", Number(&ServerConfig::connection_idle_timeout_s)},
       {"handshake-timeout-s", Number(&ServerConfig::handshake_timeout_s)},
       {"metrics-threads", Number(&ServerConfig::metrics_threads)},
@@ -168,6 +169,7 @@ resources (docs/OPERATIONS.md, "Resources"):
   --max-air-nodes N           expression nodes in one AIR (default 65536)
   --max-air-bytes N           the encoded AIR of one request (default 4 MiB)
   --max-proof-streams-per-tenant N  GetProof calls at once per tenant (default 16)
+  --max-watches-per-tenant N  WaitJob and WatchJob calls at once per tenant (default 1000)
   --connection-idle-timeout-s S   close connections idle this long (default 300)
   --handshake-timeout-s S     close connections that do not finish their handshake (10)
   --metrics-threads N         /metrics server threads (default 8)

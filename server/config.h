@@ -49,6 +49,7 @@ struct ServerConfig {
   uint32_t max_air_nodes = 1u << 16;     // expression nodes in one AIR
   uint64_t max_air_bytes = 4u << 20;     // the encoded AIR of one request
   uint32_t max_proof_streams_per_tenant = 16;
+  uint32_t max_watches_per_tenant = 1000;  // WaitJob and WatchJob calls at once
   double connection_idle_timeout_s = 300;
   double handshake_timeout_s = 10;
   uint32_t metrics_threads = 8;

@@ -104,6 +104,7 @@ int Main(const std::vector<std::string>& args) {
       c.max_upload_buffer_bytes != 0 ? c.max_upload_buffer_bytes : ram / 8;
   service_options.upload_idle_timeout_ms = uint32_t(c.upload_idle_timeout_s * 1000);
   service_options.max_proof_streams_per_tenant = c.max_proof_streams_per_tenant;
+  service_options.max_watches_per_tenant = c.max_watches_per_tenant;
   RaiseDescriptorLimit();
 
   EngineOptions engine_options;

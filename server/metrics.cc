@@ -217,7 +217,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   .Help("Jobs put back in the queue to retry later, by reason.")
                   .Register(*registry_);
   for (const char* r : {"disk", "descriptors", "tenant_quota", "verify_memory", "verify_queue",
-                        "upload_memory", "work_queue", "proof_streams"}) {
+                        "upload_memory", "work_queue", "proof_streams", "watches"}) {
     refusals_->Add({{"resource", r}});
   }
   retries_->Add({{"reason", "resources"}});

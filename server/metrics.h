@@ -66,7 +66,7 @@ class Metrics {
   void ArtifactCorruption() { corruptions_->Increment(); }
   // A request refused because a resource budget or quota was full (resource: disk,
   // descriptors, tenant_quota, verify_memory, verify_queue, upload_memory, work_queue,
-  // proof_streams).
+  // proof_streams, watches).
   void ResourceRefusal(const std::string& resource);
   // A job put back in the queue to retry later (reason: resources).
   void JobRetried(const std::string& reason);

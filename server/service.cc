@@ -90,6 +90,7 @@ struct ProverService::Shared {
   ByteBudget verify_memory;
   ByteBudget upload_memory;
   ByteBudget proof_streams;  // one unit per GetProof call in progress
+  ByteBudget watches;        // one unit per WaitJob or WatchJob call in progress
   // Last: destroyed first, so their queued tasks finish while everything above lives.
   WorkPool verify_pool;
   WorkPool io_pool;
@@ -103,12 +104,23 @@ struct ProverService::Shared {
         upload_memory(options.upload_buffer_bytes, options.upload_buffer_bytes / 2),
         proof_streams(std::max<uint64_t>(64, 4ull * options.max_proof_streams_per_tenant),
                       options.max_proof_streams_per_tenant),
+        watches(16ull * options.max_watches_per_tenant, options.max_watches_per_tenant),
         verify_pool(options.verify_threads, options.verify_queue),
         io_pool(options.io_threads, options.io_queue) {}
 
   absl::Status Refuse(const char* resource, std::string message) {
     metrics->ResourceRefusal(resource);
     return absl::ResourceExhaustedError(std::move(message));
+  }
+  // A WaitJob or WatchJob slot of the tenant, or RESOURCE_EXHAUSTED.
+  absl::StatusOr<ByteBudget::Lease> WatchSlot(const std::string& tenant) {
+    auto slot = watches.TryReserve(tenant, 1);
+    if (!slot) {
+      return Refuse("watches",
+                    absl::StrCat("tenant ", tenant, " has ", options.max_watches_per_tenant,
+                                 " WaitJob and WatchJob calls open, the limit"));
+    }
+    return *std::move(slot);
   }
   absl::Status Busy() {
     return Refuse("work_queue", "the server is busy (its work queue is full); retry shortly");
@@ -410,6 +422,12 @@ class WaitReactor : public grpc::ServerUnaryReactor {
       Complete(state_, std::nullopt, s);
       return;
     }
+    auto slot = shared_->WatchSlot(*tenant);
+    if (!slot.ok()) {
+      Complete(state_, std::nullopt, slot.status());
+      return;
+    }
+    slot_ = *std::move(slot);
     tenant_ = *tenant;
     const uint32_t max_wait = shared_->options.max_wait_ms;
     const uint32_t wait =
@@ -474,6 +492,7 @@ class WaitReactor : public grpc::ServerUnaryReactor {
   std::shared_ptr<ProverService::Shared> shared_;
   std::shared_ptr<State> state_;
   std::string id_, tenant_;
+  ByteBudget::Lease slot_;  // released with the reactor
 };
 
 // WatchJob: every change, the final state last.
@@ -506,6 +525,12 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
       FinishNow(s);
       return;
     }
+    auto slot = shared_->WatchSlot(*tenant);
+    if (!slot.ok()) {
+      FinishNow(slot.status());
+      return;
+    }
+    slot_ = *std::move(slot);
     std::weak_ptr<State> weak = state_;
     auto token =
         shared_->manager->Subscribe(*tenant, id_, [weak](uint64_t version, const v1::Job& job) {
@@ -595,6 +620,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
   std::shared_ptr<ProverService::Shared> shared_;
   std::shared_ptr<State> state_;
   std::string id_;
+  ByteBudget::Lease slot_;  // released with the reactor
 };
 
 // GetProof: the proof streams from disk in chunks read on the I/O pool, hashed as they go;

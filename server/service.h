@@ -36,6 +36,7 @@ struct ServiceOptions {
   uint64_t upload_buffer_bytes = 2ull << 30;  // uploads in flight; a tenant may hold half
   uint32_t upload_idle_timeout_ms = 30000;
   uint32_t max_proof_streams_per_tenant = 16;
+  uint32_t max_watches_per_tenant = 1000;  // WaitJob and WatchJob; all tenants: 16 times that
 };
 
 class ProverService final : public v1::Prover::CallbackService {

@@ -287,6 +287,39 @@ TEST_F(GovernanceTest, ProofStreamsAreBoundedAndDoNotBlockOthers) {
   ADD_FAILURE() << "the stream slots were never released";
 }
 
+// Item 6: open WaitJob and WatchJob calls are bounded per tenant (each holds a Job).
+TEST_F(GovernanceTest, WatchesAreBoundedPerTenant) {
+  StartServer("watches", {"--max-watches-per-tenant", "2", "--cpu-jobs", "1"});
+  v1::SubmitProofRequest grind = Fib(4);
+  grind.mutable_options()->set_grinding_bits(32);
+  const v1::Job job = Submit(grind);
+  RawClient raw(server_->grpc_address());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Job>>> watches;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    RawClient::Authorize(*contexts.back());
+    v1::WatchJobRequest req;
+    req.set_job_id(job.job_id());
+    watches.push_back(raw.stub->WatchJob(contexts.back().get(), req));
+    v1::Job first;
+    ASSERT_TRUE(watches.back()->Read(&first));
+  }
+  auto third = alpha_->WaitJob(job.job_id(), std::chrono::milliseconds(100));
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
+  EXPECT_TRUE(beta_->GetJob(job.job_id()).status().code() == absl::StatusCode::kNotFound);
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& w : watches) w->Finish();
+  for (int i = 0; i < 50; ++i) {
+    if (alpha_->WaitJob(job.job_id(), std::chrono::milliseconds(10)).ok()) {
+      ASSERT_TRUE(alpha_->Cancel(job.job_id()).ok());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "the watch slots were never released";
+}
+
 // Item 14: an operator's FIFO in place of a proof does not hang GetProof.
 TEST_F(GovernanceTest, AFifoInPlaceOfAProofIsDataLossNotAHang) {
   StartServer("fifo");
