@@ -264,6 +264,16 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
         return FinishOnce(
             absl::InvalidArgumentError("request: the first message must carry the request"));
       }
+      // Validation decodes the trace into a second copy: admitted before it is made.
+      if (!lease_->Resize(2 * trace_.size())) {
+        return FinishOnce(shared_->Refuse(
+            "upload_memory",
+            absl::StrCat("trace_chunk: validating the upload needs twice its size in the "
+                         "server's upload buffer (",
+                         shared_->upload_memory.limit(),
+                         " bytes, a tenant at most half); "
+                         "retry shortly")));
+      }
       // Validation, hashing and the fsync run on the I/O pool; the buffer lease is held
       // until the job manager is done with the trace.
       const bool posted = shared_->io_pool.TryPost([this] {
