@@ -240,16 +240,17 @@ uint64_t FreeDescriptors() {
 
 }  // namespace
 
-absl::Status JobManager::CheckMachineResources(uint64_t incoming_bytes) const {
+absl::Status JobManager::CheckMachineResources(uint64_t incoming_bytes,
+                                               const char** resource) const {
   const uint64_t free_disk = artifacts_->FreeBytes();
   if (free_disk < options_.min_free_disk_bytes + incoming_bytes) {
-    if (metrics_ != nullptr) metrics_->ResourceRefusal("disk");
+    *resource = "disk";
     return absl::UnavailableError(absl::StrCat("the server's disk is nearly full (", free_disk,
                                                " bytes free, ", options_.min_free_disk_bytes,
                                                " kept in reserve); try again later"));
   }
   if (FreeDescriptors() < options_.min_free_descriptors) {
-    if (metrics_ != nullptr) metrics_->ResourceRefusal("descriptors");
+    *resource = "descriptors";
     return absl::UnavailableError(
         "the server is short of file descriptors (too many connections); try again later");
   }
@@ -272,6 +273,10 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   }
   std::string request_bytes = prepared->request.SerializeAsString();
   const uint64_t stored = request_bytes.size() + trace.size();
+  // System calls, outside the job table's lock; applied below to new jobs only (a duplicate
+  // stores nothing).
+  const char* short_of = nullptr;
+  const absl::Status machine = CheckMachineResources(stored, &short_of);
 
   EntryPtr e;
   {
@@ -321,9 +326,10 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       if (metrics_ != nullptr) metrics_->ResourceRefusal("tenant_quota");
       return done(refused, false);
     }
-    if (auto s = CheckMachineResources(stored); !s.ok()) {
+    if (!machine.ok()) {
       lock.unlock();
-      return done(s, false);
+      if (metrics_ != nullptr) metrics_->ResourceRefusal(short_of);
+      return done(machine, false);
     }
     ++u.queued;
     ++u.jobs;

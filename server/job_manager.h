@@ -160,8 +160,8 @@ class JobManager {
   void RequeueLocked(const EntryPtr& e, const char* why);
   // Asks the running attempt to stop (under mu_).
   void StopLocked(const EntryPtr& e, StopReason reason);
-  // UNAVAILABLE when the disk or the descriptor table is nearly full.
-  absl::Status CheckMachineResources(uint64_t incoming_bytes) const;
+  // UNAVAILABLE when the disk or the descriptor table is nearly full; `resource` names it.
+  absl::Status CheckMachineResources(uint64_t incoming_bytes, const char** resource) const;
   RunOutcome Run(const QueuedJob& job, Engine& engine);
   void HousekeepingLoop();
   void ForgetLocked(const EntryPtr& e);
