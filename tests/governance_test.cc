@@ -112,7 +112,7 @@ TEST_F(GovernanceTest, DeadlinesAndDrainReachInsideLongStages) {
   // The drain gives the job 0.2 s, then stops it inside grinding; the rest is gRPC's grace
   // for calls in flight (2 s at most) and the metrics server's shutdown (about 1 s).
   const double drain = Seconds([&] { EXPECT_EQ(server_->Stop(), 0); });
-  EXPECT_LT(drain, 6.0) << "the drain waited for the end of a stage";
+  EXPECT_LT(drain, 10.0) << "the drain waited for the end of a stage (grinding: hours)";
   EXPECT_NE(server_->Log().find("\"why\":\"drain\""), std::string::npos);
   ASSERT_TRUE(server_->Start()) << server_->Log();
   alpha_ = server_->Client(kAlpha);
