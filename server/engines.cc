@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #if defined(PROVER_HAVE_CUDA_ENGINE)
@@ -84,9 +86,59 @@ class CudaEngine final : public Engine {
 
 }  // namespace
 
+namespace {
+
+// A limit file's value; UINT64_MAX for "max", a missing file or a value that means none.
+uint64_t ReadLimit(const std::string& path) {
+  std::ifstream in(path);
+  std::string v;
+  if (!(in >> v) || v == "max") return UINT64_MAX;
+  uint64_t x = 0;
+  if (!absl::SimpleAtoi(v, &x) || x >= (uint64_t{1} << 62)) return UINT64_MAX;  // v1's "none"
+  return x;
+}
+
+// The smallest limit in `dir` and each of its parents up to `root`.
+uint64_t SmallestOnPath(const std::string& root, std::string path, const char* file) {
+  uint64_t limit = UINT64_MAX;
+  while (true) {
+    limit = std::min(limit, ReadLimit(root + path + (path == "/" ? "" : "/") + file));
+    if (path == "/" || path.empty()) break;
+    const size_t slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return limit;
+}
+
+}  // namespace
+
+uint64_t CgroupMemoryLimit(const std::string& proc_self_cgroup, const std::string& sys_root) {
+  uint64_t limit = UINT64_MAX;
+  std::istringstream lines(proc_self_cgroup);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "ID:CONTROLLERS:PATH"
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (path.empty() || path[0] != '/') continue;
+    if (controllers.empty()) {  // v2
+      limit = std::min(limit, SmallestOnPath(sys_root, path, "memory.max"));
+      limit = std::min(limit, SmallestOnPath(sys_root + "/unified", path, "memory.max"));
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      limit = std::min(limit, SmallestOnPath(sys_root + "/memory", path, "memory.limit_in_bytes"));
+    }
+  }
+  return limit;
+}
+
 uint64_t PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : uint64_t{8} << 30;
+  const uint64_t ram = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : uint64_t{8} << 30;
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::min(ram, CgroupMemoryLimit(text.str(), "/sys/fs/cgroup"));
 }
 
 std::unique_ptr<Engine> MakeCpuEngine(uint64_t memory_budget_bytes, uint32_t max_jobs) {

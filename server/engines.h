@@ -30,6 +30,15 @@ struct DiscoveredEngines {
 absl::StatusOr<DiscoveredEngines> DiscoverEngines(const EngineOptions& options);
 
 std::unique_ptr<Engine> MakeCpuEngine(uint64_t memory_budget_bytes, uint32_t max_jobs);
+// The memory this process may use: the machine's RAM, or less when a cgroup (a container's
+// memory limit) says so. The default budgets (engines, verification, uploads) are fractions
+// of it, so a container's limit is honoured, not the host's RAM.
 uint64_t PhysicalMemoryBytes();
+
+// The smallest memory limit on the path of this process's cgroups, from the text of
+// /proc/self/cgroup and the cgroup file systems mounted at `sys_root` (/sys/fs/cgroup):
+// cgroup v2 `memory.max`, v1 `memory/.../memory.limit_in_bytes`, each directory from the
+// process's own up to the root. UINT64_MAX when none is set.
+uint64_t CgroupMemoryLimit(const std::string& proc_self_cgroup, const std::string& sys_root);
 
 }  // namespace prover::server
