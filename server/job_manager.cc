@@ -147,7 +147,11 @@ absl::Status JobManager::Recover() {
     if (rec.state == v1::SUCCEEDED) proofs.insert(rec.id);
     jobs_[rec.id] = e;
     if (!rec.request_id.empty()) by_request_[{rec.tenant, rec.request_id}] = rec.id;
-    by_tenant_[rec.tenant].insert({rec.created_ms, rec.id});
+    PublishLocked(e);
+    {
+      std::lock_guard<std::mutex> index(index_mu_);
+      by_tenant_[rec.tenant][{rec.created_ms, rec.id}] = e;
+    }
     TenantUsage& u = usage_[rec.tenant];
     ++u.jobs;
     u.stored += rec.stored_bytes();
@@ -198,6 +202,11 @@ void JobManager::Notify(const EntryPtr& e) {
     for (auto& [token, w] : e->watchers) watchers.push_back(w);
   }
   for (auto& w : watchers) w(version, job);
+}
+
+void JobManager::PublishLocked(const EntryPtr& e) {
+  ++e->version;
+  e->view.store(std::make_shared<const v1::Job>(ToProto(e->rec)));
 }
 
 void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
@@ -413,8 +422,12 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       std::lock_guard<std::mutex> lock(mu_);
       waiters.swap(e->on_durable);
       e->durable = true;
-      e->version = 1;
-      by_tenant_[tenant].insert({e->rec.created_ms, e->rec.id});
+      e->version = 0;
+      PublishLocked(e);
+      {
+        std::lock_guard<std::mutex> index(index_mu_);
+        by_tenant_[tenant][{e->rec.created_ms, e->rec.id}] = e;
+      }
       job = ToProto(e->rec);
       scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.queued_ms,
                                     e->rec.estimated_bytes, false});
@@ -433,10 +446,13 @@ void JobManager::ForgetLocked(const EntryPtr& e) {
     auto it = by_request_.find({r.tenant, r.request_id});
     if (it != by_request_.end() && it->second == r.id) by_request_.erase(it);
   }
-  auto t = by_tenant_.find(r.tenant);
-  if (t != by_tenant_.end()) {
-    t->second.erase({r.created_ms, r.id});
-    if (t->second.empty()) by_tenant_.erase(t);
+  {
+    std::lock_guard<std::mutex> index(index_mu_);
+    auto t = by_tenant_.find(r.tenant);
+    if (t != by_tenant_.end()) {
+      t->second.erase({r.created_ms, r.id});
+      if (t->second.empty()) by_tenant_.erase(t);
+    }
   }
   jobs_.erase(r.id);
 }
@@ -459,7 +475,7 @@ void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::Failure
   r.error = Excerpt(error, kMaxErrorBytes);
   r.finished_ms = NowMs();
   r.stage.clear();
-  ++e->version;
+  PublishLocked(e);
   // The input is not needed any more: the row stops naming it, and the file goes once the
   // row is committed (a crash in between leaves an orphan that start-up removes).
   const bool had_input = !r.input_sha256.empty();
@@ -492,7 +508,7 @@ void JobManager::RequeueLocked(const EntryPtr& e, const char* why) {
   r.stage.clear();
   r.progress = 0;
   ++usage_[r.tenant].queued;
-  ++e->version;
+  PublishLocked(e);
   Persist(e, /*notify_after_commit=*/true);
   Log(LogLevel::kInfo, "job requeued", {{"job_id", r.id}, {"why", why}});
 }
@@ -526,7 +542,7 @@ void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDon
   // Running, or handed to a worker that has not started it: durable first, then stop.
   e->rec.cancel_requested = true;
   StopLocked(e, StopReason::kCancel);
-  ++e->version;
+  PublishLocked(e);
   Persist(e, /*notify_after_commit=*/false, std::move(done));
 }
 
@@ -570,7 +586,7 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
   }
   const uint32_t page = req.page_size() == 0 ? 50 : req.page_size();
   v1::ListJobsResponse out;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(index_mu_);  // not the job table's lock: views only
   auto t = by_tenant_.find(tenant);
   if (t == by_tenant_.end()) return out;
   const auto& index = t->second;
@@ -580,14 +596,15 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
     if (uint32_t(out.jobs_size()) == page || scanned == options_.max_list_scan) {
       // More may follow: continue after the last job looked at.
       auto last = std::prev(it);
-      out.set_next_page_token(absl::StrCat(last->first, ".", last->second));
+      out.set_next_page_token(absl::StrCat(last->first.first, ".", last->first.second));
       break;
     }
     ++scanned;
-    const JobRecord& r = jobs_.at(it->second)->rec;
-    if (!req.workload().empty() && r.workload != req.workload()) continue;
-    if (states != 0 && (states & (1u << r.state)) == 0) continue;
-    *out.add_jobs() = ToProto(r);
+    const std::shared_ptr<const v1::Job> job = it->second->view.load();
+    if (!job) continue;
+    if (!req.workload().empty() && job->workload() != req.workload()) continue;
+    if (states != 0 && (states & (1u << job->state())) == 0) continue;
+    *out.add_jobs() = *job;
   }
   return out;
 }
@@ -673,7 +690,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     r.engine = engine.info().name;
     r.stage = "starting";
     r.progress = 0;
-    ++e->version;
+    PublishLocked(e);
     e->stop = std::stop_source();
     e->stop_reason = StopReason::kNone;
     stop = e->stop.get_token();
@@ -756,7 +773,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       if (stop.stop_requested()) return false;
       e->rec.stage = std::string(stark::StageName(stage));
       e->rec.progress = double(int(stage)) / stages;
-      ++e->version;
+      PublishLocked(e);
     }
     Notify(e);
     return true;

@@ -138,6 +138,9 @@ class JobManager {
     StopReason stop_reason = StopReason::kNone;
     std::stop_source stop;  // the running attempt's; a new one for every attempt
     std::map<uint64_t, Watcher> watchers;
+    // What clients see, published on every change (PublishLocked): ListJobs reads it
+    // without the job table's lock.
+    std::atomic<std::shared_ptr<const v1::Job>> view;
   };
   using EntryPtr = std::shared_ptr<Entry>;
   struct TenantUsage {
@@ -152,6 +155,8 @@ class JobManager {
   // Snapshots the entry and calls its watchers (outside the lock).
   void Notify(const EntryPtr& e);
   void Persist(const EntryPtr& e, bool notify_after_commit, JobDone done = nullptr);
+  // After every change of e->rec (under mu_): a new version, and the view published.
+  void PublishLocked(const EntryPtr& e);
   // Moves a job to a final state (under mu_); persists and announces it, then deletes its
   // input. `done` (optional) is called with the job after the commit.
   void FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
@@ -176,7 +181,10 @@ class JobManager {
   mutable std::mutex mu_;
   std::map<std::string, EntryPtr> jobs_;
   std::map<std::pair<std::string, std::string>, std::string> by_request_;  // (tenant, rid)
-  std::map<std::string, std::set<std::pair<int64_t, std::string>>> by_tenant_;
+  // Each tenant's durable jobs by (created_ms, id). Guarded by index_mu_, taken inside mu_
+  // where it changes and alone by ListJobs, which so never waits for the job table's lock.
+  mutable std::mutex index_mu_;
+  std::map<std::string, std::map<std::pair<int64_t, std::string>, EntryPtr>> by_tenant_;
   std::map<std::string, TenantUsage> usage_;
   uint64_t next_token_ = 1;
   bool draining_ = false;
