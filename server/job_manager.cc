@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,8 @@ JobManager::~JobManager() {
   }
   hk_cv_.notify_all();
   if (housekeeping_.joinable()) housekeeping_.join();
+  // No new job starts (Run also refuses once draining_ is set), then the running ones stop.
+  if (scheduler_) scheduler_->Pause();
   {
     std::lock_guard<std::mutex> lock(mu_);
     draining_ = true;
@@ -342,7 +345,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     }
     ++u.queued;
     ++u.jobs;
-    u.stored += request_bytes.size();
+    u.stored += stored;  // the trace too, before it is written: concurrent submits see it
     e = std::make_shared<Entry>();
     JobRecord& r = e->rec;
     r.id = NewJobId();
@@ -363,7 +366,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   prepared = absl::CancelledError("released");  // the AIR and the request copy
 
   // Undoes the reservation of a job that never became durable.
-  auto abandon = [this, e, tenant](const absl::Status& why) {
+  auto abandon = [this, e, tenant, stored](const absl::Status& why) {
     std::vector<SubmitDone> waiters;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -372,7 +375,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       TenantUsage& u = usage_[tenant];
       --u.queued;
       --u.jobs;
-      u.stored -= e->rec.stored_bytes();
+      u.stored -= stored;
     }
     if (!e->rec.input_sha256.empty()) {
       artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
@@ -396,8 +399,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     }
     std::lock_guard<std::mutex> lock(mu_);
     e->rec.input_sha256 = info->sha256;
-    e->rec.input_bytes = info->bytes;
-    usage_[tenant].stored += info->bytes;
+    e->rec.input_bytes = info->bytes;  // reserved above (the trace's size)
   }
 
   JobRecord row;
@@ -586,25 +588,34 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const std::string& tenant,
   }
   const uint32_t page = req.page_size() == 0 ? 50 : req.page_size();
   v1::ListJobsResponse out;
-  std::lock_guard<std::mutex> lock(index_mu_);  // not the job table's lock: views only
-  auto t = by_tenant_.find(tenant);
-  if (t == by_tenant_.end()) return out;
-  const auto& index = t->second;
-  auto it = has_after ? std::make_reverse_iterator(index.lower_bound(after)) : index.rbegin();
-  uint32_t scanned = 0;
-  for (; it != index.rend(); ++it) {
-    if (uint32_t(out.jobs_size()) == page || scanned == options_.max_list_scan) {
-      // More may follow: continue after the last job looked at.
-      auto last = std::prev(it);
-      out.set_next_page_token(absl::StrCat(last->first.first, ".", last->first.second));
-      break;
+  // Under the index's lock only the pointers of the jobs to look at are copied (at most
+  // max_list_scan); their views are read and filtered after it is released. The job table's
+  // lock is never taken.
+  std::vector<std::pair<std::pair<int64_t, std::string>, EntryPtr>> candidates;
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    auto t = by_tenant_.find(tenant);
+    if (t == by_tenant_.end()) return out;
+    const auto& index = t->second;
+    auto it = has_after ? std::make_reverse_iterator(index.lower_bound(after)) : index.rbegin();
+    for (; it != index.rend() && candidates.size() < options_.max_list_scan; ++it) {
+      candidates.emplace_back(it->first, it->second);
     }
-    ++scanned;
-    const std::shared_ptr<const v1::Job> job = it->second->view.load();
+    more = it != index.rend();
+  }
+  size_t looked = 0;
+  for (; looked < candidates.size() && uint32_t(out.jobs_size()) < page; ++looked) {
+    const std::shared_ptr<const v1::Job> job = candidates[looked].second->view.load();
     if (!job) continue;
     if (!req.workload().empty() && job->workload() != req.workload()) continue;
     if (states != 0 && (states & (1u << job->state())) == 0) continue;
     *out.add_jobs() = *job;
+  }
+  if (looked > 0 && (looked < candidates.size() || more)) {
+    // More may follow: continue after the last job looked at.
+    const auto& last = candidates[looked - 1].first;
+    out.set_next_page_token(absl::StrCat(last.first, ".", last.second));
   }
   return out;
 }
@@ -669,10 +680,25 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   ArtifactInfo input;
   std::string workload;
   std::stop_token stop;
+  // The proof will need room on disk and descriptors: while the machine is short of them the
+  // job waits in the queue, unchanged, instead of proving and then failing to store.
+  {
+    const char* short_of = nullptr;
+    if (auto s = CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of);
+        !s.ok()) {
+      if (metrics_ != nullptr) metrics_->JobRetried("resources");
+      Log(LogLevel::kWarning, "job waits for resources",
+          {{"job_id", queued.id}, {"error", std::string(s.message())}});
+      return RunOutcome::kRetryLater;
+    }
+  }
+  std::promise<absl::Status> running_committed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(queued.id);
     if (it == jobs_.end() || it->second->rec.state != v1::QUEUED) return RunOutcome::kDone;
+    // Stopping: the job stays QUEUED (durably) for the next start.
+    if (draining_) return RunOutcome::kDone;
     e = it->second;
     JobRecord& r = e->rec;
     if (r.cancel_requested) {
@@ -698,8 +724,12 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     workload = r.workload;
     if (metrics_ != nullptr)
       metrics_->QueueWait(workload, double(r.started_ms - r.queued_ms) / 1e3);
-    Persist(e, /*notify_after_commit=*/false);
+    store_->Put(r, [&running_committed](absl::Status s) { running_committed.set_value(s); });
   }
+  // The RUNNING row is committed before any of the job's work starts: a job that kills the
+  // process, however fast, is counted at the next start (quarantine), never taken for a
+  // job that did not run.
+  const absl::Status committed = running_committed.get_future().get();
   Notify(e);
   if (metrics_ != nullptr && engine.info().kind == "cpu" && !queued.cpu_only) {
     for (const Engine* other : scheduler_->engines()) {
@@ -726,6 +756,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     return RunOutcome::kRetryLater;
   };
 
+  if (!committed.ok()) return retry_later(committed);
+
   v1::SubmitProofRequest request;
   {
     auto stored = store_->LoadRequest(queued.id);
@@ -733,7 +765,11 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       if (stored.status().code() == absl::StatusCode::kNotFound) {
         return fail(v1::INTERNAL, "the stored request is missing");
       }
-      return retry_later(stored.status());
+      if (stored.status().code() == absl::StatusCode::kUnavailable) {
+        return retry_later(stored.status());
+      }
+      return fail(v1::INTERNAL,
+                  absl::StrCat("the stored request cannot be read: ", stored.status().message()));
     }
     if (!request.ParseFromString(*stored)) {
       return fail(v1::INTERNAL, "the stored request does not parse");

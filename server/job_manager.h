@@ -182,7 +182,8 @@ class JobManager {
   std::map<std::string, EntryPtr> jobs_;
   std::map<std::pair<std::string, std::string>, std::string> by_request_;  // (tenant, rid)
   // Each tenant's durable jobs by (created_ms, id). Guarded by index_mu_, taken inside mu_
-  // where it changes and alone by ListJobs, which so never waits for the job table's lock.
+  // where it changes and alone by ListJobs, which holds it only to copy up to
+  // max_list_scan pointers and never takes the job table's lock.
   mutable std::mutex index_mu_;
   std::map<std::string, std::map<std::pair<int64_t, std::string>, EntryPtr>> by_tenant_;
   std::map<std::string, TenantUsage> usage_;

@@ -55,8 +55,21 @@ constexpr char kColumns[] =
     "prove_seconds, security_bits, request, input_sha256, input_bytes, estimated_bytes, crashes, "
     "queued_ms, cancel_requested";
 
+// UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
+// INTERNAL for the rest (a damaged database, a bug).
 absl::Status SqlError(sqlite3* db, std::string_view what) {
-  return absl::InternalError(absl::StrCat("sqlite: ", std::string(what), ": ", sqlite3_errmsg(db)));
+  const std::string message = absl::StrCat("sqlite: ", std::string(what), ": ", sqlite3_errmsg(db));
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
 }
 
 absl::Status Exec(sqlite3* db, const char* sql) {

@@ -92,6 +92,7 @@ struct ProverService::Shared {
   ByteBudget proof_streams;  // one unit per GetProof call in progress
   ByteBudget watches;        // one unit per WaitJob or WatchJob call in progress
   // Last: destroyed first, so their queued tasks finish while everything above lives.
+  WorkPool stream_pool;  // proof downloads' reads, apart from submissions
   WorkPool verify_pool;
   WorkPool io_pool;
 
@@ -105,6 +106,7 @@ struct ProverService::Shared {
         proof_streams(std::max<uint64_t>(64, 4ull * options.max_proof_streams_per_tenant),
                       options.max_proof_streams_per_tenant),
         watches(16ull * options.max_watches_per_tenant, options.max_watches_per_tenant),
+        stream_pool(2, 256),
         verify_pool(options.verify_threads, options.verify_queue),
         io_pool(options.io_threads, options.io_queue) {}
 
@@ -121,6 +123,20 @@ struct ProverService::Shared {
                                  " WaitJob and WatchJob calls open, the limit"));
     }
     return *std::move(slot);
+  }
+  // Memory for a submission's bytes while it is validated and stored: twice the request
+  // (the trace moved out of it, then decoded), from the same buffer as uploads.
+  absl::StatusOr<std::shared_ptr<ByteBudget::Lease>> SubmissionMemory(const std::string& tenant,
+                                                                      uint64_t bytes) {
+    auto lease = upload_memory.TryReserve(tenant, 2 * bytes);
+    if (!lease) {
+      return Refuse("upload_memory",
+                    absl::StrCat("submissions and uploads in progress hold the server's buffer (",
+                                 upload_memory.limit(),
+                                 " bytes, a tenant at most half); retry "
+                                 "shortly"));
+    }
+    return std::make_shared<ByteBudget::Lease>(*std::move(lease));
   }
   absl::Status Busy() {
     return Refuse("work_queue", "the server is busy (its work queue is full); retry shortly");
@@ -165,6 +181,7 @@ ProverService::~ProverService() = default;
 void ProverService::Shutdown() {
   shared_->io_pool.Shutdown();
   shared_->verify_pool.Shutdown();
+  shared_->stream_pool.Shutdown();
 }
 
 grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext* ctx,
@@ -176,10 +193,18 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
     reactor->Finish(shared_->Done("SubmitProof", tenant.status()));
     return reactor;
   }
-  shared_->metrics->BytesReceived(request->ByteSizeLong());
+  const uint64_t bytes = request->ByteSizeLong();
+  shared_->metrics->BytesReceived(bytes);
+  // The request's memory is admitted before it waits for a worker; it is held until the job
+  // manager is done with the trace.
+  auto memory = shared_->SubmissionMemory(*tenant, bytes);
+  if (!memory.ok()) {
+    reactor->Finish(shared_->Done("SubmitProof", memory.status()));
+    return reactor;
+  }
   // Validation, hashing and the trace's fsync: on the I/O pool.
   const bool posted = shared_->io_pool.TryPost([shared = shared_, tenant = *tenant, reactor,
-                                                request, response] {
+                                                request, response, memory = *memory] {
     // Sizes first, before anything is copied.
     if (auto s = CheckRequestSize(*request, shared->manager->options().request_limits); !s.ok()) {
       reactor->Finish(shared->Done("SubmitProof", s));
@@ -193,7 +218,8 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
     v1::SubmitProofRequest copy = *received;
     shared->manager->Submit(
         tenant, std::move(copy), std::move(trace),
-        [shared, reactor, response](absl::StatusOr<v1::Job> job, bool deduplicated) {
+        [shared, reactor, response, memory](absl::StatusOr<v1::Job> job, bool deduplicated) {
+          memory->Release();
           if (job.ok()) {
             *response->mutable_job() = *std::move(job);
             response->set_deduplicated(deduplicated);
@@ -264,16 +290,6 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
         return FinishOnce(
             absl::InvalidArgumentError("request: the first message must carry the request"));
       }
-      // Validation decodes the trace into a second copy: admitted before it is made.
-      if (!lease_->Resize(2 * trace_.size())) {
-        return FinishOnce(shared_->Refuse(
-            "upload_memory",
-            absl::StrCat("trace_chunk: validating the upload needs twice its size in the "
-                         "server's upload buffer (",
-                         shared_->upload_memory.limit(),
-                         " bytes, a tenant at most half); "
-                         "retry shortly")));
-      }
       // Validation, hashing and the fsync run on the I/O pool; the buffer lease is held
       // until the job manager is done with the trace.
       const bool posted = shared_->io_pool.TryPost([this] {
@@ -322,12 +338,20 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
             absl::StrCat("trace_chunk: the upload exceeds the limit of ",
                          shared_->options.max_upload_bytes, " bytes")));
       }
-      if (!lease_->Resize(size)) {
+      // Twice the bytes so far: validation decodes a copy once the upload is complete.
+      if (!lease_->Resize(2 * size)) {
+        if (2 * size > shared_->upload_memory.per_key_limit()) {
+          return FinishOnce(shared_->Refuse(
+              "upload_memory",
+              absl::StrCat("trace_chunk: an upload of ", size,
+                           " bytes or more needs twice that in the server's upload buffer, "
+                           "more than a tenant may hold (",
+                           shared_->upload_memory.per_key_limit(), " bytes)")));
+        }
         return FinishOnce(shared_->Refuse(
             "upload_memory",
             absl::StrCat("trace_chunk: uploads in progress hold the server's upload buffer (",
-                         shared_->upload_memory.limit(),
-                         " bytes, a tenant at most half); "
+                         shared_->upload_memory.limit(), " bytes, a tenant at most half); ",
                          "retry shortly")));
       }
       trace_ += message_.trace_chunk();
@@ -666,13 +690,13 @@ class ProofReactor : public grpc::ServerWriteReactor<v1::ProofChunk> {
     }
     slot_ = *std::move(slot);
     tenant_ = *std::move(tenant);
-    if (!shared_->io_pool.TryPost([this] { Open(); })) End(shared_->Busy());
+    if (!shared_->stream_pool.TryPost([this] { Open(); })) End(shared_->Busy());
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) return End(absl::CancelledError("the client went away"));
     if (offset_ == size_) return End(absl::OkStatus());
-    if (!shared_->io_pool.TryPost([this] { Next(); })) End(shared_->Busy());
+    shared_->stream_pool.Post([this] { Next(); });  // admitted already: never refused
   }
 
   void OnDone() override { delete this; }

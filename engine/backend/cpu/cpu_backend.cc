@@ -603,6 +603,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
         const cpu::Planes first = planes(acc.data(), 2), last = planes(acc.data(), 3);
         const cpu::Planes t0 = planes(tmp.data(), 0), t1 = planes(tmp.data(), 1);
         for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+          if (spec_.stop.stop_requested()) return;
           const size_t p0 = ci * chunk;
           const size_t coset_base = p0 & ~(n - 1);
           for (size_t j = 0; j < chunk; ++j) {
@@ -696,6 +697,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
                     cpu::Planes{{q.data() + p0, q.data() + E + p0, q.data() + 2 * E + p0}}, chunk);
         }
       });
+  if (auto st = Stopped(); !st.ok()) return st;  // the chunks above were skipped
   // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.
   std::vector<Fp*> qcols = Columns(q.data(), 3, E);
   if (auto st = InverseNtt(qcols, log_e, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
