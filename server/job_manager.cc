@@ -682,16 +682,9 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   std::stop_token stop;
   // The proof will need room on disk and descriptors: while the machine is short of them the
   // job waits in the queue, unchanged, instead of proving and then failing to store.
-  {
-    const char* short_of = nullptr;
-    if (auto s = CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of);
-        !s.ok()) {
-      if (metrics_ != nullptr) metrics_->JobRetried("resources");
-      Log(LogLevel::kWarning, "job waits for resources",
-          {{"job_id", queued.id}, {"error", std::string(s.message())}});
-      return RunOutcome::kRetryLater;
-    }
-  }
+  const char* short_of = nullptr;
+  const absl::Status machine =
+      CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of);
   std::promise<absl::Status> running_committed;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -708,6 +701,12 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
       FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed before it started");
       return RunOutcome::kDone;
+    }
+    if (!machine.ok()) {
+      if (metrics_ != nullptr) metrics_->JobRetried("resources");
+      Log(LogLevel::kWarning, "job waits for resources",
+          {{"job_id", queued.id}, {"error", std::string(machine.message())}});
+      return RunOutcome::kRetryLater;
     }
     --usage_[r.tenant].queued;
     r.state = v1::RUNNING;
