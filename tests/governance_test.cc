@@ -451,8 +451,9 @@ TEST_F(GovernanceTest, UploadsAreBoundedTimedOutAndCancellable) {
     v1::UploadProofRequest chunk;
     chunk.set_trace_chunk(std::string(3 << 19, 'x'));
     ASSERT_TRUE(writer->Write(chunk));
-    // The server admits the chunk when it reads it; give it time before the second upload.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    // The server admits the chunk when it reads it; give it time before the second upload,
+    // well within the 1 s idle timeout that would end the first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     grpc::ClientContext ctx2;
     v1::SubmitProofResponse resp2;
     auto second = open_upload(ctx2, resp2);
