@@ -686,6 +686,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   const absl::Status machine =
       CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of);
   std::promise<absl::Status> running_committed;
+  JobRecord running;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(queued.id);
@@ -708,14 +709,39 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
           {{"job_id", queued.id}, {"error", std::string(machine.message())}});
       return RunOutcome::kRetryLater;
     }
+    // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
+    // only once it is committed (below).
+    running = r;
+    running.state = v1::RUNNING;
+    ++running.attempts;
+    running.started_ms = NowMs();
+    running.engine = engine.info().name;
+    running.stage = "starting";
+    running.progress = 0;
+    store_->Put(running, [&running_committed](absl::Status s) { running_committed.set_value(s); });
+  }
+  // Committed before any of the job's work starts: a job that kills the process, however
+  // fast, is counted at the next start (quarantine), never taken for a job that did not run.
+  if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
+    Log(LogLevel::kWarning, "job waits for the store",
+        {{"job_id", queued.id}, {"error", std::string(s.message())}});
+    return RunOutcome::kRetryLater;  // still QUEUED here
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    JobRecord& r = e->rec;
     --usage_[r.tenant].queued;
     r.state = v1::RUNNING;
-    ++r.attempts;
-    r.started_ms = NowMs();
-    r.engine = engine.info().name;
-    r.stage = "starting";
+    r.attempts = running.attempts;
+    r.started_ms = running.started_ms;
+    r.engine = running.engine;
+    r.stage = running.stage;
     r.progress = 0;
     PublishLocked(e);
+    if (r.cancel_requested) {  // cancelled while the row was being committed
+      FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+      return RunOutcome::kDone;
+    }
     e->stop = std::stop_source();
     e->stop_reason = StopReason::kNone;
     stop = e->stop.get_token();
@@ -723,12 +749,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     workload = r.workload;
     if (metrics_ != nullptr)
       metrics_->QueueWait(workload, double(r.started_ms - r.queued_ms) / 1e3);
-    store_->Put(r, [&running_committed](absl::Status s) { running_committed.set_value(s); });
   }
-  // The RUNNING row is committed before any of the job's work starts: a job that kills the
-  // process, however fast, is counted at the next start (quarantine), never taken for a
-  // job that did not run.
-  const absl::Status committed = running_committed.get_future().get();
   Notify(e);
   if (metrics_ != nullptr && engine.info().kind == "cpu" && !queued.cpu_only) {
     for (const Engine* other : scheduler_->engines()) {
@@ -754,8 +775,6 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     RequeueLocked(e, "resources");
     return RunOutcome::kRetryLater;
   };
-
-  if (!committed.ok()) return retry_later(committed);
 
   v1::SubmitProofRequest request;
   {
