@@ -174,6 +174,7 @@ resources (docs/OPERATIONS.md, "Resources"):
   --handshake-timeout-s S     close connections that do not finish their handshake (10)
   --metrics-threads N         /metrics server threads (default 8)
   --ready-file FILE           written once serving, with the bound addresses
+  --version                   print the version and the commit, and exit
 )";
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/build_info.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -50,6 +51,12 @@ int Fail(const absl::Status& s) {
 }
 
 int Main(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--version") {
+      std::printf("proverd %s (commit %s)\n", BuildVersion(), BuildCommit());
+      return 0;
+    }
+  }
   auto config = ParseServerConfig(args);
   if (!config.ok()) {
     if (config.status().code() == absl::StatusCode::kFailedPrecondition) {

@@ -7,15 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/workloads/zkvm.h"
+#include "engine/base/build_info.h"
 #include "engine/stark/verifier.h"
 #include "server/log.h"
 #include "server/request.h"
 #include "server/sha256.h"
 #include "server/work_pool.h"
-
-#ifndef PROVER_VERSION
-#define PROVER_VERSION "0.0.0"
-#endif
 
 namespace prover::server {
 
@@ -988,7 +985,8 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
   auto* reactor = ctx->DefaultReactor();
   auto tenant = shared_->Admit(ctx);
   if (tenant.ok()) {
-    response->set_version(PROVER_VERSION);
+    response->set_version(BuildVersion());
+    response->set_commit(BuildCommit());
     for (const EngineInfo& e : shared_->manager->engines()) {
       v1::EngineInfo* out = response->add_engines();
       out->set_name(e.name);

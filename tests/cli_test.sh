@@ -75,6 +75,25 @@ contains err "public_inputs\[2\]" "path of the bad public input"
 head -c 100 "$WORK/fib.bin" >"$WORK/short.bin"
 expect 2 "truncated trace" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/short.bin" --public-inputs "@$WORK/fib.pi"
 
+# Help for every command (exit 0, on stdout), and the version with the commit.
+for cmd in prove verify check inspect export submit status wait watch cancel list fetch info health; do
+  for flag in --help -h; do
+    expect 0 "$cmd $flag" -- "$P" "$cmd" "$flag"
+    contains out "usage: prover $cmd" "$cmd $flag prints its usage"
+  done
+done
+expect 0 "help after other flags" -- "$P" prove --workload fibonacci --help
+expect 0 "-h" -- "$P" -h
+contains out "prover COMMAND --help" "the overview names per-command help"
+expect 0 "--version" -- "$P" --version
+if ! grep -Eq '^prover [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-z-]+\)$' "$WORK/out"; then
+  echo "FAIL: --version prints 'prover X.Y.Z (commit C)'"; sed 's/^/  | /' "$WORK/out"; fails=$((fails + 1))
+fi
+if [[ -x "$BIN/proverd" ]]; then
+  expect 0 "proverd --version" -- "$BIN/proverd" --version
+  contains out "proverd " "proverd --version prints its name"
+fi
+
 if [[ $fails -ne 0 ]]; then
   echo "$fails failures"
   exit 1

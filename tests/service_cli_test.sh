@@ -30,6 +30,9 @@ grep -q SUCCEEDED "$WORK/wait.txt" || fail "wait output: $(cat "$WORK/wait.txt")
 "$P" watch "$JOB" 2>/dev/null | grep -q SUCCEEDED || fail "watch of a finished job"
 "$P" list | grep -q "$JOB" || fail "list"
 "$P" list --state FAILED | grep -q "$JOB" && fail "list --state FAILED shows a SUCCEEDED job"
+"$P" list --state succeeded | grep -q "$JOB" || fail "list --state in lower case"
+"$P" --server="$ADDR" --api-key="$KEY" status "$JOB" | grep -q SUCCEEDED || fail "--server=HOST:PORT"
+"$P" --server "$ADDR" --api-key "$KEY" info | grep -q '"commit"' || fail "info shows the commit"
 
 # submit --wait --out in one go; the flags before the command instead of the environment.
 unset PROVER_SERVER PROVER_API_KEY

@@ -7,54 +7,118 @@
 #include <vector>
 
 #include "client/cli/offline.h"
+#include "engine/base/build_info.h"
 #ifdef PROVER_WITH_REMOTE
 #include "client/cli/remote.h"
 #endif
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: prover COMMAND [options]
+// Each command's synopsis, as `prover help` lists it and `prover COMMAND --help` prints it.
+struct Command {
+  const char* name;
+  bool remote;
+  const char* usage;  // the lines after "prover NAME"
+};
 
-Offline commands:
-  prove    --workload fibonacci --log-rows N | --workload zkvm --scale K [--seed S]
+constexpr Command kCommands[] = {
+    {"prove", false, R"(--workload fibonacci --log-rows N | --workload zkvm --scale K [--seed S]
            | --air AIR.json --trace TRACE.bin --public-inputs V1,V2,...|@FILE
            --out FILE [--blowup B] [--queries Q] [--grinding BITS] [--arity A]
            [--final-size F] [--min-security BITS] [--threads N]
            [--engine cpu|cuda|cuda:N]   (default cpu; same bytes on every engine)
-  verify   (the same workload options) [--min-security BITS] PROOF
+)"},
+    {"verify", false, R"((the same workload options) [--min-security BITS] PROOF
            exit 0 accepted, 1 rejected (the reason on stderr)
-  check    (the same workload options) [--max-failures N]
+)"},
+    {"check", false, R"((the same workload options) [--max-failures N]
            constraints and buses row by row; exit 1 when anything fails
-  inspect  PROOF   parameters, security bits and section sizes as JSON
-  export   (workload options) --air-out AIR.json --trace-out TRACE.bin
+)"},
+    {"inspect", false, R"(PROOF   parameters, security bits and section sizes as JSON
+)"},
+    {"export", false, R"((workload options) --air-out AIR.json --trace-out TRACE.bin
            [--public-inputs-out FILE]   write a builtin workload as user inputs
+)"},
+    {"submit", true, R"((workload options as for prove) [--request-id ID] [--priority P]
+           [--deadline-ms MS] [--blowup ...] [--wait] [--timeout-s S] [--out FILE]
+           prints the job id as its last line; --wait waits (at most --timeout-s),
+           --out also downloads
+)"},
+    {"status", true, R"(JOB [--json]         the job's state, stage and progress
+)"},
+    {"wait", true, R"(JOB [--timeout-s S] [--out FILE]   until the job is final; exit 0 only
+           when it SUCCEEDED
+)"},
+    {"watch", true, R"(JOB                  live stage and progress until the job is final
+)"},
+    {"cancel", true, R"(JOB
+)"},
+    {"list", true, R"([--state S] [--workload W] [--page-size N] [--page-token T] [--json]
+)"},
+    {"fetch", true, R"(JOB --out FILE       the proof, its SHA-256 checked
+)"},
+    {"info", true, R"(                     server version, engines, limits (JSON)
+)"},
+    {"health", true, R"(                     grpc.health.v1 check (no key needed)
+)"},
+};
 
+std::string Line(const Command& c) {
+  std::string name = c.name;
+  name.resize(8, ' ');
+  return "  " + name + " " + c.usage;
+}
+
+std::string Usage() {
+  std::string out = "usage: prover COMMAND [options]   (prover COMMAND --help: one command)\n\n";
+  out += "Offline commands:\n";
+  for (const Command& c : kCommands) {
+    if (!c.remote) out += Line(c);
+  }
+  out += R"(
 Defaults: blowup 8, queries 28, grinding 16, arity 8, final size 32 (100 bits).
 
 Remote commands: prover [--server HOST:PORT] [--api-key KEY] [--tls] [--tls-ca PEM]
                         [--tls-server-name NAME] COMMAND ...
   (PROVER_SERVER and PROVER_API_KEY work too)
-  submit   (workload options as for prove) [--request-id ID] [--priority P]
-           [--deadline-ms MS] [--blowup ...] [--wait] [--out FILE]
-           prints the job id as its last line; --wait waits, --out also downloads
-  status   JOB [--json]         the job's state, stage and progress
-  wait     JOB [--out FILE]     until the job is final; exit 0 only when it SUCCEEDED
-  watch    JOB                  live stage and progress until the job is final
-  cancel   JOB
-  list     [--state S] [--workload W] [--page-size N] [--page-token T] [--json]
-  fetch    JOB --out FILE       the proof, its SHA-256 checked
-  info                          server version, engines, limits (JSON)
-  health                        grpc.health.v1 check (no key needed)
-
-Exit status 2 means a usage error.
 )";
+  for (const Command& c : kCommands) {
+    if (c.remote) out += Line(c);
+  }
+  out += "\n  help, --help, -h     this text;  version, --version: the version and commit\n";
+  out += "\nExit status 2 means a usage error.\n";
+  return out;
+}
+
+const Command* Find(const std::string& name) {
+  for (const Command& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    std::fputs(Usage().c_str(), stderr);
+    return 2;
+  }
+  const std::string first = argv[1];
+  if (first == "help" || first == "--help" || first == "-h") {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  if (first == "version" || first == "--version") {
+    std::printf("prover %s (commit %s)\n", prover::BuildVersion(), prover::BuildCommit());
+    return 0;
   }
   std::vector<std::string> all(argv + 1, argv + argc);
 #ifdef PROVER_WITH_REMOTE
@@ -71,6 +135,16 @@ int main(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= all.size()) break;
+    if (flag.rfind("--server=", 0) == 0) {  // --name=value, as every other flag takes
+      remote.target = flag.substr(9);
+      ++i;
+      continue;
+    }
+    if (flag.rfind("--api-key=", 0) == 0) {
+      remote.api_key = flag.substr(10);
+      ++i;
+      continue;
+    }
     if (flag == "--server") {
       remote.target = all[i + 1];
     } else if (flag == "--api-key") {
@@ -87,8 +161,12 @@ int main(int argc, char** argv) {
   }
   all.erase(all.begin(), all.begin() + long(i));
   if (all.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(Usage().c_str(), stderr);
     return 2;
+  }
+  if (const Command* c = Find(all[0]); c != nullptr && WantsHelp(all)) {
+    std::printf("usage: prover %s %s", c->name, c->usage);
+    return 0;
   }
   if (prover::cli::IsRemoteCommand(all[0])) {
     return prover::cli::RunRemote(all[0], remote, {all.begin() + 1, all.end()});
@@ -96,6 +174,10 @@ int main(int argc, char** argv) {
 #endif
   const std::string command = all[0];
   const std::vector<std::string> args(all.begin() + 1, all.end());
+  if (const Command* c = Find(command); c != nullptr && WantsHelp(all)) {
+    std::printf("usage: prover %s %s", c->name, c->usage);
+    return 0;
+  }
   if (command == "prove") return prover::cli::RunProve(args);
   if (command == "verify") return prover::cli::RunVerify(args);
   if (command == "check") return prover::cli::RunCheck(args);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "client/cli/common.h"
 #include "engine/air/air_proto.h"
@@ -251,7 +252,8 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     v1::ListJobsRequest req;
     if (f->Has("state")) {
       v1::JobState st;
-      if (!v1::JobState_Parse(f->Get("state"), &st) || st == v1::JOB_STATE_UNSPECIFIED) {
+      const std::string state = absl::AsciiStrToUpper(f->Get("state"));  // succeeded works too
+      if (!v1::JobState_Parse(state, &st) || st == v1::JOB_STATE_UNSPECIFIED) {
         return Usage(
             absl::InvalidArgumentError("--state: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED"));
       }
