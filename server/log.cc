@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "grpc/support/log.h"
+
 namespace prover::server {
 namespace {
 
@@ -101,5 +103,21 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }
+
+namespace {
+
+void GrpcLog(gpr_log_func_args* args) {
+  LogLevel level = LogLevel::kInfo;
+  if (args->severity == GPR_LOG_SEVERITY_DEBUG) level = LogLevel::kDebug;
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) level = LogLevel::kError;
+  Log(level, "grpc",
+      {{"grpc_message", args->message != nullptr ? args->message : ""},
+       {"at",
+        std::string(args->file != nullptr ? args->file : "") + ":" + std::to_string(args->line)}});
+}
+
+}  // namespace
+
+void RouteGrpcLogs() { gpr_set_log_function(GrpcLog); }
 
 }  // namespace prover::server

@@ -21,6 +21,11 @@ bool ParseLogLevel(std::string_view name, LogLevel* level);
 using LogField = std::pair<std::string_view, std::string>;
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
 
+// Routes gRPC's own log lines (accept failures, handshake errors, ...) into this log as
+// JSON lines ("msg":"grpc", with the message and its source location), so the stream stays
+// one JSON object per line. Call before gRPC is used.
+void RouteGrpcLogs();
+
 // The string as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view s);
 

@@ -73,6 +73,7 @@ int Main(const std::vector<std::string>& args) {
     return Fail(absl::InvalidArgumentError("--log-level: debug, info, warning or error"));
   }
   SetLogLevel(level);
+  RouteGrpcLogs();
 
   // SIGTERM and SIGINT are taken by sigwait below: block them before any thread starts.
   sigset_t signals;

@@ -88,9 +88,12 @@ TJOB="$("$P" --server "$ADDR" --api-key "$KEY" --tls-ca "$WORK/tls.crt" submit -
         --log-rows 6 --wait 2>/dev/null | tail -n 1)"
 [[ "$TJOB" =~ ^j[0-9a-f]{32}$ ]] || fail "submit over TLS printed '$TJOB'"
 set +e
-"$P" --server "$ADDR" --api-key "$KEY" status "$TJOB" >/dev/null 2>&1; RC=$?   # plaintext to a TLS port
+"$P" --server "$ADDR" --api-key "$KEY" status "$TJOB" >/dev/null 2>"$WORK/tls.err"; RC=$?   # plaintext to a TLS port
 set -e
 [ "$RC" -ne 0 ] || fail "plaintext call to a TLS server succeeded"
+# One line from the CLI, none of gRPC's own.
+[ "$(wc -l <"$WORK/tls.err")" -eq 1 ] && grep -q '^prover: ' "$WORK/tls.err" \
+  || fail "the TLS mismatch is not one prover line: $(cat "$WORK/tls.err")"
 
 # --insecure-loopback refuses anything but loopback.
 set +e

@@ -10,6 +10,7 @@
 #include "engine/base/build_info.h"
 #ifdef PROVER_WITH_REMOTE
 #include "client/cli/remote.h"
+#include "grpc/support/log.h"
 #endif
 
 namespace {
@@ -122,6 +123,9 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> all(argv + 1, argv + argc);
 #ifdef PROVER_WITH_REMOTE
+  // The CLI reports every failure itself, one line with the gRPC code: gRPC's own log lines
+  // (a TLS handshake failure, say) would only repeat it in another format.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   // Connection options come before the command.
   prover::client::ClientOptions remote;
   if (const char* s = std::getenv("PROVER_SERVER")) remote.target = s;
