@@ -87,8 +87,9 @@ EXPOSE 50051 9464
 
 # grpc.health.v1 Check through the CLI; exits 0 when SERVING and needs no API key.
 # It dials the port of the default "listen"; change both together.
+# `prover health` exits 1 when NOT_SERVING and 4 when unreachable; Docker wants 0 or 1.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["prover", "--server", "127.0.0.1:50051", "health"]
+  CMD prover --server 127.0.0.1:50051 health || exit 1
 
 # SIGTERM drains: no new jobs are accepted, running ones get drain-timeout-s to finish.
 # Give the container more than that to stop (docker stop -t 60; compose: stop_grace_period).

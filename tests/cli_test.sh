@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The offline CLI end to end: prove, verify (accept and reject), inspect, check, export and
-# the --air/--trace path, exit statuses 0/1/2, no partial output files.
+# the --air/--trace path, exit statuses 0 yes, 1 no, 2 usage, 3 input, no partial output
+# files.
 set -u
 BIN="${1:?usage: cli_test.sh BUILD_BIN_DIR}"
 P="$BIN/prover"
@@ -42,8 +43,9 @@ expect 0 "inspect" -- "$P" inspect "$WORK/fib.proof"
 contains out '"security_bits": 100' "inspect shows security bits"
 contains out '"fri_paths"' "inspect shows section sizes"
 head -c 100 "$WORK/fib.proof" >"$WORK/cut.proof"
-expect 1 "inspect a truncated proof" -- "$P" inspect "$WORK/cut.proof"
-expect 2 "inspect a missing file" -- "$P" inspect "$WORK/missing.proof"
+expect 3 "inspect a truncated proof" -- "$P" inspect "$WORK/cut.proof"
+expect 3 "inspect a missing file" -- "$P" inspect "$WORK/missing.proof"
+expect 3 "verify a missing proof file" -- "$P" verify --workload fibonacci --log-rows 12 "$WORK/missing.proof"
 expect 2 "unknown flag" -- "$P" prove --workload fibonacci --log-rows 4 --out "$WORK/x" --bogus 1
 expect 2 "unknown workload" -- "$P" prove --workload nope --out "$WORK/x"
 expect 2 "security floor" -- "$P" prove --workload fibonacci --log-rows 4 --queries 4 --out "$WORK/x"
@@ -70,10 +72,10 @@ contains out "constraints\[4\] (result)" "check names the constraint"
 expect 1 "prove refuses" -- "$P" prove --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,7 --out "$WORK/refused.proof"
 contains err "row 63" "prove names the row"
 [[ -e "$WORK/refused.proof" ]] && { echo "FAIL: refused proof written"; fails=$((fails + 1)); }
-expect 2 "non-canonical public input" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,18446744073709551615
+expect 3 "non-canonical public input" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/fib.bin" --public-inputs 0,1,18446744073709551615
 contains err "public_inputs\[2\]" "path of the bad public input"
 head -c 100 "$WORK/fib.bin" >"$WORK/short.bin"
-expect 2 "truncated trace" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/short.bin" --public-inputs "@$WORK/fib.pi"
+expect 3 "truncated trace" -- "$P" check --air "$WORK/fib.json" --trace "$WORK/short.bin" --public-inputs "@$WORK/fib.pi"
 
 # Help for every command (exit 0, on stdout), and the version with the commit.
 for cmd in prove verify check inspect export submit status wait watch cancel list fetch info health; do

@@ -53,13 +53,13 @@ JOB2="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload zkvm --scale 10
 set +e
 ERR="$("$P" --server "$ADDR" --api-key wrong status "$JOB" 2>&1 >/dev/null)"; RC=$?
 set -e
-[ "$RC" -eq 1 ] || fail "wrong key exit $RC"
+[ "$RC" -eq 4 ] || fail "wrong key exit $RC (want 4: the service refused the caller)"
 [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] || fail "error is not one line: $ERR"
 [[ "$ERR" == *UNAUTHENTICATED* ]] || fail "wrong key: $ERR"
 set +e
 ERR="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload nope --log-rows 3 2>&1)"; RC=$?
 set -e
-[ "$RC" -eq 1 ] && [[ "$ERR" == *"builtin.workload: unknown workload 'nope'"* ]] || fail "unknown workload: $RC $ERR"
+[ "$RC" -eq 3 ] && [[ "$ERR" == *"builtin.workload: unknown workload 'nope'"* ]] || fail "unknown workload: $RC $ERR"
 set +e
 "$P" --server "$ADDR" --api-key "$KEY" status 2>/dev/null; RC=$?
 set -e

@@ -12,13 +12,33 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "engine/field/goldilocks.h"
 #include "engine/stark/params.h"
 
 namespace prover::cli {
 
-inline constexpr int kUsageError = 2;
+// Exit statuses (README, "Exit status"): the answer, then who is at fault.
+inline constexpr int kYes = 0;
+inline constexpr int kNo = 1;            // a proof rejected, a trace that breaks its AIR, a job
+                                         // FAILED or CANCELLED, a server NOT_SERVING
+inline constexpr int kUsageError = 2;    // the command line: an unknown command or flag, a
+                                         // missing or malformed flag value
+inline constexpr int kInputError = 3;    // a file or value the command reads or writes is
+                                         // missing, unreadable or invalid, or the server
+                                         // refused the request as invalid
+inline constexpr int kServiceError = 4;  // the server could not be reached, refused the
+                                         // caller, or failed
+
+// Marks an error as one of the command's inputs (exit kInputError), not of its flags.
+inline absl::Status InputError(absl::Status s) {
+  s.SetPayload("prover.cli/input", absl::Cord("1"));
+  return s;
+}
+inline bool IsInputError(const absl::Status& s) {
+  return s.GetPayload("prover.cli/input").has_value();
+}
 
 // --name value, --name=value and positional arguments; every flag must be known.
 class Flags {
@@ -74,14 +94,16 @@ class Flags {
   std::vector<std::string> positional_;
 };
 
+// One line on stderr; kInputError for errors marked InputError, else kUsageError.
 inline int Usage(const absl::Status& s) {
   std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
-  return kUsageError;
+  return IsInputError(s) ? kInputError : kUsageError;
 }
+inline int Input(const absl::Status& s) { return Usage(InputError(s)); }
 
 inline absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  if (!in) return InputError(absl::NotFoundError(absl::StrCat(path, ": cannot open")));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -92,19 +114,21 @@ inline absl::Status WriteFileAtomically(const std::string& path, const void* dat
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write"));
+    if (!out) {
+      return InputError(absl::PermissionDeniedError(absl::StrCat(path, ": cannot write")));
+    }
     out.write(static_cast<const char*>(data), std::streamsize(size));
     out.flush();
     if (!out) {
       std::filesystem::remove(tmp);
-      return absl::DataLossError(absl::StrCat(path, ": write failed"));
+      return InputError(absl::DataLossError(absl::StrCat(path, ": write failed")));
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
-    return absl::PermissionDeniedError(absl::StrCat(path, ": ", ec.message()));
+    return InputError(absl::PermissionDeniedError(absl::StrCat(path, ": ", ec.message())));
   }
   return absl::OkStatus();
 }
@@ -132,8 +156,8 @@ inline absl::StatusOr<std::vector<Fp>> ParsePublicInputs(const std::string& spec
       acc = acc * 10 + unsigned(c - '0');
     }
     if (!ok || acc >= Fp::kModulus) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": '", tok, "' is not a canonical field element (decimal, < p)"));
+      return InputError(absl::InvalidArgumentError(
+          absl::StrCat(path, ": '", tok, "' is not a canonical field element (decimal, < p)")));
     }
     v = uint64_t(acc);
     out.push_back(Fp::FromCanonical(v));

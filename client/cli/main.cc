@@ -87,7 +87,10 @@ Remote commands: prover [--server HOST:PORT] [--api-key KEY] [--tls] [--tls-ca P
     if (c.remote) out += Line(c);
   }
   out += "\n  help, --help, -h     this text;  version, --version: the version and commit\n";
-  out += "\nExit status 2 means a usage error.\n";
+  out +=
+      "\nExit status: 0 yes, 1 no (rejected, failing trace, job FAILED/CANCELLED), 2 usage "
+      "error,\n3 input error (a file or value, or a request the server refused as invalid), 4 "
+      "service error\n(unreachable, refused the caller, or failed).\n";
   return out;
 }
 

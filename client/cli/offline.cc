@@ -66,8 +66,10 @@ absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace
   auto json = ReadFile(f.Get("air"));
   if (!json.ok()) return json.status();
   auto a = air::AirFromJson(*json);
-  if (!a.ok())
-    return absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message()));
+  if (!a.ok()) {
+    return InputError(
+        absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message())));
+  }
   w.air = *std::move(a);
   if (!f.Has("public-inputs")) return absl::InvalidArgumentError("--air needs --public-inputs");
   auto pi = ParsePublicInputs(f.Get("public-inputs"));
@@ -80,8 +82,8 @@ absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace
     auto trace =
         air::DecodeTrace(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
     if (!trace.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(f.Get("trace"), ": ", trace.status().message()));
+      return InputError(
+          absl::InvalidArgumentError(absl::StrCat(f.Get("trace"), ": ", trace.status().message())));
     }
     w.trace = *std::move(trace);
   }
@@ -118,6 +120,16 @@ int RunProve(const std::vector<std::string>& args) {
   auto limit = ThreadLimit(*f);
   auto w = LoadInputs(*f, /*need_trace=*/true);
   if (!w.ok()) return Usage(w.status());
+  {
+    // The parameters are flags: a usage error (the statement's own problems are inputs).
+    std::vector<int> log_rows;
+    for (const auto& t : w->trace.tables) log_rows.push_back(t.log_rows());
+    if (auto s = stark::CheckParams(*params, log_rows, w->air.max_constraint_degree,
+                                    uint32_t(*min_bits));
+        !s.ok() && log_rows.size() == w->air.tables.size()) {
+      return Usage(s);
+    }
+  }
   stark::ProveOptions options;
   options.params = *params;
   options.min_security_bits = uint32_t(*min_bits);
@@ -133,17 +145,28 @@ int RunProve(const std::vector<std::string>& args) {
   auto backend = backend::MakeBackendByName(f->Get("engine", "cpu"));
   if (!backend.ok()) {
     std::fprintf(stderr, "prover: --engine: %s\n", std::string(backend.status().message()).c_str());
-    return backend.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError : 1;
+    // A name that is not an engine is a usage error; an engine that is not here (no GPU) is
+    // the machine's answer.
+    return backend.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError
+                                                                         : kServiceError;
   }
   auto result = stark::Prove(**backend, w->air, w->trace, w->public_inputs, options);
   if (!result.ok()) {
     std::fprintf(stderr, "prover: %s\n", std::string(result.status().message()).c_str());
-    return result.status().code() == absl::StatusCode::kInvalidArgument ? kUsageError : 1;
+    // A trace that breaks its AIR is the answer "no"; a statement that does not fit its AIR
+    // (shapes, public inputs) is a bad input; anything else is the engine's failure.
+    switch (result.status().code()) {
+      case absl::StatusCode::kFailedPrecondition:
+        return kNo;
+      case absl::StatusCode::kInvalidArgument:
+        return kInputError;
+      default:
+        return kServiceError;
+    }
   }
   const std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
   if (auto s = WriteFileAtomically(f->Get("out"), bytes.data(), bytes.size()); !s.ok()) {
-    std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
-    return 1;
+    return Usage(s);
   }
   std::fprintf(stderr, "prover: %7.3f s  done: %zu bytes, %u bits of conjectured security -> %s\n",
                since(), bytes.size(), result->proof.security_bits, f->Get("out").c_str());
@@ -162,7 +185,7 @@ int RunVerify(const std::vector<std::string>& args) {
   auto w = LoadInputs(*f, /*need_trace=*/false);
   if (!w.ok()) return Usage(w.status());
   auto bytes = ReadFile(f->positional()[0]);
-  if (!bytes.ok()) return Usage(bytes.status());
+  if (!bytes.ok()) return Usage(bytes.status());  // an input error: exit 3
   stark::VerifyOptions options;
   options.min_security_bits = uint32_t(*min_bits);
   const auto start = std::chrono::steady_clock::now();
@@ -174,7 +197,7 @@ int RunVerify(const std::vector<std::string>& args) {
   if (!s.ok()) {
     std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
     std::printf("rejected\n");
-    return 1;
+    return kNo;
   }
   std::fprintf(stderr, "prover: verified in %.2f ms\n", ms);
   std::printf("accepted\n");
@@ -189,9 +212,9 @@ int RunCheck(const std::vector<std::string>& args) {
   auto limit = ThreadLimit(*f);
   auto w = LoadInputs(*f, /*need_trace=*/true);
   if (!w.ok()) return Usage(w.status());
-  if (auto s = air::Validate(w->air); !s.ok()) return Usage(s);
+  if (auto s = air::Validate(w->air); !s.ok()) return Input(s);
   auto report = air::CheckTrace(w->air, w->trace, w->public_inputs, size_t(*cap));
-  if (!report.ok()) return Usage(report.status());
+  if (!report.ok()) return Input(report.status());
   if (report->ok()) {
     std::printf("ok: every constraint holds and every bus balances\n");
     return 0;
@@ -200,7 +223,7 @@ int RunCheck(const std::vector<std::string>& args) {
   std::printf("%llu failing constraint evaluations, %llu unbalanced bus tuples\n",
               static_cast<unsigned long long>(report->failure_count),
               static_cast<unsigned long long>(report->imbalance_count));
-  return 1;
+  return kNo;
 }
 
 int RunInspect(const std::vector<std::string>& args) {
@@ -215,7 +238,7 @@ int RunInspect(const std::vector<std::string>& args) {
   if (!proof.ok()) {
     std::fprintf(stderr, "prover: %s: %s\n", f->positional()[0].c_str(),
                  std::string(proof.status().message()).c_str());
-    return 1;
+    return kInputError;
   }
   const stark::Proof& p = *proof;
   const stark::ProofSizeBreakdown sz = stark::MeasureProof(p);

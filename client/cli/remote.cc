@@ -11,10 +11,22 @@
 namespace prover::cli {
 namespace {
 
+// One line with the gRPC code. The server refusing the request as invalid is an input error
+// (exit 3); the server unreachable, refusing the caller, or failing, a service error (4).
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "prover: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
                std::string(s.message()).c_str());
-  return 1;
+  if (IsInputError(s)) return kInputError;
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return kInputError;
+    default:
+      return kServiceError;
+  }
 }
 
 bool IsFinal(const v1::Job& j) {
@@ -45,12 +57,12 @@ std::string Json(const google::protobuf::Message& m) {
   return out;
 }
 
-int ExitFor(const v1::Job& j) { return j.state() == v1::SUCCEEDED ? 0 : 1; }
+int ExitFor(const v1::Job& j) { return j.state() == v1::SUCCEEDED ? kYes : kNo; }
 
 int Fetch(client::ProverClient& c, const std::string& id, const std::string& out) {
   auto proof = c.FetchProof(id);
   if (!proof.ok()) return Fail(proof.status());
-  if (auto s = WriteFileAtomically(out, proof->data(), proof->size()); !s.ok()) return Fail(s);
+  if (auto s = WriteFileAtomically(out, proof->data(), proof->size()); !s.ok()) return Usage(s);
   std::fprintf(stderr, "prover: %zu bytes (sha256 verified) -> %s\n", proof->size(), out.c_str());
   return 0;
 }
@@ -81,7 +93,8 @@ absl::StatusOr<v1::SubmitProofRequest> BuildRequest(const Flags& f) {
     if (!json.ok()) return json.status();
     auto a = air::AirFromJson(*json);
     if (!a.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message()));
+      return InputError(
+          absl::InvalidArgumentError(absl::StrCat(f.Get("air"), ": ", a.status().message())));
     }
     *r.mutable_user()->mutable_air() = air::AirToProto(*a);
     auto trace = ReadFile(f.Get("trace"));
