@@ -35,6 +35,12 @@ expect 0 "verify fibonacci 2^12" -- "$P" verify --workload fibonacci --log-rows 
 contains out "accepted" "verify prints accepted"
 expect 1 "verify against another height" -- "$P" verify --workload fibonacci --log-rows 11 "$WORK/fib.proof"
 contains err "proof rejected" "rejection reason"
+expect 0 "verify --json" -- "$P" verify --workload fibonacci --log-rows 12 --json "$WORK/fib.proof"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["accepted"] is True and d["security_bits"] == 100 and d["reason"] == ""' "$WORK/out" \
+  || { echo "FAIL: verify --json schema"; fails=$((fails + 1)); }
+expect 1 "verify --json rejected" -- "$P" verify --workload fibonacci --log-rows 11 --json "$WORK/fib.proof"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["accepted"] is False and d["reason"]' "$WORK/out" \
+  || { echo "FAIL: verify --json rejection"; fails=$((fails + 1)); }
 expect 1 "verify with other public inputs" -- "$P" verify --workload fibonacci --log-rows 12 --public-inputs 0,1,5 "$WORK/fib.proof"
 cp "$WORK/fib.proof" "$WORK/bad.proof"
 printf '\x01' | dd of="$WORK/bad.proof" bs=1 seek=200 conv=notrunc status=none

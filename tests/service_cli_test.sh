@@ -33,6 +33,18 @@ grep -q SUCCEEDED "$WORK/wait.txt" || fail "wait output: $(cat "$WORK/wait.txt")
 "$P" list --state succeeded | grep -q "$JOB" || fail "list --state in lower case"
 "$P" --server="$ADDR" --api-key="$KEY" status "$JOB" | grep -q SUCCEEDED || fail "--server=HOST:PORT"
 "$P" --server "$ADDR" --api-key "$KEY" info | grep -q '"commit"' || fail "info shows the commit"
+# --json everywhere: the proto3 JSON of the message, every field present.
+J="$("$P" submit --workload fibonacci --log-rows 5 --json)" || fail "submit --json"
+JID="$(printf '%s' "$J" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["deduplicated"] is False and d["job"]["state"] in ("QUEUED","RUNNING","SUCCEEDED"); print(d["job"]["job_id"])')" \
+  || fail "submit --json schema: $J"
+"$P" wait "$JID" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] == "SUCCEEDED" and "proof_sha256" in d and "cause" in d' \
+  || fail "wait --json"
+"$P" watch "$JID" --json | python3 -c 'import json,sys; lines=[json.loads(l) for l in sys.stdin]; assert lines and lines[-1]["state"] == "SUCCEEDED"' \
+  || fail "watch --json (JSON lines, final state last)"
+"$P" cancel "$JID" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] == "SUCCEEDED"' \
+  || fail "cancel --json of a finished job"
+"$P" submit --workload fibonacci --log-rows 5 --wait --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"] == "SUCCEEDED"' \
+  || fail "submit --wait --json prints the final job"
 
 # submit --wait --out in one go; the flags before the command instead of the environment.
 unset PROVER_SERVER PROVER_API_KEY

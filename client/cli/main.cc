@@ -29,8 +29,9 @@ constexpr Command kCommands[] = {
            [--final-size F] [--min-security BITS] [--threads N]
            [--engine cpu|cuda|cuda:N]   (default cpu; same bytes on every engine)
 )"},
-    {"verify", false, R"((the same workload options) [--min-security BITS] PROOF
-           exit 0 accepted, 1 rejected (the reason on stderr)
+    {"verify", false, R"((the same workload options) [--min-security BITS] [--json] PROOF
+           exit 0 accepted, 1 rejected (the reason on stderr; with --json an object
+           {accepted, reason, security_bits, verify_ms} on stdout)
 )"},
     {"check", false, R"((the same workload options) [--max-failures N]
            constraints and buses row by row; exit 1 when anything fails
@@ -41,18 +42,19 @@ constexpr Command kCommands[] = {
            [--public-inputs-out FILE]   write a builtin workload as user inputs
 )"},
     {"submit", true, R"((workload options as for prove) [--request-id ID] [--priority P]
-           [--deadline-ms MS] [--blowup ...] [--wait] [--timeout-s S] [--out FILE]
+           [--deadline-ms MS] [--blowup ...] [--wait] [--timeout-s S] [--out FILE] [--json]
            prints the job id as its last line; --wait waits (at most --timeout-s),
-           --out also downloads
+           --out also downloads; --json: the response (or with --wait the final job)
 )"},
     {"status", true, R"(JOB [--json]         the job's state, stage and progress
 )"},
-    {"wait", true, R"(JOB [--timeout-s S] [--out FILE]   until the job is final; exit 0 only
-           when it SUCCEEDED
+    {"wait", true, R"(JOB [--timeout-s S] [--out FILE] [--json]   until the job is final;
+           exit 0 only when it SUCCEEDED
 )"},
-    {"watch", true, R"(JOB                  live stage and progress until the job is final
+    {"watch", true, R"(JOB [--json]         live stage and progress until the job is final
+           (--json: one job object per line, the final state last)
 )"},
-    {"cancel", true, R"(JOB
+    {"cancel", true, R"(JOB [--json]
 )"},
     {"list", true, R"([--state S] [--workload W] [--page-size N] [--page-token T] [--json]
 )"},

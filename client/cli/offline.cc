@@ -96,6 +96,24 @@ std::unique_ptr<tbb::global_control> ThreadLimit(const Flags& f) {
   return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, *t);
 }
 
+// A JSON string literal (quotes included).
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -173,8 +191,13 @@ int RunProve(const std::vector<std::string>& args) {
   return 0;
 }
 
-int RunVerify(const std::vector<std::string>& args) {
-  auto f = Flags::Parse(args, With(kWorkloadFlags, {"min-security", "threads"}));
+int RunVerify(const std::vector<std::string>& raw_args) {
+  std::vector<std::string> args;
+  for (const std::string& s : raw_args) {
+    args.push_back(s);
+    if (s == "--json") args.push_back("true");  // a switch: give the parser its value
+  }
+  auto f = Flags::Parse(args, With(kWorkloadFlags, {"min-security", "threads", "json"}));
   if (!f.ok()) return Usage(f.status());
   if (f->positional().size() != 1) {
     return Usage(absl::InvalidArgumentError("verify needs exactly one PROOF file"));
@@ -194,6 +217,15 @@ int RunVerify(const std::vector<std::string>& args) {
       std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()), options);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (f->Has("json")) {
+    // The fields of VerifyProofResponse (accepted, reason, security_bits), and the time.
+    auto decoded = stark::DecodeProof(
+        std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    std::printf("{\"accepted\": %s, \"reason\": %s, \"security_bits\": %u, \"verify_ms\": %.3f}\n",
+                s.ok() ? "true" : "false", JsonString(std::string(s.message())).c_str(),
+                decoded.ok() ? decoded->security_bits : 0u, ms);
+    return s.ok() ? kYes : kNo;
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "prover: %s\n", std::string(s.message()).c_str());
     std::printf("rejected\n");

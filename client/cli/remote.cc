@@ -48,10 +48,14 @@ std::string Describe(const v1::Job& j) {
   return s;
 }
 
-std::string Json(const google::protobuf::Message& m) {
+// --json: the proto3 JSON mapping of the message, field names as in the .proto, every field
+// present (zeros included, so the schema does not depend on the values), 64-bit integers as
+// strings (the mapping's rule). `compact`: one line (watch prints one object per update).
+std::string Json(const google::protobuf::Message& m, bool compact = false) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
+  o.add_whitespace = !compact;
+  o.always_print_primitive_fields = true;
   o.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
   return out;
@@ -159,11 +163,14 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
               const std::vector<std::string>& args) {
   std::vector<std::string> known;
   if (command == "submit") {
-    known = {"workload",      "log-rows", "scale",       "seed",     "air",   "trace",
-             "public-inputs", "blowup",   "queries",     "grinding", "arity", "final-size",
-             "request-id",    "priority", "deadline-ms", "wait",     "out",   "timeout-s"};
+    known = {"workload", "log-rows",      "scale",      "seed",     "air",
+             "trace",    "public-inputs", "blowup",     "queries",  "grinding",
+             "arity",    "final-size",    "request-id", "priority", "deadline-ms",
+             "wait",     "out",           "timeout-s",  "json"};
   } else if (command == "wait") {
-    known = {"timeout-s", "out"};
+    known = {"timeout-s", "out", "json"};
+  } else if (command == "cancel" || command == "watch") {
+    known = {"json"};
   } else if (command == "list") {
     known = {"state", "workload", "page-size", "page-token", "json"};
   } else if (command == "fetch") {
@@ -206,6 +213,7 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     std::printf("%s\n", Json(*info).c_str());
     return 0;
   }
+  const bool json = f->Has("json");
   if (command == "submit") {
     auto req = BuildRequest(*f);
     if (!req.ok()) return Usage(req.status());
@@ -215,7 +223,8 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     if (resp->deduplicated())
       std::fprintf(stderr, "prover: an earlier submission of this request\n");
     if (!f->Has("wait") && !f->Has("out")) {
-      std::printf("%s\n", job_id.c_str());
+      // --json: the SubmitProofResponse (the queued job and `deduplicated`).
+      std::printf("%s\n", json ? Json(*resp).c_str() : job_id.c_str());
       return 0;
     }
     auto job = cl.WaitFinal(job_id, std::chrono::seconds(*timeout));
@@ -223,38 +232,46 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     std::fprintf(stderr, "%s\n", Describe(*job).c_str());
     int rc = ExitFor(*job);
     if (rc == 0 && f->Has("out")) rc = Fetch(cl, job_id, f->Get("out"));
-    std::printf("%s\n", job_id.c_str());
+    // --json with --wait: the final Job.
+    std::printf("%s\n", json ? Json(*job).c_str() : job_id.c_str());
     return rc;
   }
   if (command == "status") {
     auto job = cl.GetJob(id);
     if (!job.ok()) return Fail(job.status());
-    std::printf("%s\n", f->Has("json") ? Json(*job).c_str() : Describe(*job).c_str());
+    std::printf("%s\n", json ? Json(*job).c_str() : Describe(*job).c_str());
     return 0;
   }
   if (command == "wait") {
     auto job = cl.WaitFinal(id, std::chrono::seconds(*timeout));
     if (!job.ok()) return Fail(job.status());
-    std::printf("%s\n", Describe(*job).c_str());
+    std::printf("%s\n", json ? Json(*job).c_str() : Describe(*job).c_str());
     int rc = ExitFor(*job);
     if (rc == 0 && f->Has("out")) rc = Fetch(cl, id, f->Get("out"));
     return rc;
   }
   if (command == "watch") {
+    // --json: one Job per line (JSON lines) for every update, the final state last; the
+    // progress bar stays on stderr.
     const bool tty = isatty(2);
     v1::Job last;
     const absl::Status s = cl.Watch(id, [&](const v1::Job& j) {
       last = j;
-      Progress(j, tty);
+      if (json) {
+        std::printf("%s\n", Json(j, /*compact=*/true).c_str());
+        std::fflush(stdout);
+      } else {
+        Progress(j, tty);
+      }
     });
     if (!s.ok()) return Fail(s);
-    std::printf("%s\n", Describe(last).c_str());
+    if (!json) std::printf("%s\n", Describe(last).c_str());
     return ExitFor(last);
   }
   if (command == "cancel") {
     auto job = cl.Cancel(id);
     if (!job.ok()) return Fail(job.status());
-    std::printf("%s\n", Describe(*job).c_str());
+    std::printf("%s\n", json ? Json(*job).c_str() : Describe(*job).c_str());
     return 0;
   }
   if (command == "fetch") {
@@ -279,7 +296,7 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     req.set_page_token(f->Get("page-token"));
     auto resp = cl.List(req);
     if (!resp.ok()) return Fail(resp.status());
-    if (f->Has("json")) {
+    if (json) {
       std::printf("%s\n", Json(*resp).c_str());
       return 0;
     }
