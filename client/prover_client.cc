@@ -240,11 +240,12 @@ absl::StatusOr<v1::ServerInfo> ProverClient::ServerInfo() {
   return info;
 }
 
-absl::StatusOr<bool> ProverClient::Healthy() {
+absl::StatusOr<bool> ProverClient::Healthy(const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
   grpc::health::v1::HealthCheckResponse resp;
   const grpc::Status s = stub->Check(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);

@@ -61,7 +61,7 @@ class ProverClient {
   absl::StatusOr<v1::VerifyProofResponse> Verify(const v1::VerifyProofRequest& request);
   absl::StatusOr<v1::ServerInfo> ServerInfo();
   // grpc.health.v1 Check of the whole server: true when SERVING. Needs no key.
-  absl::StatusOr<bool> Healthy();
+  absl::StatusOr<bool> Healthy(const std::string& service = "");
 
   v1::Prover::Stub& stub() { return *stub_; }
 

@@ -214,6 +214,9 @@ int Main(const std::vector<std::string>& args) {
   if (!server || port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("--listen: cannot listen on ", c.listen)));
   }
+  // Health by service name too (load balancers ask for the service they route to); both
+  // turn NOT_SERVING when the drain starts.
+  server->GetHealthCheckService()->SetServingStatus(v1::Prover::service_full_name(), true);
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
   const std::string grpc_address = absl::StrCat(host, ":", port);
   Log(LogLevel::kInfo, "proverd serving",

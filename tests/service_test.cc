@@ -259,6 +259,15 @@ TEST_F(ServiceTest, CorruptedProofIsReportedNeverServed) {
   EXPECT_EQ(MetricValue(metrics, "prover_artifact_corruptions_total"), 1);
 }
 
+TEST_F(ServiceTest, HealthAnswersForTheWholeServerAndTheService) {
+  StartServer("health");
+  EXPECT_TRUE(*alpha_->Healthy());
+  auto service = alpha_->Healthy("prover.v1.Prover");
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_TRUE(*service);
+  EXPECT_EQ(alpha_->Healthy("prover.v1.Nope").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(ServiceTest, MetricsMove) {
   StartServer("metrics");
   const std::string before = HttpGet(server_->metrics_address(), "/metrics");
