@@ -1,7 +1,17 @@
 #include "server/metrics.h"
 
-#include <mutex>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "engine/base/build_info.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/text_serializer.h"
@@ -14,9 +24,9 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                            0.1,   0.25,   0.5,   1,    2.5,   5,
-                                                            10,    25,     60,    150,  300,   600};
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,    2.5,
+      5,     10,     25,    60,   150,   300,  600, 1800, 3600, 7200, 14400};
   return b;
 }
 
@@ -45,6 +55,48 @@ ClientMetric Value(MetricType type, double v, std::vector<ClientMetric::Label> l
   return m;
 }
 
+// The standard process metrics (the names Prometheus' client libraries use), from /proc.
+void AddProcessMetrics(std::vector<MetricFamily>& out) {
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat;
+  std::getline(stat_file, stat);
+  // Fields after the command name (which may hold spaces) : state is field 3.
+  const size_t close = stat.rfind(')');
+  std::istringstream rest(close == std::string::npos ? "" : stat.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string x; rest >> x;) f.push_back(x);
+  const double tick = double(sysconf(_SC_CLK_TCK)), page = double(sysconf(_SC_PAGESIZE));
+  auto field = [&](size_t n) {  // n: the field's number in proc(5), 1-based
+    return n >= 3 && n - 3 < f.size() ? std::strtod(f[n - 3].c_str(), nullptr) : 0.0;
+  };
+  auto gauge = [&](const char* name, const char* help, MetricType type, double v) {
+    auto family = Family(name, help, type);
+    family.metric.push_back(Value(type, v));
+    out.push_back(std::move(family));
+  };
+  gauge("process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
+        MetricType::Counter, (field(14) + field(15)) / tick);
+  gauge("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+        field(24) * page);
+  gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+        field(23));
+  gauge("process_threads", "Threads of the process.", MetricType::Gauge, field(20));
+  struct sysinfo si;
+  const double boot = ::sysinfo(&si) == 0 ? double(::time(nullptr)) - double(si.uptime) : 0;
+  gauge("process_start_time_seconds", "Start time of the process since the epoch, in seconds.",
+        MetricType::Gauge, boot + field(22) / tick);
+  double fds = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++fds;
+  }
+  gauge("process_open_fds", "Open file descriptors.", MetricType::Gauge, fds);
+  struct rlimit rl;
+  gauge("process_max_fds", "The descriptor limit.", MetricType::Gauge,
+        ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? double(rl.rlim_cur) : 0);
+}
+
 }  // namespace
 
 class Metrics::Live : public prometheus::Collectable {
@@ -60,9 +112,29 @@ class Metrics::Live : public prometheus::Collectable {
       std::lock_guard<std::mutex> lock(mu_);
       source = source_;
     }
-    if (!source) return {};
-    const LiveStats s = source();
     std::vector<MetricFamily> out;
+    AddProcessMetrics(out);
+    if (!source) return out;
+    const LiveStats s = source();
+    // What runs: version, commit and the engines, as labels of a constant 1; and the engines
+    // by kind, so a GPU host that fell back to the CPU alone can be alerted on.
+    std::string engine_names;
+    std::map<std::string, double> kinds = {{"cpu", 0}, {"cuda", 0}};
+    for (const auto& e : s.engines) {
+      engine_names += (engine_names.empty() ? "" : ",") + e.name;
+      kinds[e.name.substr(0, e.name.find(':'))] += 1;
+    }
+    auto info = Family("prover_build_info", "The build and engines of this proverd (always 1).",
+                       MetricType::Gauge);
+    info.metric.push_back(
+        Value(MetricType::Gauge, 1,
+              {{"version", BuildVersion()}, {"commit", BuildCommit()}, {"engines", engine_names}}));
+    out.push_back(std::move(info));
+    auto by_kind = Family("prover_engines", "Engines serving, by kind.", MetricType::Gauge);
+    for (const auto& [kind, n] : kinds) {
+      by_kind.metric.push_back(Value(MetricType::Gauge, n, {{"kind", kind}}));
+    }
+    out.push_back(std::move(by_kind));
     auto jobs = Family("prover_jobs", "Jobs the service holds, by state.", MetricType::Gauge);
     for (const char* state : {"QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}) {
       auto it = s.jobs_by_state.find(state);

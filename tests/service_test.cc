@@ -284,6 +284,14 @@ TEST_F(ServiceTest, MetricsMove) {
                        "workload=\"fibonacci\"} 1"),
             std::string::npos);
   EXPECT_GT(MetricValue(after, "prover_domain_cache_misses_total"), 0);
+  // What runs, the engines by kind, and the process.
+  EXPECT_NE(after.find("prover_build_info{version=\""), std::string::npos);
+  EXPECT_NE(after.find("engines=\"cpu\""), std::string::npos);
+  EXPECT_EQ(MetricValue(after, "prover_engines{kind=\"cpu\"}"), 1);
+  EXPECT_EQ(MetricValue(after, "prover_engines{kind=\"cuda\"}"), 0);
+  EXPECT_GT(MetricValue(after, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(MetricValue(after, "process_open_fds"), 5);
+  EXPECT_GT(MetricValue(after, "process_start_time_seconds"), 1.7e9);
 }
 
 TEST_F(ServiceTest, LimitsAdmissionAndRetention) {
