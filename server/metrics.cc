@@ -280,6 +280,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Help("Artifacts on disk whose checksum did not match (never served).")
                       .Register(*registry_)
                       .Add({});
+  request_seconds_ = &BuildHistogram()
+                          .Name("prover_request_duration_seconds")
+                          .Help(
+                              "Time from a call's start to its status, by method (streams: "
+                              "their whole life).")
+                          .Register(*registry_);
   refusals_ = &BuildCounter()
                    .Name("prover_resource_refusals_total")
                    .Help("Requests refused because a resource budget or quota was full.")
@@ -336,6 +342,10 @@ void Metrics::AuthFailure(const std::string& reason) {
 
 void Metrics::EngineFallback(const std::string& reason) {
   fallbacks_->Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::RequestDuration(const std::string& method, double seconds) {
+  request_seconds_->Add({{"method", method}}, SecondsBuckets()).Observe(seconds);
 }
 
 void Metrics::ResourceRefusal(const std::string& resource) {

@@ -62,6 +62,8 @@ class Metrics {
   void AuthFailure(const std::string& reason);
   void EngineFallback(const std::string& reason);
   void Request(const std::string& method, const std::string& code);
+  // The time from a call's start to its status, per method (streams: their whole life).
+  void RequestDuration(const std::string& method, double seconds);
   void RateLimited() { rate_limited_->Increment(); }
   void ArtifactCorruption() { corruptions_->Increment(); }
   // A request refused because a resource budget or quota was full (resource: disk,
@@ -88,6 +90,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* auth_failures_;
   prometheus::Family<prometheus::Counter>* fallbacks_;
   prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* request_seconds_;
   prometheus::Family<prometheus::Counter>* refusals_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Counter* bytes_in_;

@@ -1,6 +1,7 @@
 #include "server/service.h"
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <thread>
 
@@ -1029,10 +1030,17 @@ std::string MethodLabel(std::string_view full) {
 class StatusInterceptor final : public grpc::experimental::Interceptor {
  public:
   StatusInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
-      : method_(info->method() != nullptr ? info->method() : ""), metrics_(metrics) {}
+      : method_(info->method() != nullptr ? info->method() : ""),
+        metrics_(metrics),
+        start_(std::chrono::steady_clock::now()) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (method_.rfind("/prover.v1.Prover/", 0) == 0) {
+        metrics_->RequestDuration(
+            MethodLabel(method_),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+      }
       const grpc::Status s = methods->GetSendStatus();
       // Our handlers always explain an error; an empty UNIMPLEMENTED for a method we serve
       // is gRPC's answer to a request body it could not parse.
@@ -1050,6 +1058,7 @@ class StatusInterceptor final : public grpc::experimental::Interceptor {
  private:
   std::string method_;
   Metrics* metrics_;
+  std::chrono::steady_clock::time_point start_;  // the call's start (its interceptor's)
 };
 
 class StatusInterceptorFactory final

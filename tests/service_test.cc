@@ -292,6 +292,7 @@ TEST_F(ServiceTest, MetricsMove) {
   EXPECT_GT(MetricValue(after, "process_resident_memory_bytes"), 1e6);
   EXPECT_GT(MetricValue(after, "process_open_fds"), 5);
   EXPECT_GT(MetricValue(after, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GE(MetricValue(after, "prover_request_duration_seconds_count{method=\"SubmitProof\"}"), 1);
 }
 
 TEST_F(ServiceTest, LimitsAdmissionAndRetention) {
