@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -980,9 +981,33 @@ LiveStats JobManager::Live() const {
   LiveStats s;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, LiveStats::Tenant> tenants;
     for (const auto& [id, e] : jobs_) {
-      if (e->durable) ++s.jobs_by_state[JobStateName(e->rec.state)];
+      if (!e->durable) continue;
+      ++s.jobs_by_state[JobStateName(e->rec.state)];
+      if (e->rec.state == v1::QUEUED) ++tenants[e->rec.tenant].queued;
+      if (e->rec.state == v1::RUNNING) ++tenants[e->rec.tenant].running;
     }
+    std::vector<LiveStats::Tenant> busy;
+    for (auto& [name, t] : tenants) {
+      t.name = name;
+      busy.push_back(t);
+    }
+    std::sort(busy.begin(), busy.end(), [](const auto& a, const auto& b) {
+      return a.queued + a.running != b.queued + b.running
+                 ? a.queued + a.running > b.queued + b.running
+                 : a.name < b.name;
+    });
+    LiveStats::Tenant other{"other", 0, 0};
+    for (size_t i = 0; i < busy.size(); ++i) {
+      if (i < kMaxTenantSeries) {
+        s.tenants.push_back(busy[i]);
+      } else {
+        other.queued += busy[i].queued;
+        other.running += busy[i].running;
+      }
+    }
+    if (busy.size() > kMaxTenantSeries) s.tenants.push_back(other);
   }
   const Scheduler::Stats st = scheduler_->stats();
   s.queue_depth = st.queued;

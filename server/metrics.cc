@@ -143,6 +143,17 @@ class Metrics::Live : public prometheus::Collectable {
                                   {{"state", state}}));
     }
     out.push_back(std::move(jobs));
+    auto per_tenant = Family("prover_tenant_jobs",
+                             "Queued and running jobs of the busiest tenants (the rest summed as "
+                             "tenant=\"other\").",
+                             MetricType::Gauge);
+    for (const auto& t : s.tenants) {
+      per_tenant.metric.push_back(
+          Value(MetricType::Gauge, double(t.queued), {{"tenant", t.name}, {"state", "QUEUED"}}));
+      per_tenant.metric.push_back(
+          Value(MetricType::Gauge, double(t.running), {{"tenant", t.name}, {"state", "RUNNING"}}));
+    }
+    out.push_back(std::move(per_tenant));
     auto depth = Family("prover_queue_depth", "Jobs waiting for an engine.", MetricType::Gauge);
     depth.metric.push_back(Value(MetricType::Gauge, double(s.queue_depth)));
     out.push_back(std::move(depth));

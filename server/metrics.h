@@ -36,7 +36,16 @@ struct LiveStats {
   };
   std::vector<Engine> engines;
   uint64_t domain_cache_hits = 0, domain_cache_misses = 0, domain_cache_bytes = 0;
+  // Queued and running jobs of the busiest tenants (at most kMaxTenantSeries; the rest
+  // summed as tenant "other"), so the series stay few whatever the number of tenants.
+  struct Tenant {
+    std::string name;
+    uint64_t queued = 0, running = 0;
+  };
+  std::vector<Tenant> tenants;
 };
+
+inline constexpr size_t kMaxTenantSeries = 20;
 
 class Metrics {
  public:

@@ -69,6 +69,10 @@ TEST_F(GovernanceTest, CancelStopsARunningJobWithinASecondAndIsDurable) {
   }
   ASSERT_EQ(alpha_->GetJob(job.job_id())->stage(), "grinding");
   const v1::Job other = Submit(Fib(8), beta_.get());
+  // Per-tenant gauges: alpha runs one, beta waits with one.
+  const std::string metrics = HttpGet(server_->metrics_address(), "/metrics");
+  EXPECT_EQ(MetricValue(metrics, "prover_tenant_jobs{tenant=\"alpha\",state=\"RUNNING\"}"), 1);
+  EXPECT_EQ(MetricValue(metrics, "prover_tenant_jobs{tenant=\"beta\",state=\"QUEUED\"}"), 1);
   double stopped = Seconds([&] {
     ASSERT_TRUE(alpha_->Cancel(job.job_id()).ok());
     EXPECT_EQ(WaitFinal(job.job_id()).state(), v1::CANCELLED);
