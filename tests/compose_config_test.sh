@@ -422,6 +422,14 @@ if promtool:
     if r.returncode != 0 and "syntax-only" in (r.stderr + r.stdout):
         r = subprocess.run([promtool, "check", "config", PROMETHEUS], capture_output=True, text=True)
     check(r.returncode == 0, f"promtool check config {PROMETHEUS}", r.stdout + r.stderr)
+    # The alert rules: valid, and their unit tests pass.
+    alerts_dir = os.path.dirname(PROMETHEUS)
+    r = subprocess.run([promtool, "check", "rules", os.path.join(alerts_dir, "alerts.yml")],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "promtool check rules alerts.yml", r.stdout + r.stderr)
+    r = subprocess.run([promtool, "test", "rules", "alerts_test.yml"], cwd=alerts_dir,
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "promtool test rules alerts_test.yml", r.stdout + r.stderr)
     # Every expression as a recording rule, with Grafana's variables replaced.
     subst = {"$__rate_interval": "1m", "$__range": "1h", "$__interval": "1m",
              "$workload": ".*", "$engine": ".*"}
