@@ -41,6 +41,9 @@ struct JobRecord {
   int64_t queued_ms = 0;
   // A cancel of a running job, durable before it is acknowledged.
   bool cancel_requested = false;
+  // The W3C trace id the submission carried (traceparent metadata), on every log line of the
+  // job; empty when none.
+  std::string trace_id;
 
   // Not durable: where a running job is.
   std::string stage;

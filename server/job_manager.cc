@@ -32,6 +32,15 @@ namespace {
 
 constexpr size_t kMaxErrorBytes = 4096;
 
+// A job's log line: its id, its trace id when the client sent one, then `fields`.
+void JobLog(LogLevel level, std::string_view message, const JobRecord& r,
+            std::initializer_list<LogField> fields = {}) {
+  std::vector<LogField> all = {{"job_id", r.id}};
+  if (!r.trace_id.empty()) all.push_back({"trace_id", r.trace_id});
+  all.insert(all.end(), fields.begin(), fields.end());
+  Log(level, message, all);
+}
+
 std::string Gib(uint64_t bytes) { return absl::StrFormat("%.2f GiB", double(bytes) / (1 << 30)); }
 
 }  // namespace
@@ -216,8 +225,8 @@ void JobManager::PublishLocked(const EntryPtr& e) {
 void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
   store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
-      Log(LogLevel::kError, "job store write failed",
-          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
+      JobLog(LogLevel::kError, "job store write failed", e->rec,
+             {{"error", std::string(s.message())}});
     }
     if (notify_after_commit) Notify(e);
     if (done) {
@@ -271,7 +280,7 @@ absl::Status JobManager::CheckMachineResources(uint64_t incoming_bytes,
 }
 
 void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest request,
-                        std::string trace, SubmitDone done) {
+                        std::string trace, SubmitDone done, const std::string& trace_id) {
   auto prepared = PrepareJob(request, trace, options_.request_limits);
   if (!prepared.ok()) return done(prepared.status(), false);
   const uint64_t estimate =
@@ -361,6 +370,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     r.deadline_ms = request.deadline_ms() ? r.created_ms + int64_t(request.deadline_ms()) : 0;
     r.estimated_bytes = estimate;
     r.request_bytes = request_bytes.size();
+    r.trace_id = trace_id;
     jobs_[r.id] = e;
     if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
   }
@@ -390,8 +400,8 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     trace.clear();
     trace.shrink_to_fit();
     if (!info.ok()) {
-      Log(LogLevel::kError, "cannot store a trace",
-          {{"job_id", e->rec.id}, {"error", std::string(info.status().message())}});
+      JobLog(LogLevel::kError, "cannot store a trace", e->rec,
+             {{"error", std::string(info.status().message())}});
       const absl::Status s = absl::UnavailableError("cannot store the trace; try again later");
       auto waiters = abandon(s);
       done(s, false);
@@ -411,8 +421,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   row.request = std::move(request_bytes);
   store_->Put(row, [this, e, tenant, abandon, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
-      Log(LogLevel::kError, "cannot store a job",
-          {{"job_id", e->rec.id}, {"error", std::string(s.message())}});
+      JobLog(LogLevel::kError, "cannot store a job", e->rec, {{"error", std::string(s.message())}});
       const absl::Status err = absl::UnavailableError("cannot store the job; try again later");
       auto waiters = abandon(err);
       done(err, false);
@@ -436,8 +445,8 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
                                     e->rec.estimated_bytes, false});
     }
     if (metrics_ != nullptr) metrics_->JobSubmitted(e->rec.workload);
-    Log(LogLevel::kInfo, "job queued",
-        {{"job_id", job.job_id()}, {"tenant", tenant}, {"workload", job.workload()}});
+    JobLog(LogLevel::kInfo, "job queued", e->rec,
+           {{"tenant", tenant}, {"workload", job.workload()}});
     done(job, false);
     for (auto& w : waiters) w(job, true);
   });
@@ -489,12 +498,11 @@ void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::Failure
     metrics_->JobFinished(JobStateName(state), FailureCauseName(r.cause), r.workload,
                           r.engine.empty() ? "none" : r.engine);
   }
-  Log(state == v1::FAILED && cause == v1::INTERNAL ? LogLevel::kError : LogLevel::kInfo,
-      "job finished",
-      {{"job_id", r.id},
-       {"state", JobStateName(state)},
-       {"cause", FailureCauseName(r.cause)},
-       {"error", Excerpt(r.error, 512)}});
+  JobLog(state == v1::FAILED && cause == v1::INTERNAL ? LogLevel::kError : LogLevel::kInfo,
+         "job finished", r,
+         {{"state", JobStateName(state)},
+          {"cause", FailureCauseName(r.cause)},
+          {"error", Excerpt(r.error, 512)}});
   const std::string id = r.id;
   Persist(e, /*notify_after_commit=*/true,
           [this, id, had_input, done = std::move(done)](absl::StatusOr<v1::Job> job) {
@@ -513,7 +521,7 @@ void JobManager::RequeueLocked(const EntryPtr& e, const char* why) {
   ++usage_[r.tenant].queued;
   PublishLocked(e);
   Persist(e, /*notify_after_commit=*/true);
-  Log(LogLevel::kInfo, "job requeued", {{"job_id", r.id}, {"why", why}});
+  JobLog(LogLevel::kInfo, "job requeued", r, {{"why", why}});
 }
 
 void JobManager::StopLocked(const EntryPtr& e, StopReason reason) {
@@ -706,8 +714,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     }
     if (!machine.ok()) {
       if (metrics_ != nullptr) metrics_->JobRetried("resources");
-      Log(LogLevel::kWarning, "job waits for resources",
-          {{"job_id", queued.id}, {"error", std::string(machine.message())}});
+      JobLog(LogLevel::kWarning, "job waits for resources", r,
+             {{"error", std::string(machine.message())}});
       return RunOutcome::kRetryLater;
     }
     // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
@@ -724,8 +732,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   // Committed before any of the job's work starts: a job that kills the process, however
   // fast, is counted at the next start (quarantine), never taken for a job that did not run.
   if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
-    Log(LogLevel::kWarning, "job waits for the store",
-        {{"job_id", queued.id}, {"error", std::string(s.message())}});
+    JobLog(LogLevel::kWarning, "job waits for the store", e->rec,
+           {{"error", std::string(s.message())}});
     return RunOutcome::kRetryLater;  // still QUEUED here
   }
   {
@@ -760,7 +768,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       }
     }
   }
-  Log(LogLevel::kInfo, "job started", {{"job_id", queued.id}, {"engine", engine.info().name}});
+  JobLog(LogLevel::kInfo, "job started", e->rec, {{"engine", engine.info().name}});
 
   auto fail = [&](v1::FailureCause cause, std::string error) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -770,8 +778,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   // The machine is short of disk, descriptors or memory for files: not the job's fault.
   auto retry_later = [&](const absl::Status& why) {
     if (metrics_ != nullptr) metrics_->JobRetried("resources");
-    Log(LogLevel::kWarning, "job waits for resources",
-        {{"job_id", queued.id}, {"error", std::string(why.message())}});
+    JobLog(LogLevel::kWarning, "job waits for resources", e->rec,
+           {{"error", std::string(why.message())}});
     std::lock_guard<std::mutex> lock(mu_);
     RequeueLocked(e, "resources");
     return RunOutcome::kRetryLater;
@@ -873,8 +881,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
         if (engine.info().kind != "cpu") {
           // A GPU failed: the CPU engine reruns the job, visibly.
           if (metrics_ != nullptr) metrics_->EngineFallback("gpu_error");
-          Log(LogLevel::kWarning, "engine failed; rerunning on the CPU",
-              {{"job_id", queued.id}, {"engine", engine.info().name}, {"error", message}});
+          JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->rec,
+                 {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
           RequeueLocked(e, "gpu_error");
           return RunOutcome::kRetryOnCpu;

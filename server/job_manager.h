@@ -91,8 +91,9 @@ class JobManager {
   // `done`, possibly on another thread. The request's user.trace must be empty: the trace
   // comes in `trace`. Blocks on validation, hashing and the trace's fsync: call it from a
   // worker thread, never from a gRPC callback thread.
+  // `trace_id`: the W3C trace id of the call (TraceIdOf), carried into the job's log lines.
   void Submit(const std::string& tenant, v1::SubmitProofRequest request, std::string trace,
-              SubmitDone done);
+              SubmitDone done, const std::string& trace_id = "");
 
   absl::StatusOr<v1::Job> Get(const std::string& tenant, const std::string& id) const;
   // Calls `done` once the cancel is durable (possibly on another thread; never blocks).

@@ -45,6 +45,7 @@ CREATE UNIQUE INDEX jobs_by_request ON jobs (tenant, request_id) WHERE request_i
 ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
 UPDATE jobs SET queued_ms = created_ms;
 )sql",
 };
@@ -53,7 +54,7 @@ constexpr char kColumns[] =
     "id, tenant, request_id, content_hash, state, cause, error, workload, priority, engine, "
     "attempts, created_ms, started_ms, finished_ms, deadline_ms, proof_bytes, proof_sha256, "
     "prove_seconds, security_bits, request, input_sha256, input_bytes, estimated_bytes, crashes, "
-    "queued_ms, cancel_requested";
+    "queued_ms, cancel_requested, trace_id";
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
 // INTERNAL for the rest (a damaged database, a bug).
@@ -213,6 +214,7 @@ absl::StatusOr<std::vector<JobRecord>> JobStore::LoadAll() {
     r.crashes = uint32_t(sqlite3_column_int64(s, i++));
     r.queued_ms = sqlite3_column_int64(s, i++);
     r.cancel_requested = sqlite3_column_int(s, i++) != 0;
+    r.trace_id = Text(s, i++);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return SqlError(db_, "load jobs");
@@ -278,7 +280,7 @@ absl::Status JobStore::Apply(const Change& c) {
     std::string sql = absl::StrCat(
         "INSERT INTO jobs (", kColumns,
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT (id) DO UPDATE SET ");
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) ON CONFLICT (id) DO UPDATE SET ");
     std::string_view cols = kColumns;
     bool first = true;
     while (!cols.empty()) {
@@ -327,6 +329,7 @@ absl::Status JobStore::Apply(const Change& c) {
   sqlite3_bind_int64(s, i++, r.crashes);
   sqlite3_bind_int64(s, i++, r.queued_ms);
   sqlite3_bind_int(s, i++, r.cancel_requested ? 1 : 0);
+  text(i++, r.trace_id);
   if (sqlite3_step(s) != SQLITE_DONE) return SqlError(db_, absl::StrCat("put job ", r.id));
   return absl::OkStatus();
 }

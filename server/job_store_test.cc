@@ -45,6 +45,7 @@ JobRecord Sample(const std::string& id) {
   r.crashes = 2;
   r.queued_ms = 1234567;
   r.cancel_requested = true;
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   return r;
 }
 
@@ -81,6 +82,7 @@ TEST(JobStore, RowsSurviveReopen) {
   EXPECT_EQ(r.crashes, 2u);
   EXPECT_EQ(r.queued_ms, 1234567);
   EXPECT_TRUE(r.cancel_requested);
+  EXPECT_EQ(r.trace_id, want.trace_id);
   EXPECT_DOUBLE_EQ(r.prove_seconds, want.prove_seconds);
 }
 

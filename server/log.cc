@@ -76,6 +76,25 @@ std::string JsonQuote(std::string_view s) {
 }
 
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  Log(level, message, std::vector<LogField>(fields));
+}
+
+std::string TraceIdOf(std::string_view v) {
+  auto hex = [](std::string_view s) {
+    for (char c : s) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+  };
+  if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return "";
+  const std::string_view version = v.substr(0, 2), trace = v.substr(3, 32),
+                         parent = v.substr(36, 16), flags = v.substr(53, 2);
+  if (!hex(version) || version == "ff" || !hex(trace) || !hex(parent) || !hex(flags)) return "";
+  if (trace == std::string(32, '0') || parent == std::string(16, '0')) return "";
+  return std::string(trace);
+}
+
+void Log(LogLevel level, std::string_view message, const std::vector<LogField>& fields) {
   if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace prover::server {
 
@@ -20,6 +21,11 @@ bool ParseLogLevel(std::string_view name, LogLevel* level);
 
 using LogField = std::pair<std::string_view, std::string>;
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, std::string_view message, const std::vector<LogField>& fields);
+
+// The trace id of a W3C `traceparent` value ("00-<32 hex>-<16 hex>-<2 hex>"); empty when the
+// value is not a valid traceparent (which the W3C rules say to ignore).
+std::string TraceIdOf(std::string_view traceparent);
 
 // Routes gRPC's own log lines (accept failures, handshake errors, ...) into this log as
 // JSON lines ("msg":"grpc", with the message and its source location), so the stream stays

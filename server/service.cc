@@ -71,6 +71,14 @@ bool IsFinal(const v1::Job& j) {
   return j.state() == v1::SUCCEEDED || j.state() == v1::FAILED || j.state() == v1::CANCELLED;
 }
 
+// The W3C trace id of the call's `traceparent` metadata (empty when absent or invalid).
+std::string TraceIdOf(grpc::CallbackServerContext* ctx) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("traceparent");
+  if (it == md.end()) return "";
+  return prover::server::TraceIdOf(std::string_view(it->second.data(), it->second.size()));
+}
+
 absl::Status RequireJobId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("job_id: required");
   if (id.size() > 64) return absl::InvalidArgumentError("job_id: longer than 64 characters");
@@ -202,7 +210,8 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
   }
   // Validation, hashing and the trace's fsync: on the I/O pool.
   const bool posted = shared_->io_pool.TryPost([shared = shared_, tenant = *tenant, reactor,
-                                                request, response, memory = *memory] {
+                                                request, response, memory = *memory,
+                                                trace_id = TraceIdOf(ctx)] {
     // Sizes first, before anything is copied.
     if (auto s = CheckRequestSize(*request, shared->manager->options().request_limits); !s.ok()) {
       reactor->Finish(shared->Done("SubmitProof", s));
@@ -223,7 +232,8 @@ grpc::ServerUnaryReactor* ProverService::SubmitProof(grpc::CallbackServerContext
             response->set_deduplicated(deduplicated);
           }
           reactor->Finish(shared->Done("SubmitProof", job.status()));
-        });
+        },
+        trace_id);
   });
   if (!posted) reactor->Finish(shared_->Done("SubmitProof", shared_->Busy()));
   return reactor;
@@ -262,6 +272,7 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
       return;
     }
     tenant_ = *std::move(tenant);
+    trace_id_ = TraceIdOf(ctx);
     auto lease = shared_->upload_memory.TryReserve(tenant_, 0);
     lease_ = std::make_shared<ByteBudget::Lease>(*std::move(lease));
     Read();
@@ -292,14 +303,16 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
       // until the job manager is done with the trace.
       const bool posted = shared_->io_pool.TryPost([this] {
         auto lease = lease_;
-        shared_->manager->Submit(tenant_, std::move(request_), std::move(trace_),
-                                 [this, lease](absl::StatusOr<v1::Job> job, bool deduplicated) {
-                                   if (job.ok()) {
-                                     *response_->mutable_job() = *std::move(job);
-                                     response_->set_deduplicated(deduplicated);
-                                   }
-                                   FinishOnce(job.status());
-                                 });
+        shared_->manager->Submit(
+            tenant_, std::move(request_), std::move(trace_),
+            [this, lease](absl::StatusOr<v1::Job> job, bool deduplicated) {
+              if (job.ok()) {
+                *response_->mutable_job() = *std::move(job);
+                response_->set_deduplicated(deduplicated);
+              }
+              FinishOnce(job.status());
+            },
+            trace_id_);
       });
       if (!posted) FinishOnce(shared_->Busy());
       return;
@@ -417,7 +430,7 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadProofRequest> {
   std::shared_ptr<ProverService::Shared> shared_;
   grpc::CallbackServerContext* ctx_;
   v1::SubmitProofResponse* response_;
-  std::string tenant_;
+  std::string tenant_, trace_id_;
   v1::UploadProofRequest message_;
   v1::SubmitProofRequest request_;
   bool have_request_ = false;

@@ -355,6 +355,27 @@ TEST_F(GovernanceTest, WatchesAreBoundedPerTenant) {
   ADD_FAILURE() << "the watch slots were never released";
 }
 
+// A W3C traceparent on the submission is carried into every log line of the job.
+TEST_F(GovernanceTest, TheTraceIdFollowsTheJobThroughTheLog) {
+  StartServer("trace");
+  RawClient raw(server_->grpc_address());
+  grpc::ClientContext ctx;
+  RawClient::Authorize(ctx);
+  ctx.AddMetadata("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  v1::SubmitProofResponse resp;
+  ASSERT_TRUE(raw.stub->SubmitProof(&ctx, Fib(6), &resp).ok());
+  WaitFinal(resp.job().job_id());
+  std::istringstream log(server_->Log());
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find(resp.job().job_id()) == std::string::npos) continue;
+    ++lines;
+    EXPECT_NE(line.find("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""), std::string::npos)
+        << line;
+  }
+  EXPECT_GE(lines, 3) << "queued, started, finished";
+}
+
 // Item 14: an operator's FIFO in place of a proof does not hang GetProof.
 TEST_F(GovernanceTest, AFifoInPlaceOfAProofIsDataLossNotAHang) {
   StartServer("fifo");
