@@ -155,9 +155,12 @@ int RunProve(const std::vector<std::string>& args) {
   auto since = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
+  // The stages that run: the up-front check only in that mode.
+  const int first = options.trace_check == stark::TraceCheck::kUpFront ? 0 : 1;
   options.on_stage = [&](stark::Stage s) {
     std::fprintf(stderr, "prover: %7.3f s  %s (%d/%d)\n", since(),
-                 std::string(stark::StageName(s)).c_str(), int(s) + 1, int(stark::Stage::kCount));
+                 std::string(stark::StageName(s)).c_str(), int(s) - first + 1,
+                 int(stark::Stage::kCount) - first);
     return true;
   };
   auto backend = backend::MakeBackendByName(f->Get("engine", "cpu"));
