@@ -116,6 +116,7 @@ COUNTERS = {
     "prover_requests_total", "prover_rate_limited_total",
     "prover_artifact_corruptions_total",
     "prover_gpu_pcie_bytes_total", "prover_gpu_kernel_launches_total",
+    "prover_resource_refusals_total", "prover_job_retries_total",
 }
 GAUGES = {
     "prover_jobs", "prover_queue_depth", "prover_queue_oldest_age_seconds",
@@ -123,10 +124,12 @@ GAUGES = {
     "prover_engine_memory_reserved_bytes", "prover_engine_memory_budget_bytes",
     "prover_gpu_memory_in_use_bytes", "prover_gpu_memory_peak_bytes",
     "prover_gpu_domain_cache_bytes", "prover_gpu_streams",
+    "prover_tenant_jobs", "prover_engines", "prover_build_info",
 }
 HISTOGRAMS = {
     "prover_job_duration_seconds", "prover_job_queue_wait_seconds",
     "prover_stage_duration_seconds", "prover_proof_size_bytes",
+    "prover_request_duration_seconds",
 }
 EXPORTED = COUNTERS | GAUGES | HISTOGRAMS
 METRIC_RE = re.compile(r"\bprover_[A-Za-z0-9_:]*")
@@ -185,7 +188,7 @@ for p in top:
 
 rows = [p.get("title") for p in top if p.get("type") == "row"]
 rows += [p.get("title") for p in all_panels if p.get("type") == "row" and p not in top]
-want_rows = ["Overview", "Latency", "Engines", "API", "Proofs"]
+want_rows = ["Overview", "Latency", "Engines", "API", "Proofs", "Resources and process"]
 check(rows == want_rows, f"dashboard rows are {', '.join(want_rows)}", f"rows = {rows}")
 
 ids = [p.get("id") for p in all_panels]

@@ -55,4 +55,9 @@ wait_for 'prover_jobs{state="SUCCEEDED"}' 3
 wait_for 'count(prover_stage_duration_seconds_count)' 1
 wait_for 'prover_engine_memory_budget_bytes{engine="cpu"}' 1
 wait_for 'sum(prover_requests_total{method="SubmitProof",code="OK"})' 3
+wait_for 'sum(prover_request_duration_seconds_count{method="SubmitProof"})' 3
+wait_for 'prover_engines{kind="cpu"}' 1
+wait_for 'count(prover_build_info)' 1
+wait_for 'process_resident_memory_bytes{job="proverd"}' 1000000
+wait_for 'count(prover_resource_refusals_total)' 1
 echo "prometheus test: OK (Prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'))"
