@@ -403,7 +403,19 @@ for n, line in enumerate(read(KEYS).splitlines(), 1):
         bad_keys.append(f"line {n}: {line}")
     else:
         tenants.append(m.group(1))
-check(tenants and not bad_keys, f"{KEYS} is 'TENANT SHA256_HEX' per line", bad_keys)
+check(not bad_keys, f"{KEYS} is 'TENANT SHA256_HEX' per line", bad_keys)
+check(not tenants, f"{KEYS} ships with no active key (no example key can be left working)",
+      tenants)
+# Nothing without authentication or TLS listens beyond loopback, Grafana has no default
+# password, every service's log is rotated, Compose v1 can read the file.
+check(not re.search(r"^name:", compose_text, re.M), "no top-level name: (Compose v1 refuses it)")
+published = re.findall(r'^\s*-\s*"([^"]+:\d+:\d+)"', compose_text, re.M)
+check(published and all(p.startswith("127.0.0.1:") for p in published),
+      "every published port is on the host's loopback", published)
+check("GRAFANA_ADMIN_PASSWORD:?" in compose_text and "GRAFANA_ADMIN_PASSWORD:-" not in compose_text,
+      "Grafana has no default admin password")
+check(compose_text.count("logging: *logging") == 3, "every service's log is rotated")
+check(compose_text.count("healthcheck:") >= 2, "Prometheus and Grafana have health checks")
 
 # ------------------------------------------------------------------ Dockerfile
 dockerfile = read("Dockerfile")
