@@ -12,8 +12,8 @@ PACKAGES=(
   # service (gRPC, protobuf, metrics, durable store)
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   prometheus-cpp-dev libsqlite3-dev libssl-dev openssl
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3
+  # tests and benchmarks; the Python client (client/python) and its test
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
   # service tests: a real Prometheus scraping /metrics, clang's libFuzzer for the fuzz targets
   prometheus clang
 )
