@@ -20,6 +20,7 @@
 #include "server/engines.h"
 #include "server/job_manager.h"
 #include "server/log.h"
+#include "server/reflection_v1.h"
 #include "server/service.h"
 #include "tbb/global_control.h"
 
@@ -207,6 +208,12 @@ int Main(const std::vector<std::string>& args) {
   quota.Resize(size_t(std::max<uint64_t>(4 * c.max_message_bytes, 256ull << 20)));
   builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
+  // Reflection v1 next to gRPC's v1alpha (proof.proto and health.proto are linked in, so
+  // every message of the API is found by name).
+  ReflectionV1 reflection_v1({v1::Prover::service_full_name(), "grpc.health.v1.Health",
+                              "grpc.reflection.v1.ServerReflection",
+                              "grpc.reflection.v1alpha.ServerReflection"});
+  builder.RegisterService(&reflection_v1);
   UnknownMethodService unknown_methods(&metrics);
   builder.RegisterCallbackGenericService(&unknown_methods);
   builder.experimental().SetInterceptorCreators(MakeStatusInterceptors(&metrics));

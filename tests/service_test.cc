@@ -1,4 +1,6 @@
 // Integration tests: the real proverd on loopback, driven by the real client library.
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "tests/service_fixture.h"
 
 namespace prover {
@@ -266,6 +268,45 @@ TEST_F(ServiceTest, HealthAnswersForTheWholeServerAndTheService) {
   ASSERT_TRUE(service.ok()) << service.status();
   EXPECT_TRUE(*service);
   EXPECT_EQ(alpha_->Healthy("prover.v1.Nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Reflection v1 (next to gRPC's v1alpha): the services, and every message of the API by name,
+// the proof format included.
+TEST_F(ServiceTest, ReflectionV1FindsTheServicesAndEveryMessage) {
+  StartServer("reflection");
+  auto channel = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
+  auto stub = grpc::reflection::v1::ServerReflection::NewStub(channel);
+  grpc::ClientContext ctx;
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  auto ask = [&](const grpc::reflection::v1::ServerReflectionRequest& req) {
+    grpc::reflection::v1::ServerReflectionResponse resp;
+    EXPECT_TRUE(stream->Write(req));
+    EXPECT_TRUE(stream->Read(&resp));
+    return resp;
+  };
+  grpc::reflection::v1::ServerReflectionRequest list;
+  list.set_list_services("");
+  std::set<std::string> services;
+  const auto listed = ask(list);
+  for (const auto& s : listed.list_services_response().service()) services.insert(s.name());
+  EXPECT_TRUE(services.count("prover.v1.Prover"));
+  EXPECT_TRUE(services.count("grpc.health.v1.Health"));
+  for (const char* symbol : {"prover.v1.Proof", "prover.v1.Prover", "prover.v1.Air",
+                             "grpc.health.v1.Health"}) {
+    grpc::reflection::v1::ServerReflectionRequest req;
+    req.set_file_containing_symbol(symbol);
+    const auto resp = ask(req);
+    ASSERT_TRUE(resp.has_file_descriptor_response()) << symbol << ": "
+                                                     << resp.error_response().error_message();
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(resp.file_descriptor_response().file_descriptor_proto(0)));
+    EXPECT_FALSE(file.name().empty()) << symbol;
+  }
+  grpc::reflection::v1::ServerReflectionRequest unknown;
+  unknown.set_file_containing_symbol("prover.v1.Nope");
+  EXPECT_EQ(ask(unknown).error_response().error_code(), int(grpc::StatusCode::NOT_FOUND));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(ServiceTest, MetricsMove) {
