@@ -55,6 +55,7 @@ RUN apt-get update \
       libprometheus-cpp-core1.0 \
       libprometheus-cpp-pull1.0 \
       libsqlite3-0 \
+      libpq5 \
       libssl3t64 \
       sqlite3 \
  && rm -rf /var/lib/apt/lists/*

@@ -12,6 +12,8 @@ PACKAGES=(
   # service (gRPC, protobuf, metrics, durable store)
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   prometheus-cpp-dev libsqlite3-dev libssl-dev openssl
+  # cluster mode's job database client (libpq); the server for its tests (pg-test-server.sh)
+  libpq-dev postgresql
   # tests and benchmarks; the Python client (client/python) and its test
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
   # service tests: a real Prometheus scraping /metrics, clang's libFuzzer for the fuzz targets

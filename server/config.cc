@@ -44,6 +44,7 @@ const std::map<std::string, Setter>& Setters() {
       {"listen", Text(&ServerConfig::listen)},
       {"metrics-listen", Text(&ServerConfig::metrics_listen)},
       {"data-dir", Text(&ServerConfig::data_dir)},
+      {"database", Text(&ServerConfig::database)},
       {"api-keys", Text(&ServerConfig::api_keys)},
       {"insecure-loopback",
        [](ServerConfig& c, const std::string& v) {
@@ -132,6 +133,9 @@ std::string ServerUsage() {
   --listen ADDR               gRPC address (default 127.0.0.1:50051)
   --metrics-listen ADDR       Prometheus /metrics address (default 127.0.0.1:9464; empty: off)
   --data-dir DIR              job database and artifacts (default ./prover-data)
+  --database DB               the job table: sqlite:PATH (default sqlite:DATA_DIR/prover.db)
+                              or postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or
+                              ~/.pgpass)
   --api-keys FILE             lines 'TENANT SHA256_HEX_OF_KEY' (required unless
                               --insecure-loopback)
   --insecure-loopback         no keys; every caller is tenant 'local'; loopback addresses only

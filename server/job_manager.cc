@@ -58,9 +58,19 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   if (const int n = m->artifacts_->RemoveTemporaries(); n > 0) {
     Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
   }
-  auto store = JobStore::Open(options.data_dir + "/prover.db");
-  if (!store.ok()) return store.status();
+  auto store = JobStore::Open(options.database.empty()
+                                  ? "sqlite:" + options.data_dir + "/prover.db"
+                                  : options.database);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("--database: ", store.status().message()));
+  }
   m->store_ = *std::move(store);
+  if (auto s = m->store_->LockExclusive(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("--database: ", s.message()));
+  }
+  Log(LogLevel::kInfo, "job database open",
+      {{"kind", m->store_->kind()}, {"schema_version", std::to_string(m->store_->schema_version())}});
   for (auto& e : engines) {
     if (e->info().kind == "cpu") m->estimator_ = &e->backend();
   }

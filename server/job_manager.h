@@ -55,6 +55,7 @@ namespace prover::server {
 
 struct ManagerOptions {
   std::string data_dir;
+  std::string database;  // JobStore::Open; empty: sqlite:DATA_DIR/prover.db
   RequestLimits request_limits;
   uint32_t max_queued_per_tenant = 1000;
   uint32_t max_running_per_tenant = 4;

@@ -1,14 +1,28 @@
-// The durable job table: SQLite in WAL mode with synchronous=FULL, so a committed row
-// survives a crash of the process and of the machine.
+// The durable job table: the contract every database behind proverd keeps, and the group
+// commit they share.
 //
-// Writes are group-committed: Put and Delete only queue the change; one writer thread
-// takes everything queued, applies it in one transaction (each change in its own
-// savepoint, so one failing change fails alone) and then calls each change's callback
-// with its outcome. Concurrent submitters therefore share one fsync, which is what makes
-// thousands of durable submits per second possible on a slow disk.
+// Two implementations pass one contract suite (server/job_store_contract_test.cc):
+//   sqlite:PATH            SQLite in WAL mode, synchronous=FULL (sqlite_job_store.h): the
+//                          embedded default, one node.
+//   postgresql://...       PostgreSQL through libpq (postgres_job_store.h).
+// A committed row survives a crash of the process and of the machine (PostgreSQL: of the
+// database server too, with its default fsync and synchronous_commit).
 //
-// Schema: versioned by PRAGMA user_version; Open applies the missing migrations in order,
-// each in its own transaction, and refuses a database newer than this binary.
+// The contract:
+//   - Put inserts the row of r.id, or updates every column but the request, which is fixed
+//     by the first write (later writes come from records that no longer hold it).
+//   - (tenant, request_id) is unique among rows with a request id: a Put that would make a
+//     second such row fails with ALREADY_EXISTS, alone.
+//   - Writes are group-committed: Put and Delete only queue the change; one writer thread
+//     takes everything queued, applies it in one transaction (each change in its own
+//     savepoint, so one failing change fails alone) and then calls each change's callback
+//     with its outcome, in the order the changes were queued. Concurrent submitters share
+//     one commit.
+//   - Failures that pass (a busy or unreachable database, a full disk) are UNAVAILABLE; a
+//     store that lost its connection reconnects on the next batch.
+//   - The schema is versioned; Open applies the missing migrations in order, each in its
+//     own transaction (PostgreSQL: under an advisory lock, so concurrent nodes migrate once)
+//     and refuses a database whose schema is newer than this binary (FAILED_PRECONDITION).
 //
 // Thread-safe. Callbacks run on the writer thread and must not block on the store.
 #pragma once
@@ -26,36 +40,49 @@
 #include "absl/status/statusor.h"
 #include "server/job.h"
 
-struct sqlite3;
-
 namespace prover::server {
 
 class JobStore {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  // Creates the file when missing. INVALID_ARGUMENT / INTERNAL with the path on failure.
-  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path);
-  ~JobStore();  // commits everything queued, then closes
+  // `database`: "sqlite:PATH", a bare path (SQLite), or a libpq URI "postgresql://..." /
+  // "postgres://...". SQLite creates the file when missing. Errors name the database
+  // (never its password).
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& database);
+  // The schema version this binary writes (the same on every backend).
+  static int LatestSchemaVersion();
+  // `database` as it may be logged: a URI's password replaced by "***".
+  static std::string Redacted(const std::string& database);
+
+  virtual ~JobStore();  // implementations call StopWriter() first: everything queued commits
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
   // Every job, oldest first (start-up recovery), without the request blob (request_bytes
-  // tells its size). Call before any Put.
-  absl::StatusOr<std::vector<JobRecord>> LoadAll();
+  // tells its size).
+  virtual absl::StatusOr<std::vector<JobRecord>> LoadAll() = 0;
   // The stored request of a committed job (NOT_FOUND when there is no such row). Safe to
-  // call concurrently with writes (a separate read connection).
-  absl::StatusOr<std::string> LoadRequest(const std::string& id);
+  // call concurrently with writes (a separate connection).
+  virtual absl::StatusOr<std::string> LoadRequest(const std::string& id) = 0;
 
-  // Insert the row of r.id, or update every column but the request (fixed at insert).
-  // `done` (may be empty) runs after the commit.
+  // Insert or update the row of r.id (see the contract above). `done` (may be empty) runs
+  // after the commit.
   void Put(const JobRecord& r, Done done = nullptr);
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
   void Flush();
 
-  int schema_version() const { return schema_version_; }
-  static int LatestSchemaVersion();
+  // Makes this process the database's only user until the store is closed, or fails with
+  // FAILED_PRECONDITION when another process holds it (two single-node proverds on one
+  // database would both run every job). SQLite: flock on the file; PostgreSQL: a
+  // session-level advisory lock, taken again when the connection is re-established (the
+  // batches fail UNAVAILABLE while another process holds it).
+  virtual absl::Status LockExclusive() = 0;
+
+  virtual int schema_version() const = 0;
+  // "sqlite" or "postgresql".
+  virtual const char* kind() const = 0;
 
   struct Stats {
     uint64_t transactions = 0;
@@ -63,22 +90,25 @@ class JobStore {
   };
   Stats stats() const;
 
- private:
+ protected:
   struct Change {
     bool remove = false;
     JobRecord record;  // remove: only id
     Done done;
   };
 
-  explicit JobStore(sqlite3* db) : db_(db) {}
-  absl::Status Migrate();
-  void WriterLoop();
-  absl::Status Apply(const Change& c);
+  JobStore() = default;
+  // Starts the writer thread (the end of a successful Open).
+  void StartWriter();
+  // Commits everything queued and joins the writer; idempotent.
+  void StopWriter();
+  // One transaction: results[i] is change i's outcome (one savepoint each); a failure of
+  // the transaction itself is returned and fails every change.
+  virtual absl::Status CommitBatch(const std::deque<Change>& batch,
+                                   std::vector<absl::Status>& results) = 0;
 
-  sqlite3* db_ = nullptr;
-  sqlite3* reader_ = nullptr;  // LoadRequest; guarded by reader_mu_
-  std::mutex reader_mu_;
-  int schema_version_ = 0;
+ private:
+  void WriterLoop();
 
   mutable std::mutex mu_;
   std::condition_variable cv_, flushed_cv_;
@@ -88,5 +118,36 @@ class JobStore {
   Stats stats_;
   std::thread writer_;
 };
+
+// The one owner of the jobs table's columns: their names in the order every backend binds
+// and reads them, their types, and their mapping to JobRecord.
+struct JobColumn {
+  enum Type { kInt, kReal, kText, kBlob };
+  const char* name;
+  Type type;
+};
+extern const JobColumn kJobColumns[];
+extern const int kJobColumnCount;
+extern const int kRequestColumn;  // the request blob
+// "id, tenant, ..." (every column; `request_length`: length(request) in place of the blob).
+std::string JobColumnList(bool request_length = false);
+
+// One column's value as bound (ints as int64, the blob as bytes).
+struct ColumnValue {
+  int64_t i = 0;
+  double d = 0;
+  std::string s;  // text and blob
+};
+std::vector<ColumnValue> JobRow(const JobRecord& r);
+
+// A result row of JobColumnList(true), however the backend reads it.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  virtual int64_t Int(int column) const = 0;
+  virtual double Real(int column) const = 0;
+  virtual std::string Text(int column) const = 0;
+};
+JobRecord JobFromRow(const RowReader& row);
 
 }  // namespace prover::server

@@ -158,6 +158,7 @@ int Main(const std::vector<std::string>& args) {
 
   ManagerOptions manager_options;
   manager_options.data_dir = c.data_dir;
+  manager_options.database = c.database;
   manager_options.request_limits.max_log_rows = int(c.max_log_rows);
   manager_options.request_limits.min_security_bits = c.min_security_bits;
   manager_options.request_limits.max_trace_bytes = c.max_upload_bytes;
@@ -231,7 +232,9 @@ int Main(const std::vector<std::string>& args) {
        {"metrics", metrics_address},
        {"tls", c.tls_cert.empty() ? "off" : "on"},
        {"auth", c.insecure_loopback ? "off (insecure loopback)" : "api keys"},
-       {"data_dir", c.data_dir}});
+       {"data_dir", c.data_dir},
+       {"database", c.database.empty() ? "sqlite:" + c.data_dir + "/prover.db"
+                                       : JobStore::Redacted(c.database)}});
   if (!c.ready_file.empty()) {
     const std::string tmp = c.ready_file + ".tmp";
     {

@@ -65,6 +65,7 @@ RULES = [
     (r"^libprometheus-cpp-core\.so\.1\.0$", "libprometheus-cpp-core1.0"),
     (r"^libprometheus-cpp-pull\.so\.1\.0$", "libprometheus-cpp-pull1.0"),
     (r"^libsqlite3\.so\.0$", "libsqlite3-0"),
+    (r"^libpq\.so\.5$", "libpq5"),
     (r"^lib(ssl|crypto)\.so\.3$", "libssl3t64"),
 ]
 unprovided = []

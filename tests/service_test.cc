@@ -1,6 +1,7 @@
 // Integration tests: the real proverd on loopback, driven by the real client library.
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
+#include "tests/postgres_server.h"
 #include "tests/service_fixture.h"
 
 namespace prover {
@@ -307,6 +308,68 @@ TEST_F(ServiceTest, ReflectionV1FindsTheServicesAndEveryMessage) {
   EXPECT_EQ(ask(unknown).error_response().error_code(), int(grpc::StatusCode::NOT_FOUND));
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// One proverd on PostgreSQL (--database postgresql://...): the whole lifecycle, and a
+// kill -9 in the middle of a proof: the restarted process finds the job in the database,
+// proves it again (attempts 2) and deduplicates by request id as on SQLite.
+TEST_F(ServiceTest, OneNodeOnPostgresKeepsItsJobsOverACrash) {
+  const std::string db = testing::NewPostgresDatabase("svc");
+  StartServer("postgres", {"--database", db, "--cpu-jobs", "1"});
+  const v1::Job big = Submit(Fib(20, "big"));
+  const v1::Job small = Submit(Fib(12, "small"));
+  WaitRunning(big.job_id());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server_->Kill();
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  alpha_ = server_->Client(kAlpha);
+  beta_ = server_->Client(kBeta);
+  const v1::Job done = WaitFinal(big.job_id());
+  ASSERT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.attempts(), 2u);
+  EXPECT_TRUE(VerifyFib(20, *alpha_->FetchProof(big.job_id())).ok());
+  ASSERT_EQ(WaitFinal(small.job_id()).state(), v1::SUCCEEDED);
+  EXPECT_TRUE(VerifyFib(12, *alpha_->FetchProof(small.job_id())).ok());
+  // The same request id and content: the same job; another tenant does not see it.
+  EXPECT_EQ(Submit(Fib(12, "small")).job_id(), small.job_id());
+  EXPECT_EQ(beta_->GetJob(small.job_id()).status().code(), absl::StatusCode::kNotFound);
+  v1::ListJobsRequest all;
+  auto listed = alpha_->List(all);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->jobs_size(), 2);
+  // The rows are in PostgreSQL, not in a SQLite file of the data directory.
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/prover.db"));
+}
+
+// A database that cannot be reached or named: proverd refuses to start, saying which.
+TEST_F(ServiceTest, AnUnusableDatabaseStopsTheStartWithItsName) {
+  const std::string dir = TempDir("baddb");
+  for (const std::string& db : {std::string("postgresql://u:hunter2@127.0.0.1:1/none"),
+                                std::string("mysql://h/db")}) {
+    testing::ProverdProcess p(dir + "/data", {"--insecure-loopback", "--database", db});
+    EXPECT_FALSE(p.Start());
+    const std::string log = p.Log();
+    EXPECT_NE(log.find("database"), std::string::npos) << log;
+    EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
+  }
+}
+
+// Two single-node proverds on one database would both run every job: the second refuses to
+// start, on SQLite (the same data directory) and on PostgreSQL.
+TEST_F(ServiceTest, ASecondProcessOnTheSameDatabaseRefusesToStart) {
+  const std::string pg = testing::NewPostgresDatabase("twice");
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{}, std::vector<std::string>{"--database", pg}}) {
+    StartServer("twice", flags);
+    std::vector<std::string> second = {"--insecure-loopback"};
+    second.insert(second.end(), flags.begin(), flags.end());
+    testing::ProverdProcess p(dir_ + "/data", second);
+    EXPECT_FALSE(p.Start());
+    EXPECT_NE(p.Log().find("another proverd is using this job database"), std::string::npos)
+        << p.Log();
+    Submit(Fib(10));  // the first one is unaffected
+    server_->Kill();
+  }
 }
 
 TEST_F(ServiceTest, MetricsMove) {

@@ -1,0 +1,412 @@
+// The JobStore contract (server/job_store.h), one typed suite run on SQLite and on a real
+// PostgreSQL server, then what is particular to each backend.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "server/job_store.h"
+#include "server/postgres_job_store.h"
+#include "tests/postgres_server.h"
+
+namespace prover::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string TempDb(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+  return p.string();
+}
+
+struct Sqlite {
+  static std::string NewDatabase(const std::string& name) { return "sqlite:" + TempDb(name); }
+  static void SetSchemaVersion(const std::string& db, int version) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.substr(7).c_str(), &h), SQLITE_OK);
+    const std::string sql = "PRAGMA user_version = " + std::to_string(version) + ";";
+    ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+};
+
+struct Postgres {
+  static std::string NewDatabase(const std::string& name) {
+    return testing::NewPostgresDatabase(name);
+  }
+  static void SetSchemaVersion(const std::string& db, int version) {
+    ASSERT_TRUE(testing::PostgresExec(
+        db, "UPDATE prover_schema SET version = " + std::to_string(version)));
+  }
+};
+
+JobRecord Sample(const std::string& id) {
+  JobRecord r;
+  r.id = id;
+  r.tenant = "t";
+  r.request_id = "rid-" + id;
+  r.content_hash = "ab";
+  r.state = v1::SUCCEEDED;
+  r.workload = "fibonacci";
+  r.priority = -3;
+  r.engine = "cpu";
+  r.attempts = 2;
+  r.created_ms = 1000;
+  r.started_ms = 1001;
+  r.finished_ms = 1002;
+  r.deadline_ms = 5000;
+  r.proof_bytes = 12345;
+  r.proof_sha256 = "ff";
+  r.prove_seconds = 1.0 / 3;
+  r.security_bits = 100;
+  r.request = std::string("\0\1binary", 8);
+  r.input_sha256 = "cd";
+  r.input_bytes = 77;
+  r.estimated_bytes = uint64_t{1} << 40;
+  r.crashes = 2;
+  r.queued_ms = 1234567;
+  r.cancel_requested = true;
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  return r;
+}
+
+std::unique_ptr<JobStore> OpenOrDie(const std::string& db) {
+  auto store = JobStore::Open(db);
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status();
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
+template <typename Backend>
+class JobStoreContract : public ::testing::Test {};
+using Backends = ::testing::Types<Sqlite, Postgres>;
+class BackendNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, Sqlite> ? "Sqlite" : "Postgres";
+  }
+};
+TYPED_TEST_SUITE(JobStoreContract, Backends, BackendNames);
+
+TYPED_TEST(JobStoreContract, RowsSurviveReopen) {
+  const std::string db = TypeParam::NewDatabase("reopen");
+  {
+    auto store = OpenOrDie(db);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), JobStore::LatestSchemaVersion());
+    absl::Status result = absl::UnknownError("not called");
+    store->Put(Sample("a"), [&](absl::Status s) { result = s; });
+    store->Put(Sample("b"));
+    store->Delete("b");
+    store->Flush();
+    EXPECT_TRUE(result.ok()) << result;
+  }
+  auto store = OpenOrDie(db);
+  ASSERT_TRUE(store);
+  auto rows = store->LoadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  const JobRecord& r = (*rows)[0];
+  const JobRecord want = Sample("a");
+  EXPECT_EQ(r.id, want.id);
+  EXPECT_EQ(r.tenant, want.tenant);
+  EXPECT_EQ(r.request_id, want.request_id);
+  EXPECT_EQ(r.content_hash, want.content_hash);
+  EXPECT_EQ(r.state, want.state);
+  EXPECT_EQ(r.cause, want.cause);
+  EXPECT_EQ(r.error, want.error);
+  EXPECT_EQ(r.workload, want.workload);
+  EXPECT_EQ(r.priority, want.priority);
+  EXPECT_EQ(r.engine, want.engine);
+  EXPECT_EQ(r.attempts, want.attempts);
+  EXPECT_EQ(r.created_ms, want.created_ms);
+  EXPECT_EQ(r.started_ms, want.started_ms);
+  EXPECT_EQ(r.finished_ms, want.finished_ms);
+  EXPECT_EQ(r.deadline_ms, want.deadline_ms);
+  EXPECT_EQ(r.proof_bytes, want.proof_bytes);
+  EXPECT_EQ(r.proof_sha256, want.proof_sha256);
+  EXPECT_EQ(r.prove_seconds, want.prove_seconds) << "doubles round-trip exactly";
+  EXPECT_EQ(r.security_bits, want.security_bits);
+  EXPECT_TRUE(r.request.empty()) << "the request stays in the database";
+  EXPECT_EQ(r.request_bytes, want.request.size());
+  EXPECT_EQ(r.input_sha256, want.input_sha256);
+  EXPECT_EQ(r.input_bytes, want.input_bytes);
+  EXPECT_EQ(r.estimated_bytes, want.estimated_bytes);
+  EXPECT_EQ(r.crashes, 2u);
+  EXPECT_EQ(r.queued_ms, 1234567);
+  EXPECT_TRUE(r.cancel_requested);
+  EXPECT_EQ(r.trace_id, want.trace_id);
+  EXPECT_EQ(*store->LoadRequest("a"), want.request);
+  EXPECT_EQ(store->LoadRequest("b").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Later writes of a job come from its in-memory record, which no longer holds the request:
+// they must leave the stored request alone.
+TYPED_TEST(JobStoreContract, UpdatesKeepTheRequestOfTheFirstWrite) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("request"));
+  ASSERT_TRUE(store);
+  JobRecord r = Sample("a");
+  store->Put(r);
+  r.request.clear();
+  r.state = v1::FAILED;
+  r.error = "changed";
+  store->Put(r);
+  store->Flush();
+  EXPECT_EQ(*store->LoadRequest("a"), Sample("a").request);
+  auto rows = store->LoadAll();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].state, v1::FAILED);
+  EXPECT_EQ((*rows)[0].error, "changed");
+}
+
+// Every byte value, and more than a page of them.
+TYPED_TEST(JobStoreContract, BinaryRequestsRoundTrip) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("binary"));
+  ASSERT_TRUE(store);
+  JobRecord r = Sample("a");
+  r.request.resize(3 << 20);
+  for (size_t i = 0; i < r.request.size(); ++i) r.request[i] = char((i * 7 + i / 256) & 0xff);
+  store->Put(r);
+  store->Flush();
+  auto back = store->LoadRequest("a");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == r.request);
+  EXPECT_EQ((*store->LoadAll())[0].request_bytes, r.request.size());
+}
+
+// A callback runs after its change is committed: a read on the other connection sees it.
+TYPED_TEST(JobStoreContract, CallbacksRunAfterTheCommitInOrder) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("callbacks"));
+  ASSERT_TRUE(store);
+  std::vector<int> order;
+  std::vector<bool> visible;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "j" + std::to_string(i);
+    store->Put(Sample(id), [&, i, id](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      order.push_back(i);
+      visible.push_back(store->LoadRequest(id).ok());
+    });
+  }
+  store->Flush();
+  ASSERT_EQ(order.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(order[i], i);
+    EXPECT_TRUE(visible[i]) << i;
+  }
+}
+
+TYPED_TEST(JobStoreContract, ConcurrentPutsShareTransactions) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("group"));
+  ASSERT_TRUE(store);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        store->Put(Sample("j" + std::to_string(t) + "_" + std::to_string(i)),
+                   [&](absl::Status s) { ok += s.ok(); });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  store->Flush();
+  EXPECT_EQ(ok.load(), 400);
+  const auto stats = store->stats();
+  EXPECT_EQ(stats.changes, 400u);
+  EXPECT_LT(stats.transactions, 400u);  // group commit
+  EXPECT_EQ(store->LoadAll()->size(), 400u);
+}
+
+// (tenant, request_id) is unique: the second job with the same pair fails alone, with
+// ALREADY_EXISTS; the same request id of another tenant, and empty request ids, are fine.
+TYPED_TEST(JobStoreContract, OneFailingChangeFailsAlone) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("unique"));
+  ASSERT_TRUE(store);
+  JobRecord a = Sample("a"), b = Sample("b"), c = Sample("c"), d = Sample("d"), e = Sample("e"),
+            f = Sample("f");
+  b.request_id = a.request_id;
+  d.request_id = a.request_id;
+  d.tenant = "other";
+  e.request_id = "";
+  f.request_id = "";
+  absl::Status sa, sb, sc, sd, se, sf;
+  store->Put(a, [&](absl::Status s) { sa = s; });
+  store->Put(b, [&](absl::Status s) { sb = s; });
+  store->Put(c, [&](absl::Status s) { sc = s; });
+  store->Put(d, [&](absl::Status s) { sd = s; });
+  store->Put(e, [&](absl::Status s) { se = s; });
+  store->Put(f, [&](absl::Status s) { sf = s; });
+  store->Flush();
+  EXPECT_TRUE(sa.ok()) << sa;
+  EXPECT_EQ(sb.code(), absl::StatusCode::kAlreadyExists) << sb;
+  EXPECT_TRUE(sc.ok()) << sc;
+  EXPECT_TRUE(sd.ok()) << sd;
+  EXPECT_TRUE(se.ok()) << se;
+  EXPECT_TRUE(sf.ok()) << sf;
+  EXPECT_EQ(store->LoadAll()->size(), 5u);
+}
+
+TYPED_TEST(JobStoreContract, RefusesANewerSchema) {
+  const std::string db = TypeParam::NewDatabase("newer");
+  ASSERT_TRUE(OpenOrDie(db));
+  TypeParam::SetSchemaVersion(db, 99);
+  auto store = JobStore::Open(db);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(store.status().message()).find("newer"), std::string::npos);
+}
+
+// Nodes starting together on an empty database: every one opens it, the schema is made once.
+TYPED_TEST(JobStoreContract, ConcurrentOpensMigrateOnce) {
+  const std::string db = TypeParam::NewDatabase("together");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      auto store = JobStore::Open(db);
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (!store.ok()) return;
+      (*store)->Put(Sample("n" + std::to_string(i)), [&](absl::Status s) { ok += s.ok(); });
+      (*store)->Flush();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  auto store = OpenOrDie(db);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->LoadAll()->size(), 4u);
+}
+
+// One process per database: a second exclusive user is refused until the first closes.
+TYPED_TEST(JobStoreContract, OneExclusiveUserAtATime) {
+  const std::string db = TypeParam::NewDatabase("exclusive");
+  auto first = OpenOrDie(db);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->LockExclusive().ok());
+  {
+    auto second = OpenOrDie(db);
+    ASSERT_TRUE(second);
+    const absl::Status s = second->LockExclusive();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_NE(std::string(s.message()).find("another proverd"), std::string::npos) << s;
+  }
+  first.reset();
+  auto third = OpenOrDie(db);
+  ASSERT_TRUE(third);
+  EXPECT_TRUE(third->LockExclusive().ok());
+}
+
+TEST(JobStoreOpen, NamesWhatIsWrong) {
+  auto bad = JobStore::Open("mysql://u:secret@h/db");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(bad.status().message()).find("secret"), std::string::npos);
+  EXPECT_EQ(JobStore::Open("sqlite:").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JobStore::Redacted("postgresql://u:pw@h:5/d?sslmode=require"),
+            "postgresql://u:***@h:5/d?sslmode=require");
+  EXPECT_EQ(JobStore::Redacted("postgresql://h/d?password=pw&x=1"),
+            "postgresql://h/d?password=***&x=1");
+  EXPECT_EQ(JobStore::Redacted("sqlite:/a/b.db"), "sqlite:/a/b.db");
+  // A server that does not answer: UNAVAILABLE, the password not in the message.
+  auto down = JobStore::Open("postgresql://u:secret@127.0.0.1:1/db?connect_timeout=2");
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(std::string(down.status().message()).find("secret"), std::string::npos)
+      << down.status();
+  EXPECT_NE(std::string(down.status().message()).find("127.0.0.1:1"), std::string::npos);
+}
+
+// A version-1 database (before resource governance) gains the new columns with their
+// defaults, and its jobs keep their order.
+TEST(SqliteJobStore, MigratesAVersionOneDatabase) {
+  const std::string path = TempDb("jobstore_v1");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1_schema =
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, request_id TEXT NOT NULL,"
+        " content_hash TEXT NOT NULL, state INTEGER NOT NULL, cause INTEGER NOT NULL, error TEXT"
+        " NOT NULL, workload TEXT NOT NULL, priority INTEGER NOT NULL, engine TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+        " finished_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL, proof_bytes INTEGER NOT"
+        " NULL, proof_sha256 TEXT NOT NULL, prove_seconds REAL NOT NULL, security_bits INTEGER"
+        " NOT NULL, request BLOB NOT NULL, input_sha256 TEXT NOT NULL, input_bytes INTEGER NOT"
+        " NULL, estimated_bytes INTEGER NOT NULL);"
+        "INSERT INTO jobs VALUES ('old', 't', '', 'h', 1, 0, '', 'fibonacci', 0, '', 0, 42, 0, 0,"
+        " 0, 0, '', 0, 0, x'0102', '', 0, 0);"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(db, v1_schema, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = JobStore::Open("sqlite:" + path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto rows = (*store)->LoadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].queued_ms, 42);
+  EXPECT_EQ((*rows)[0].crashes, 0u);
+  EXPECT_FALSE((*rows)[0].cancel_requested);
+  EXPECT_EQ((*rows)[0].request_bytes, 2u);
+}
+
+// The database server restarts under a running store: the batches that meet it down fail
+// UNAVAILABLE, the store reconnects, and every later change commits; nothing is lost that
+// was acknowledged.
+TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
+  auto server = testing::PostgresServer::Start();
+  ASSERT_TRUE(server);
+  const std::string db = testing::NewPostgresDatabase("restart", server->url());
+  auto store = OpenOrDie(db);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->LockExclusive().ok());  // and it is taken again on the new session
+  absl::Status first;
+  store->Put(Sample("before"), [&](absl::Status s) { first = s; });
+  store->Flush();
+  ASSERT_TRUE(first.ok()) << first;
+  ASSERT_TRUE(server->Restart());
+  std::vector<std::string> acknowledged;
+  int unavailable = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "after" + std::to_string(i);
+    absl::Status s;
+    store->Put(Sample(id), [&](absl::Status r) { s = r; });
+    store->Flush();
+    if (s.ok()) {
+      acknowledged.push_back(id);
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+      ++unavailable;
+    }
+  }
+  EXPECT_LE(unavailable, 1) << "one batch at most meets the dead connection";
+  {
+    auto other = OpenOrDie(db);
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->LockExclusive().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_GE(acknowledged.size(), 4u);
+  auto request = store->LoadRequest("before");
+  if (!request.ok()) {
+    EXPECT_EQ(request.status().code(), absl::StatusCode::kUnavailable);
+    request = store->LoadRequest("before");  // the reader reconnects too
+  }
+  ASSERT_TRUE(request.ok()) << request.status();
+  auto rows = store->LoadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::set<std::string> ids;
+  for (const auto& r : *rows) ids.insert(r.id);
+  EXPECT_TRUE(ids.count("before"));
+  for (const auto& id : acknowledged) EXPECT_TRUE(ids.count(id)) << id;
+}
+
+}  // namespace
+}  // namespace prover::server

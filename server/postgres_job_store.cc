@@ -1,0 +1,344 @@
+#include "server/postgres_job_store.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace prover::server {
+namespace {
+
+// Migrations in order: entry i brings the schema from version i to i + 1, the same
+// logical columns as SQLite's entry i. Never edit a released entry; append a new one.
+const char* const kMigrations[] = {
+    // 1: the job table.
+    R"sql(
+CREATE TABLE jobs (
+  id              TEXT PRIMARY KEY,
+  tenant          TEXT NOT NULL,
+  request_id      TEXT NOT NULL,
+  content_hash    TEXT NOT NULL,
+  state           BIGINT NOT NULL,
+  cause           BIGINT NOT NULL,
+  error           TEXT NOT NULL,
+  workload        TEXT NOT NULL,
+  priority        BIGINT NOT NULL,
+  engine          TEXT NOT NULL,
+  attempts        BIGINT NOT NULL,
+  created_ms      BIGINT NOT NULL,
+  started_ms      BIGINT NOT NULL,
+  finished_ms     BIGINT NOT NULL,
+  deadline_ms     BIGINT NOT NULL,
+  proof_bytes     BIGINT NOT NULL,
+  proof_sha256    TEXT NOT NULL,
+  prove_seconds   DOUBLE PRECISION NOT NULL,
+  security_bits   BIGINT NOT NULL,
+  request         BYTEA NOT NULL,
+  input_sha256    TEXT NOT NULL,
+  input_bytes     BIGINT NOT NULL,
+  estimated_bytes BIGINT NOT NULL
+);
+CREATE INDEX jobs_by_tenant ON jobs (tenant, created_ms);
+CREATE UNIQUE INDEX jobs_by_request ON jobs (tenant, request_id) WHERE request_id <> '';
+)sql",
+    // 2: resource governance: crash counts (quarantine), queue order, durable cancels.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN crashes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN queued_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET queued_ms = created_ms;
+)sql",
+};
+
+// A result, cleared on scope exit.
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  ~Result() { PQclear(r_); }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  PGresult* get() const { return r_; }
+  bool ok() const {
+    const ExecStatusType s = PQresultStatus(r_);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+  }
+
+ private:
+  PGresult* r_;
+};
+
+// UNAVAILABLE for what passes (a lost or refused connection, a server shutting down or out
+// of resources, serialization failures), ALREADY_EXISTS for a unique violation, INTERNAL for
+// the rest.
+absl::Status PgError(PGconn* conn, const Result& r, std::string_view what) {
+  const char* state = r.get() ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+  const char* detail = r.get() ? PQresultErrorMessage(r.get()) : "";
+  std::string message = absl::StrCat("postgresql: ", std::string(what), ": ",
+                                     detail && *detail ? detail : PQerrorMessage(conn));
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  const std::string code = state ? state : "";
+  if (PQstatus(conn) != CONNECTION_OK || code.empty() || code.rfind("08", 0) == 0 ||
+      code.rfind("53", 0) == 0 || code.rfind("57", 0) == 0 || code == "40001" ||
+      code == "40P01" || code == "55P03") {
+    return absl::UnavailableError(message);
+  }
+  if (code == "23505") return absl::AlreadyExistsError(message);
+  return absl::InternalError(message);
+}
+
+absl::Status Exec(PGconn* conn, const std::string& sql) {
+  Result r(PQexec(conn, sql.c_str()));
+  if (!r.ok()) return PgError(conn, r, sql.substr(0, 60));
+  return absl::OkStatus();
+}
+
+void Quiet(void*, const char*) {}  // notices (e.g. "relation exists, skipping") are not logged
+
+absl::StatusOr<PGconn*> Connect(const std::string& uri) {
+  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {uri.c_str(), "10", "proverd", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return absl::UnavailableError("postgresql: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    PQfinish(conn);
+    return absl::UnavailableError(
+        absl::StrCat(JobStore::Redacted(uri), ": cannot connect: ", message));
+  }
+  PQsetNoticeProcessor(conn, Quiet, nullptr);
+  return conn;
+}
+
+// A broken connection is reset before use; false when it is still broken.
+bool Ready(PGconn* conn) {
+  if (PQstatus(conn) == CONNECTION_OK) return true;
+  PQreset(conn);
+  if (PQstatus(conn) != CONNECTION_OK) return false;
+  PQsetNoticeProcessor(conn, Quiet, nullptr);
+  return true;
+}
+
+class PgRow final : public RowReader {
+ public:
+  PgRow(PGresult* r, int row) : r_(r), row_(row) {}
+  int64_t Int(int i) const override { return std::strtoll(PQgetvalue(r_, row_, i), nullptr, 10); }
+  double Real(int i) const override { return std::strtod(PQgetvalue(r_, row_, i), nullptr); }
+  std::string Text(int i) const override {
+    return std::string(PQgetvalue(r_, row_, i), size_t(PQgetlength(r_, row_, i)));
+  }
+
+ private:
+  PGresult* r_;
+  int row_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri) {
+  static_assert(std::size(kMigrations) == 2, "JobStore::LatestSchemaVersion");
+  std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
+  auto writer = Connect(uri);
+  if (!writer.ok()) return writer.status();
+  store->writer_ = *writer;
+  if (auto s = store->Migrate(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(Redacted(uri), ": ", s.message()));
+  }
+  auto reader = Connect(uri);
+  if (!reader.ok()) return reader.status();
+  store->reader_ = *reader;
+  store->StartWriter();
+  return std::unique_ptr<JobStore>(std::move(store));
+}
+
+PostgresJobStore::~PostgresJobStore() {
+  StopWriter();
+  if (reader_ != nullptr) PQfinish(reader_);
+  if (writer_ != nullptr) PQfinish(writer_);
+}
+
+absl::Status PostgresJobStore::Migrate() {
+  const int latest = LatestSchemaVersion();
+  while (true) {
+    if (auto s = Exec(writer_, "BEGIN"); !s.ok()) return s;
+    auto fail = [&](absl::Status s) {
+      Exec(writer_, "ROLLBACK").IgnoreError();
+      return s;
+    };
+    // Every node takes the lock before looking: one migrates, the others then see it done.
+    if (auto s = Exec(writer_, absl::StrCat("SELECT pg_advisory_xact_lock(", kMigrationLock, ")"));
+        !s.ok()) {
+      return fail(s);
+    }
+    if (auto s = Exec(writer_,
+                      "CREATE TABLE IF NOT EXISTS prover_schema (version INTEGER NOT NULL); "
+                      "INSERT INTO prover_schema SELECT 0 WHERE NOT EXISTS "
+                      "(SELECT 1 FROM prover_schema)");
+        !s.ok()) {
+      return fail(s);
+    }
+    int version;
+    {
+      Result r(PQexec(writer_, "SELECT max(version) FROM prover_schema"));
+      if (!r.ok() || PQntuples(r.get()) != 1) return fail(PgError(writer_, r, "schema version"));
+      version = std::atoi(PQgetvalue(r.get(), 0, 0));
+    }
+    if (version > latest) {
+      return fail(absl::FailedPreconditionError(
+          absl::StrCat("job database schema version ", version,
+                       " is newer than this proverd supports (", latest, "); upgrade proverd")));
+    }
+    if (version == latest) {
+      schema_version_ = latest;
+      return Exec(writer_, "COMMIT");
+    }
+    absl::Status s = Exec(writer_, kMigrations[version]);
+    if (s.ok()) s = Exec(writer_, absl::StrCat("UPDATE prover_schema SET version = ", version + 1));
+    if (s.ok()) s = Exec(writer_, "COMMIT");
+    if (!s.ok()) {
+      return fail(absl::Status(s.code(), absl::StrCat("migration to schema ", version + 1, ": ",
+                                                      s.message())));
+    }
+  }
+}
+
+absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadAll() {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
+  Result r(PQexec(reader_, absl::StrCat("SELECT ", JobColumnList(true),
+                                        " FROM jobs ORDER BY created_ms, id")
+                               .c_str()));
+  if (!r.ok()) return PgError(reader_, r, "load jobs");
+  std::vector<JobRecord> out;
+  const int n = PQntuples(r.get());
+  out.reserve(size_t(n));
+  for (int i = 0; i < n; ++i) out.push_back(JobFromRow(PgRow(r.get(), i)));
+  return out;
+}
+
+absl::StatusOr<std::string> PostgresJobStore::LoadRequest(const std::string& id) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
+  const char* values[] = {id.c_str()};
+  Result r(PQexecParams(reader_, "SELECT request FROM jobs WHERE id = $1", 1, nullptr, values,
+                        nullptr, nullptr, /*resultFormat=binary*/ 1));
+  if (!r.ok()) return PgError(reader_, r, "load request");
+  if (PQntuples(r.get()) == 0) return absl::NotFoundError(absl::StrCat("no job row '", id, "'"));
+  return std::string(PQgetvalue(r.get(), 0, 0), size_t(PQgetlength(r.get(), 0, 0)));
+}
+
+absl::Status PostgresJobStore::Apply(const Change& c) {
+  if (c.remove) {
+    const char* values[] = {c.record.id.c_str()};
+    Result r(PQexecParams(writer_, "DELETE FROM jobs WHERE id = $1", 1, nullptr, values, nullptr,
+                          nullptr, 0));
+    if (!r.ok()) return PgError(writer_, r, "delete job");
+    return absl::OkStatus();
+  }
+  // An upsert on the id only: a row that collides with another job's (tenant, request_id)
+  // fails instead of replacing it.
+  static const std::string kSql = [] {
+    std::string sql = absl::StrCat("INSERT INTO jobs (", JobColumnList(), ") VALUES (");
+    for (int i = 0; i < kJobColumnCount; ++i) absl::StrAppend(&sql, i ? ", " : "", "$", i + 1);
+    absl::StrAppend(&sql, ") ON CONFLICT (id) DO UPDATE SET ");
+    bool first = true;
+    for (int i = 0; i < kJobColumnCount; ++i) {
+      if (i == 0 || i == kRequestColumn) continue;
+      absl::StrAppend(&sql, first ? "" : ", ", kJobColumns[i].name, " = EXCLUDED.",
+                      kJobColumns[i].name);
+      first = false;
+    }
+    return sql;
+  }();
+  const std::vector<ColumnValue> row = JobRow(c.record);
+  std::vector<std::string> text(kJobColumnCount);
+  std::vector<const char*> values(kJobColumnCount);
+  std::vector<int> lengths(kJobColumnCount), formats(kJobColumnCount, 0);
+  for (int i = 0; i < kJobColumnCount; ++i) {
+    switch (kJobColumns[i].type) {
+      case JobColumn::kInt:
+        text[i] = std::to_string(row[i].i);
+        break;
+      case JobColumn::kReal:
+        text[i] = absl::StrFormat("%.17g", row[i].d);
+        break;
+      case JobColumn::kText:
+        text[i] = row[i].s;
+        break;
+      case JobColumn::kBlob:
+        text[i] = row[i].s;
+        formats[i] = 1;  // binary: the bytes as they are
+        break;
+    }
+    values[i] = text[i].c_str();
+    lengths[i] = int(text[i].size());
+  }
+  Result r(PQexecParams(writer_, kSql.c_str(), kJobColumnCount, nullptr, values.data(),
+                        lengths.data(), formats.data(), 0));
+  if (!r.ok()) return PgError(writer_, r, absl::StrCat("put job ", c.record.id));
+  return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::TryLock() {
+  Result r(PQexec(writer_, absl::StrCat("SELECT pg_try_advisory_lock(", kExclusiveLock, ")").c_str()));
+  if (!r.ok() || PQntuples(r.get()) != 1) return PgError(writer_, r, "exclusive lock");
+  if (std::string(PQgetvalue(r.get(), 0, 0)) != "t") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Redacted(uri_), ": another proverd is using this job database (one process per "
+                        "database; stop it or use another database)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::LockExclusive() {
+  // Before the writer thread runs, or from it: the writer connection is not shared.
+  if (auto s = TryLock(); !s.ok()) return s;
+  exclusive_ = locked_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::WriterReady() {
+  if (PQstatus(writer_) != CONNECTION_OK) {
+    locked_ = false;  // a session lock ends with its session
+    if (!Ready(writer_)) {
+      return absl::UnavailableError(
+          absl::StrCat("postgresql: the connection is down: ", PQerrorMessage(writer_)));
+    }
+  }
+  if (exclusive_ && !locked_) {
+    if (auto s = TryLock(); !s.ok()) return absl::UnavailableError(s.message());
+    locked_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::CommitBatch(const std::deque<Change>& batch,
+                                           std::vector<absl::Status>& results) {
+  if (auto s = WriterReady(); !s.ok()) return s;
+  if (auto s = Exec(writer_, "BEGIN"); !s.ok()) return s;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (auto s = Exec(writer_, "SAVEPOINT change"); !s.ok()) {
+      Exec(writer_, "ROLLBACK").IgnoreError();
+      return s;
+    }
+    results[i] = Apply(batch[i]);
+    const absl::Status end =
+        Exec(writer_, results[i].ok() ? "RELEASE change" : "ROLLBACK TO change");
+    if (!end.ok()) {
+      Exec(writer_, "ROLLBACK").IgnoreError();
+      return end;
+    }
+  }
+  // A COMMIT that fails on a lost connection may have committed: the changes are reported
+  // UNAVAILABLE, and a retry of a Put (an upsert) is harmless either way.
+  if (auto s = Exec(writer_, "COMMIT"); !s.ok()) {
+    Exec(writer_, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace prover::server

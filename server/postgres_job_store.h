@@ -1,0 +1,58 @@
+// The job table on a PostgreSQL server, through Debian's libpq (job_store.h has the
+// contract). Two connections: the writer thread's, which group-commits (one transaction per
+// batch, a savepoint per change), and a reader for LoadAll and LoadRequest. A connection
+// found broken is reset before its next use, so a restarted database server costs the
+// changes of the batches that met it down (UNAVAILABLE) and nothing after.
+//
+// Schema: table prover_schema holds the version; migrations run under a transaction-level
+// advisory lock, so nodes that start together migrate once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "server/job_store.h"
+
+typedef struct pg_conn PGconn;
+
+namespace prover::server {
+
+class PostgresJobStore final : public JobStore {
+ public:
+  // `uri`: a libpq connection URI (postgresql://user@host:port/db?...). The password may
+  // also come from PGPASSWORD or ~/.pgpass, as libpq reads them.
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& uri);
+  ~PostgresJobStore() override;
+
+  absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
+  absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
+  absl::Status LockExclusive() override;
+  int schema_version() const override { return schema_version_; }
+  const char* kind() const override { return "postgresql"; }
+
+  // The advisory lock key of the migrations (tests).
+  static constexpr int64_t kMigrationLock = 0x70726f7665720001;
+  // The session lock of LockExclusive.
+  static constexpr int64_t kExclusiveLock = 0x70726f7665720002;
+
+ private:
+  explicit PostgresJobStore(std::string uri) : uri_(std::move(uri)) {}
+  absl::Status Migrate();
+  absl::Status CommitBatch(const std::deque<Change>& batch,
+                           std::vector<absl::Status>& results) override;
+  absl::Status Apply(const Change& c);
+  // The writer connection, reset when broken (and the exclusive lock taken again).
+  absl::Status WriterReady();
+  absl::Status TryLock();
+
+  const std::string uri_;
+  PGconn* writer_ = nullptr;  // the writer thread's (and Open's before it)
+  PGconn* reader_ = nullptr;  // guarded by reader_mu_
+  std::mutex reader_mu_;
+  int schema_version_ = 0;
+  bool exclusive_ = false;  // LockExclusive was called
+  bool locked_ = false;     // the writer's session holds the lock
+};
+
+}  // namespace prover::server

@@ -1,0 +1,307 @@
+#include "server/sqlite_job_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace prover::server {
+namespace {
+
+const char* const kMigrations[] = {
+    // 1: the job table.
+    R"sql(
+CREATE TABLE jobs (
+  id              TEXT PRIMARY KEY,
+  tenant          TEXT NOT NULL,
+  request_id      TEXT NOT NULL,
+  content_hash    TEXT NOT NULL,
+  state           INTEGER NOT NULL,
+  cause           INTEGER NOT NULL,
+  error           TEXT NOT NULL,
+  workload        TEXT NOT NULL,
+  priority        INTEGER NOT NULL,
+  engine          TEXT NOT NULL,
+  attempts        INTEGER NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  started_ms      INTEGER NOT NULL,
+  finished_ms     INTEGER NOT NULL,
+  deadline_ms     INTEGER NOT NULL,
+  proof_bytes     INTEGER NOT NULL,
+  proof_sha256    TEXT NOT NULL,
+  prove_seconds   REAL NOT NULL,
+  security_bits   INTEGER NOT NULL,
+  request         BLOB NOT NULL,
+  input_sha256    TEXT NOT NULL,
+  input_bytes     INTEGER NOT NULL,
+  estimated_bytes INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_tenant ON jobs (tenant, created_ms);
+CREATE UNIQUE INDEX jobs_by_request ON jobs (tenant, request_id) WHERE request_id != '';
+)sql",
+    // 2: resource governance: crash counts (quarantine), queue order, durable cancels.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET queued_ms = created_ms;
+)sql",
+};
+
+// UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
+// INTERNAL for the rest (a damaged database, a bug).
+absl::Status SqlError(sqlite3* db, std::string_view what) {
+  const std::string message = absl::StrCat("sqlite: ", std::string(what), ": ", sqlite3_errmsg(db));
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+      return absl::UnavailableError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    absl::Status s =
+        absl::InternalError(absl::StrCat("sqlite: ", err ? err : "error", " in: ", sql));
+    sqlite3_free(err);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+
+class SqliteRow final : public RowReader {
+ public:
+  explicit SqliteRow(sqlite3_stmt* s) : s_(s) {}
+  int64_t Int(int i) const override { return sqlite3_column_int64(s_, i); }
+  double Real(int i) const override { return sqlite3_column_double(s_, i); }
+  std::string Text(int i) const override { return ColumnText(s_, i); }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path) {
+  static_assert(std::size(kMigrations) == 2, "JobStore::LatestSchemaVersion");
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = absl::InternalError(
+        absl::StrCat(path, ": cannot open the job database: ", sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<SqliteJobStore> store(new SqliteJobStore(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA foreign_keys=ON;"}) {
+    // Switching a new file to WAL takes an exclusive lock without waiting on the busy
+    // handler: a process opening the file at the same moment retries for up to 5 s.
+    absl::Status s = Exec(db, pragma);
+    for (int tries = 0; !s.ok() && tries < 500 && (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY;
+         ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      s = Exec(db, pragma);
+    }
+    if (!s.ok()) return absl::InternalError(absl::StrCat(path, ": ", s.message()));
+  }
+  if (auto s = store->Migrate(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  }
+  if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat(path, ": cannot open a read connection"));
+  }
+  sqlite3_busy_timeout(store->reader_, 5000);
+  store->StartWriter();
+  return std::unique_ptr<JobStore>(std::move(store));
+}
+
+SqliteJobStore::~SqliteJobStore() {
+  StopWriter();
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+absl::Status SqliteJobStore::LockExclusive() {
+  if (lock_fd_ >= 0) return absl::OkStatus();
+  // flock on the database file itself: independent of SQLite's own (fcntl) locks, released
+  // by the kernel when the process dies however it dies.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::InternalError(absl::StrCat(path_, ": cannot open to lock"));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": another proverd is using this job database (one process per "
+                            "SQLite database; stop it or use another --data-dir)"));
+  }
+  lock_fd_ = fd;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteJobStore::Migrate() {
+  const int latest = LatestSchemaVersion();
+  while (true) {
+    // The version is read inside the write transaction: processes opening one file together
+    // migrate it once.
+    if (auto s = Exec(db_, "BEGIN IMMEDIATE;"); !s.ok()) return s;
+    auto fail = [&](absl::Status s) {
+      Exec(db_, "ROLLBACK;").IgnoreError();
+      return s;
+    };
+    int version = 0;
+    {
+      Stmt st(db_, "PRAGMA user_version;");
+      if (!st.ok() || sqlite3_step(st.get()) != SQLITE_ROW) {
+        return fail(SqlError(db_, "user_version"));
+      }
+      version = sqlite3_column_int(st.get(), 0);
+    }
+    if (version > latest) {
+      return fail(absl::FailedPreconditionError(
+          absl::StrCat("job database schema version ", version,
+                       " is newer than this proverd supports (", latest, "); upgrade proverd")));
+    }
+    if (version == latest) {
+      schema_version_ = latest;
+      return Exec(db_, "COMMIT;");
+    }
+    absl::Status s = Exec(db_, kMigrations[version]);
+    if (s.ok()) s = Exec(db_, absl::StrCat("PRAGMA user_version = ", version + 1, ";").c_str());
+    if (s.ok()) s = Exec(db_, "COMMIT;");
+    if (!s.ok()) {
+      return fail(absl::InternalError(
+          absl::StrCat("migration to schema ", version + 1, ": ", s.message())));
+    }
+  }
+}
+
+absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::LoadAll() {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  Stmt st(reader_,
+          absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id;").c_str());
+  if (!st.ok()) return SqlError(reader_, "load jobs");
+  std::vector<JobRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(JobFromRow(SqliteRow(st.get())));
+  if (rc != SQLITE_DONE) return SqlError(reader_, "load jobs");
+  return out;
+}
+
+absl::StatusOr<std::string> SqliteJobStore::LoadRequest(const std::string& id) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  Stmt st(reader_, "SELECT request FROM jobs WHERE id = ?1;");
+  if (!st.ok()) return SqlError(reader_, "prepare load request");
+  sqlite3_bind_text(st.get(), 1, id.data(), int(id.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no job row '", id, "'"));
+  if (rc != SQLITE_ROW) return SqlError(reader_, "load request");
+  const void* blob = sqlite3_column_blob(st.get(), 0);
+  return std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(st.get(), 0)));
+}
+
+absl::Status SqliteJobStore::Apply(const Change& c) {
+  if (c.remove) {
+    Stmt st(db_, "DELETE FROM jobs WHERE id = ?1;");
+    if (!st.ok()) return SqlError(db_, "prepare delete");
+    sqlite3_bind_text(st.get(), 1, c.record.id.data(), int(c.record.id.size()), SQLITE_STATIC);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(db_, "delete job");
+    return absl::OkStatus();
+  }
+  // An upsert on the id only: a row that collides with another job's (tenant, request_id)
+  // fails instead of replacing it.
+  static const std::string kSql = [] {
+    std::string sql = absl::StrCat("INSERT INTO jobs (", JobColumnList(), ") VALUES (");
+    for (int i = 0; i < kJobColumnCount; ++i) absl::StrAppend(&sql, i ? ", " : "", "?", i + 1);
+    absl::StrAppend(&sql, ") ON CONFLICT (id) DO UPDATE SET ");
+    bool first = true;
+    for (int i = 0; i < kJobColumnCount; ++i) {
+      if (i == 0 || i == kRequestColumn) continue;
+      absl::StrAppend(&sql, first ? "" : ", ", kJobColumns[i].name, " = excluded.",
+                      kJobColumns[i].name);
+      first = false;
+    }
+    return sql + ";";
+  }();
+  Stmt st(db_, kSql.c_str());
+  if (!st.ok()) return SqlError(db_, "prepare put");
+  sqlite3_stmt* s = st.get();
+  const std::vector<ColumnValue> row = JobRow(c.record);
+  for (int i = 0; i < kJobColumnCount; ++i) {
+    const ColumnValue& v = row[i];
+    switch (kJobColumns[i].type) {
+      case JobColumn::kInt:
+        sqlite3_bind_int64(s, i + 1, v.i);
+        break;
+      case JobColumn::kReal:
+        sqlite3_bind_double(s, i + 1, v.d);
+        break;
+      case JobColumn::kText:
+        sqlite3_bind_text(s, i + 1, v.s.data(), int(v.s.size()), SQLITE_STATIC);
+        break;
+      case JobColumn::kBlob:
+        sqlite3_bind_blob(s, i + 1, v.s.data(), int(v.s.size()), SQLITE_STATIC);
+        break;
+    }
+  }
+  if (sqlite3_step(s) != SQLITE_DONE) return SqlError(db_, absl::StrCat("put job ", c.record.id));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteJobStore::CommitBatch(const std::deque<Change>& batch,
+                                         std::vector<absl::Status>& results) {
+  absl::Status tx = Exec(db_, "BEGIN IMMEDIATE;");
+  if (!tx.ok()) return absl::UnavailableError(tx.message());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Exec(db_, "SAVEPOINT change;").IgnoreError();
+    results[i] = Apply(batch[i]);
+    Exec(db_, results[i].ok() ? "RELEASE change;" : "ROLLBACK TO change; RELEASE change;")
+        .IgnoreError();
+  }
+  tx = Exec(db_, "COMMIT;");
+  if (!tx.ok()) {
+    Exec(db_, "ROLLBACK;").IgnoreError();
+    return absl::UnavailableError(tx.message());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace prover::server

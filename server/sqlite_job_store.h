@@ -1,0 +1,43 @@
+// The job table in one SQLite file (job_store.h has the contract): WAL mode with
+// synchronous=FULL, a writer connection for the group commit and a read-only one for
+// LoadRequest. Schema version in PRAGMA user_version.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "server/job_store.h"
+
+struct sqlite3;
+
+namespace prover::server {
+
+class SqliteJobStore final : public JobStore {
+ public:
+  // Creates the file when missing. INTERNAL with the path on failure.
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path);
+  ~SqliteJobStore() override;
+
+  absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
+  absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
+  absl::Status LockExclusive() override;
+  int schema_version() const override { return schema_version_; }
+  const char* kind() const override { return "sqlite"; }
+
+ private:
+  SqliteJobStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  absl::Status Migrate();
+  absl::Status CommitBatch(const std::deque<Change>& batch,
+                           std::vector<absl::Status>& results) override;
+  absl::Status Apply(const Change& c);
+
+  int lock_fd_ = -1;  // LockExclusive's
+  sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
+  sqlite3* reader_ = nullptr;  // guarded by reader_mu_
+  std::mutex reader_mu_;
+  const std::string path_;
+  int schema_version_ = 0;
+};
+
+}  // namespace prover::server
