@@ -51,12 +51,9 @@ JobManager::JobManager(const ManagerOptions& options, Metrics* metrics)
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
     const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines, Metrics* metrics) {
   if (engines.empty()) return absl::UnavailableError("no engine to run jobs on");
-  std::unique_ptr<JobManager> m(new JobManager(options, metrics));
-  auto artifacts = ArtifactStore::Open(options.data_dir);
-  if (!artifacts.ok()) return artifacts.status();
-  m->artifacts_ = *std::move(artifacts);
-  if (const int n = m->artifacts_->RemoveTemporaries(); n > 0) {
-    Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
+  // The data directory first: a default SQLite database lives in it.
+  if (auto artifacts = ArtifactStore::Open(options.data_dir); !artifacts.ok()) {
+    return artifacts.status();
   }
   auto store = JobStore::Open(options.database.empty()
                                   ? "sqlite:" + options.data_dir + "/prover.db"
@@ -65,7 +62,21 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
     return absl::Status(store.status().code(),
                         absl::StrCat("--database: ", store.status().message()));
   }
-  m->store_ = *std::move(store);
+  return Open(options, std::move(engines), metrics, *std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
+    const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines, Metrics* metrics,
+    std::unique_ptr<JobStore> store) {
+  if (engines.empty()) return absl::UnavailableError("no engine to run jobs on");
+  std::unique_ptr<JobManager> m(new JobManager(options, metrics));
+  auto artifacts = ArtifactStore::Open(options.data_dir);
+  if (!artifacts.ok()) return artifacts.status();
+  m->artifacts_ = *std::move(artifacts);
+  if (const int n = m->artifacts_->RemoveTemporaries(); n > 0) {
+    Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
+  }
+  m->store_ = std::move(store);
   if (auto s = m->store_->LockExclusive(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("--database: ", s.message()));
   }

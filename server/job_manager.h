@@ -82,6 +82,10 @@ class JobManager {
   static absl::StatusOr<std::unique_ptr<JobManager>> Open(
       const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
       Metrics* metrics);
+  // The same on a store already open (unit tests give a fake; options.database unused).
+  static absl::StatusOr<std::unique_ptr<JobManager>> Open(
+      const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
+      Metrics* metrics, std::unique_ptr<JobStore> store);
   ~JobManager();
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;

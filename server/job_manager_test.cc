@@ -1,0 +1,303 @@
+// JobManager alone: a fake job store (an in-memory table whose commits a test can hold or
+// fail), the real CPU engine and real artifact files in a temporary directory.
+#include "server/job_manager.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <map>
+
+#include "gtest/gtest.h"
+#include "server/engines.h"
+
+namespace prover::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The table the fake keeps; shared, so that a test can reopen a manager on it ("restart").
+struct FakeDb {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, JobRecord> rows;          // with the request
+  std::vector<std::pair<std::string, v1::JobState>> history;  // committed Puts in order
+  bool hold = false;                              // commits wait while set
+  // Decides each change's outcome (OK when empty).
+  std::function<absl::Status(const JobRecord&)> fail;
+
+  void Hold(bool on) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      hold = on;
+    }
+    cv.notify_all();
+  }
+  std::vector<v1::JobState> StatesOf(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<v1::JobState> out;
+    for (const auto& [job, state] : history) {
+      if (job == id) out.push_back(state);
+    }
+    return out;
+  }
+  JobRecord Row(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    return rows.at(id);
+  }
+};
+
+class FakeJobStore final : public JobStore {
+ public:
+  explicit FakeJobStore(std::shared_ptr<FakeDb> db) : db_(std::move(db)) { StartWriter(); }
+  ~FakeJobStore() override {
+    db_->Hold(false);
+    StopWriter();
+  }
+
+  absl::StatusOr<std::vector<JobRecord>> LoadAll() override {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    std::vector<JobRecord> out;
+    for (const auto& [id, r] : db_->rows) {
+      JobRecord copy = r;
+      copy.request_bytes = copy.request.size();
+      copy.request.clear();
+      out.push_back(copy);
+    }
+    std::sort(out.begin(), out.end(), [](const JobRecord& a, const JobRecord& b) {
+      return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
+    });
+    return out;
+  }
+  absl::StatusOr<std::string> LoadRequest(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    auto it = db_->rows.find(id);
+    if (it == db_->rows.end()) return absl::NotFoundError(id);
+    return it->second.request;
+  }
+  absl::Status LockExclusive() override { return absl::OkStatus(); }
+  int schema_version() const override { return LatestSchemaVersion(); }
+  const char* kind() const override { return "fake"; }
+
+ private:
+  absl::Status CommitBatch(const std::deque<Change>& batch,
+                           std::vector<absl::Status>& results) override {
+    std::unique_lock<std::mutex> lock(db_->mu);
+    db_->cv.wait(lock, [&] { return !db_->hold; });
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Change& c = batch[i];
+      if (c.remove) {
+        db_->rows.erase(c.record.id);
+        continue;
+      }
+      if (db_->fail) results[i] = db_->fail(c.record);
+      if (!results[i].ok()) continue;
+      auto it = db_->rows.find(c.record.id);
+      JobRecord r = c.record;
+      if (it != db_->rows.end()) r.request = it->second.request;  // fixed by the first write
+      db_->rows[r.id] = r;
+      db_->history.emplace_back(r.id, r.state);
+    }
+    return absl::OkStatus();
+  }
+
+  std::shared_ptr<FakeDb> db_;
+};
+
+v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {
+  v1::SubmitProofRequest r;
+  r.mutable_builtin()->set_workload("fibonacci");
+  r.mutable_builtin()->set_log_rows(log_rows);
+  r.set_request_id(std::move(request_id));
+  return r;
+}
+
+class JobManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("job_manager_test_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    fs::remove_all(dir_);
+    options_.data_dir = dir_;
+    options_.request_limits.min_security_bits = 0;
+    options_.housekeeping_interval_ms = 20;
+  }
+  void TearDown() override {
+    manager_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Open() {
+    manager_.reset();
+    std::vector<std::unique_ptr<Engine>> engines;
+    engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
+    auto m = JobManager::Open(options_, std::move(engines), nullptr,
+                              std::make_unique<FakeJobStore>(db_));
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = *std::move(m);
+  }
+
+  // Submits and waits for the answer.
+  absl::StatusOr<v1::Job> Submit(const v1::SubmitProofRequest& r, const std::string& tenant = "t") {
+    std::promise<absl::StatusOr<v1::Job>> answer;
+    manager_->Submit(tenant, r, "", [&](absl::StatusOr<v1::Job> j, bool) {
+      answer.set_value(std::move(j));
+    });
+    return answer.get_future().get();
+  }
+
+  v1::Job WaitFinal(const std::string& id, const std::string& tenant = "t") {
+    for (int i = 0; i < 3000; ++i) {
+      auto j = manager_->Get(tenant, id);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) return {};
+      if (j->state() == v1::SUCCEEDED || j->state() == v1::FAILED ||
+          j->state() == v1::CANCELLED) {
+        return *j;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "job " << id << " never finished";
+    return {};
+  }
+
+  std::string dir_;
+  ManagerOptions options_;
+  std::shared_ptr<FakeDb> db_ = std::make_shared<FakeDb>();
+  std::unique_ptr<JobManager> manager_;
+};
+
+// The answer to a submission comes only after its row is committed; the row holds the
+// request; the job's committed states are QUEUED, RUNNING, SUCCEEDED in that order.
+TEST_F(JobManagerTest, SubmitAnswersAfterTheCommitAndEveryStateIsCommittedInOrder) {
+  Open();
+  db_->Hold(true);
+  std::promise<absl::StatusOr<v1::Job>> answer;
+  auto future = answer.get_future();
+  manager_->Submit("t", Fib(10), "", [&](absl::StatusOr<v1::Job> j, bool) {
+    answer.set_value(std::move(j));
+  });
+  EXPECT_EQ(future.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  db_->Hold(false);
+  auto job = future.get();
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_FALSE(db_->Row(job->job_id()).request.empty());
+  const v1::Job done = WaitFinal(job->job_id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  manager_->FlushStore();
+  EXPECT_EQ(db_->StatesOf(job->job_id()),
+            (std::vector<v1::JobState>{v1::QUEUED, v1::RUNNING, v1::SUCCEEDED}));
+  EXPECT_EQ(db_->Row(job->job_id()).attempts, 1u);
+}
+
+// A submission whose row cannot be committed fails UNAVAILABLE and leaves nothing behind:
+// not the job, not its request id, not the tenant's queue slot.
+TEST_F(JobManagerTest, AFailedCommitFailsTheSubmissionAndReleasesItsReservation) {
+  options_.max_queued_per_tenant = 1;
+  Open();
+  db_->fail = [](const JobRecord&) { return absl::UnavailableError("disk on fire"); };
+  auto refused = Submit(Fib(10, "rid"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  db_->fail = nullptr;
+  auto job = Submit(Fib(10, "rid"));  // the same request id: a new job, the slot is free
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(WaitFinal(job->job_id()).state(), v1::SUCCEEDED);
+  v1::ListJobsRequest all;
+  EXPECT_EQ(manager_->List("t", all)->jobs_size(), 1);
+}
+
+// The RUNNING row must be committed before the job runs; when it cannot be, the job stays
+// QUEUED (for clients too) and runs later, with one attempt counted.
+TEST_F(JobManagerTest, ARunningRowThatCannotBeCommittedLeavesTheJobQueued) {
+  std::atomic<int> refusals{0};
+  Open();
+  db_->fail = [&](const JobRecord& r) {
+    if (r.state == v1::RUNNING && refusals < 2) {
+      ++refusals;
+      return absl::UnavailableError("the database is away");
+    }
+    return absl::OkStatus();
+  };
+  auto job = Submit(Fib(10));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = WaitFinal(job->job_id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(refusals.load(), 2);
+  EXPECT_EQ(done.attempts(), 1u);
+  manager_->FlushStore();
+  EXPECT_EQ(db_->StatesOf(job->job_id()),
+            (std::vector<v1::JobState>{v1::QUEUED, v1::RUNNING, v1::SUCCEEDED}));
+}
+
+// Start-up over rows a dead process left: a RUNNING row is requeued (a crash counted) and
+// runs, one that reached --max-crashes is FAILED(QUARANTINED), a QUEUED row with a durable
+// cancel is CANCELLED, a row of an unknown state is FAILED(INTERNAL).
+TEST_F(JobManagerTest, RecoverySettlesWhatADeadProcessLeft) {
+  options_.max_crashes = 3;
+  Open();
+  auto a = Submit(Fib(10, "a"));
+  auto b = Submit(Fib(10, "b"));
+  auto c = Submit(Fib(10, "c"));
+  auto d = Submit(Fib(10, "d"));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  for (const auto& j : {*a, *b, *c, *d}) WaitFinal(j.job_id());
+  manager_.reset();
+  {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    auto& ra = db_->rows.at(a->job_id());
+    ra.state = v1::RUNNING;
+    ra.crashes = 0;
+    auto& rb = db_->rows.at(b->job_id());
+    rb.state = v1::RUNNING;
+    rb.crashes = 2;
+    auto& rc = db_->rows.at(c->job_id());
+    rc.state = v1::QUEUED;
+    rc.cancel_requested = true;
+    db_->rows.at(d->job_id()).state = static_cast<v1::JobState>(77);
+  }
+  Open();
+  const v1::Job ja = WaitFinal(a->job_id());
+  EXPECT_EQ(ja.state(), v1::SUCCEEDED) << ja.error();
+  const v1::Job jb = WaitFinal(b->job_id());
+  EXPECT_EQ(jb.state(), v1::FAILED);
+  EXPECT_EQ(jb.cause(), v1::QUARANTINED);
+  EXPECT_EQ(WaitFinal(c->job_id()).state(), v1::CANCELLED);
+  const v1::Job jd = WaitFinal(d->job_id());
+  EXPECT_EQ(jd.state(), v1::FAILED);
+  EXPECT_EQ(jd.cause(), v1::INTERNAL);
+  manager_->FlushStore();
+  EXPECT_EQ(db_->Row(a->job_id()).crashes, 1u);
+  EXPECT_EQ(db_->Row(b->job_id()).crashes, 3u);
+}
+
+// A cancel is answered once it is durable; a queued job is CANCELLED without running.
+TEST_F(JobManagerTest, ACancelIsAnsweredAfterItsCommit) {
+  options_.max_running_per_tenant = 1;
+  Open();
+  auto big = Submit(Fib(18));
+  auto queued = Submit(Fib(10));
+  ASSERT_TRUE(big.ok() && queued.ok());
+  db_->Hold(true);
+  std::promise<absl::StatusOr<v1::Job>> answer;
+  auto future = answer.get_future();
+  manager_->Cancel("t", queued->job_id(), [&](absl::StatusOr<v1::Job> j) {
+    answer.set_value(std::move(j));
+  });
+  EXPECT_EQ(future.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  db_->Hold(false);
+  auto cancelled = future.get();
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(WaitFinal(queued->job_id()).state(), v1::CANCELLED);
+  EXPECT_EQ(WaitFinal(big->job_id()).state(), v1::SUCCEEDED);
+  manager_->FlushStore();
+  for (v1::JobState s : db_->StatesOf(queued->job_id())) EXPECT_NE(s, v1::RUNNING);
+  std::promise<absl::StatusOr<v1::Job>> other;
+  manager_->Cancel("u", queued->job_id(), [&](absl::StatusOr<v1::Job> j) {
+    other.set_value(std::move(j));
+  });
+  EXPECT_EQ(other.get_future().get().status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace prover::server
