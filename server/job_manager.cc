@@ -55,9 +55,8 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   if (auto artifacts = ArtifactStore::Open(options.data_dir); !artifacts.ok()) {
     return artifacts.status();
   }
-  auto store = JobStore::Open(options.database.empty()
-                                  ? "sqlite:" + options.data_dir + "/prover.db"
-                                  : options.database);
+  auto store = JobStore::Open(options.database.empty() ? "sqlite:" + options.data_dir + "/prover.db"
+                                                       : options.database);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
                         absl::StrCat("--database: ", store.status().message()));
@@ -81,7 +80,8 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
     return absl::Status(s.code(), absl::StrCat("--database: ", s.message()));
   }
   Log(LogLevel::kInfo, "job database open",
-      {{"kind", m->store_->kind()}, {"schema_version", std::to_string(m->store_->schema_version())}});
+      {{"kind", m->store_->kind()},
+       {"schema_version", std::to_string(m->store_->schema_version())}});
   for (auto& e : engines) {
     if (e->info().kind == "cpu") m->estimator_ = &e->backend();
   }
@@ -126,74 +126,65 @@ absl::Status JobManager::Recover() {
   if (!rows.ok()) return rows.status();
   std::set<std::string> inputs, proofs;
   int requeued = 0, queued = 0, quarantined = 0, cancelled = 0, unknown = 0;
-  const int64_t now = NowMs();
   std::lock_guard<std::mutex> lock(mu_);
   for (JobRecord& r : *rows) {
     auto e = std::make_shared<Entry>();
     e->durable = true;
-    e->version = 1;
-    bool changed = false;
-    auto finish = [&](v1::JobState state, v1::FailureCause cause, std::string error) {
-      r.state = state;
-      r.cause = cause;
-      r.error = std::move(error);
-      r.finished_ms = now;
-      changed = true;
-    };
-    if (!v1::JobState_IsValid(r.state) || r.state == v1::JOB_STATE_UNSPECIFIED) {
-      ++unknown;
-      finish(v1::FAILED, v1::INTERNAL,
-             absl::StrCat("the job's database row had an unknown state ", int(r.state)));
-    } else if (r.state == v1::RUNNING) {
-      // The process died in the middle of this proof.
-      ++r.crashes;
-      changed = true;
-      if (r.cancel_requested) {
-        ++cancelled;
-        finish(v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
-      } else if (r.crashes >= options_.max_crashes) {
-        ++quarantined;
-        finish(v1::FAILED, v1::QUARANTINED,
-               absl::StrCat("the server process died ", r.crashes,
-                            " times while proving this job; it is not run again"));
-      } else {
-        // Behind every job already waiting: a job that kills the process must not run
-        // first on every start.
-        r.state = v1::QUEUED;
-        r.queued_ms = now;
-        ++requeued;
-      }
-    } else if (r.state == v1::QUEUED && r.cancel_requested) {
-      ++cancelled;
-      finish(v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
-    }
-    if (r.final() && !r.input_sha256.empty()) {
-      // Inputs of final jobs are not kept (the file is an orphan, removed below).
-      r.input_sha256.clear();
-      r.input_bytes = 0;
-      changed = true;
-    }
     r.stage.clear();
     r.progress = 0;
     e->rec = std::move(r);
-    const JobRecord& rec = e->rec;
-    if (!rec.input_sha256.empty()) inputs.insert(rec.id);
-    if (rec.state == v1::SUCCEEDED) proofs.insert(rec.id);
-    jobs_[rec.id] = e;
-    if (!rec.request_id.empty()) by_request_[{rec.tenant, rec.request_id}] = rec.id;
-    PublishLocked(e);
+    const std::string id = e->rec.id;
+    jobs_[id] = e;
+    if (!e->rec.request_id.empty()) by_request_[{e->rec.tenant, e->rec.request_id}] = id;
     {
       std::lock_guard<std::mutex> index(index_mu_);
-      by_tenant_[rec.tenant][{rec.created_ms, rec.id}] = e;
+      by_tenant_[e->rec.tenant][{e->rec.created_ms, id}] = e;
     }
-    TenantUsage& u = usage_[rec.tenant];
-    ++u.jobs;
-    u.stored += rec.stored_bytes();
-    if (changed) store_->Put(rec);
+    CountLocked(e->rec, +1);
+    PublishLocked(e);
+    // What a dead process left, settled through the state machine like any other change.
+    const JobRecord& rec = e->rec;
+    if (!v1::JobState_IsValid(rec.state) || rec.state == v1::JOB_STATE_UNSPECIFIED) {
+      ++unknown;
+      TransitionLocked(e, Move::Finish(v1::FAILED, v1::INTERNAL,
+                                       absl::StrCat("the job's database row had an unknown state ",
+                                                    int(rec.state))));
+    } else if (rec.state == v1::RUNNING) {
+      // The process died in the middle of this proof.
+      JobRecord crashed = rec;
+      ++crashed.crashes;
+      ApplyLocked(e, std::move(crashed));
+      if (rec.cancel_requested) {
+        ++cancelled;
+        TransitionLocked(e, Move::Cancelled());
+      } else if (rec.crashes >= options_.max_crashes) {
+        ++quarantined;
+        TransitionLocked(
+            e, Move::Finish(v1::FAILED, v1::QUARANTINED,
+                            absl::StrCat("the server process died ", rec.crashes,
+                                         " times while proving this job; it is not run again")));
+      } else {
+        // Behind every job already waiting: a job that kills the process must not run
+        // first on every start.
+        ++requeued;
+        TransitionLocked(e, Move::Requeue("crash", /*to_back=*/true));
+      }
+    } else if (rec.state == v1::QUEUED && rec.cancel_requested) {
+      ++cancelled;
+      TransitionLocked(e, Move::Cancelled());
+    } else if (rec.final() && !rec.input_sha256.empty()) {
+      // Inputs of final jobs are not kept (the file is an orphan, removed below).
+      JobRecord cleared = rec;
+      cleared.input_sha256.clear();
+      cleared.input_bytes = 0;
+      ApplyLocked(e, std::move(cleared));
+      store_->Put(e->rec);
+    }
+    if (!rec.input_sha256.empty()) inputs.insert(id);
+    if (rec.state == v1::SUCCEEDED) proofs.insert(id);
     if (rec.state == v1::QUEUED) {
-      ++u.queued;
       ++queued;
-      scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority,
+      scheduler_->Enqueue(QueuedJob{id, rec.tenant, rec.priority,
                                     rec.queued_ms != 0 ? rec.queued_ms : rec.created_ms,
                                     rec.estimated_bytes, false});
     }
@@ -349,7 +340,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
         return done(job, true);
       }
     }
-    TenantUsage& u = usage_[tenant];
+    const TenantUsage u = usage_.count(tenant) ? usage_.at(tenant) : TenantUsage{};
     absl::Status refused;
     if (u.queued >= options_.max_queued_per_tenant) {
       refused = absl::ResourceExhaustedError(
@@ -374,9 +365,6 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       if (metrics_ != nullptr) metrics_->ResourceRefusal(short_of);
       return done(machine, false);
     }
-    ++u.queued;
-    ++u.jobs;
-    u.stored += stored;  // the trace too, before it is written: concurrent submits see it
     e = std::make_shared<Entry>();
     JobRecord& r = e->rec;
     r.id = NewJobId();
@@ -391,23 +379,22 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     r.deadline_ms = request.deadline_ms() ? r.created_ms + int64_t(request.deadline_ms()) : 0;
     r.estimated_bytes = estimate;
     r.request_bytes = request_bytes.size();
+    // The trace's bytes count before it is written: concurrent submits see them.
+    r.input_bytes = trace.size();
     r.trace_id = trace_id;
+    CountLocked(r, +1);
     jobs_[r.id] = e;
     if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
   }
   prepared = absl::CancelledError("released");  // the AIR and the request copy
 
   // Undoes the reservation of a job that never became durable.
-  auto abandon = [this, e, tenant, stored](const absl::Status& why) {
+  auto abandon = [this, e](const absl::Status&) {
     std::vector<SubmitDone> waiters;
     {
       std::lock_guard<std::mutex> lock(mu_);
       waiters.swap(e->on_durable);
       ForgetLocked(e);
-      TenantUsage& u = usage_[tenant];
-      --u.queued;
-      --u.jobs;
-      u.stored -= stored;
     }
     if (!e->rec.input_sha256.empty()) {
       artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
@@ -430,8 +417,10 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       return;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    e->rec.input_sha256 = info->sha256;
-    e->rec.input_bytes = info->bytes;  // reserved above (the trace's size)
+    JobRecord stored_input = e->rec;
+    stored_input.input_sha256 = info->sha256;
+    stored_input.input_bytes = info->bytes;  // reserved above (the trace's size)
+    ApplyLocked(e, std::move(stored_input));
   }
 
   JobRecord row;
@@ -475,6 +464,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
 
 void JobManager::ForgetLocked(const EntryPtr& e) {
   const JobRecord& r = e->rec;
+  CountLocked(r, -1);
   if (!r.request_id.empty()) {
     auto it = by_request_.find({r.tenant, r.request_id});
     if (it != by_request_.end() && it->second == r.id) by_request_.erase(it);
@@ -497,52 +487,95 @@ absl::StatusOr<v1::Job> JobManager::Get(const std::string& tenant, const std::st
   return ToProto(e->rec);
 }
 
-void JobManager::FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
-                              std::string error, JobDone done) {
-  JobRecord& r = e->rec;
-  TenantUsage& u = usage_[r.tenant];
-  if (r.state == v1::QUEUED) --u.queued;
-  r.state = state;
-  r.cause = state == v1::FAILED ? cause : v1::FAILURE_CAUSE_UNSPECIFIED;
-  // Errors may quote rows, constraints and paths: bounded in rows, logs and every Job.
-  r.error = Excerpt(error, kMaxErrorBytes);
-  r.finished_ms = NowMs();
-  r.stage.clear();
-  PublishLocked(e);
-  // The input is not needed any more: the row stops naming it, and the file goes once the
-  // row is committed (a crash in between leaves an orphan that start-up removes).
-  const bool had_input = !r.input_sha256.empty();
-  u.stored -= r.input_bytes;
-  r.input_sha256.clear();
-  r.input_bytes = 0;
-  if (metrics_ != nullptr) {
-    metrics_->JobFinished(JobStateName(state), FailureCauseName(r.cause), r.workload,
-                          r.engine.empty() ? "none" : r.engine);
+bool JobManager::Allowed(v1::JobState from, v1::JobState to) {
+  const bool final = to == v1::SUCCEEDED || to == v1::FAILED || to == v1::CANCELLED;
+  switch (from) {
+    case v1::QUEUED:
+      return to == v1::RUNNING || final;
+    case v1::RUNNING:
+      return to == v1::QUEUED || final;
+    case v1::SUCCEEDED:
+    case v1::FAILED:
+    case v1::CANCELLED:
+      return false;
+    default:  // a row of a state this binary does not know
+      return to == v1::FAILED;
   }
-  JobLog(state == v1::FAILED && cause == v1::INTERNAL ? LogLevel::kError : LogLevel::kInfo,
-         "job finished", r,
-         {{"state", JobStateName(state)},
-          {"cause", FailureCauseName(r.cause)},
-          {"error", Excerpt(r.error, 512)}});
+}
+
+JobRecord JobManager::Next(const JobRecord& cur, const Move& m, int64_t now) {
+  JobRecord r = cur;
+  r.state = m.to;
+  r.stage.clear();
+  if (m.to == v1::QUEUED) {
+    r.progress = 0;
+    if (m.to_back) r.queued_ms = now;
+  } else if (m.to == v1::RUNNING) {
+    ++r.attempts;
+    r.started_ms = now;
+    r.stage = "starting";
+    r.progress = 0;
+  } else {
+    r.cause = m.to == v1::FAILED ? m.cause : v1::FAILURE_CAUSE_UNSPECIFIED;
+    // Errors may quote rows, constraints and paths: bounded in rows, logs and every Job.
+    r.error = Excerpt(m.error, kMaxErrorBytes);
+    r.finished_ms = now;
+    // The input is not needed any more: the row stops naming it (the file goes after the
+    // commit; a crash in between leaves an orphan that start-up removes).
+    r.input_sha256.clear();
+    r.input_bytes = 0;
+  }
+  return r;
+}
+
+void JobManager::CountLocked(const JobRecord& r, int sign) {
+  TenantUsage& u = usage_[r.tenant];
+  u.queued += sign * (r.state == v1::QUEUED ? 1 : 0);
+  u.jobs += sign;
+  u.stored += uint64_t(int64_t(sign) * int64_t(r.stored_bytes()));
+  if (u.jobs == 0) usage_.erase(r.tenant);
+}
+
+void JobManager::ApplyLocked(const EntryPtr& e, JobRecord next) {
+  CountLocked(e->rec, -1);
+  e->rec = std::move(next);
+  CountLocked(e->rec, +1);
+  PublishLocked(e);
+}
+
+bool JobManager::TransitionLocked(const EntryPtr& e, Move m, JobDone done) {
+  const JobRecord& cur = e->rec;
+  if (!Allowed(cur.state, m.to)) {
+    JobLog(LogLevel::kError, "refused a state change the state machine does not have", cur,
+           {{"from", JobStateName(cur.state)}, {"to", JobStateName(m.to)}});
+    return false;
+  }
+  const bool had_input = !cur.input_sha256.empty();
+  ApplyLocked(e, Next(cur, m, NowMs()));
+  const JobRecord& r = e->rec;
+  if (r.final()) {
+    if (metrics_ != nullptr) {
+      metrics_->JobFinished(JobStateName(r.state), FailureCauseName(r.cause), r.workload,
+                            r.engine.empty() ? "none" : r.engine);
+    }
+    JobLog(r.state == v1::FAILED && r.cause == v1::INTERNAL ? LogLevel::kError : LogLevel::kInfo,
+           "job finished", r,
+           {{"state", JobStateName(r.state)},
+            {"cause", FailureCauseName(r.cause)},
+            {"error", Excerpt(r.error, 512)}});
+  } else if (r.state == v1::QUEUED) {
+    JobLog(LogLevel::kInfo, "job requeued", r, {{"why", m.why}});
+  }
   const std::string id = r.id;
+  const bool remove_input = had_input && r.final();
   Persist(e, /*notify_after_commit=*/true,
-          [this, id, had_input, done = std::move(done)](absl::StatusOr<v1::Job> job) {
-            if (had_input && job.ok()) {
+          [this, id, remove_input, done = std::move(done)](absl::StatusOr<v1::Job> job) {
+            if (remove_input && job.ok()) {
               artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
             }
             if (done) done(std::move(job));
           });
-}
-
-void JobManager::RequeueLocked(const EntryPtr& e, const char* why) {
-  JobRecord& r = e->rec;
-  r.state = v1::QUEUED;
-  r.stage.clear();
-  r.progress = 0;
-  ++usage_[r.tenant].queued;
-  PublishLocked(e);
-  Persist(e, /*notify_after_commit=*/true);
-  JobLog(LogLevel::kInfo, "job requeued", r, {{"why", why}});
+  return true;
 }
 
 void JobManager::StopLocked(const EntryPtr& e, StopReason reason) {
@@ -567,8 +600,7 @@ void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDon
     return done(job);
   }
   if (e->rec.state == v1::QUEUED && scheduler_->Remove(id)) {
-    FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client",
-                 std::move(done));
+    TransitionLocked(e, Move::Cancelled(), std::move(done));
     return;
   }
   // Running, or handed to a worker that has not started it: durable first, then stop.
@@ -726,11 +758,12 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     e = it->second;
     JobRecord& r = e->rec;
     if (r.cancel_requested) {
-      FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+      TransitionLocked(e, Move::Cancelled());
       return RunOutcome::kDone;
     }
     if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
-      FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed before it started");
+      TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                       "the deadline passed before it started"));
       return RunOutcome::kDone;
     }
     if (!machine.ok()) {
@@ -741,13 +774,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     }
     // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
     // only once it is committed (below).
-    running = r;
-    running.state = v1::RUNNING;
-    ++running.attempts;
-    running.started_ms = NowMs();
+    running = Next(r, Move::Start(), NowMs());
     running.engine = engine.info().name;
-    running.stage = "starting";
-    running.progress = 0;
     store_->Put(running, [&running_committed](absl::Status s) { running_committed.set_value(s); });
   }
   // Committed before any of the job's work starts: a job that kills the process, however
@@ -759,17 +787,13 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // The committed row's fields; a cancel that arrived meanwhile is kept.
+    JobRecord next = running;
+    next.cancel_requested = e->rec.cancel_requested;
+    ApplyLocked(e, std::move(next));
     JobRecord& r = e->rec;
-    --usage_[r.tenant].queued;
-    r.state = v1::RUNNING;
-    r.attempts = running.attempts;
-    r.started_ms = running.started_ms;
-    r.engine = running.engine;
-    r.stage = running.stage;
-    r.progress = 0;
-    PublishLocked(e);
     if (r.cancel_requested) {  // cancelled while the row was being committed
-      FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+      TransitionLocked(e, Move::Cancelled());
       return RunOutcome::kDone;
     }
     e->stop = std::stop_source();
@@ -793,7 +817,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
 
   auto fail = [&](v1::FailureCause cause, std::string error) {
     std::lock_guard<std::mutex> lock(mu_);
-    FinishLocked(e, v1::FAILED, cause, std::move(error));
+    TransitionLocked(e, Move::Finish(v1::FAILED, cause, std::move(error)));
     return RunOutcome::kDone;
   };
   // The machine is short of disk, descriptors or memory for files: not the job's fault.
@@ -802,7 +826,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     JobLog(LogLevel::kWarning, "job waits for resources", e->rec,
            {{"error", std::string(why.message())}});
     std::lock_guard<std::mutex> lock(mu_);
-    RequeueLocked(e, "resources");
+    TransitionLocked(e, Move::Requeue("resources"));
     return RunOutcome::kRetryLater;
   };
 
@@ -877,13 +901,14 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     switch (e->stop_reason) {
       case StopReason::kDrain:
         // Back to the queue, durably; the next start of the service runs it.
-        RequeueLocked(e, "drain");
+        TransitionLocked(e, Move::Requeue("drain"));
         break;
       case StopReason::kDeadline:
-        FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED, "the deadline passed while proving");
+        TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                         "the deadline passed while proving"));
         break;
       default:
-        FinishLocked(e, v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client");
+        TransitionLocked(e, Move::Cancelled());
     }
     return RunOutcome::kDone;
   }
@@ -905,7 +930,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
           JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->rec,
                  {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
-          RequeueLocked(e, "gpu_error");
+          TransitionLocked(e, Move::Requeue("gpu_error"));
           return RunOutcome::kRetryOnCpu;
         }
         return fail(v1::INTERNAL, message);
@@ -931,13 +956,14 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     metrics_->ProofSize(workload, bytes.size());
   }
   std::lock_guard<std::mutex> lock(mu_);
-  e->rec.proof_bytes = info->bytes;
-  e->rec.proof_sha256 = info->sha256;
-  usage_[e->rec.tenant].stored += info->bytes;
-  e->rec.prove_seconds = seconds;
-  e->rec.security_bits = result->proof.security_bits;
-  e->rec.progress = 1;
-  FinishLocked(e, v1::SUCCEEDED, v1::FAILURE_CAUSE_UNSPECIFIED, "");
+  JobRecord proved = e->rec;
+  proved.proof_bytes = info->bytes;
+  proved.proof_sha256 = info->sha256;
+  proved.prove_seconds = seconds;
+  proved.security_bits = result->proof.security_bits;
+  proved.progress = 1;
+  ApplyLocked(e, std::move(proved));
+  TransitionLocked(e, Move::Finish(v1::SUCCEEDED));
   return RunOutcome::kDone;
 }
 
@@ -956,8 +982,8 @@ void JobManager::HousekeepingLoop() {
         if (!e->durable) continue;
         if (r.state == v1::QUEUED && r.deadline_ms != 0 && now >= r.deadline_ms &&
             scheduler_->Remove(id)) {
-          FinishLocked(e, v1::FAILED, v1::DEADLINE_EXCEEDED,
-                       "the deadline passed while the job was queued");
+          TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                           "the deadline passed while the job was queued"));
         } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
           StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
         } else if (r.final() && options_.retention_ms >= 0 &&
@@ -965,12 +991,7 @@ void JobManager::HousekeepingLoop() {
           expired.push_back(e);
         }
       }
-      for (auto& e : expired) {
-        TenantUsage& u = usage_[e->rec.tenant];
-        --u.jobs;
-        u.stored -= e->rec.stored_bytes();
-        ForgetLocked(e);
-      }
+      for (auto& e : expired) ForgetLocked(e);
     }
     // Retries whose delay has passed.
     scheduler_->Poke();

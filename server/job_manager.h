@@ -84,8 +84,8 @@ class JobManager {
       Metrics* metrics);
   // The same on a store already open (unit tests give a fake; options.database unused).
   static absl::StatusOr<std::unique_ptr<JobManager>> Open(
-      const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines,
-      Metrics* metrics, std::unique_ptr<JobStore> store);
+      const ManagerOptions& options, std::vector<std::unique_ptr<Engine>> engines, Metrics* metrics,
+      std::unique_ptr<JobStore> store);
   ~JobManager();
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
@@ -127,6 +127,10 @@ class JobManager {
   // submissions are refused with UNAVAILABLE from the call on.
   void Drain(std::chrono::milliseconds timeout);
 
+  // The edges of the state machine (the header comment): QUEUED -> RUNNING, RUNNING ->
+  // QUEUED, QUEUED | RUNNING -> SUCCEEDED | FAILED | CANCELLED, and a row of an unknown
+  // state (read from the database) -> FAILED.
+  static bool Allowed(v1::JobState from, v1::JobState to);
   LiveStats Live() const;
   std::vector<EngineInfo> engines() const;
   const ManagerOptions& options() const { return options_; }
@@ -163,12 +167,41 @@ class JobManager {
   void Persist(const EntryPtr& e, bool notify_after_commit, JobDone done = nullptr);
   // After every change of e->rec (under mu_): a new version, and the view published.
   void PublishLocked(const EntryPtr& e);
-  // Moves a job to a final state (under mu_); persists and announces it, then deletes its
-  // input. `done` (optional) is called with the job after the commit.
-  void FinishLocked(const EntryPtr& e, v1::JobState state, v1::FailureCause cause,
-                    std::string error, JobDone done = nullptr);
-  // RUNNING -> QUEUED (under mu_), durably.
-  void RequeueLocked(const EntryPtr& e, const char* why);
+  // A change of a job's state, and what comes with it.
+  struct Move {
+    v1::JobState to = v1::QUEUED;
+    v1::FailureCause cause = v1::FAILURE_CAUSE_UNSPECIFIED;  // FAILED only
+    std::string error;                                       // final states
+    const char* why = "";                                    // requeues: logged
+    bool to_back = false;  // a requeue goes behind the jobs already waiting (queued_ms = now)
+
+    static Move Start() { return Move{v1::RUNNING, v1::FAILURE_CAUSE_UNSPECIFIED, "", "", false}; }
+    static Move Requeue(const char* why, bool to_back = false) {
+      return Move{v1::QUEUED, v1::FAILURE_CAUSE_UNSPECIFIED, "", why, to_back};
+    }
+    static Move Cancelled() {
+      return Move{v1::CANCELLED, v1::FAILURE_CAUSE_UNSPECIFIED, "cancelled by the client", "",
+                  false};
+    }
+    static Move Finish(v1::JobState to, v1::FailureCause cause = v1::FAILURE_CAUSE_UNSPECIFIED,
+                       std::string error = "") {
+      return Move{to, cause, std::move(error), "", false};
+    }
+  };
+  // The record after `m` (pure: the one owner of what a transition changes in a row).
+  static JobRecord Next(const JobRecord& r, const Move& m, int64_t now);
+  // The one place a job's state changes (under mu_): checks the edge (a refused one is a
+  // bug: logged, nothing changes), keeps the tenant's usage in step (CountLocked), publishes
+  // the new view, persists it, tells watchers after the commit, and for a final state
+  // deletes the input once the row no longer names it. `done` (optional) gets the job after
+  // the commit. QUEUED -> RUNNING is the exception in timing, not in content: Run commits
+  // Next()'s row first and then applies it with ApplyLocked.
+  bool TransitionLocked(const EntryPtr& e, Move m, JobDone done = nullptr);
+  // Replaces e->rec by `next` (under mu_), usage counted again and the view published.
+  void ApplyLocked(const EntryPtr& e, JobRecord next);
+  // Adds (sign +1) or removes (-1) a record's share of its tenant's usage: the only writer
+  // of usage_, so the counters are always what the records say.
+  void CountLocked(const JobRecord& r, int sign);
   // Asks the running attempt to stop (under mu_).
   void StopLocked(const EntryPtr& e, StopReason reason);
   // UNAVAILABLE when the disk or the descriptor table is nearly full; `resource` names it.

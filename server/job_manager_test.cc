@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "server/engines.h"
@@ -19,9 +20,9 @@ namespace fs = std::filesystem;
 struct FakeDb {
   std::mutex mu;
   std::condition_variable cv;
-  std::map<std::string, JobRecord> rows;          // with the request
+  std::map<std::string, JobRecord> rows;                      // with the request
   std::vector<std::pair<std::string, v1::JobState>> history;  // committed Puts in order
-  bool hold = false;                              // commits wait while set
+  bool hold = false;                                          // commits wait while set
   // Decides each change's outcome (OK when empty).
   std::function<absl::Status(const JobRecord&)> fail;
 
@@ -114,8 +115,9 @@ v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {
 class JobManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("job_manager_test_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+    dir_ = (fs::temp_directory_path() /
+            ("job_manager_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
                .string();
     fs::remove_all(dir_);
     options_.data_dir = dir_;
@@ -140,9 +142,8 @@ class JobManagerTest : public ::testing::Test {
   // Submits and waits for the answer.
   absl::StatusOr<v1::Job> Submit(const v1::SubmitProofRequest& r, const std::string& tenant = "t") {
     std::promise<absl::StatusOr<v1::Job>> answer;
-    manager_->Submit(tenant, r, "", [&](absl::StatusOr<v1::Job> j, bool) {
-      answer.set_value(std::move(j));
-    });
+    manager_->Submit(tenant, r, "",
+                     [&](absl::StatusOr<v1::Job> j, bool) { answer.set_value(std::move(j)); });
     return answer.get_future().get();
   }
 
@@ -151,8 +152,7 @@ class JobManagerTest : public ::testing::Test {
       auto j = manager_->Get(tenant, id);
       EXPECT_TRUE(j.ok()) << j.status();
       if (!j.ok()) return {};
-      if (j->state() == v1::SUCCEEDED || j->state() == v1::FAILED ||
-          j->state() == v1::CANCELLED) {
+      if (j->state() == v1::SUCCEEDED || j->state() == v1::FAILED || j->state() == v1::CANCELLED) {
         return *j;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -167,6 +167,26 @@ class JobManagerTest : public ::testing::Test {
   std::unique_ptr<JobManager> manager_;
 };
 
+TEST(JobStateMachine, HasExactlyTheDocumentedEdges) {
+  const v1::JobState all[] = {v1::QUEUED, v1::RUNNING, v1::SUCCEEDED, v1::FAILED, v1::CANCELLED};
+  std::set<std::pair<int, int>> want = {
+      {v1::QUEUED, v1::RUNNING}, {v1::RUNNING, v1::QUEUED},    {v1::QUEUED, v1::SUCCEEDED},
+      {v1::QUEUED, v1::FAILED},  {v1::QUEUED, v1::CANCELLED},  {v1::RUNNING, v1::SUCCEEDED},
+      {v1::RUNNING, v1::FAILED}, {v1::RUNNING, v1::CANCELLED},
+  };
+  for (v1::JobState from : all) {
+    for (v1::JobState to : all) {
+      EXPECT_EQ(JobManager::Allowed(from, to), want.count({from, to}) == 1)
+          << JobStateName(from) << " -> " << JobStateName(to);
+    }
+  }
+  // A row of an unknown state (a newer binary's) can only be failed.
+  const auto unknown = static_cast<v1::JobState>(77);
+  EXPECT_TRUE(JobManager::Allowed(unknown, v1::FAILED));
+  EXPECT_FALSE(JobManager::Allowed(unknown, v1::QUEUED));
+  EXPECT_FALSE(JobManager::Allowed(unknown, v1::RUNNING));
+}
+
 // The answer to a submission comes only after its row is committed; the row holds the
 // request; the job's committed states are QUEUED, RUNNING, SUCCEEDED in that order.
 TEST_F(JobManagerTest, SubmitAnswersAfterTheCommitAndEveryStateIsCommittedInOrder) {
@@ -174,9 +194,8 @@ TEST_F(JobManagerTest, SubmitAnswersAfterTheCommitAndEveryStateIsCommittedInOrde
   db_->Hold(true);
   std::promise<absl::StatusOr<v1::Job>> answer;
   auto future = answer.get_future();
-  manager_->Submit("t", Fib(10), "", [&](absl::StatusOr<v1::Job> j, bool) {
-    answer.set_value(std::move(j));
-  });
+  manager_->Submit("t", Fib(10), "",
+                   [&](absl::StatusOr<v1::Job> j, bool) { answer.set_value(std::move(j)); });
   EXPECT_EQ(future.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   db_->Hold(false);
   auto job = future.get();
@@ -281,9 +300,8 @@ TEST_F(JobManagerTest, ACancelIsAnsweredAfterItsCommit) {
   db_->Hold(true);
   std::promise<absl::StatusOr<v1::Job>> answer;
   auto future = answer.get_future();
-  manager_->Cancel("t", queued->job_id(), [&](absl::StatusOr<v1::Job> j) {
-    answer.set_value(std::move(j));
-  });
+  manager_->Cancel("t", queued->job_id(),
+                   [&](absl::StatusOr<v1::Job> j) { answer.set_value(std::move(j)); });
   EXPECT_EQ(future.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   db_->Hold(false);
   auto cancelled = future.get();
@@ -293,9 +311,8 @@ TEST_F(JobManagerTest, ACancelIsAnsweredAfterItsCommit) {
   manager_->FlushStore();
   for (v1::JobState s : db_->StatesOf(queued->job_id())) EXPECT_NE(s, v1::RUNNING);
   std::promise<absl::StatusOr<v1::Job>> other;
-  manager_->Cancel("u", queued->job_id(), [&](absl::StatusOr<v1::Job> j) {
-    other.set_value(std::move(j));
-  });
+  manager_->Cancel("u", queued->job_id(),
+                   [&](absl::StatusOr<v1::Job> j) { other.set_value(std::move(j)); });
   EXPECT_EQ(other.get_future().get().status().code(), absl::StatusCode::kNotFound);
 }
 

@@ -42,8 +42,9 @@ const int kRequestColumn = 19;
 std::string JobColumnList(bool request_length) {
   std::string out;
   for (int i = 0; i < kJobColumnCount; ++i) {
-    absl::StrAppend(&out, i ? ", " : "",
-                    request_length && i == kRequestColumn ? "length(request)" : kJobColumns[i].name);
+    absl::StrAppend(
+        &out, i ? ", " : "",
+        request_length && i == kRequestColumn ? "length(request)" : kJobColumns[i].name);
   }
   return out;
 }

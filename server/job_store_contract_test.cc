@@ -39,8 +39,8 @@ struct Postgres {
     return testing::NewPostgresDatabase(name);
   }
   static void SetSchemaVersion(const std::string& db, int version) {
-    ASSERT_TRUE(testing::PostgresExec(
-        db, "UPDATE prover_schema SET version = " + std::to_string(version)));
+    ASSERT_TRUE(
+        testing::PostgresExec(db, "UPDATE prover_schema SET version = " + std::to_string(version)));
   }
 };
 

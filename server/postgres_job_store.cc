@@ -81,8 +81,8 @@ absl::Status PgError(PGconn* conn, const Result& r, std::string_view what) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   const std::string code = state ? state : "";
   if (PQstatus(conn) != CONNECTION_OK || code.empty() || code.rfind("08", 0) == 0 ||
-      code.rfind("53", 0) == 0 || code.rfind("57", 0) == 0 || code == "40001" ||
-      code == "40P01" || code == "55P03") {
+      code.rfind("53", 0) == 0 || code.rfind("57", 0) == 0 || code == "40001" || code == "40P01" ||
+      code == "55P03") {
     return absl::UnavailableError(message);
   }
   if (code == "23505") return absl::AlreadyExistsError(message);
@@ -199,8 +199,8 @@ absl::Status PostgresJobStore::Migrate() {
     if (s.ok()) s = Exec(writer_, absl::StrCat("UPDATE prover_schema SET version = ", version + 1));
     if (s.ok()) s = Exec(writer_, "COMMIT");
     if (!s.ok()) {
-      return fail(absl::Status(s.code(), absl::StrCat("migration to schema ", version + 1, ": ",
-                                                      s.message())));
+      return fail(absl::Status(
+          s.code(), absl::StrCat("migration to schema ", version + 1, ": ", s.message())));
     }
   }
 }
@@ -208,9 +208,9 @@ absl::Status PostgresJobStore::Migrate() {
 absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadAll() {
   std::lock_guard<std::mutex> lock(reader_mu_);
   if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
-  Result r(PQexec(reader_, absl::StrCat("SELECT ", JobColumnList(true),
-                                        " FROM jobs ORDER BY created_ms, id")
-                               .c_str()));
+  Result r(PQexec(
+      reader_,
+      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id").c_str()));
   if (!r.ok()) return PgError(reader_, r, "load jobs");
   std::vector<JobRecord> out;
   const int n = PQntuples(r.get());
@@ -283,12 +283,14 @@ absl::Status PostgresJobStore::Apply(const Change& c) {
 }
 
 absl::Status PostgresJobStore::TryLock() {
-  Result r(PQexec(writer_, absl::StrCat("SELECT pg_try_advisory_lock(", kExclusiveLock, ")").c_str()));
+  Result r(
+      PQexec(writer_, absl::StrCat("SELECT pg_try_advisory_lock(", kExclusiveLock, ")").c_str()));
   if (!r.ok() || PQntuples(r.get()) != 1) return PgError(writer_, r, "exclusive lock");
   if (std::string(PQgetvalue(r.get(), 0, 0)) != "t") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        Redacted(uri_), ": another proverd is using this job database (one process per "
-                        "database; stop it or use another database)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(Redacted(uri_),
+                     ": another proverd is using this job database (one process per "
+                     "database; stop it or use another database)"));
   }
   return absl::OkStatus();
 }

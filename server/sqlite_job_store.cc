@@ -170,8 +170,9 @@ absl::Status SqliteJobStore::LockExclusive() {
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return absl::FailedPreconditionError(
-        absl::StrCat(path_, ": another proverd is using this job database (one process per "
-                            "SQLite database; stop it or use another --data-dir)"));
+        absl::StrCat(path_,
+                     ": another proverd is using this job database (one process per "
+                     "SQLite database; stop it or use another --data-dir)"));
   }
   lock_fd_ = fd;
   return absl::OkStatus();
@@ -216,12 +217,14 @@ absl::Status SqliteJobStore::Migrate() {
 
 absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::LoadAll() {
   std::lock_guard<std::mutex> lock(reader_mu_);
-  Stmt st(reader_,
-          absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id;").c_str());
+  Stmt st(
+      reader_,
+      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id;").c_str());
   if (!st.ok()) return SqlError(reader_, "load jobs");
   std::vector<JobRecord> out;
   int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(JobFromRow(SqliteRow(st.get())));
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    out.push_back(JobFromRow(SqliteRow(st.get())));
   if (rc != SQLITE_DONE) return SqlError(reader_, "load jobs");
   return out;
 }

@@ -32,7 +32,7 @@ class SqliteJobStore final : public JobStore {
                            std::vector<absl::Status>& results) override;
   absl::Status Apply(const Change& c);
 
-  int lock_fd_ = -1;  // LockExclusive's
+  int lock_fd_ = -1;           // LockExclusive's
   sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
   sqlite3* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
