@@ -73,6 +73,8 @@ const std::map<std::string, Setter>& Setters() {
       {"verify-memory-bytes", Number(&ServerConfig::verify_memory_bytes)},
       {"io-threads", Number(&ServerConfig::io_threads)},
       {"max-crashes", Number(&ServerConfig::max_crashes)},
+      {"stuck-timeout-s", Number(&ServerConfig::stuck_timeout_s)},
+      {"max-attempts", Number(&ServerConfig::max_attempts)},
       {"max-stored-bytes-per-tenant", Number(&ServerConfig::max_stored_bytes_per_tenant)},
       {"max-jobs-per-tenant", Number(&ServerConfig::max_jobs_per_tenant)},
       {"min-free-disk-bytes", Number(&ServerConfig::min_free_disk_bytes)},
@@ -163,6 +165,10 @@ resources (docs/OPERATIONS.md, "Resources"):
   --io-threads N              submission, artifact and proof-stream workers (default 4)
   --max-crashes N             process deaths while one job runs before it is
                               quarantined as FAILED/QUARANTINED (default 3)
+  --stuck-timeout-s S         a running job whose stage has not moved this long is stopped
+                              and requeued (default 1800; 0: off)
+  --max-attempts N            a stuck job that has had N attempts is FAILED/STALLED instead
+                              (default 3)
   --max-stored-bytes-per-tenant N  traces, requests and proofs one tenant holds (16 GiB)
   --max-jobs-per-tenant N     jobs one tenant holds, finished ones included (100000)
   --min-free-disk-bytes N     below this free space submissions are UNAVAILABLE (256 MiB)
@@ -241,6 +247,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
   if (c.verify_threads == 0) return absl::InvalidArgumentError("--verify-threads: at least 1");
   if (c.io_threads == 0) return absl::InvalidArgumentError("--io-threads: at least 1");
   if (c.max_crashes == 0) return absl::InvalidArgumentError("--max-crashes: at least 1");
+  if (c.max_attempts == 0) return absl::InvalidArgumentError("--max-attempts: at least 1");
+  if (c.stuck_timeout_s < 0) return absl::InvalidArgumentError("--stuck-timeout-s: negative");
   if (c.metrics_threads < 2) return absl::InvalidArgumentError("--metrics-threads: at least 2");
   if (c.max_message_bytes < (64u << 10)) {
     return absl::InvalidArgumentError("--max-message-bytes: at least 64 KiB");

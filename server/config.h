@@ -41,6 +41,8 @@ struct ServerConfig {
   uint64_t verify_memory_bytes = 0;  // 0: 1/16 of RAM, at most 2 GiB
   uint32_t io_threads = 4;           // submission, artifact and proof-stream workers
   uint32_t max_crashes = 3;          // process deaths during one job before quarantine
+  double stuck_timeout_s = 1800;     // a running job without progress this long is requeued
+  uint32_t max_attempts = 3;         // ... and FAILED(STALLED) once it has had this many
   uint64_t max_stored_bytes_per_tenant = 16ull << 30;  // traces, requests and proofs held
   uint32_t max_jobs_per_tenant = 100000;               // rows held, finished ones included
   uint64_t min_free_disk_bytes = 256ull << 20;         // below: submissions UNAVAILABLE

@@ -60,6 +60,8 @@ const char* FailureCauseName(v1::FailureCause c) {
       return "INTERNAL";
     case v1::QUARANTINED:
       return "QUARANTINED";
+    case v1::STALLED:
+      return "STALLED";
     default:
       return "NONE";
   }

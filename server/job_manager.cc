@@ -578,6 +578,14 @@ bool JobManager::TransitionLocked(const EntryPtr& e, Move m, JobDone done) {
   return true;
 }
 
+bool JobManager::CurrentLocked(const EntryPtr& e, uint32_t attempt, const char* what) {
+  if (e->rec.state == v1::RUNNING && e->rec.attempts == attempt) return true;
+  if (metrics_ != nullptr) metrics_->FencedWrite();
+  JobLog(LogLevel::kWarning, "discarded the write of a superseded attempt", e->rec,
+         {{"attempt", std::to_string(attempt)}, {"write", what}});
+  return false;
+}
+
 void JobManager::StopLocked(const EntryPtr& e, StopReason reason) {
   // A cancel wins over a deadline, both over a drain (which would requeue the job).
   if (e->stop_reason == StopReason::kNone || reason == StopReason::kCancel ||
@@ -742,6 +750,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   ArtifactInfo input;
   std::string workload;
   std::stop_token stop;
+  uint32_t attempt = 0;  // this Run's attempt: its writes are fenced by it
   // The proof will need room on disk and descriptors: while the machine is short of them the
   // job waits in the queue, unchanged, instead of proving and then failing to store.
   const char* short_of = nullptr;
@@ -798,7 +807,9 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     }
     e->stop = std::stop_source();
     e->stop_reason = StopReason::kNone;
+    e->progress_ms = NowMs();
     stop = e->stop.get_token();
+    attempt = r.attempts;
     input = {r.input_sha256, r.input_bytes};
     workload = r.workload;
     if (metrics_ != nullptr)
@@ -817,7 +828,9 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
 
   auto fail = [&](v1::FailureCause cause, std::string error) {
     std::lock_guard<std::mutex> lock(mu_);
-    TransitionLocked(e, Move::Finish(v1::FAILED, cause, std::move(error)));
+    if (CurrentLocked(e, attempt, "failure")) {
+      TransitionLocked(e, Move::Finish(v1::FAILED, cause, std::move(error)));
+    }
     return RunOutcome::kDone;
   };
   // The machine is short of disk, descriptors or memory for files: not the job's fault.
@@ -826,6 +839,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     JobLog(LogLevel::kWarning, "job waits for resources", e->rec,
            {{"error", std::string(why.message())}});
     std::lock_guard<std::mutex> lock(mu_);
+    if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
     TransitionLocked(e, Move::Requeue("resources"));
     return RunOutcome::kRetryLater;
   };
@@ -875,12 +889,14 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   options.on_stage = [&](stark::Stage stage) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (!CurrentLocked(e, attempt, "progress")) return false;
       if (e->rec.deadline_ms != 0 && NowMs() >= e->rec.deadline_ms) {
         StopLocked(e, StopReason::kDeadline);
       }
       if (stop.stop_requested()) return false;
       e->rec.stage = std::string(stark::StageName(stage));
       e->rec.progress = double(int(stage)) / stages;
+      e->progress_ms = NowMs();
       PublishLocked(e);
     }
     Notify(e);
@@ -898,6 +914,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
 
   if (!result.ok() && stop.stop_requested()) {
     std::lock_guard<std::mutex> lock(mu_);
+    // Stopped by the watchdog: the job already went on without this attempt.
+    if (!CurrentLocked(e, attempt, "stop")) return RunOutcome::kDone;
     switch (e->stop_reason) {
       case StopReason::kDrain:
         // Back to the queue, durably; the next start of the service runs it.
@@ -930,6 +948,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
           JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->rec,
                  {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
+          if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
           TransitionLocked(e, Move::Requeue("gpu_error"));
           return RunOutcome::kRetryOnCpu;
         }
@@ -937,6 +956,12 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     }
   }
 
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!CurrentLocked(e, attempt, "proof")) return RunOutcome::kDone;
+  }
+  // Should the attempt be superseded while it writes, the file is the same bytes the
+  // current attempt writes (proofs are deterministic), renamed into place atomically.
   std::vector<uint8_t> bytes = stark::EncodeProof(result->proof);
   auto info = artifacts_->Write(
       ArtifactKind::kProof, queued.id,
@@ -956,6 +981,13 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     metrics_->ProofSize(workload, bytes.size());
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (!CurrentLocked(e, attempt, "result")) {
+    // Superseded while writing: a job that ended without a proof must not keep this one.
+    if (e->rec.final() && e->rec.state != v1::SUCCEEDED) {
+      artifacts_->Remove(ArtifactKind::kProof, queued.id).IgnoreError();
+    }
+    return RunOutcome::kDone;
+  }
   JobRecord proved = e->rec;
   proved.proof_bytes = info->bytes;
   proved.proof_sha256 = info->sha256;
@@ -965,6 +997,34 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   ApplyLocked(e, std::move(proved));
   TransitionLocked(e, Move::Finish(v1::SUCCEEDED));
   return RunOutcome::kDone;
+}
+
+void JobManager::WatchdogLocked(const EntryPtr& e, int64_t now) {
+  const JobRecord& r = e->rec;
+  const double idle_s = double(now - e->progress_ms) / 1e3;
+  JobLog(LogLevel::kWarning, "job stuck", r,
+         {{"stage", r.stage},
+          {"attempt", std::to_string(r.attempts)},
+          {"idle_seconds", absl::StrFormat("%.1f", idle_s)}});
+  // The attempt is asked to stop; whatever it still writes is fenced off by its number.
+  StopLocked(e, StopReason::kStuck);
+  e->progress_ms = 0;
+  if (r.cancel_requested) {
+    TransitionLocked(e, Move::Cancelled());
+  } else if (r.attempts >= options_.max_attempts) {
+    TransitionLocked(
+        e, Move::Finish(v1::FAILED, v1::STALLED,
+                        absl::StrFormat("no progress for %.1f s in stage %s of attempt %u (of "
+                                        "--max-attempts %u); it is not run again",
+                                        idle_s, r.stage, r.attempts, options_.max_attempts)));
+  } else {
+    if (metrics_ != nullptr) metrics_->JobRetried("stuck");
+    TransitionLocked(e, Move::Requeue("stuck"));
+    if (!draining_) {
+      scheduler_->Enqueue(
+          QueuedJob{r.id, r.tenant, r.priority, r.queued_ms, r.estimated_bytes, false});
+    }
+  }
 }
 
 void JobManager::HousekeepingLoop() {
@@ -986,6 +1046,9 @@ void JobManager::HousekeepingLoop() {
                                            "the deadline passed while the job was queued"));
         } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
           StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
+        } else if (r.state == v1::RUNNING && options_.stuck_timeout_ms > 0 && e->progress_ms != 0 &&
+                   now - e->progress_ms >= options_.stuck_timeout_ms) {
+          WatchdogLocked(e, now);
         } else if (r.final() && options_.retention_ms >= 0 &&
                    r.finished_ms + options_.retention_ms < now) {
           expired.push_back(e);

@@ -60,6 +60,11 @@ struct ManagerOptions {
   uint32_t max_queued_per_tenant = 1000;
   uint32_t max_running_per_tenant = 4;
   uint32_t max_crashes = 3;
+  // The watchdog: a RUNNING job whose stage has not moved for this long (0: never) is
+  // stopped and requeued, or FAILED(STALLED) when it has had max_attempts attempts. The
+  // stuck attempt's later writes are fenced off (its attempt number is not the job's).
+  int64_t stuck_timeout_ms = int64_t{1800} * 1000;
+  uint32_t max_attempts = 3;
   uint64_t max_stored_bytes_per_tenant = 16ull << 30;
   uint32_t max_jobs_per_tenant = 100000;
   uint64_t min_free_disk_bytes = 256ull << 20;
@@ -139,14 +144,15 @@ class JobManager {
 
  private:
   // Why a running job is asked to stop (rec.cancel_requested says "cancel").
-  enum class StopReason { kNone, kCancel, kDeadline, kDrain };
+  enum class StopReason { kNone, kCancel, kDeadline, kDrain, kStuck };
   struct Entry {
     JobRecord rec;
     uint64_t version = 0;
     bool durable = false;
     std::vector<SubmitDone> on_durable;  // duplicates that arrived before the commit
     StopReason stop_reason = StopReason::kNone;
-    std::stop_source stop;  // the running attempt's; a new one for every attempt
+    std::stop_source stop;    // the running attempt's; a new one for every attempt
+    int64_t progress_ms = 0;  // when the running attempt last moved (start, stages): watchdog
     std::map<uint64_t, Watcher> watchers;
     // What clients see, published on every change (PublishLocked): ListJobs reads it
     // without the job table's lock.
@@ -197,6 +203,9 @@ class JobManager {
   // the commit. QUEUED -> RUNNING is the exception in timing, not in content: Run commits
   // Next()'s row first and then applies it with ApplyLocked.
   bool TransitionLocked(const EntryPtr& e, Move m, JobDone done = nullptr);
+  // Whether `attempt` (a Run's) is still the job's running attempt (under mu_). When not,
+  // the write it was about to make is discarded and counted.
+  bool CurrentLocked(const EntryPtr& e, uint32_t attempt, const char* what);
   // Replaces e->rec by `next` (under mu_), usage counted again and the view published.
   void ApplyLocked(const EntryPtr& e, JobRecord next);
   // Adds (sign +1) or removes (-1) a record's share of its tenant's usage: the only writer
@@ -208,6 +217,9 @@ class JobManager {
   absl::Status CheckMachineResources(uint64_t incoming_bytes, const char** resource) const;
   RunOutcome Run(const QueuedJob& job, Engine& engine);
   void HousekeepingLoop();
+  // A RUNNING job without progress for stuck_timeout_ms (under mu_): stopped, then
+  // requeued, or FAILED(STALLED) after max_attempts.
+  void WatchdogLocked(const EntryPtr& e, int64_t now);
   void ForgetLocked(const EntryPtr& e);
 
   const ManagerOptions options_;

@@ -316,5 +316,44 @@ TEST_F(JobManagerTest, ACancelIsAnsweredAfterItsCommit) {
   EXPECT_EQ(other.get_future().get().status().code(), absl::StatusCode::kNotFound);
 }
 
+// The watchdog: a job whose stage does not move for stuck_timeout_ms is stopped and
+// requeued; once it has had max_attempts attempts it is FAILED(STALLED). The stopped
+// attempts' own endings are fenced off: the rows are exactly the state machine's.
+TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
+  options_.stuck_timeout_ms = 40;
+  options_.housekeeping_interval_ms = 10;
+  options_.max_attempts = 2;
+  Open();
+  auto job = Submit(Fib(20));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = WaitFinal(job->job_id());
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.cause(), v1::STALLED) << done.error();
+  EXPECT_EQ(done.attempts(), 2u);
+  EXPECT_NE(done.error().find("no progress"), std::string::npos) << done.error();
+  // The stopped attempts return within about a second; nothing they do changes the job.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  manager_->FlushStore();
+  EXPECT_EQ(db_->StatesOf(job->job_id()),
+            (std::vector<v1::JobState>{v1::QUEUED, v1::RUNNING, v1::QUEUED, v1::RUNNING,
+                                       v1::FAILED}));
+  const v1::Job later = *manager_->Get("t", job->job_id());
+  EXPECT_EQ(later.state(), v1::FAILED);
+  EXPECT_EQ(later.cause(), v1::STALLED);
+}
+
+// Progress keeps the watchdog away: a job whose stages move finishes in one attempt.
+TEST_F(JobManagerTest, AJobThatMovesIsNotStuck) {
+  options_.stuck_timeout_ms = 5000;
+  options_.housekeeping_interval_ms = 10;
+  options_.max_attempts = 1;
+  Open();
+  auto job = Submit(Fib(16));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = WaitFinal(job->job_id());
+  EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.attempts(), 1u);
+}
+
 }  // namespace
 }  // namespace prover::server

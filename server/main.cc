@@ -166,6 +166,8 @@ int Main(const std::vector<std::string>& args) {
   manager_options.max_running_per_tenant = c.max_running_per_tenant;
   manager_options.retention_ms = int64_t(c.retention_hours * 3600e3);
   manager_options.max_crashes = c.max_crashes;
+  manager_options.stuck_timeout_ms = int64_t(c.stuck_timeout_s * 1000);
+  manager_options.max_attempts = c.max_attempts;
   manager_options.max_stored_bytes_per_tenant = c.max_stored_bytes_per_tenant;
   manager_options.max_jobs_per_tenant = c.max_jobs_per_tenant;
   manager_options.min_free_disk_bytes = c.min_free_disk_bytes;

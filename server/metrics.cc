@@ -301,6 +301,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Name("prover_resource_refusals_total")
                    .Help("Requests refused because a resource budget or quota was full.")
                    .Register(*registry_);
+  fenced_ = &BuildCounter()
+                 .Name("prover_fenced_writes_total")
+                 .Help("Results and progress of superseded job attempts, discarded.")
+                 .Register(*registry_)
+                 .Add({});
   retries_ = &BuildCounter()
                   .Name("prover_job_retries_total")
                   .Help("Jobs put back in the queue to retry later, by reason.")

@@ -79,8 +79,11 @@ class Metrics {
   // descriptors, tenant_quota, verify_memory, verify_queue, upload_memory, work_queue,
   // proof_streams, watches).
   void ResourceRefusal(const std::string& resource);
-  // A job put back in the queue to retry later (reason: resources).
+  // A job put back in the queue to retry later (reason: resources, stuck).
   void JobRetried(const std::string& reason);
+  // A write of a job attempt that was no longer the job's current one (the watchdog or a
+  // lease gave the job to another attempt): discarded.
+  void FencedWrite() { fenced_->Increment(); }
 
   // The text exposition of everything (what /metrics serves).
   std::string Render() const;
@@ -106,6 +109,7 @@ class Metrics {
   prometheus::Counter* bytes_out_;
   prometheus::Counter* rate_limited_;
   prometheus::Counter* corruptions_;
+  prometheus::Counter* fenced_;
 };
 
 }  // namespace prover::server
