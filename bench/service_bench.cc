@@ -1,10 +1,14 @@
 // service-bench: the proving service measured from outside, through gRPC on loopback, against
 // the real proverd binary (started by this program with a fresh data directory).
 //
-//   service/submit/threads:N   durable submits per second (items_per_second) with N client
+//   service/submit/DB/threads:N  durable submits per second (items_per_second) with N client
 //                              threads; every submit is acknowledged only after its row is
-//                              committed with fsync (SQLite WAL, synchronous=FULL). The jobs
-//                              (fibonacci 2^3) are proved meanwhile on the same two cores.
+//                              committed with fsync: DB sqlite (WAL, synchronous=FULL) or
+//                              postgres (a private PostgreSQL server on loopback, started by
+//                              this program with scripts/pg-test-server.sh unless
+//                              PROVER_TEST_POSTGRES names one; default fsync and
+//                              synchronous_commit). The jobs (fibonacci 2^3) are proved
+//                              meanwhile on the same cores.
 //   service/overhead           one tiny job at a time (fibonacci 2^3, 16 grinding bits):
 //                              submit -> SUCCEEDED seen by WaitJob, minus the engine's own
 //                              proving time; p50 and p99 in ms (counters overhead_p50_ms,
@@ -17,19 +21,25 @@
 #include <memory>
 
 #include "bench/bench_main.h"
+#include "tests/postgres_server.h"
 #include "tests/proverd_process.h"
 
 namespace prover::bench {
 namespace {
 
-std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name) {
+std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
+                                                     const std::string& database = "") {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("service_bench_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto p = std::make_unique<testing::ProverdProcess>(
-      dir.string(),
-      std::vector<std::string>{"--insecure-loopback", "--rate-limit", "0",
-                               "--max-queued-per-tenant", "1000000", "--log-level", "warning"});
+  std::vector<std::string> flags = {
+      "--insecure-loopback", "--rate-limit", "0", "--max-queued-per-tenant", "1000000",
+      "--log-level",         "warning"};
+  if (!database.empty()) {
+    flags.push_back("--database");
+    flags.push_back(database);
+  }
+  auto p = std::make_unique<testing::ProverdProcess>(dir.string(), flags);
   if (!p->Start()) {
     std::fprintf(stderr, "service-bench: proverd did not start:\n%s\n", p->Log().c_str());
     std::exit(1);
@@ -38,6 +48,7 @@ std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name) {
 }
 
 testing::ProverdProcess* g_submit_server = nullptr;
+testing::ProverdProcess* g_postgres_server = nullptr;
 testing::ProverdProcess* g_overhead_server = nullptr;
 std::atomic<uint64_t> g_counter{0};
 
@@ -55,8 +66,12 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, size_t(p * double(v.size())))];
 }
 
-void BM_Submit(benchmark::State& state) {
-  auto client = g_submit_server->Client("");
+void BM_Submit(benchmark::State& state, testing::ProverdProcess** server) {
+  if (*server == nullptr) {
+    state.SkipWithError("no server for this database");
+    return;
+  }
+  auto client = (*server)->Client("");
   std::vector<double> latency;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -114,6 +129,22 @@ int main(int argc, char** argv) {
   auto overhead_server = StartServer("overhead");
   g_submit_server = submit_server.get();
   g_overhead_server = overhead_server.get();
+  // PostgreSQL: the run's server when the test script started one, else a private one.
+  std::unique_ptr<prover::testing::PostgresServer> own_postgres;
+  std::string postgres_url;
+  if (const char* env = std::getenv("PROVER_TEST_POSTGRES"); env != nullptr && *env) {
+    postgres_url = env;
+  } else if ((own_postgres = prover::testing::PostgresServer::Start())) {
+    postgres_url = own_postgres->url();
+  }
+  std::unique_ptr<prover::testing::ProverdProcess> postgres_server;
+  if (postgres_url.empty()) {
+    std::fprintf(stderr, "service-bench: no PostgreSQL server; the postgres benchmarks fail\n");
+  } else {
+    postgres_server =
+        StartServer("postgres", prover::testing::NewPostgresDatabase("bench", postgres_url));
+    g_postgres_server = postgres_server.get();
+  }
   return RunBenchmarkMain(
       argc, argv, [](const char*) { return false; },
       [] {
@@ -123,12 +154,15 @@ int main(int argc, char** argv) {
             ->Iterations(300)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
-        for (int threads : {1, 8, 32}) {
-          benchmark::RegisterBenchmark("service/submit", BM_Submit)
-              ->Threads(threads)
-              ->UseRealTime()
-              ->MinTime(3.0)
-              ->Unit(benchmark::kMillisecond);
+        for (auto [name, server] : {std::pair{"service/submit/sqlite", &g_submit_server},
+                                    std::pair{"service/submit/postgres", &g_postgres_server}}) {
+          for (int threads : {1, 8, 32}) {
+            benchmark::RegisterBenchmark(name, BM_Submit, server)
+                ->Threads(threads)
+                ->UseRealTime()
+                ->MinTime(3.0)
+                ->Unit(benchmark::kMillisecond);
+          }
         }
       });
 }

@@ -44,6 +44,10 @@ struct JobRecord {
   // The W3C trace id the submission carried (traceparent metadata), on every log line of the
   // job; empty when none.
   std::string trace_id;
+  // Cluster claims (job_store.h, Claim): the node holding the RUNNING job and until when;
+  // empty and 0 otherwise. `attempts` is the claim's fencing token.
+  std::string lease_node;
+  int64_t lease_expires_ms = 0;
 
   // Not durable: where a running job is.
   std::string stage;

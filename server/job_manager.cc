@@ -507,6 +507,10 @@ JobRecord JobManager::Next(const JobRecord& cur, const Move& m, int64_t now) {
   JobRecord r = cur;
   r.state = m.to;
   r.stage.clear();
+  if (m.to != v1::RUNNING) {  // a lease covers a RUNNING job only
+    r.lease_node.clear();
+    r.lease_expires_ms = 0;
+  }
   if (m.to == v1::QUEUED) {
     r.progress = 0;
     if (m.to_back) r.queued_ms = now;

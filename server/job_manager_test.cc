@@ -76,6 +76,17 @@ class FakeJobStore final : public JobStore {
     return it->second.request;
   }
   absl::Status LockExclusive() override { return absl::OkStatus(); }
+  // Claims are the cluster's (the contract suite tests them on the real backends).
+  absl::StatusOr<JobRecord> Claim(const ClaimRequest&) override {
+    return absl::UnimplementedError("fake store: no claims");
+  }
+  absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string&, int64_t,
+                                                     int64_t) override {
+    return absl::UnimplementedError("fake store: no leases");
+  }
+  absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t) override {
+    return absl::UnimplementedError("fake store: no leases");
+  }
   int schema_version() const override { return LatestSchemaVersion(); }
   const char* kind() const override { return "fake"; }
 
@@ -334,9 +345,9 @@ TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
   // The stopped attempts return within about a second; nothing they do changes the job.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   manager_->FlushStore();
-  EXPECT_EQ(db_->StatesOf(job->job_id()),
-            (std::vector<v1::JobState>{v1::QUEUED, v1::RUNNING, v1::QUEUED, v1::RUNNING,
-                                       v1::FAILED}));
+  EXPECT_EQ(
+      db_->StatesOf(job->job_id()),
+      (std::vector<v1::JobState>{v1::QUEUED, v1::RUNNING, v1::QUEUED, v1::RUNNING, v1::FAILED}));
   const v1::Job later = *manager_->Get("t", job->job_id());
   EXPECT_EQ(later.state(), v1::FAILED);
   EXPECT_EQ(later.cause(), v1::STALLED);

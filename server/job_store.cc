@@ -35,6 +35,8 @@ const JobColumn kJobColumns[] = {
     {"queued_ms", JobColumn::kInt},
     {"cancel_requested", JobColumn::kInt},
     {"trace_id", JobColumn::kText},
+    {"lease_node", JobColumn::kText},
+    {"lease_expires_ms", JobColumn::kInt},
 };
 const int kJobColumnCount = int(std::size(kJobColumns));
 const int kRequestColumn = 19;
@@ -81,6 +83,8 @@ std::vector<ColumnValue> JobRow(const JobRecord& r) {
   num(r.queued_ms);
   num(r.cancel_requested ? 1 : 0);
   text(r.trace_id);
+  text(r.lease_node);
+  num(r.lease_expires_ms);
   return v;
 }
 
@@ -114,10 +118,70 @@ JobRecord JobFromRow(const RowReader& row) {
   r.queued_ms = row.Int(i++);
   r.cancel_requested = row.Int(i++) != 0;
   r.trace_id = row.Text(i++);
+  r.lease_node = row.Text(i++);
+  r.lease_expires_ms = row.Int(i++);
   return r;
 }
 
-int JobStore::LatestSchemaVersion() { return 2; }
+namespace job_sql {
+namespace {
+std::string P(char placeholder, int i) { return absl::StrCat(std::string(1, placeholder), i); }
+// A number parameter where the context does not give its type (PostgreSQL infers none).
+std::string N(char placeholder, int i) {
+  return absl::StrCat("CAST(", P(placeholder, i), " AS BIGINT)");
+}
+constexpr int kQueued = v1::QUEUED, kRunning = v1::RUNNING;
+}  // namespace
+
+std::vector<int> FencedColumns() {
+  std::vector<int> out;
+  for (int i = 1; i < kJobColumnCount; ++i) {
+    if (i != kRequestColumn) out.push_back(i);
+  }
+  return out;
+}
+
+std::string FencedUpdate(char p) {
+  const std::vector<int> cols = FencedColumns();
+  std::string sql = "UPDATE jobs SET ";
+  for (size_t k = 0; k < cols.size(); ++k) {
+    absl::StrAppend(&sql, k ? ", " : "", kJobColumns[cols[k]].name, " = ", P(p, int(k) + 2));
+  }
+  const int n = int(cols.size()) + 1;
+  absl::StrAppend(&sql, " WHERE id = ", P(p, 1), " AND state = ", kRunning,
+                  " AND attempts = ", P(p, n + 1), " AND lease_node = ", P(p, n + 2));
+  return sql;
+}
+
+std::string Claim(char p, bool skip_locked) {
+  return absl::StrCat(
+      "UPDATE jobs SET state = ", kRunning, ", attempts = attempts + 1, started_ms = ", P(p, 2),
+      ", lease_node = ", P(p, 1), ", lease_expires_ms = ", N(p, 2), " + ", N(p, 3),
+      " WHERE state = ", kQueued,
+      " AND id = (SELECT j.id FROM jobs j LEFT JOIN (SELECT tenant, "
+      "count(*) AS n FROM jobs WHERE state = ",
+      kRunning, " GROUP BY tenant) r ON r.tenant = j.tenant WHERE j.state = ", kQueued,
+      " AND j.estimated_bytes <= ", P(p, 4), " AND (", N(p, 5), " = 0 OR coalesce(r.n, 0) < ",
+      N(p, 5), ") ORDER BY j.priority DESC, coalesce(r.n, 0), j.queued_ms, j.id LIMIT 1",
+      skip_locked ? " FOR UPDATE OF j SKIP LOCKED" : "", ") RETURNING ", JobColumnList(true));
+}
+
+std::string Heartbeat(char p) {
+  return absl::StrCat("UPDATE jobs SET lease_expires_ms = ", N(p, 2), " + ", N(p, 3),
+                      " WHERE state = ", kRunning, " AND lease_node = ", P(p, 1), " RETURNING id");
+}
+
+std::string ExpireLeases(char p) {
+  return absl::StrCat("UPDATE jobs SET state = ", kQueued,
+                      ", lease_node = '', lease_expires_ms = 0, crashes = crashes + 1, "
+                      "queued_ms = ",
+                      P(p, 1), " WHERE state = ", kRunning,
+                      " AND lease_node <> '' AND lease_expires_ms < ", P(p, 1), " RETURNING ",
+                      JobColumnList(true));
+}
+}  // namespace job_sql
+
+int JobStore::LatestSchemaVersion() { return 3; }
 
 std::string JobStore::Redacted(const std::string& database) {
   // scheme://user:password@host...: the password goes; ?password=... too.
@@ -174,7 +238,17 @@ void JobStore::StopWriter() {
 void JobStore::Put(const JobRecord& r, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Change{false, r, std::move(done)});
+    queue_.push_back(Change{false, r, std::move(done), false, {}});
+    ++enqueued_;
+  }
+  cv_.notify_one();
+}
+
+void JobStore::PutFenced(const JobRecord& r, Fence fence, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Change c{false, r, std::move(done), true, std::move(fence)};
+    queue_.push_back(std::move(c));
     ++enqueued_;
   }
   cv_.notify_one();

@@ -69,6 +69,38 @@ class JobStore {
   // Insert or update the row of r.id (see the contract above). `done` (may be empty) runs
   // after the commit.
   void Put(const JobRecord& r, Done done = nullptr);
+  // The write of a claimed job's holder: applied (every column but the request) only while
+  // the row is RUNNING under this node's lease with this attempt number; otherwise nothing
+  // changes and `done` gets FAILED_PRECONDITION ("fenced"). A node that was paused or cut
+  // off past its lease, whose job another node took, changes nothing with it.
+  struct Fence {
+    std::string node;
+    uint32_t attempt = 0;
+  };
+  void PutFenced(const JobRecord& r, Fence fence, Done done = nullptr);
+
+  // Claims and leases (several nodes on one database; any backend):
+  struct ClaimRequest {
+    std::string node;
+    int64_t now_ms = 0;
+    int64_t lease_ms = 0;
+    uint64_t max_bytes = 0;               // the largest estimate this node can hold now
+    uint32_t max_running_per_tenant = 0;  // 0: no limit
+  };
+  // The next QUEUED job in the cluster-wide order (priority, then the tenant with the fewest
+  // RUNNING jobs, then the longest waiting, then the id) whose estimate fits, made RUNNING
+  // under a lease to `node` until now + lease, with attempts + 1 as its fencing token, in
+  // one committed statement; NOT_FOUND when none. Claimers on any number of connections or
+  // nodes never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer).
+  virtual absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) = 0;
+  // Extends the leases of every job `node` holds to now + lease; the ids it still holds (a
+  // job missing here was taken away: its lease expired).
+  virtual absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node,
+                                                             int64_t now_ms, int64_t lease_ms) = 0;
+  // RUNNING jobs whose lease expired before now go back to QUEUED (behind the jobs waiting:
+  // queued_ms = now; crashes + 1, as a node died with them), lease cleared. The jobs
+  // requeued.
+  virtual absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) = 0;
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
   void Flush();
@@ -95,6 +127,8 @@ class JobStore {
     bool remove = false;
     JobRecord record;  // remove: only id
     Done done;
+    bool fenced = false;  // PutFenced: an UPDATE conditional on `fence`
+    Fence fence;
   };
 
   JobStore() = default;
@@ -149,5 +183,21 @@ class RowReader {
   virtual std::string Text(int column) const = 0;
 };
 JobRecord JobFromRow(const RowReader& row);
+
+// The statements both backends run, with placeholders `P1, P2, ...` written as "?1" (SQLite)
+// or "$1" (PostgreSQL).
+namespace job_sql {
+// Parameters: 1 id, then the columns of FencedColumns() in order, then the attempt and the
+// node of the fence. Changes one row or none.
+std::string FencedUpdate(char placeholder);
+std::vector<int> FencedColumns();  // every column but id and the request
+// Parameters: 1 node, 2 now, 3 lease, 4 max bytes, 5 running limit per tenant (0: none).
+// Returns the claimed row (JobColumnList(true)).
+std::string Claim(char placeholder, bool skip_locked);
+// Parameters: 1 node, 2 now, 3 lease. Returns the ids.
+std::string Heartbeat(char placeholder);
+// Parameters: 1 now. Returns the requeued rows (JobColumnList(true)).
+std::string ExpireLeases(char placeholder);
+}  // namespace job_sql
 
 }  // namespace prover::server

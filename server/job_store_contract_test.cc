@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -303,6 +304,176 @@ TYPED_TEST(JobStoreContract, OneExclusiveUserAtATime) {
   auto third = OpenOrDie(db);
   ASSERT_TRUE(third);
   EXPECT_TRUE(third->LockExclusive().ok());
+}
+
+JobRecord Queued(const std::string& id, const std::string& tenant, int32_t priority,
+                 int64_t queued_ms, uint64_t bytes = 1 << 20) {
+  JobRecord r = Sample(id);
+  r.tenant = tenant;
+  r.request_id = "";
+  r.state = v1::QUEUED;
+  r.priority = priority;
+  r.queued_ms = queued_ms;
+  r.created_ms = queued_ms;
+  r.estimated_bytes = bytes;
+  r.attempts = 0;
+  r.crashes = 0;
+  r.cancel_requested = false;
+  return r;
+}
+
+JobStore::ClaimRequest ClaimBy(const std::string& node, int64_t now, uint64_t max_bytes = 1 << 30,
+                               uint32_t per_tenant = 0) {
+  JobStore::ClaimRequest c;
+  c.node = node;
+  c.now_ms = now;
+  c.lease_ms = 1000;
+  c.max_bytes = max_bytes;
+  c.max_running_per_tenant = per_tenant;
+  return c;
+}
+
+// The cluster-wide order: priority, then the tenant with the fewest running jobs, then the
+// longest waiting; only jobs that fit; each claim is a lease with attempts + 1.
+TYPED_TEST(JobStoreContract, ClaimsFollowTheOrderAndTakeEachJobOnce) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("claims"));
+  ASSERT_TRUE(store);
+  store->Put(Queued("a1", "a", 0, 100));
+  store->Put(Queued("a2", "a", 0, 101));
+  store->Put(Queued("b1", "b", 0, 300));
+  store->Put(Queued("hi", "b", 5, 400));
+  store->Put(Queued("big", "c", 9, 50, uint64_t{8} << 30));
+  store->Flush();
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto c = store->Claim(ClaimBy("n1", 1000 + i));
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->state, v1::RUNNING);
+    EXPECT_EQ(c->attempts, 1u);
+    EXPECT_EQ(c->lease_node, "n1");
+    EXPECT_EQ(c->lease_expires_ms, 1000 + i + 1000);
+    EXPECT_EQ(c->started_ms, 1000 + i);
+    order.push_back(c->id);
+  }
+  // hi (priority 5); then a1 (its tenant runs nothing, b runs hi); then a2 and b1, one job
+  // running for each tenant: the longer waiting first.
+  EXPECT_EQ(order, (std::vector<std::string>{"hi", "a1", "a2", "b1"}));
+  EXPECT_EQ(store->Claim(ClaimBy("n1", 2000)).status().code(), absl::StatusCode::kNotFound)
+      << "the 8 GiB job fits no claim of 1 GiB";
+  auto big = store->Claim(ClaimBy("n2", 2000, uint64_t{16} << 30));
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->id, "big");
+  EXPECT_TRUE(big->request.empty());
+  EXPECT_EQ(big->request_bytes, Sample("big").request.size());
+}
+
+// A tenant at its running limit is passed over for others.
+TYPED_TEST(JobStoreContract, ClaimsHonourTheRunningLimitPerTenant) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("limit"));
+  ASSERT_TRUE(store);
+  store->Put(Queued("a1", "a", 0, 1));
+  store->Put(Queued("a2", "a", 0, 2));
+  store->Put(Queued("b1", "b", 0, 3));
+  store->Flush();
+  EXPECT_EQ(store->Claim(ClaimBy("n", 10, 1 << 30, 1))->id, "a1");
+  EXPECT_EQ(store->Claim(ClaimBy("n", 10, 1 << 30, 1))->id, "b1");
+  EXPECT_EQ(store->Claim(ClaimBy("n", 10, 1 << 30, 1)).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Nodes claiming at once on their own connections never get the same job, and together get
+// every one.
+TYPED_TEST(JobStoreContract, ConcurrentClaimersNeverShareAJob) {
+  const std::string db = TypeParam::NewDatabase("race");
+  {
+    auto store = OpenOrDie(db);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 200; ++i) {
+      store->Put(Queued("j" + std::to_string(i), "t" + std::to_string(i % 7), i % 3, i));
+    }
+    store->Flush();
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> owner;  // job -> node
+  int duplicates = 0;
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < 4; ++n) {
+    nodes.emplace_back([&, n] {
+      auto store = JobStore::Open(db);
+      ASSERT_TRUE(store.ok()) << store.status();
+      const std::string node = "node" + std::to_string(n);
+      while (true) {
+        auto c = (*store)->Claim(ClaimBy(node, 5000));
+        if (!c.ok()) {
+          if (c.status().code() == absl::StatusCode::kNotFound) break;
+          ADD_FAILURE() << c.status();
+          break;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        duplicates += !owner.emplace(c->id, node).second;
+      }
+    });
+  }
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(owner.size(), 200u);
+}
+
+// Fencing: only the lease holder's current attempt writes; after its lease expired and
+// another node claimed the job, the first node's write changes nothing.
+TYPED_TEST(JobStoreContract, FencedWritesNeedTheCurrentLease) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("fence"));
+  ASSERT_TRUE(store);
+  store->Put(Queued("j", "t", 0, 1));
+  store->Flush();
+  auto first = store->Claim(ClaimBy("n1", 1000));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto put = [&](JobRecord r, JobStore::Fence f) {
+    absl::Status out = absl::UnknownError("not called");
+    store->PutFenced(r, f, [&](absl::Status s) { out = s; });
+    store->Flush();
+    return out;
+  };
+  JobRecord progress = *first;
+  progress.engine = "cpu";
+  EXPECT_TRUE(put(progress, {"n1", 1}).ok());
+  EXPECT_EQ(put(progress, {"n1", 2}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(put(progress, {"n2", 1}).code(), absl::StatusCode::kFailedPrecondition);
+  // n1 stops heartbeating; the lease expires; n2 takes the job.
+  auto held = store->Heartbeat("n1", 1500, 1000);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, std::vector<std::string>{"j"});
+  auto none = store->ExpireLeases(2400);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty()) << "the heartbeat extended the lease to 2500";
+  auto expired = store->ExpireLeases(2600);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].state, v1::QUEUED);
+  EXPECT_EQ((*expired)[0].crashes, 1u);
+  EXPECT_EQ((*expired)[0].queued_ms, 2600);
+  EXPECT_TRUE((*expired)[0].lease_node.empty());
+  EXPECT_TRUE(store->Heartbeat("n1", 2700, 1000)->empty()) << "n1 holds nothing any more";
+  auto second = store->Claim(ClaimBy("n2", 2700));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->attempts, 2u);
+  // n1 wakes and writes its result: fenced.
+  JobRecord late = progress;
+  late.state = v1::SUCCEEDED;
+  late.proof_sha256 = "late";
+  EXPECT_EQ(put(late, {"n1", 1}).code(), absl::StatusCode::kFailedPrecondition);
+  JobRecord done = *second;
+  done.state = v1::SUCCEEDED;
+  done.proof_sha256 = "n2";
+  done.lease_node.clear();
+  EXPECT_TRUE(put(done, {"n2", 2}).ok());
+  auto rows = store->LoadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].state, v1::SUCCEEDED);
+  EXPECT_EQ((*rows)[0].proof_sha256, "n2");
+  EXPECT_EQ(*store->LoadRequest("j"), Sample("j").request) << "a fenced write keeps the request";
+  // A final job is nobody's: no fenced write applies.
+  EXPECT_EQ(put(done, {"n2", 2}).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(JobStoreOpen, NamesWhatIsWrong) {

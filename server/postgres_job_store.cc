@@ -51,6 +51,12 @@ ALTER TABLE jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
 UPDATE jobs SET queued_ms = created_ms;
 )sql",
+    // 3: cluster claims: leases, and the queue's order as an index.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_expires_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX jobs_queue ON jobs (state, priority, queued_ms);
+)sql",
 };
 
 // A result, cleared on scope exit.
@@ -139,7 +145,7 @@ class PgRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri) {
-  static_assert(std::size(kMigrations) == 2, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 3, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
   auto writer = Connect(uri);
   if (!writer.ok()) return writer.status();
@@ -150,12 +156,16 @@ absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::stri
   auto reader = Connect(uri);
   if (!reader.ok()) return reader.status();
   store->reader_ = *reader;
+  auto ops = Connect(uri);
+  if (!ops.ok()) return ops.status();
+  store->ops_ = *ops;
   store->StartWriter();
   return std::unique_ptr<JobStore>(std::move(store));
 }
 
 PostgresJobStore::~PostgresJobStore() {
   StopWriter();
+  if (ops_ != nullptr) PQfinish(ops_);
   if (reader_ != nullptr) PQfinish(reader_);
   if (writer_ != nullptr) PQfinish(writer_);
 }
@@ -230,6 +240,55 @@ absl::StatusOr<std::string> PostgresJobStore::LoadRequest(const std::string& id)
   return std::string(PQgetvalue(r.get(), 0, 0), size_t(PQgetlength(r.get(), 0, 0)));
 }
 
+absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::OpsRows(
+    const std::string& sql, const std::vector<std::string>& params, const char* what,
+    std::vector<std::string>* ids) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  if (!Ready(ops_)) return absl::UnavailableError("postgresql: the connection is down");
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  Result r(PQexecParams(ops_, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr,
+                        nullptr, 0));
+  if (!r.ok()) return PgError(ops_, r, what);
+  std::vector<JobRecord> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    if (ids != nullptr) {
+      ids->push_back(PgRow(r.get(), i).Text(0));
+    } else {
+      out.push_back(JobFromRow(PgRow(r.get(), i)));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
+  static const std::string kSql = job_sql::Claim('$', /*skip_locked=*/true);
+  auto rows = OpsRows(kSql,
+                      {req.node, std::to_string(req.now_ms), std::to_string(req.lease_ms),
+                       std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
+                       std::to_string(req.max_running_per_tenant)},
+                      "claim", nullptr);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::NotFoundError("no queued job fits");
+  return std::move((*rows)[0]);
+}
+
+absl::StatusOr<std::vector<std::string>> PostgresJobStore::Heartbeat(const std::string& node,
+                                                                     int64_t now_ms,
+                                                                     int64_t lease_ms) {
+  static const std::string kSql = job_sql::Heartbeat('$');
+  std::vector<std::string> ids;
+  auto rows =
+      OpsRows(kSql, {node, std::to_string(now_ms), std::to_string(lease_ms)}, "heartbeat", &ids);
+  if (!rows.ok()) return rows.status();
+  return ids;
+}
+
+absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::ExpireLeases(int64_t now_ms) {
+  static const std::string kSql = job_sql::ExpireLeases('$');
+  return OpsRows(kSql, {std::to_string(now_ms)}, "lease expiry", nullptr);
+}
+
 absl::Status PostgresJobStore::Apply(const Change& c) {
   if (c.remove) {
     const char* values[] = {c.record.id.c_str()};
@@ -254,31 +313,52 @@ absl::Status PostgresJobStore::Apply(const Change& c) {
     return sql;
   }();
   const std::vector<ColumnValue> row = JobRow(c.record);
-  std::vector<std::string> text(kJobColumnCount);
-  std::vector<const char*> values(kJobColumnCount);
-  std::vector<int> lengths(kJobColumnCount), formats(kJobColumnCount, 0);
-  for (int i = 0; i < kJobColumnCount; ++i) {
-    switch (kJobColumns[i].type) {
+  // The parameters: every column (an upsert), or the fenced UPDATE's (job_sql).
+  std::vector<std::pair<JobColumn::Type, const ColumnValue*>> params;
+  ColumnValue attempt, node;
+  if (c.fenced) {
+    params.push_back({JobColumn::kText, &row[0]});
+    for (int col : job_sql::FencedColumns()) params.push_back({kJobColumns[col].type, &row[col]});
+    attempt.i = c.fence.attempt;
+    node.s = c.fence.node;
+    params.push_back({JobColumn::kInt, &attempt});
+    params.push_back({JobColumn::kText, &node});
+  } else {
+    for (int i = 0; i < kJobColumnCount; ++i) params.push_back({kJobColumns[i].type, &row[i]});
+  }
+  const size_t n = params.size();
+  std::vector<std::string> text(n);
+  std::vector<const char*> values(n);
+  std::vector<int> lengths(n), formats(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const ColumnValue& v = *params[i].second;
+    switch (params[i].first) {
       case JobColumn::kInt:
-        text[i] = std::to_string(row[i].i);
+        text[i] = std::to_string(v.i);
         break;
       case JobColumn::kReal:
-        text[i] = absl::StrFormat("%.17g", row[i].d);
+        text[i] = absl::StrFormat("%.17g", v.d);
         break;
       case JobColumn::kText:
-        text[i] = row[i].s;
+        text[i] = v.s;
         break;
       case JobColumn::kBlob:
-        text[i] = row[i].s;
+        text[i] = v.s;
         formats[i] = 1;  // binary: the bytes as they are
         break;
     }
     values[i] = text[i].c_str();
     lengths[i] = int(text[i].size());
   }
-  Result r(PQexecParams(writer_, kSql.c_str(), kJobColumnCount, nullptr, values.data(),
-                        lengths.data(), formats.data(), 0));
+  static const std::string kFenced = job_sql::FencedUpdate('$');
+  Result r(PQexecParams(writer_, c.fenced ? kFenced.c_str() : kSql.c_str(), int(n), nullptr,
+                        values.data(), lengths.data(), formats.data(), 0));
   if (!r.ok()) return PgError(writer_, r, absl::StrCat("put job ", c.record.id));
+  if (c.fenced && std::string(PQcmdTuples(r.get())) != "1") {
+    return absl::FailedPreconditionError(absl::StrCat("fenced: job ", c.record.id,
+                                                      " is not RUNNING under attempt ",
+                                                      c.fence.attempt, " of node ", c.fence.node));
+  }
   return absl::OkStatus();
 }
 

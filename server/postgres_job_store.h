@@ -28,6 +28,10 @@ class PostgresJobStore final : public JobStore {
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
   absl::Status LockExclusive() override;
+  absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) override;
+  absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
+                                                     int64_t lease_ms) override;
+  absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "postgresql"; }
 
@@ -50,6 +54,12 @@ class PostgresJobStore final : public JobStore {
   PGconn* writer_ = nullptr;  // the writer thread's (and Open's before it)
   PGconn* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
+  PGconn* ops_ = nullptr;  // claims and leases, one statement each; guarded by ops_mu_
+  std::mutex ops_mu_;
+  // Runs `sql` with text parameters on ops_ (reset first when broken); the result rows.
+  absl::StatusOr<std::vector<JobRecord>> OpsRows(const std::string& sql,
+                                                 const std::vector<std::string>& params,
+                                                 const char* what, std::vector<std::string>* ids);
   int schema_version_ = 0;
   bool exclusive_ = false;  // LockExclusive was called
   bool locked_ = false;     // the writer's session holds the lock

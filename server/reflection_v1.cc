@@ -29,8 +29,8 @@ void NotFound(rv1::ServerReflectionResponse& r, const std::string& what) {
   r.mutable_error_response()->set_error_message(what);
 }
 
-class Reactor final : public grpc::ServerBidiReactor<rv1::ServerReflectionRequest,
-                                                     rv1::ServerReflectionResponse> {
+class Reactor final
+    : public grpc::ServerBidiReactor<rv1::ServerReflectionRequest, rv1::ServerReflectionResponse> {
  public:
   explicit Reactor(const ReflectionV1* service) : service_(service) { StartRead(&request_); }
   void OnReadDone(bool ok) override {

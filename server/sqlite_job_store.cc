@@ -52,6 +52,12 @@ ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
 UPDATE jobs SET queued_ms = created_ms;
 )sql",
+    // 3: cluster claims: leases, and the queue's order as an index.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_expires_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_queue ON jobs (state, priority, queued_ms);
+)sql",
 };
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
@@ -117,7 +123,7 @@ class SqliteRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path) {
-  static_assert(std::size(kMigrations) == 2, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 3, "JobStore::LatestSchemaVersion");
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -150,12 +156,19 @@ absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string
     return absl::InternalError(absl::StrCat(path, ": cannot open a read connection"));
   }
   sqlite3_busy_timeout(store->reader_, 5000);
+  if (sqlite3_open_v2(path.c_str(), &store->ops_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat(path, ": cannot open a connection for claims"));
+  }
+  sqlite3_busy_timeout(store->ops_, 5000);
+  Exec(store->ops_, "PRAGMA synchronous=FULL;").IgnoreError();
   store->StartWriter();
   return std::unique_ptr<JobStore>(std::move(store));
 }
 
 SqliteJobStore::~SqliteJobStore() {
   StopWriter();
+  sqlite3_close(ops_);
   sqlite3_close(reader_);
   sqlite3_close(db_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
@@ -241,6 +254,79 @@ absl::StatusOr<std::string> SqliteJobStore::LoadRequest(const std::string& id) {
   return std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(st.get(), 0)));
 }
 
+namespace {
+
+void Bind(sqlite3_stmt* s, int index, JobColumn::Type type, const ColumnValue& v) {
+  switch (type) {
+    case JobColumn::kInt:
+      sqlite3_bind_int64(s, index, v.i);
+      break;
+    case JobColumn::kReal:
+      sqlite3_bind_double(s, index, v.d);
+      break;
+    case JobColumn::kText:
+      sqlite3_bind_text(s, index, v.s.data(), int(v.s.size()), SQLITE_STATIC);
+      break;
+    case JobColumn::kBlob:
+      sqlite3_bind_blob(s, index, v.s.data(), int(v.s.size()), SQLITE_STATIC);
+      break;
+  }
+}
+
+// Steps `st` to the end, one record per returned row.
+absl::Status Rows(sqlite3* db, sqlite3_stmt* st, std::vector<JobRecord>* out, const char* what) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out->push_back(JobFromRow(SqliteRow(st)));
+  if (rc != SQLITE_DONE) return SqlError(db, what);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<JobRecord> SqliteJobStore::Claim(const ClaimRequest& req) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::Claim('?', /*skip_locked=*/false);
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare claim");
+  sqlite3_bind_text(st.get(), 1, req.node.data(), int(req.node.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, req.now_ms);
+  sqlite3_bind_int64(st.get(), 3, req.lease_ms);
+  sqlite3_bind_int64(st.get(), 4, int64_t(std::min<uint64_t>(req.max_bytes, INT64_MAX)));
+  sqlite3_bind_int64(st.get(), 5, req.max_running_per_tenant);
+  std::vector<JobRecord> rows;
+  if (auto s = Rows(ops_, st.get(), &rows, "claim"); !s.ok()) return s;
+  if (rows.empty()) return absl::NotFoundError("no queued job fits");
+  return std::move(rows[0]);
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteJobStore::Heartbeat(const std::string& node,
+                                                                   int64_t now_ms,
+                                                                   int64_t lease_ms) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::Heartbeat('?');
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare heartbeat");
+  sqlite3_bind_text(st.get(), 1, node.data(), int(node.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, now_ms);
+  sqlite3_bind_int64(st.get(), 3, lease_ms);
+  std::vector<std::string> ids;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) ids.push_back(ColumnText(st.get(), 0));
+  if (rc != SQLITE_DONE) return SqlError(ops_, "heartbeat");
+  return ids;
+}
+
+absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::ExpireLeases(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::ExpireLeases('?');
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare lease expiry");
+  sqlite3_bind_int64(st.get(), 1, now_ms);
+  std::vector<JobRecord> rows;
+  if (auto s = Rows(ops_, st.get(), &rows, "lease expiry"); !s.ok()) return s;
+  return rows;
+}
+
 absl::Status SqliteJobStore::Apply(const Change& c) {
   if (c.remove) {
     Stmt st(db_, "DELETE FROM jobs WHERE id = ?1;");
@@ -264,28 +350,33 @@ absl::Status SqliteJobStore::Apply(const Change& c) {
     }
     return sql + ";";
   }();
+  const std::vector<ColumnValue> row = JobRow(c.record);
+  if (c.fenced) {
+    static const std::string kFenced = job_sql::FencedUpdate('?');
+    static const std::vector<int> kCols = job_sql::FencedColumns();
+    Stmt st(db_, kFenced.c_str());
+    if (!st.ok()) return SqlError(db_, "prepare fenced put");
+    Bind(st.get(), 1, JobColumn::kText, row[0]);
+    int i = 2;
+    for (int col : kCols) Bind(st.get(), i++, kJobColumns[col].type, row[col]);
+    sqlite3_bind_int64(st.get(), i++, c.fence.attempt);
+    sqlite3_bind_text(st.get(), i++, c.fence.node.data(), int(c.fence.node.size()), SQLITE_STATIC);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) {
+      return SqlError(db_, absl::StrCat("fenced put of job ", c.record.id));
+    }
+    if (sqlite3_changes(db_) != 1) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("fenced: job ", c.record.id, " is not RUNNING under attempt ",
+                       c.fence.attempt, " of node ", c.fence.node));
+    }
+    return absl::OkStatus();
+  }
   Stmt st(db_, kSql.c_str());
   if (!st.ok()) return SqlError(db_, "prepare put");
-  sqlite3_stmt* s = st.get();
-  const std::vector<ColumnValue> row = JobRow(c.record);
-  for (int i = 0; i < kJobColumnCount; ++i) {
-    const ColumnValue& v = row[i];
-    switch (kJobColumns[i].type) {
-      case JobColumn::kInt:
-        sqlite3_bind_int64(s, i + 1, v.i);
-        break;
-      case JobColumn::kReal:
-        sqlite3_bind_double(s, i + 1, v.d);
-        break;
-      case JobColumn::kText:
-        sqlite3_bind_text(s, i + 1, v.s.data(), int(v.s.size()), SQLITE_STATIC);
-        break;
-      case JobColumn::kBlob:
-        sqlite3_bind_blob(s, i + 1, v.s.data(), int(v.s.size()), SQLITE_STATIC);
-        break;
-    }
+  for (int i = 0; i < kJobColumnCount; ++i) Bind(st.get(), i + 1, kJobColumns[i].type, row[i]);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) {
+    return SqlError(db_, absl::StrCat("put job ", c.record.id));
   }
-  if (sqlite3_step(s) != SQLITE_DONE) return SqlError(db_, absl::StrCat("put job ", c.record.id));
   return absl::OkStatus();
 }
 

@@ -22,6 +22,10 @@ class SqliteJobStore final : public JobStore {
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
   absl::Status LockExclusive() override;
+  absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) override;
+  absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
+                                                     int64_t lease_ms) override;
+  absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "sqlite"; }
 
@@ -36,6 +40,8 @@ class SqliteJobStore final : public JobStore {
   sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
   sqlite3* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
+  sqlite3* ops_ = nullptr;  // claims and leases, each its own transaction; guarded by ops_mu_
+  std::mutex ops_mu_;
   const std::string path_;
   int schema_version_ = 0;
 };
