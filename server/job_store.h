@@ -116,13 +116,7 @@ class JobStore {
   // "sqlite" or "postgresql".
   virtual const char* kind() const = 0;
 
-  struct Stats {
-    uint64_t transactions = 0;
-    uint64_t changes = 0;
-  };
-  Stats stats() const;
-
- protected:
+  // A queued write (the backends' CommitBatch applies them).
   struct Change {
     bool remove = false;
     JobRecord record;  // remove: only id
@@ -131,6 +125,13 @@ class JobStore {
     Fence fence;
   };
 
+  struct Stats {
+    uint64_t transactions = 0;
+    uint64_t changes = 0;
+  };
+  Stats stats() const;
+
+ protected:
   JobStore() = default;
   // Starts the writer thread (the end of a successful Open).
   void StartWriter();

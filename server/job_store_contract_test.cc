@@ -256,6 +256,46 @@ TYPED_TEST(JobStoreContract, OneFailingChangeFailsAlone) {
   EXPECT_EQ(store->LoadAll()->size(), 5u);
 }
 
+// Two nodes writing jobs with the same (tenant, request id) at the same moment: exactly one
+// row per pair; the other write fails ALREADY_EXISTS, alone (its batch's other changes
+// commit).
+TYPED_TEST(JobStoreContract, TwoNodesRacingOnARequestIdMakeOneJob) {
+  const std::string db = TypeParam::NewDatabase("idem");
+  auto a = OpenOrDie(db);
+  auto b = OpenOrDie(db);
+  ASSERT_TRUE(a && b);
+  constexpr int kPairs = 60;
+  std::atomic<int> ok{0}, exists{0}, other{0}, bystanders{0};
+  auto count = [&](absl::Status s) {
+    if (s.ok()) {
+      ++ok;
+    } else if (s.code() == absl::StatusCode::kAlreadyExists) {
+      ++exists;
+    } else {
+      ++other;
+      ADD_FAILURE() << s;
+    }
+  };
+  auto node = [&](JobStore* store, const std::string& name) {
+    for (int i = 0; i < kPairs; ++i) {
+      JobRecord r = Sample(name + std::to_string(i));
+      r.request_id = "rid" + std::to_string(i);
+      store->Put(r, count);
+      store->Put(Sample(name + "-bystander" + std::to_string(i)),
+                 [&](absl::Status s) { bystanders += s.ok(); });
+    }
+    store->Flush();
+  };
+  std::thread ta(node, a.get(), "a"), tb(node, b.get(), "b");
+  ta.join();
+  tb.join();
+  EXPECT_EQ(ok.load(), kPairs);
+  EXPECT_EQ(exists.load(), kPairs);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(bystanders.load(), 2 * kPairs);
+  EXPECT_EQ(a->LoadAll()->size(), size_t(3 * kPairs));
+}
+
 TYPED_TEST(JobStoreContract, RefusesANewerSchema) {
   const std::string db = TypeParam::NewDatabase("newer");
   ASSERT_TRUE(OpenOrDie(db));

@@ -289,75 +289,204 @@ absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::ExpireLeases(int64_t no
   return OpsRows(kSql, {std::to_string(now_ms)}, "lease expiry", nullptr);
 }
 
-absl::Status PostgresJobStore::Apply(const Change& c) {
-  if (c.remove) {
-    const char* values[] = {c.record.id.c_str()};
-    Result r(PQexecParams(writer_, "DELETE FROM jobs WHERE id = $1", 1, nullptr, values, nullptr,
-                          nullptr, 0));
-    if (!r.ok()) return PgError(writer_, r, "delete job");
-    return absl::OkStatus();
-  }
-  // An upsert on the id only: a row that collides with another job's (tenant, request_id)
-  // fails instead of replacing it.
-  static const std::string kSql = [] {
-    std::string sql = absl::StrCat("INSERT INTO jobs (", JobColumnList(), ") VALUES (");
-    for (int i = 0; i < kJobColumnCount; ++i) absl::StrAppend(&sql, i ? ", " : "", "$", i + 1);
-    absl::StrAppend(&sql, ") ON CONFLICT (id) DO UPDATE SET ");
-    bool first = true;
-    for (int i = 0; i < kJobColumnCount; ++i) {
-      if (i == 0 || i == kRequestColumn) continue;
-      absl::StrAppend(&sql, first ? "" : ", ", kJobColumns[i].name, " = EXCLUDED.",
-                      kJobColumns[i].name);
-      first = false;
-    }
-    return sql;
-  }();
-  const std::vector<ColumnValue> row = JobRow(c.record);
-  // The parameters: every column (an upsert), or the fenced UPDATE's (job_sql).
-  std::vector<std::pair<JobColumn::Type, const ColumnValue*>> params;
-  ColumnValue attempt, node;
-  if (c.fenced) {
-    params.push_back({JobColumn::kText, &row[0]});
-    for (int col : job_sql::FencedColumns()) params.push_back({kJobColumns[col].type, &row[col]});
-    attempt.i = c.fence.attempt;
-    node.s = c.fence.node;
-    params.push_back({JobColumn::kInt, &attempt});
-    params.push_back({JobColumn::kText, &node});
+namespace {
+
+// Parameter types (pg_type OIDs), given explicitly: INSERT ... SELECT infers none.
+constexpr Oid kInt8 = 20, kFloat8 = 701, kText = 25, kBytea = 17;
+
+std::string UpsertSql(bool guarded) {
+  std::string sql = absl::StrCat("INSERT INTO jobs (", JobColumnList(), ") ");
+  absl::StrAppend(&sql, guarded ? "SELECT " : "VALUES (");
+  for (int i = 0; i < kJobColumnCount; ++i) absl::StrAppend(&sql, i ? ", " : "", "$", i + 1);
+  if (guarded) {
+    // Not a second job with this (tenant, request id): no row instead of an error, so a
+    // pipelined batch never aborts on it (the unique index still decides races).
+    absl::StrAppend(&sql,
+                    " WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE tenant = $2 AND request_id = $3"
+                    " AND request_id <> '' AND id <> $1)");
   } else {
-    for (int i = 0; i < kJobColumnCount; ++i) params.push_back({kJobColumns[i].type, &row[i]});
+    absl::StrAppend(&sql, ")");
+  }
+  absl::StrAppend(&sql, " ON CONFLICT (id) DO UPDATE SET ");
+  bool first = true;
+  for (int i = 0; i < kJobColumnCount; ++i) {
+    if (i == 0 || i == kRequestColumn) continue;
+    absl::StrAppend(&sql, first ? "" : ", ", kJobColumns[i].name, " = EXCLUDED.",
+                    kJobColumns[i].name);
+    first = false;
+  }
+  return sql;
+}
+
+// One change as a statement with its parameters.
+struct Statement {
+  const std::string* sql = nullptr;
+  const char* name = nullptr;  // the prepared statement of the pipelined path
+  std::vector<std::string> text;
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  std::vector<Oid> types;
+};
+
+Statement StatementOf(const JobStore::Change& c, bool guarded) {
+  static const std::string kDelete = "DELETE FROM jobs WHERE id = $1";
+  static const std::string kUpsert = UpsertSql(false), kGuarded = UpsertSql(true);
+  static const std::string kFenced = job_sql::FencedUpdate('$');
+  Statement st;
+  std::vector<std::pair<JobColumn::Type, ColumnValue>> params;
+  if (c.remove) {
+    st.sql = &kDelete;
+    st.name = "prover_delete";
+    ColumnValue id;
+    id.s = c.record.id;
+    params.push_back({JobColumn::kText, id});
+  } else {
+    std::vector<ColumnValue> row = JobRow(c.record);
+    if (c.fenced) {
+      st.sql = &kFenced;
+      st.name = "prover_fenced";
+      params.push_back({JobColumn::kText, row[0]});
+      for (int col : job_sql::FencedColumns()) params.push_back({kJobColumns[col].type, row[col]});
+      ColumnValue attempt, node;
+      attempt.i = c.fence.attempt;
+      node.s = c.fence.node;
+      params.push_back({JobColumn::kInt, attempt});
+      params.push_back({JobColumn::kText, node});
+    } else {
+      st.sql = guarded ? &kGuarded : &kUpsert;
+      st.name = guarded ? "prover_put" : nullptr;
+      for (int i = 0; i < kJobColumnCount; ++i) {
+        params.push_back({kJobColumns[i].type, std::move(row[i])});
+      }
+    }
   }
   const size_t n = params.size();
-  std::vector<std::string> text(n);
-  std::vector<const char*> values(n);
-  std::vector<int> lengths(n), formats(n, 0);
+  st.text.resize(n);
+  st.values.resize(n);
+  st.lengths.resize(n);
+  st.formats.assign(n, 0);
+  st.types.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const ColumnValue& v = *params[i].second;
+    const ColumnValue& v = params[i].second;
     switch (params[i].first) {
       case JobColumn::kInt:
-        text[i] = std::to_string(v.i);
+        st.text[i] = std::to_string(v.i);
+        st.types[i] = kInt8;
         break;
       case JobColumn::kReal:
-        text[i] = absl::StrFormat("%.17g", v.d);
+        st.text[i] = absl::StrFormat("%.17g", v.d);
+        st.types[i] = kFloat8;
         break;
       case JobColumn::kText:
-        text[i] = v.s;
+        st.text[i] = v.s;
+        st.types[i] = kText;
         break;
       case JobColumn::kBlob:
-        text[i] = v.s;
-        formats[i] = 1;  // binary: the bytes as they are
+        st.text[i] = v.s;
+        st.formats[i] = 1;  // binary: the bytes as they are
+        st.types[i] = kBytea;
         break;
     }
-    values[i] = text[i].c_str();
-    lengths[i] = int(text[i].size());
+    st.values[i] = st.text[i].c_str();
+    st.lengths[i] = int(st.text[i].size());
   }
-  static const std::string kFenced = job_sql::FencedUpdate('$');
-  Result r(PQexecParams(writer_, c.fenced ? kFenced.c_str() : kSql.c_str(), int(n), nullptr,
-                        values.data(), lengths.data(), formats.data(), 0));
-  if (!r.ok()) return PgError(writer_, r, absl::StrCat("put job ", c.record.id));
-  if (c.fenced && std::string(PQcmdTuples(r.get())) != "1") {
+  return st;
+}
+
+// A change's outcome from its statement's result (the statement itself succeeded).
+absl::Status OutcomeOf(const JobStore::Change& c, PGresult* r) {
+  const bool one = std::string(PQcmdTuples(r)) == "1";
+  if (c.remove || one) return absl::OkStatus();
+  if (c.fenced) {
     return absl::FailedPreconditionError(absl::StrCat("fenced: job ", c.record.id,
                                                       " is not RUNNING under attempt ",
                                                       c.fence.attempt, " of node ", c.fence.node));
+  }
+  return absl::AlreadyExistsError(absl::StrCat("request_id: '", c.record.request_id, "' of tenant ",
+                                               c.record.tenant, " belongs to another job"));
+}
+
+}  // namespace
+
+absl::Status PostgresJobStore::Apply(const Change& c) {
+  const Statement st = StatementOf(c, /*guarded=*/false);
+  Result r(PQexecParams(writer_, st.sql->c_str(), int(st.values.size()), st.types.data(),
+                        st.values.data(), st.lengths.data(), st.formats.data(), 0));
+  if (!r.ok()) return PgError(writer_, r, absl::StrCat("write of job ", c.record.id));
+  return OutcomeOf(c, r.get());
+}
+
+absl::Status PostgresJobStore::PipelinedBatch(const std::deque<Change>& batch,
+                                              std::vector<absl::Status>& results,
+                                              bool* retry_slowly) {
+  *retry_slowly = false;
+  if (!prepared_) {
+    // Parsed and planned once per session, not once per change.
+    for (const Change& c :
+         {Change{true, {}, nullptr, false, {}}, Change{false, {}, nullptr, true, {}},
+          Change{false, {}, nullptr, false, {}}}) {
+      const Statement st = StatementOf(c, /*guarded=*/true);
+      Result r(PQprepare(writer_, st.name, st.sql->c_str(), int(st.types.size()), st.types.data()));
+      if (!r.ok()) return PgError(writer_, r, absl::StrCat("prepare ", st.name));
+    }
+    prepared_ = true;
+  }
+  if (PQenterPipelineMode(writer_) != 1) {
+    *retry_slowly = true;
+    return absl::OkStatus();
+  }
+  // BEGIN, every change, COMMIT: sent at once, one round trip and one commit for the batch.
+  static const std::string kBegin = "BEGIN", kCommit = "COMMIT";
+  bool sent =
+      PQsendQueryParams(writer_, kBegin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  for (size_t i = 0; sent && i < batch.size(); ++i) {
+    const Statement st = StatementOf(batch[i], /*guarded=*/true);
+    sent = PQsendQueryPrepared(writer_, st.name, int(st.values.size()), st.values.data(),
+                               st.lengths.data(), st.formats.data(), 0) == 1;
+  }
+  sent =
+      sent &&
+      PQsendQueryParams(writer_, kCommit.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+      PQpipelineSync(writer_) == 1;
+  if (!sent) {
+    return absl::UnavailableError(
+        absl::StrCat("postgresql: sending a batch: ", PQerrorMessage(writer_)));
+  }
+  // One result (then a null) per statement, then the sync.
+  absl::Status failed;
+  const size_t statements = batch.size() + 2;
+  for (size_t k = 0; k < statements; ++k) {
+    Result r(PQgetResult(writer_));
+    if (r.get() == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("postgresql: a batch's results ended early: ", PQerrorMessage(writer_)));
+    }
+    if (!r.ok() && failed.ok()) {
+      failed = PQresultStatus(r.get()) == PGRES_PIPELINE_ABORTED
+                   ? absl::AbortedError("pipeline aborted")
+                   : PgError(writer_, r, "batch");
+    } else if (r.ok() && k >= 1 && k <= batch.size()) {
+      results[k - 1] = OutcomeOf(batch[k - 1], r.get());
+    }
+    while (PGresult* extra = PQgetResult(writer_)) PQclear(extra);  // the null that ends it
+  }
+  {
+    Result sync(PQgetResult(writer_));
+    if (sync.get() == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      return absl::UnavailableError("postgresql: a batch did not end with its sync");
+    }
+  }
+  if (PQexitPipelineMode(writer_) != 1) {
+    return absl::UnavailableError(
+        absl::StrCat("postgresql: leaving pipeline mode: ", PQerrorMessage(writer_)));
+  }
+  if (!failed.ok()) {
+    // A statement failed (a race on the request index with another node, say): the
+    // transaction is rolled back; the batch is done again a change at a time.
+    if (failed.code() == absl::StatusCode::kUnavailable) return failed;
+    Exec(writer_, "ROLLBACK").IgnoreError();
+    for (auto& r : results) r = absl::OkStatus();
+    *retry_slowly = true;
   }
   return absl::OkStatus();
 }
@@ -384,7 +513,8 @@ absl::Status PostgresJobStore::LockExclusive() {
 
 absl::Status PostgresJobStore::WriterReady() {
   if (PQstatus(writer_) != CONNECTION_OK) {
-    locked_ = false;  // a session lock ends with its session
+    locked_ = false;  // a session lock and prepared statements end with their session
+    prepared_ = false;
     if (!Ready(writer_)) {
       return absl::UnavailableError(
           absl::StrCat("postgresql: the connection is down: ", PQerrorMessage(writer_)));
@@ -400,6 +530,18 @@ absl::Status PostgresJobStore::WriterReady() {
 absl::Status PostgresJobStore::CommitBatch(const std::deque<Change>& batch,
                                            std::vector<absl::Status>& results) {
   if (auto s = WriterReady(); !s.ok()) return s;
+  // Pipelined when the batch is of a size whose results cannot fill the socket buffers
+  // while the changes are still being sent.
+  if (batch.size() <= kMaxPipelinedChanges) {
+    bool retry_slowly = false;
+    if (auto s = PipelinedBatch(batch, results, &retry_slowly); !s.ok()) return s;
+    if (!retry_slowly) return absl::OkStatus();
+  }
+  return SavepointBatch(batch, results);
+}
+
+absl::Status PostgresJobStore::SavepointBatch(const std::deque<Change>& batch,
+                                              std::vector<absl::Status>& results) {
   if (auto s = Exec(writer_, "BEGIN"); !s.ok()) return s;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (auto s = Exec(writer_, "SAVEPOINT change"); !s.ok()) {

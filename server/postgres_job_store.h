@@ -46,6 +46,14 @@ class PostgresJobStore final : public JobStore {
   absl::Status CommitBatch(const std::deque<Change>& batch,
                            std::vector<absl::Status>& results) override;
   absl::Status Apply(const Change& c);
+  // A batch in one round trip (libpq's pipeline mode): statements written not to fail on
+  // the expected conditions (a taken request id, a fenced write: no row instead of an
+  // error). Any other failure rolls the transaction back and asks for the slow path.
+  absl::Status PipelinedBatch(const std::deque<Change>& batch, std::vector<absl::Status>& results,
+                              bool* retry_slowly);
+  // A change at a time, each in a savepoint (the slow path; it applies what it can).
+  absl::Status SavepointBatch(const std::deque<Change>& batch, std::vector<absl::Status>& results);
+  static constexpr size_t kMaxPipelinedChanges = 512;
   // The writer connection, reset when broken (and the exclusive lock taken again).
   absl::Status WriterReady();
   absl::Status TryLock();
@@ -63,6 +71,7 @@ class PostgresJobStore final : public JobStore {
   int schema_version_ = 0;
   bool exclusive_ = false;  // LockExclusive was called
   bool locked_ = false;     // the writer's session holds the lock
+  bool prepared_ = false;   // the writer's session has the pipelined path's statements
 };
 
 }  // namespace prover::server
