@@ -87,6 +87,9 @@ class FakeJobStore final : public JobStore {
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t) override {
     return absl::UnimplementedError("fake store: no leases");
   }
+  absl::Status Listen(ChangeListener) override {
+    return absl::UnimplementedError("fake store: no listeners");
+  }
   int schema_version() const override { return LatestSchemaVersion(); }
   const char* kind() const override { return "fake"; }
 

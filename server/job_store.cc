@@ -181,7 +181,7 @@ std::string ExpireLeases(char p) {
 }
 }  // namespace job_sql
 
-int JobStore::LatestSchemaVersion() { return 3; }
+int JobStore::LatestSchemaVersion() { return 4; }
 
 std::string JobStore::Redacted(const std::string& database) {
   // scheme://user:password@host...: the password goes; ?password=... too.

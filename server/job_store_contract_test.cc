@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -516,6 +517,102 @@ TYPED_TEST(JobStoreContract, FencedWritesNeedTheCurrentLease) {
   EXPECT_EQ(put(done, {"n2", 2}).code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// What a listener collected: ids, and how many "something changed" signals.
+struct Heard {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> ids;
+  int unknown = 0;
+  void Add(const std::vector<std::string>& v) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (v.empty()) ++unknown;
+      ids.insert(v.begin(), v.end());
+    }
+    cv.notify_all();
+  }
+  // Waits until `id` was heard, or, where only unknown changes are reported (SQLite), until
+  // more than `unknown_before` of them arrived.
+  bool WaitFor(const std::string& id, int unknown_before) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(5),
+                       [&] { return ids.count(id) || unknown > unknown_before; });
+  }
+};
+
+// A listener hears of a change committed through another store on the same database.
+TYPED_TEST(JobStoreContract, ListenersHearCommittedChanges) {
+  const std::string db = TypeParam::NewDatabase("listen");
+  auto writer = OpenOrDie(db);
+  auto listener = OpenOrDie(db);
+  ASSERT_TRUE(writer && listener);
+  Heard heard;
+  ASSERT_TRUE(listener->Listen([&](const std::vector<std::string>& ids) { heard.Add(ids); }).ok());
+  EXPECT_EQ(listener->Listen([](const std::vector<std::string>&) {}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  for (const char* id : {"a", "b"}) {
+    int before;
+    {
+      std::lock_guard<std::mutex> lock(heard.mu);
+      before = heard.unknown;
+    }
+    writer->Put(Sample(id));
+    writer->Flush();
+    EXPECT_TRUE(heard.WaitFor(id, before)) << id;
+  }
+}
+
+// PostgreSQL says which jobs changed, at once: inserts, updates, claims and deletes are
+// heard by id; a lease extension is not a change.
+TEST(PostgresJobStore, ListenersHearWhichJobChangedAtOnce) {
+  const std::string db = testing::NewPostgresDatabase("notify");
+  auto writer = OpenOrDie(db);
+  auto listener = OpenOrDie(db);
+  ASSERT_TRUE(writer && listener);
+  Heard heard;
+  ASSERT_TRUE(listener->Listen([&](const std::vector<std::string>& ids) { heard.Add(ids); }).ok());
+  std::vector<double> latency_ms;
+  auto expect_heard = [&](const std::string& id, const std::function<void()>& change) {
+    {
+      std::lock_guard<std::mutex> lock(heard.mu);
+      heard.ids.clear();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    change();
+    std::unique_lock<std::mutex> lock(heard.mu);
+    EXPECT_TRUE(heard.cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return heard.ids.count(id);
+    })) << id;
+    latency_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  };
+  expect_heard("q", [&] {
+    writer->Put(Queued("q", "t", 0, 1));
+    writer->Flush();
+  });
+  expect_heard("q", [&] { ASSERT_TRUE(writer->Claim(ClaimBy("n", 10)).ok()); });
+  {
+    std::lock_guard<std::mutex> lock(heard.mu);
+    heard.ids.clear();
+  }
+  ASSERT_EQ(*writer->Heartbeat("n", 20, 1000), std::vector<std::string>{"q"});
+  expect_heard("z", [&] {  // a later change: the heartbeat in between was not heard
+    writer->Put(Queued("z", "t", 0, 2));
+    writer->Flush();
+  });
+  {
+    std::lock_guard<std::mutex> lock(heard.mu);
+    EXPECT_FALSE(heard.ids.count("q")) << "a lease extension is not a change";
+  }
+  expect_heard("z", [&] {
+    writer->Delete("z");
+    writer->Flush();
+  });
+  std::sort(latency_ms.begin(), latency_ms.end());
+  std::printf("[ notify ] commit-to-listener latency: median %.2f ms, max %.2f ms\n",
+              latency_ms[latency_ms.size() / 2], latency_ms.back());
+}
+
 TEST(JobStoreOpen, NamesWhatIsWrong) {
   auto bad = JobStore::Open("mysql://u:secret@h/db");
   ASSERT_FALSE(bad.ok());
@@ -579,6 +676,8 @@ TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
   auto store = OpenOrDie(db);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->LockExclusive().ok());  // and it is taken again on the new session
+  Heard heard;
+  ASSERT_TRUE(store->Listen([&](const std::vector<std::string>& ids) { heard.Add(ids); }).ok());
   absl::Status first;
   store->Put(Sample("before"), [&](absl::Status s) { first = s; });
   store->Flush();
@@ -605,6 +704,17 @@ TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
     EXPECT_EQ(other->LockExclusive().code(), absl::StatusCode::kFailedPrecondition);
   }
   EXPECT_GE(acknowledged.size(), 4u);
+  // The listener reconnected too: it said so (changes meanwhile are unknown) and hears the
+  // changes after.
+  {
+    std::unique_lock<std::mutex> lock(heard.mu);
+    EXPECT_TRUE(heard.cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return heard.unknown >= 1;
+    })) << "the listener says changes may have been missed";
+  }
+  store->Put(Sample("later"));
+  store->Flush();
+  EXPECT_TRUE(heard.WaitFor("later", 1 << 30)) << "heard after the restart";
   auto request = store->LoadRequest("before");
   if (!request.ok()) {
     EXPECT_EQ(request.status().code(), absl::StatusCode::kUnavailable);

@@ -1,8 +1,12 @@
 #include "server/postgres_job_store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,6 +60,28 @@ UPDATE jobs SET queued_ms = created_ms;
 ALTER TABLE jobs ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN lease_expires_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX jobs_queue ON jobs (state, priority, queued_ms);
+)sql",
+    // 4: change notifications: the id of every job inserted, changed or deleted, sent on
+    // channel prover_jobs at commit (a lease extension alone is not a change).
+    R"sql(
+CREATE FUNCTION prover_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('prover_jobs', OLD.id);
+  ELSE
+    PERFORM pg_notify('prover_jobs', NEW.id);
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER jobs_notify_write AFTER INSERT OR DELETE ON jobs
+  FOR EACH ROW EXECUTE FUNCTION prover_jobs_notify();
+CREATE TRIGGER jobs_notify_update AFTER UPDATE OF
+  tenant, request_id, content_hash, state, cause, error, workload, priority, engine, attempts,
+  created_ms, started_ms, finished_ms, deadline_ms, proof_bytes, proof_sha256, prove_seconds,
+  security_bits, input_sha256, input_bytes, estimated_bytes, crashes, queued_ms,
+  cancel_requested, trace_id, lease_node
+  ON jobs FOR EACH ROW EXECUTE FUNCTION prover_jobs_notify();
 )sql",
 };
 
@@ -145,7 +171,7 @@ class PgRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri) {
-  static_assert(std::size(kMigrations) == 3, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 4, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
   auto writer = Connect(uri);
   if (!writer.ok()) return writer.status();
@@ -164,6 +190,8 @@ absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::stri
 }
 
 PostgresJobStore::~PostgresJobStore() {
+  stop_listening_ = true;
+  if (listener_.joinable()) listener_.join();
   StopWriter();
   if (ops_ != nullptr) PQfinish(ops_);
   if (reader_ != nullptr) PQfinish(reader_);
@@ -259,6 +287,50 @@ absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::OpsRows(
     }
   }
   return out;
+}
+
+absl::Status PostgresJobStore::Listen(ChangeListener on_change) {
+  if (listener_.joinable()) return absl::FailedPreconditionError("a listener is running");
+  auto conn = Connect(uri_);
+  if (!conn.ok()) return conn.status();
+  if (auto s = Exec(*conn, "LISTEN prover_jobs"); !s.ok()) {
+    PQfinish(*conn);
+    return s;
+  }
+  listener_ = std::thread([this, conn = *conn, on_change = std::move(on_change)]() mutable {
+    bool lost = false;
+    while (!stop_listening_) {
+      if (PQstatus(conn) != CONNECTION_OK || lost) {
+        // Reconnect (the server restarted, say): changes meanwhile are unknown.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (!Ready(conn) || !Exec(conn, "LISTEN prover_jobs").ok()) {
+          lost = true;
+          continue;
+        }
+        lost = false;
+        on_change({});
+      }
+      pollfd p{PQsocket(conn), POLLIN, 0};
+      const int ready = ::poll(&p, 1, 100);  // wakes to see stop_listening_
+      if (ready < 0 && errno != EINTR) {
+        lost = true;
+        continue;
+      }
+      if (ready <= 0) continue;
+      if (PQconsumeInput(conn) != 1) {
+        lost = true;
+        continue;
+      }
+      std::vector<std::string> ids;
+      while (PGnotify* n = PQnotifies(conn)) {
+        ids.emplace_back(n->extra);
+        PQfreemem(n);
+      }
+      if (!ids.empty()) on_change(ids);
+    }
+    PQfinish(conn);
+  });
+  return absl::OkStatus();
 }
 
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {

@@ -8,9 +8,11 @@
 // advisory lock, so nodes that start together migrate once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "server/job_store.h"
 
@@ -32,6 +34,7 @@ class PostgresJobStore final : public JobStore {
   absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
                                                      int64_t lease_ms) override;
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
+  absl::Status Listen(ChangeListener on_change) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "postgresql"; }
 
@@ -62,6 +65,8 @@ class PostgresJobStore final : public JobStore {
   PGconn* writer_ = nullptr;  // the writer thread's (and Open's before it)
   PGconn* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
+  std::thread listener_;  // Listen's, on a connection of its own
+  std::atomic<bool> stop_listening_{false};
   PGconn* ops_ = nullptr;  // claims and leases, one statement each; guarded by ops_mu_
   std::mutex ops_mu_;
   // Runs `sql` with text parameters on ops_ (reset first when broken); the result rows.

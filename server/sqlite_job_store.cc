@@ -58,6 +58,8 @@ ALTER TABLE jobs ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN lease_expires_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_queue ON jobs (state, priority, queued_ms);
 )sql",
+    // 4: change notifications (PostgreSQL's trigger); SQLite polls its data version instead.
+    "SELECT 1;",
 };
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
@@ -123,7 +125,7 @@ class SqliteRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path) {
-  static_assert(std::size(kMigrations) == 3, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 4, "JobStore::LatestSchemaVersion");
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -167,6 +169,8 @@ absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string
 }
 
 SqliteJobStore::~SqliteJobStore() {
+  stop_listening_ = true;
+  if (listener_.joinable()) listener_.join();
   StopWriter();
   sqlite3_close(ops_);
   sqlite3_close(reader_);
@@ -282,6 +286,36 @@ absl::Status Rows(sqlite3* db, sqlite3_stmt* st, std::vector<JobRecord>* out, co
 }
 
 }  // namespace
+
+absl::Status SqliteJobStore::Listen(ChangeListener on_change) {
+  if (listener_.joinable()) return absl::FailedPreconditionError("a listener is running");
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(db);
+    return absl::InternalError(absl::StrCat(path_, ": cannot open a connection to listen on"));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  listener_ = std::thread([this, db, on_change = std::move(on_change)] {
+    // data_version changes when another connection (this store's writer included) commits.
+    auto version = [db]() -> int64_t {
+      Stmt st(db, "PRAGMA data_version;");
+      return st.ok() && sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0)
+                                                             : -1;
+    };
+    int64_t seen = version();
+    while (!stop_listening_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const int64_t now = version();
+      if (now != seen) {
+        seen = now;
+        on_change({});
+      }
+    }
+    sqlite3_close(db);
+  });
+  return absl::OkStatus();
+}
 
 absl::StatusOr<JobRecord> SqliteJobStore::Claim(const ClaimRequest& req) {
   std::lock_guard<std::mutex> lock(ops_mu_);

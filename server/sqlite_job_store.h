@@ -3,9 +3,11 @@
 // LoadRequest. Schema version in PRAGMA user_version.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "server/job_store.h"
 
@@ -26,6 +28,7 @@ class SqliteJobStore final : public JobStore {
   absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
                                                      int64_t lease_ms) override;
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
+  absl::Status Listen(ChangeListener on_change) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "sqlite"; }
 
@@ -40,6 +43,9 @@ class SqliteJobStore final : public JobStore {
   sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
   sqlite3* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
+  // Listen: a thread polling PRAGMA data_version on a connection of its own.
+  std::thread listener_;
+  std::atomic<bool> stop_listening_{false};
   sqlite3* ops_ = nullptr;  // claims and leases, each its own transaction; guarded by ops_mu_
   std::mutex ops_mu_;
   const std::string path_;
