@@ -90,6 +90,15 @@ class FakeJobStore final : public JobStore {
   absl::Status Listen(ChangeListener) override {
     return absl::UnimplementedError("fake store: no listeners");
   }
+  absl::Status PutNode(const NodeRecord&) override {
+    return absl::UnimplementedError("fake store: no nodes");
+  }
+  absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t) override {
+    return absl::UnimplementedError("fake store: no nodes");
+  }
+  absl::StatusOr<int> ForgetNodes(int64_t) override {
+    return absl::UnimplementedError("fake store: no nodes");
+  }
   int schema_version() const override { return LatestSchemaVersion(); }
   const char* kind() const override { return "fake"; }
 

@@ -179,9 +179,28 @@ std::string ExpireLeases(char p) {
                       " AND lease_node <> '' AND lease_expires_ms < ", P(p, 1), " RETURNING ",
                       JobColumnList(true));
 }
+
+std::string PutNode(char p) {
+  std::string values;
+  for (int i = 1; i <= 8; ++i) absl::StrAppend(&values, i > 1 ? ", " : "", P(p, i));
+  return absl::StrCat("INSERT INTO nodes (", kNodeColumns, ") VALUES (", values,
+                      ") ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, engines = "
+                      "EXCLUDED.engines, version = EXCLUDED.version, memory_bytes = "
+                      "EXCLUDED.memory_bytes, heartbeat_ms = EXCLUDED.heartbeat_ms, draining = "
+                      "EXCLUDED.draining");
+}
+
+std::string Nodes(char p) {
+  return absl::StrCat("SELECT ", kNodeColumns, " FROM nodes WHERE heartbeat_ms >= ", P(p, 1),
+                      " ORDER BY id");
+}
+
+std::string ForgetNodes(char p) {
+  return absl::StrCat("DELETE FROM nodes WHERE heartbeat_ms < ", P(p, 1));
+}
 }  // namespace job_sql
 
-int JobStore::LatestSchemaVersion() { return 4; }
+int JobStore::LatestSchemaVersion() { return 5; }
 
 std::string JobStore::Redacted(const std::string& database) {
   // scheme://user:password@host...: the password goes; ?password=... too.

@@ -112,6 +112,24 @@ class JobStore {
   // stops with the store. Must not block on the store.
   using ChangeListener = std::function<void(const std::vector<std::string>& ids)>;
   virtual absl::Status Listen(ChangeListener on_change) = 0;
+
+  // The nodes of a cluster, one row each, kept fresh by their heartbeats.
+  struct NodeRecord {
+    std::string id;             // unique per process: chosen at start
+    std::string address;        // where clients reach it (host:port)
+    std::string engines;        // e.g. "cuda:0,cuda:1,cpu"
+    std::string version;        // version and commit
+    uint64_t memory_bytes = 0;  // the engines' budgets together
+    int64_t started_ms = 0;
+    int64_t heartbeat_ms = 0;
+    bool draining = false;
+  };
+  // Inserts or refreshes the node's row (registration and every heartbeat).
+  virtual absl::Status PutNode(const NodeRecord& node) = 0;
+  // The nodes whose last heartbeat is at or after `alive_since_ms`, by id.
+  virtual absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) = 0;
+  // Deletes the rows of nodes silent since before `dead_before_ms`; how many.
+  virtual absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) = 0;
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
   void Flush();
@@ -210,6 +228,14 @@ std::string Claim(char placeholder, bool skip_locked);
 std::string Heartbeat(char placeholder);
 // Parameters: 1 now. Returns the requeued rows (JobColumnList(true)).
 std::string ExpireLeases(char placeholder);
+// Parameters: id, address, engines, version, memory_bytes, started_ms, heartbeat_ms, draining.
+std::string PutNode(char placeholder);
+// Parameters: 1 alive since. Returns NodeColumns().
+std::string Nodes(char placeholder);
+constexpr char kNodeColumns[] =
+    "id, address, engines, version, memory_bytes, started_ms, heartbeat_ms, draining";
+// Parameters: 1 dead before.
+std::string ForgetNodes(char placeholder);
 }  // namespace job_sql
 
 }  // namespace prover::server

@@ -613,6 +613,36 @@ TEST(PostgresJobStore, ListenersHearWhichJobChangedAtOnce) {
               latency_ms[latency_ms.size() / 2], latency_ms.back());
 }
 
+// The nodes table: registration, heartbeats (a refresh keeps started_ms), liveness by the
+// last heartbeat, forgetting the dead.
+TYPED_TEST(JobStoreContract, NodesRegisterBeatAndAreForgotten) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("nodes"));
+  ASSERT_TRUE(store);
+  JobStore::NodeRecord a{
+      "node-a", "10.0.0.1:50051", "cuda:0,cpu", "0.1.0 abc", 1ull << 40, 1000, 1000, false};
+  JobStore::NodeRecord b{"node-b", "10.0.0.2:50051", "cpu", "0.1.0 abc", 1ull << 34, 1500, 1500,
+                         false};
+  ASSERT_TRUE(store->PutNode(a).ok());
+  ASSERT_TRUE(store->PutNode(b).ok());
+  a.heartbeat_ms = 5000;
+  a.started_ms = 4000;  // a refresh does not move the start
+  a.draining = true;
+  ASSERT_TRUE(store->PutNode(a).ok());
+  auto live = store->Nodes(2000);
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "node-a");
+  EXPECT_EQ((*live)[0].address, "10.0.0.1:50051");
+  EXPECT_EQ((*live)[0].engines, "cuda:0,cpu");
+  EXPECT_EQ((*live)[0].memory_bytes, 1ull << 40);
+  EXPECT_EQ((*live)[0].started_ms, 1000);
+  EXPECT_EQ((*live)[0].heartbeat_ms, 5000);
+  EXPECT_TRUE((*live)[0].draining);
+  EXPECT_EQ(store->Nodes(0)->size(), 2u);
+  EXPECT_EQ(*store->ForgetNodes(2000), 1);
+  EXPECT_EQ(store->Nodes(0)->size(), 1u);
+}
+
 TEST(JobStoreOpen, NamesWhatIsWrong) {
   auto bad = JobStore::Open("mysql://u:secret@h/db");
   ASSERT_FALSE(bad.ok());

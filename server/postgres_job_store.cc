@@ -83,6 +83,19 @@ CREATE TRIGGER jobs_notify_update AFTER UPDATE OF
   cancel_requested, trace_id, lease_node
   ON jobs FOR EACH ROW EXECUTE FUNCTION prover_jobs_notify();
 )sql",
+    // 5: the nodes of a cluster.
+    R"sql(
+CREATE TABLE nodes (
+  id           TEXT PRIMARY KEY,
+  address      TEXT NOT NULL,
+  engines      TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  memory_bytes BIGINT NOT NULL,
+  started_ms   BIGINT NOT NULL,
+  heartbeat_ms BIGINT NOT NULL,
+  draining     BIGINT NOT NULL
+);
+)sql",
 };
 
 // A result, cleared on scope exit.
@@ -171,7 +184,7 @@ class PgRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri) {
-  static_assert(std::size(kMigrations) == 4, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
   auto writer = Connect(uri);
   if (!writer.ok()) return writer.status();
@@ -331,6 +344,60 @@ absl::Status PostgresJobStore::Listen(ChangeListener on_change) {
     PQfinish(conn);
   });
   return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::OpsQuery(const std::string& sql,
+                                        const std::vector<std::string>& params, const char* what,
+                                        const std::function<void(PGresult*)>& read) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  if (!Ready(ops_)) return absl::UnavailableError("postgresql: the connection is down");
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  Result r(PQexecParams(ops_, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr,
+                        nullptr, 0));
+  if (!r.ok()) return PgError(ops_, r, what);
+  if (read) read(r.get());
+  return absl::OkStatus();
+}
+
+absl::Status PostgresJobStore::PutNode(const NodeRecord& n) {
+  static const std::string kSql = job_sql::PutNode('$');
+  return OpsQuery(
+      kSql,
+      {n.id, n.address, n.engines, n.version, std::to_string(int64_t(n.memory_bytes)),
+       std::to_string(n.started_ms), std::to_string(n.heartbeat_ms), n.draining ? "1" : "0"},
+      "node", nullptr);
+}
+
+absl::StatusOr<std::vector<JobStore::NodeRecord>> PostgresJobStore::Nodes(int64_t alive_since_ms) {
+  static const std::string kSql = job_sql::Nodes('$');
+  std::vector<NodeRecord> out;
+  auto s = OpsQuery(kSql, {std::to_string(alive_since_ms)}, "nodes", [&](PGresult* r) {
+    for (int i = 0; i < PQntuples(r); ++i) {
+      PgRow row(r, i);
+      NodeRecord n;
+      n.id = row.Text(0);
+      n.address = row.Text(1);
+      n.engines = row.Text(2);
+      n.version = row.Text(3);
+      n.memory_bytes = uint64_t(row.Int(4));
+      n.started_ms = row.Int(5);
+      n.heartbeat_ms = row.Int(6);
+      n.draining = row.Int(7) != 0;
+      out.push_back(std::move(n));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<int> PostgresJobStore::ForgetNodes(int64_t dead_before_ms) {
+  static const std::string kSql = job_sql::ForgetNodes('$');
+  int n = 0;
+  auto s = OpsQuery(kSql, {std::to_string(dead_before_ms)}, "forget nodes",
+                    [&](PGresult* r) { n = std::atoi(PQcmdTuples(r)); });
+  if (!s.ok()) return s;
+  return n;
 }
 
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include "server/job_store.h"
 
 typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 namespace prover::server {
 
@@ -35,6 +37,9 @@ class PostgresJobStore final : public JobStore {
                                                      int64_t lease_ms) override;
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
   absl::Status Listen(ChangeListener on_change) override;
+  absl::Status PutNode(const NodeRecord& node) override;
+  absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) override;
+  absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "postgresql"; }
 
@@ -69,6 +74,10 @@ class PostgresJobStore final : public JobStore {
   std::atomic<bool> stop_listening_{false};
   PGconn* ops_ = nullptr;  // claims and leases, one statement each; guarded by ops_mu_
   std::mutex ops_mu_;
+  // Runs `sql` with text parameters on ops_ (reset first when broken); `read` (optional)
+  // sees the result.
+  absl::Status OpsQuery(const std::string& sql, const std::vector<std::string>& params,
+                        const char* what, const std::function<void(PGresult*)>& read);
   // Runs `sql` with text parameters on ops_ (reset first when broken); the result rows.
   absl::StatusOr<std::vector<JobRecord>> OpsRows(const std::string& sql,
                                                  const std::vector<std::string>& params,

@@ -60,6 +60,19 @@ CREATE INDEX jobs_queue ON jobs (state, priority, queued_ms);
 )sql",
     // 4: change notifications (PostgreSQL's trigger); SQLite polls its data version instead.
     "SELECT 1;",
+    // 5: the nodes of a cluster.
+    R"sql(
+CREATE TABLE nodes (
+  id           TEXT PRIMARY KEY,
+  address      TEXT NOT NULL,
+  engines      TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  memory_bytes INTEGER NOT NULL,
+  started_ms   INTEGER NOT NULL,
+  heartbeat_ms INTEGER NOT NULL,
+  draining     INTEGER NOT NULL
+);
+)sql",
 };
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
@@ -125,7 +138,7 @@ class SqliteRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path) {
-  static_assert(std::size(kMigrations) == 4, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -315,6 +328,57 @@ absl::Status SqliteJobStore::Listen(ChangeListener on_change) {
     sqlite3_close(db);
   });
   return absl::OkStatus();
+}
+
+absl::Status SqliteJobStore::PutNode(const NodeRecord& n) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::PutNode('?');
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare node");
+  int i = 1;
+  for (const std::string* t : {&n.id, &n.address, &n.engines, &n.version}) {
+    sqlite3_bind_text(st.get(), i++, t->data(), int(t->size()), SQLITE_STATIC);
+  }
+  sqlite3_bind_int64(st.get(), i++, int64_t(n.memory_bytes));
+  sqlite3_bind_int64(st.get(), i++, n.started_ms);
+  sqlite3_bind_int64(st.get(), i++, n.heartbeat_ms);
+  sqlite3_bind_int(st.get(), i++, n.draining ? 1 : 0);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(ops_, "node");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<JobStore::NodeRecord>> SqliteJobStore::Nodes(int64_t alive_since_ms) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::Nodes('?');
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare nodes");
+  sqlite3_bind_int64(st.get(), 1, alive_since_ms);
+  std::vector<NodeRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    NodeRecord n;
+    n.id = ColumnText(st.get(), 0);
+    n.address = ColumnText(st.get(), 1);
+    n.engines = ColumnText(st.get(), 2);
+    n.version = ColumnText(st.get(), 3);
+    n.memory_bytes = uint64_t(sqlite3_column_int64(st.get(), 4));
+    n.started_ms = sqlite3_column_int64(st.get(), 5);
+    n.heartbeat_ms = sqlite3_column_int64(st.get(), 6);
+    n.draining = sqlite3_column_int(st.get(), 7) != 0;
+    out.push_back(std::move(n));
+  }
+  if (rc != SQLITE_DONE) return SqlError(ops_, "nodes");
+  return out;
+}
+
+absl::StatusOr<int> SqliteJobStore::ForgetNodes(int64_t dead_before_ms) {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  static const std::string kSql = job_sql::ForgetNodes('?');
+  Stmt st(ops_, kSql.c_str());
+  if (!st.ok()) return SqlError(ops_, "prepare forget nodes");
+  sqlite3_bind_int64(st.get(), 1, dead_before_ms);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(ops_, "forget nodes");
+  return sqlite3_changes(ops_);
 }
 
 absl::StatusOr<JobRecord> SqliteJobStore::Claim(const ClaimRequest& req) {

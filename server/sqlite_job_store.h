@@ -29,6 +29,9 @@ class SqliteJobStore final : public JobStore {
                                                      int64_t lease_ms) override;
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
   absl::Status Listen(ChangeListener on_change) override;
+  absl::Status PutNode(const NodeRecord& node) override;
+  absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) override;
+  absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "sqlite"; }
 
