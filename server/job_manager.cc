@@ -33,12 +33,18 @@ namespace {
 constexpr size_t kMaxErrorBytes = 4096;
 
 // A job's log line: its id, its trace id when the client sent one, then `fields`.
-void JobLog(LogLevel level, std::string_view message, const JobRecord& r,
-            std::initializer_list<LogField> fields = {}) {
-  std::vector<LogField> all = {{"job_id", r.id}};
-  if (!r.trace_id.empty()) all.push_back({"trace_id", r.trace_id});
+void JobLog(LogLevel level, std::string_view message, const std::string& id,
+            const std::string& trace_id, std::initializer_list<LogField> fields = {}) {
+  std::vector<LogField> all = {{"job_id", id}};
+  if (!trace_id.empty()) all.push_back({"trace_id", trace_id});
   all.insert(all.end(), fields.begin(), fields.end());
   Log(level, message, all);
+}
+
+// Under the job table's lock: the record may be replaced by another thread otherwise.
+void JobLog(LogLevel level, std::string_view message, const JobRecord& r,
+            std::initializer_list<LogField> fields = {}) {
+  JobLog(level, message, r.id, r.trace_id, fields);
 }
 
 std::string Gib(uint64_t bytes) { return absl::StrFormat("%.2f GiB", double(bytes) / (1 << 30)); }
@@ -55,8 +61,9 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   if (auto artifacts = ArtifactStore::Open(options.data_dir); !artifacts.ok()) {
     return artifacts.status();
   }
-  auto store = JobStore::Open(options.database.empty() ? "sqlite:" + options.data_dir + "/prover.db"
-                                                       : options.database);
+  auto store = JobStore::Open(
+      options.database.empty() ? "sqlite:" + options.data_dir + "/prover.db" : options.database,
+      /*exclusive=*/true);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
                         absl::StrCat("--database: ", store.status().message()));
@@ -76,9 +83,6 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
     Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
   }
   m->store_ = std::move(store);
-  if (auto s = m->store_->LockExclusive(); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("--database: ", s.message()));
-  }
   Log(LogLevel::kInfo, "job database open",
       {{"kind", m->store_->kind()},
        {"schema_version", std::to_string(m->store_->schema_version())}});
@@ -133,6 +137,8 @@ absl::Status JobManager::Recover() {
     r.stage.clear();
     r.progress = 0;
     e->rec = std::move(r);
+    e->id = e->rec.id;
+    e->trace_id = e->rec.trace_id;
     const std::string id = e->rec.id;
     jobs_[id] = e;
     if (!e->rec.request_id.empty()) by_request_[{e->rec.tenant, e->rec.request_id}] = id;
@@ -237,7 +243,7 @@ void JobManager::PublishLocked(const EntryPtr& e) {
 void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
   store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
-      JobLog(LogLevel::kError, "job store write failed", e->rec,
+      JobLog(LogLevel::kError, "job store write failed", e->id, e->trace_id,
              {{"error", std::string(s.message())}});
     }
     if (notify_after_commit) Notify(e);
@@ -382,6 +388,8 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     // The trace's bytes count before it is written: concurrent submits see them.
     r.input_bytes = trace.size();
     r.trace_id = trace_id;
+    e->id = r.id;
+    e->trace_id = r.trace_id;
     CountLocked(r, +1);
     jobs_[r.id] = e;
     if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
@@ -408,7 +416,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     trace.clear();
     trace.shrink_to_fit();
     if (!info.ok()) {
-      JobLog(LogLevel::kError, "cannot store a trace", e->rec,
+      JobLog(LogLevel::kError, "cannot store a trace", e->id, e->trace_id,
              {{"error", std::string(info.status().message())}});
       const absl::Status s = absl::UnavailableError("cannot store the trace; try again later");
       auto waiters = abandon(s);
@@ -431,7 +439,8 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   row.request = std::move(request_bytes);
   store_->Put(row, [this, e, tenant, abandon, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
-      JobLog(LogLevel::kError, "cannot store a job", e->rec, {{"error", std::string(s.message())}});
+      JobLog(LogLevel::kError, "cannot store a job", e->id, e->trace_id,
+             {{"error", std::string(s.message())}});
       const absl::Status err = absl::UnavailableError("cannot store the job; try again later");
       auto waiters = abandon(err);
       done(err, false);
@@ -455,7 +464,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
                                     e->rec.estimated_bytes, false});
     }
     if (metrics_ != nullptr) metrics_->JobSubmitted(e->rec.workload);
-    JobLog(LogLevel::kInfo, "job queued", e->rec,
+    JobLog(LogLevel::kInfo, "job queued", e->id, e->trace_id,
            {{"tenant", tenant}, {"workload", job.workload()}});
     done(job, false);
     for (auto& w : waiters) w(job, true);
@@ -794,7 +803,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   // Committed before any of the job's work starts: a job that kills the process, however
   // fast, is counted at the next start (quarantine), never taken for a job that did not run.
   if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
-    JobLog(LogLevel::kWarning, "job waits for the store", e->rec,
+    JobLog(LogLevel::kWarning, "job waits for the store", e->id, e->trace_id,
            {{"error", std::string(s.message())}});
     return RunOutcome::kRetryLater;  // still QUEUED here
   }
@@ -828,7 +837,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       }
     }
   }
-  JobLog(LogLevel::kInfo, "job started", e->rec, {{"engine", engine.info().name}});
+  JobLog(LogLevel::kInfo, "job started", e->id, e->trace_id, {{"engine", engine.info().name}});
 
   auto fail = [&](v1::FailureCause cause, std::string error) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -840,7 +849,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   // The machine is short of disk, descriptors or memory for files: not the job's fault.
   auto retry_later = [&](const absl::Status& why) {
     if (metrics_ != nullptr) metrics_->JobRetried("resources");
-    JobLog(LogLevel::kWarning, "job waits for resources", e->rec,
+    JobLog(LogLevel::kWarning, "job waits for resources", e->id, e->trace_id,
            {{"error", std::string(why.message())}});
     std::lock_guard<std::mutex> lock(mu_);
     if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
@@ -949,7 +958,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
         if (engine.info().kind != "cpu") {
           // A GPU failed: the CPU engine reruns the job, visibly.
           if (metrics_ != nullptr) metrics_->EngineFallback("gpu_error");
-          JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->rec,
+          JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->id, e->trace_id,
                  {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
           if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
@@ -1015,6 +1024,9 @@ void JobManager::WatchdogLocked(const EntryPtr& e, int64_t now) {
   e->progress_ms = 0;
   if (r.cancel_requested) {
     TransitionLocked(e, Move::Cancelled());
+  } else if (r.deadline_ms != 0 && now >= r.deadline_ms) {
+    TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                     "the deadline passed while the job was stuck"));
   } else if (r.attempts >= options_.max_attempts) {
     TransitionLocked(
         e, Move::Finish(v1::FAILED, v1::STALLED,
@@ -1048,11 +1060,12 @@ void JobManager::HousekeepingLoop() {
             scheduler_->Remove(id)) {
           TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
                                            "the deadline passed while the job was queued"));
-        } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
-          StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
         } else if (r.state == v1::RUNNING && options_.stuck_timeout_ms > 0 && e->progress_ms != 0 &&
                    now - e->progress_ms >= options_.stuck_timeout_ms) {
+          // First: an attempt that does not move may not heed a stop either.
           WatchdogLocked(e, now);
+        } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
+          StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
         } else if (r.final() && options_.retention_ms >= 0 &&
                    r.finished_ms + options_.retention_ms < now) {
           expired.push_back(e);

@@ -146,6 +146,9 @@ class JobManager {
   // Why a running job is asked to stop (rec.cancel_requested says "cancel").
   enum class StopReason { kNone, kCancel, kDeadline, kDrain, kStuck };
   struct Entry {
+    // The job's id and trace id, set before the entry is shared and never changed: read
+    // without the lock (log lines), unlike `rec`, which ApplyLocked replaces whole.
+    std::string id, trace_id;
     JobRecord rec;
     uint64_t version = 0;
     bool durable = false;

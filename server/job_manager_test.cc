@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "engine/backend/cpu/cpu_backend.h"
 #include "gtest/gtest.h"
 #include "server/engines.h"
 
@@ -75,7 +76,6 @@ class FakeJobStore final : public JobStore {
     if (it == db_->rows.end()) return absl::NotFoundError(id);
     return it->second.request;
   }
-  absl::Status LockExclusive() override { return absl::OkStatus(); }
   // Claims are the cluster's (the contract suite tests them on the real backends).
   absl::StatusOr<JobRecord> Claim(const ClaimRequest&) override {
     return absl::UnimplementedError("fake store: no claims");
@@ -127,6 +127,96 @@ class FakeJobStore final : public JobStore {
   std::shared_ptr<FakeDb> db_;
 };
 
+// An engine whose jobs hang in their first step until released, deaf to stop requests:
+// what the watchdog is for. Released, they go on as the CPU backend.
+struct Hang {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  std::atomic<int> started{0};
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      released = true;
+    }
+    cv.notify_all();
+  }
+};
+
+class HangingJob final : public backend::ProvingJob {
+ public:
+  HangingJob(std::unique_ptr<backend::ProvingJob> inner, Hang* hang)
+      : inner_(std::move(inner)), hang_(hang) {}
+  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+    ++hang_->started;
+    std::unique_lock<std::mutex> lock(hang_->mu);
+    hang_->cv.wait(lock, [&] { return hang_->released; });
+    lock.unlock();
+    return inner_->CommitMain(trace);
+  }
+  absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3& a,
+                                                                const Fp3& b) override {
+    return inner_->CommitAux(a, b);
+  }
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& g) override {
+    return inner_->CommitQuotient(g);
+  }
+  absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
+    return inner_->EvaluateOod(z);
+  }
+  absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> ood,
+                         const stark::FriSchedule& schedule) override {
+    return inner_->BuildDeep(d, l, ood, schedule);
+  }
+  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
+    return inner_->CommitFriLayer(layer);
+  }
+  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
+    return inner_->FoldFriLayer(layer, zeta);
+  }
+  absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
+  absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
+    return inner_->OpenQueries(p);
+  }
+  backend::JobMemory memory() const override { return inner_->memory(); }
+
+ private:
+  std::unique_ptr<backend::ProvingJob> inner_;
+  Hang* hang_;
+};
+
+class HangingEngine final : public Engine {
+ public:
+  HangingEngine(Hang* hang, uint32_t slots) : hang_(hang), backend_(this) {
+    info_ = {"hang", "cpu", "test", uint64_t{4} << 30, slots};
+  }
+  const EngineInfo& info() const override { return info_; }
+  backend::Backend& backend() override { return backend_; }
+
+ private:
+  class Backend final : public backend::Backend {
+   public:
+    explicit Backend(HangingEngine* e) : e_(e), cpu_(backend::MakeCpuBackend()) {}
+    std::string_view name() const override { return "hang"; }
+    absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
+        const backend::JobSpec& spec) override {
+      auto job = cpu_->StartJob(spec);
+      if (!job.ok()) return job.status();
+      return std::unique_ptr<backend::ProvingJob>(new HangingJob(*std::move(job), e_->hang_));
+    }
+    uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
+      return cpu_->EstimatePeakBytes(spec);
+    }
+
+   private:
+    HangingEngine* e_;
+    std::unique_ptr<backend::Backend> cpu_;
+  };
+  Hang* hang_;
+  EngineInfo info_;
+  Backend backend_;
+};
+
 v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {
   v1::SubmitProofRequest r;
   r.mutable_builtin()->set_workload("fibonacci");
@@ -152,10 +242,10 @@ class JobManagerTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void Open() {
+  void Open(std::unique_ptr<Engine> engine = nullptr) {
     manager_.reset();
     std::vector<std::unique_ptr<Engine>> engines;
-    engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
+    engines.push_back(engine ? std::move(engine) : MakeCpuEngine(uint64_t{4} << 30, 1));
     auto m = JobManager::Open(options_, std::move(engines), nullptr,
                               std::make_unique<FakeJobStore>(db_));
     ASSERT_TRUE(m.ok()) << m.status();
@@ -340,22 +430,26 @@ TEST_F(JobManagerTest, ACancelIsAnsweredAfterItsCommit) {
 }
 
 // The watchdog: a job whose stage does not move for stuck_timeout_ms is stopped and
-// requeued; once it has had max_attempts attempts it is FAILED(STALLED). The stopped
-// attempts' own endings are fenced off: the rows are exactly the state machine's.
+// requeued; once it has had max_attempts attempts it is FAILED(STALLED). The attempts here
+// hang and ignore the stop; when they finally go on, everything they write is fenced off:
+// the job's rows are exactly the state machine's.
 TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
-  options_.stuck_timeout_ms = 40;
+  options_.stuck_timeout_ms = 100;
   options_.housekeeping_interval_ms = 10;
   options_.max_attempts = 2;
-  Open();
-  auto job = Submit(Fib(20));
+  Hang hang;
+  Open(std::make_unique<HangingEngine>(&hang, /*slots=*/2));
+  auto job = Submit(Fib(10));
   ASSERT_TRUE(job.ok()) << job.status();
   const v1::Job done = WaitFinal(job->job_id());
   EXPECT_EQ(done.state(), v1::FAILED);
   EXPECT_EQ(done.cause(), v1::STALLED) << done.error();
   EXPECT_EQ(done.attempts(), 2u);
   EXPECT_NE(done.error().find("no progress"), std::string::npos) << done.error();
-  // The stopped attempts return within about a second; nothing they do changes the job.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(hang.started.load(), 2);
+  // The hung attempts wake and run to their end: nothing they do changes the job.
+  hang.Release();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   manager_->FlushStore();
   EXPECT_EQ(
       db_->StatesOf(job->job_id()),
@@ -363,6 +457,23 @@ TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
   const v1::Job later = *manager_->Get("t", job->job_id());
   EXPECT_EQ(later.state(), v1::FAILED);
   EXPECT_EQ(later.cause(), v1::STALLED);
+}
+
+// A stuck job whose deadline has passed fails as DEADLINE_EXCEEDED, even when its attempt
+// does not heed the stop.
+TEST_F(JobManagerTest, AStuckJobPastItsDeadlineFailsAsDeadlineExceeded) {
+  options_.stuck_timeout_ms = 300;
+  options_.housekeeping_interval_ms = 10;
+  Hang hang;
+  Open(std::make_unique<HangingEngine>(&hang, /*slots=*/1));
+  v1::SubmitProofRequest r = Fib(10);
+  r.set_deadline_ms(100);
+  auto job = Submit(r);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = WaitFinal(job->job_id());
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.cause(), v1::DEADLINE_EXCEEDED) << done.error();
+  hang.Release();
 }
 
 // Progress keeps the watchdog away: a job whose stages move finishes in one attempt.

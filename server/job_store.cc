@@ -136,7 +136,14 @@ constexpr int kQueued = v1::QUEUED, kRunning = v1::RUNNING;
 std::vector<int> FencedColumns() {
   std::vector<int> out;
   for (int i = 1; i < kJobColumnCount; ++i) {
-    if (i != kRequestColumn) out.push_back(i);
+    const std::string_view name = kJobColumns[i].name;
+    // The request is fixed; the attempt and the lease are the claim's and the heartbeats'
+    // (a holder's record has the lease of its claim, older than its last heartbeat).
+    if (i == kRequestColumn || name == "attempts" || name == "lease_node" ||
+        name == "lease_expires_ms") {
+      continue;
+    }
+    out.push_back(i);
   }
   return out;
 }
@@ -148,6 +155,14 @@ std::string FencedUpdate(char p) {
     absl::StrAppend(&sql, k ? ", " : "", kJobColumns[cols[k]].name, " = ", P(p, int(k) + 2));
   }
   const int n = int(cols.size()) + 1;
+  // A write that leaves RUNNING (a final state, a requeue) ends the lease.
+  int state_param = 0;
+  for (size_t k = 0; k < cols.size(); ++k) {
+    if (std::string_view(kJobColumns[cols[k]].name) == "state") state_param = int(k) + 2;
+  }
+  absl::StrAppend(&sql, ", lease_node = CASE WHEN ", N(p, state_param), " = ", kRunning,
+                  " THEN lease_node ELSE '' END, lease_expires_ms = CASE WHEN ", N(p, state_param),
+                  " = ", kRunning, " THEN lease_expires_ms ELSE 0 END");
   absl::StrAppend(&sql, " WHERE id = ", P(p, 1), " AND state = ", kRunning,
                   " AND attempts = ", P(p, n + 1), " AND lease_node = ", P(p, n + 2));
   return sql;
@@ -162,7 +177,7 @@ std::string Claim(char p, bool skip_locked) {
       "count(*) AS n FROM jobs WHERE state = ",
       kRunning, " GROUP BY tenant) r ON r.tenant = j.tenant WHERE j.state = ", kQueued,
       " AND j.estimated_bytes <= ", P(p, 4), " AND (", N(p, 5), " = 0 OR coalesce(r.n, 0) < ",
-      N(p, 5), ") ORDER BY j.priority DESC, coalesce(r.n, 0), j.queued_ms, j.id LIMIT 1",
+      N(p, 5), ") ORDER BY coalesce(r.n, 0), j.priority DESC, j.queued_ms, j.id LIMIT 1",
       skip_locked ? " FOR UPDATE OF j SKIP LOCKED" : "", ") RETURNING ", JobColumnList(true));
 }
 
@@ -213,22 +228,23 @@ std::string JobStore::Redacted(const std::string& database) {
       out.replace(colon + 1, at - colon - 1, "***");
     }
   }
-  const size_t pw = out.find("password=");
-  if (pw != std::string::npos) {
+  for (size_t pw = out.find("password="); pw != std::string::npos;
+       pw = out.find("password=", pw + 9)) {
     const size_t end = out.find('&', pw);
     out.replace(pw + 9, (end == std::string::npos ? out.size() : end) - pw - 9, "***");
   }
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& database) {
+absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& database,
+                                                         bool exclusive) {
   if (absl::StartsWith(database, "postgresql://") || absl::StartsWith(database, "postgres://")) {
-    return PostgresJobStore::Open(database);
+    return PostgresJobStore::Open(database, exclusive);
   }
   if (absl::StartsWith(database, "sqlite:")) {
     const std::string path = database.substr(7);
     if (path.empty()) return absl::InvalidArgumentError("database: sqlite: needs a path");
-    return SqliteJobStore::Open(path);
+    return SqliteJobStore::Open(path, exclusive);
   }
   if (database.find("://") != std::string::npos) {
     return absl::InvalidArgumentError(
@@ -236,7 +252,7 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& data
                      "': unknown kind (use sqlite:PATH or postgresql://...)"));
   }
   if (database.empty()) return absl::InvalidArgumentError("database: empty");
-  return SqliteJobStore::Open(database);
+  return SqliteJobStore::Open(database, exclusive);
 }
 
 JobStore::~JobStore() { StopWriter(); }

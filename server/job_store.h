@@ -49,7 +49,13 @@ class JobStore {
   // `database`: "sqlite:PATH", a bare path (SQLite), or a libpq URI "postgresql://..." /
   // "postgres://...". SQLite creates the file when missing. Errors name the database
   // (never its password).
-  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& database);
+  // `exclusive`: this process becomes the database's only user until the store is closed,
+  // before anything is migrated; FAILED_PRECONDITION when another process holds it (two
+  // single-node proverds on one database would both run every job). SQLite: flock on
+  // PATH.lock; PostgreSQL: a session-level advisory lock, taken again when the connection
+  // is re-established (the batches fail UNAVAILABLE while another process holds it).
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& database,
+                                                        bool exclusive = false);
   // The schema version this binary writes (the same on every backend).
   static int LatestSchemaVersion();
   // `database` as it may be logged: a URI's password replaced by "***".
@@ -69,9 +75,11 @@ class JobStore {
   // Insert or update the row of r.id (see the contract above). `done` (may be empty) runs
   // after the commit.
   void Put(const JobRecord& r, Done done = nullptr);
-  // The write of a claimed job's holder: applied (every column but the request) only while
-  // the row is RUNNING under this node's lease with this attempt number; otherwise nothing
-  // changes and `done` gets FAILED_PRECONDITION ("fenced"). A node that was paused or cut
+  // The write of a claimed job's holder: applied (every column but the request, the attempt
+  // number and the lease, which are the claim's and the heartbeats'; a write that leaves
+  // RUNNING clears the lease) only while the row is RUNNING under this node's lease with
+  // this attempt number; otherwise nothing changes and `done` gets FAILED_PRECONDITION
+  // ("fenced"). A node that was paused or cut
   // off past its lease, whose job another node took, changes nothing with it.
   struct Fence {
     std::string node;
@@ -87,11 +95,15 @@ class JobStore {
     uint64_t max_bytes = 0;               // the largest estimate this node can hold now
     uint32_t max_running_per_tenant = 0;  // 0: no limit
   };
-  // The next QUEUED job in the cluster-wide order (priority, then the tenant with the fewest
-  // RUNNING jobs, then the longest waiting, then the id) whose estimate fits, made RUNNING
-  // under a lease to `node` until now + lease, with attempts + 1 as its fencing token, in
-  // one committed statement; NOT_FOUND when none. Claimers on any number of connections or
-  // nodes never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer).
+  // The next QUEUED job in the cluster-wide order whose estimate fits, made RUNNING under a
+  // lease to `node` until now + lease, with attempts + 1 as its fencing token, in one
+  // committed transaction; NOT_FOUND when none. The order is the single node's: fairness
+  // first (the tenant with the fewest RUNNING jobs, so one tenant's high-priority burst
+  // cannot starve another), then priority, then the longest waiting, then the id; a tenant
+  // at max_running_per_tenant is passed over. Claims are serialized cluster-wide
+  // (PostgreSQL: a transaction advisory lock, so the running counts they read are exact,
+  // and FOR UPDATE SKIP LOCKED; SQLite: one writer). A claimed job may carry a cancel or a
+  // passed deadline: the claimer settles it.
   virtual absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) = 0;
   // Extends the leases of every job `node` holds to now + lease; the ids it still holds (a
   // job missing here was taken away: its lease expired).
@@ -133,13 +145,6 @@ class JobStore {
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
   void Flush();
-
-  // Makes this process the database's only user until the store is closed, or fails with
-  // FAILED_PRECONDITION when another process holds it (two single-node proverds on one
-  // database would both run every job). SQLite: flock on the file; PostgreSQL: a
-  // session-level advisory lock, taken again when the connection is re-established (the
-  // batches fail UNAVAILABLE while another process holds it).
-  virtual absl::Status LockExclusive() = 0;
 
   virtual int schema_version() const = 0;
   // "sqlite" or "postgresql".

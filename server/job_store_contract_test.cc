@@ -331,20 +331,18 @@ TYPED_TEST(JobStoreContract, ConcurrentOpensMigrateOnce) {
 // One process per database: a second exclusive user is refused until the first closes.
 TYPED_TEST(JobStoreContract, OneExclusiveUserAtATime) {
   const std::string db = TypeParam::NewDatabase("exclusive");
-  auto first = OpenOrDie(db);
-  ASSERT_TRUE(first);
-  ASSERT_TRUE(first->LockExclusive().ok());
+  auto first = JobStore::Open(db, /*exclusive=*/true);
+  ASSERT_TRUE(first.ok()) << first.status();
   {
-    auto second = OpenOrDie(db);
-    ASSERT_TRUE(second);
-    const absl::Status s = second->LockExclusive();
-    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
-    EXPECT_NE(std::string(s.message()).find("another proverd"), std::string::npos) << s;
+    auto second = JobStore::Open(db, /*exclusive=*/true);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+    EXPECT_NE(std::string(second.status().message()).find("another proverd"), std::string::npos)
+        << second.status();
+    EXPECT_TRUE(JobStore::Open(db).ok()) << "a store that does not ask for exclusivity opens";
   }
-  first.reset();
-  auto third = OpenOrDie(db);
-  ASSERT_TRUE(third);
-  EXPECT_TRUE(third->LockExclusive().ok());
+  first->reset();
+  EXPECT_TRUE(JobStore::Open(db, /*exclusive=*/true).ok());
 }
 
 JobRecord Queued(const std::string& id, const std::string& tenant, int32_t priority,
@@ -484,6 +482,9 @@ TYPED_TEST(JobStoreContract, FencedWritesNeedTheCurrentLease) {
   auto held = store->Heartbeat("n1", 1500, 1000);
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_EQ(*held, std::vector<std::string>{"j"});
+  // The holder's record still has the lease of its claim (2000): its writes do not move the
+  // lease the heartbeat extended.
+  EXPECT_TRUE(put(progress, {"n1", 1}).ok());
   auto none = store->ExpireLeases(2400);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_TRUE(none->empty()) << "the heartbeat extended the lease to 2500";
@@ -506,12 +507,14 @@ TYPED_TEST(JobStoreContract, FencedWritesNeedTheCurrentLease) {
   JobRecord done = *second;
   done.state = v1::SUCCEEDED;
   done.proof_sha256 = "n2";
-  done.lease_node.clear();
   EXPECT_TRUE(put(done, {"n2", 2}).ok());
   auto rows = store->LoadAll();
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ((*rows)[0].state, v1::SUCCEEDED);
   EXPECT_EQ((*rows)[0].proof_sha256, "n2");
+  EXPECT_EQ((*rows)[0].attempts, 2u);
+  EXPECT_TRUE((*rows)[0].lease_node.empty()) << "a final state ends the lease";
+  EXPECT_EQ((*rows)[0].lease_expires_ms, 0);
   EXPECT_EQ(*store->LoadRequest("j"), Sample("j").request) << "a fenced write keeps the request";
   // A final job is nobody's: no fenced write applies.
   EXPECT_EQ(put(done, {"n2", 2}).code(), absl::StatusCode::kFailedPrecondition);
@@ -653,6 +656,8 @@ TEST(JobStoreOpen, NamesWhatIsWrong) {
             "postgresql://u:***@h:5/d?sslmode=require");
   EXPECT_EQ(JobStore::Redacted("postgresql://h/d?password=pw&x=1"),
             "postgresql://h/d?password=***&x=1");
+  EXPECT_EQ(JobStore::Redacted("postgresql://h/d?sslpassword=a&password=b"),
+            "postgresql://h/d?sslpassword=***&password=***");
   EXPECT_EQ(JobStore::Redacted("sqlite:/a/b.db"), "sqlite:/a/b.db");
   // A server that does not answer: UNAVAILABLE, the password not in the message.
   auto down = JobStore::Open("postgresql://u:secret@127.0.0.1:1/db?connect_timeout=2");
@@ -703,9 +708,9 @@ TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
   auto server = testing::PostgresServer::Start();
   ASSERT_TRUE(server);
   const std::string db = testing::NewPostgresDatabase("restart", server->url());
-  auto store = OpenOrDie(db);
-  ASSERT_TRUE(store);
-  ASSERT_TRUE(store->LockExclusive().ok());  // and it is taken again on the new session
+  auto opened = JobStore::Open(db, /*exclusive=*/true);  // the lock is taken again below
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto store = *std::move(opened);
   Heard heard;
   ASSERT_TRUE(store->Listen([&](const std::vector<std::string>& ids) { heard.Add(ids); }).ok());
   absl::Status first;
@@ -729,9 +734,9 @@ TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
   }
   EXPECT_LE(unavailable, 1) << "one batch at most meets the dead connection";
   {
-    auto other = OpenOrDie(db);
-    ASSERT_TRUE(other);
-    EXPECT_EQ(other->LockExclusive().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(JobStore::Open(db, /*exclusive=*/true).status().code(),
+              absl::StatusCode::kFailedPrecondition)
+        << "the reconnected session holds the lock again";
   }
   EXPECT_GE(acknowledged.size(), 4u);
   // The listener reconnected too: it said so (changes meanwhile are unknown) and hears the

@@ -143,8 +143,11 @@ absl::Status Exec(PGconn* conn, const std::string& sql) {
 void Quiet(void*, const char*) {}  // notices (e.g. "relation exists, skipping") are not logged
 
 absl::StatusOr<PGconn*> Connect(const std::string& uri) {
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {uri.c_str(), "10", "proverd", nullptr};
+  // Defaults first: the URI's own values, expanded from dbname, override them. Keepalives:
+  // a peer that vanished is noticed in about a minute (a dead session's locks go with it).
+  const char* keys[] = {"connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+                        "keepalives_interval", "keepalives_count", "dbname",     nullptr};
+  const char* values[] = {"10", "proverd", "1", "30", "10", "3", uri.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::UnavailableError("postgresql: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -183,12 +186,17 @@ class PgRow final : public RowReader {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri) {
+absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri,
+                                                                 bool exclusive) {
   static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
   auto writer = Connect(uri);
   if (!writer.ok()) return writer.status();
   store->writer_ = *writer;
+  if (exclusive) {  // before migrating: a refused process changes nothing
+    if (auto s = store->TryLock(); !s.ok()) return s;
+    store->exclusive_ = store->locked_ = true;
+  }
   if (auto s = store->Migrate(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(Redacted(uri), ": ", s.message()));
   }
@@ -402,14 +410,31 @@ absl::StatusOr<int> PostgresJobStore::ForgetNodes(int64_t dead_before_ms) {
 
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
   static const std::string kSql = job_sql::Claim('$', /*skip_locked=*/true);
-  auto rows = OpsRows(kSql,
-                      {req.node, std::to_string(req.now_ms), std::to_string(req.lease_ms),
-                       std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
-                       std::to_string(req.max_running_per_tenant)},
-                      "claim", nullptr);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return absl::NotFoundError("no queued job fits");
-  return std::move((*rows)[0]);
+  static const std::string kLock = absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLock, ")");
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  if (!Ready(ops_)) return absl::UnavailableError("postgresql: the connection is down");
+  // Claims one at a time across the cluster: the claim statement, run after the lock is
+  // held, sees every earlier claim committed, so the running counts per tenant it orders
+  // and limits by are exact.
+  if (auto s = Exec(ops_, "BEGIN"); !s.ok()) return s;
+  auto fail = [&](absl::Status s) {
+    Exec(ops_, "ROLLBACK").IgnoreError();
+    return s;
+  };
+  if (auto s = Exec(ops_, kLock); !s.ok()) return fail(s);
+  const std::string now = std::to_string(req.now_ms), lease = std::to_string(req.lease_ms),
+                    max = std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
+                    limit = std::to_string(req.max_running_per_tenant);
+  const char* values[] = {req.node.c_str(), now.c_str(), lease.c_str(), max.c_str(), limit.c_str()};
+  std::vector<JobRecord> rows;
+  {
+    Result r(PQexecParams(ops_, kSql.c_str(), 5, nullptr, values, nullptr, nullptr, 0));
+    if (!r.ok()) return fail(PgError(ops_, r, "claim"));
+    for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(JobFromRow(PgRow(r.get(), i)));
+  }
+  if (auto s = Exec(ops_, "COMMIT"); !s.ok()) return fail(s);
+  if (rows.empty()) return absl::NotFoundError("no queued job fits");
+  return std::move(rows[0]);
 }
 
 absl::StatusOr<std::vector<std::string>> PostgresJobStore::Heartbeat(const std::string& node,
@@ -643,13 +668,6 @@ absl::Status PostgresJobStore::TryLock() {
   return absl::OkStatus();
 }
 
-absl::Status PostgresJobStore::LockExclusive() {
-  // Before the writer thread runs, or from it: the writer connection is not shared.
-  if (auto s = TryLock(); !s.ok()) return s;
-  exclusive_ = locked_ = true;
-  return absl::OkStatus();
-}
-
 absl::Status PostgresJobStore::WriterReady() {
   if (PQstatus(writer_) != CONNECTION_OK) {
     locked_ = false;  // a session lock and prepared statements end with their session
@@ -673,7 +691,14 @@ absl::Status PostgresJobStore::CommitBatch(const std::deque<Change>& batch,
   // while the changes are still being sent.
   if (batch.size() <= kMaxPipelinedChanges) {
     bool retry_slowly = false;
-    if (auto s = PipelinedBatch(batch, results, &retry_slowly); !s.ok()) return s;
+    if (auto s = PipelinedBatch(batch, results, &retry_slowly); !s.ok()) {
+      // Whatever state the session was left in (pipeline mode, unread results, an aborted
+      // transaction) goes with it: a new session, whose lock and statements are taken and
+      // prepared again by the next batch.
+      PQreset(writer_);
+      prepared_ = locked_ = false;
+      return s;
+    }
     if (!retry_slowly) return absl::OkStatus();
   }
   return SavepointBatch(batch, results);

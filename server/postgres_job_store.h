@@ -26,12 +26,12 @@ class PostgresJobStore final : public JobStore {
  public:
   // `uri`: a libpq connection URI (postgresql://user@host:port/db?...). The password may
   // also come from PGPASSWORD or ~/.pgpass, as libpq reads them.
-  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& uri);
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& uri,
+                                                        bool exclusive = false);
   ~PostgresJobStore() override;
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
-  absl::Status LockExclusive() override;
   absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) override;
   absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
                                                      int64_t lease_ms) override;
@@ -45,8 +45,10 @@ class PostgresJobStore final : public JobStore {
 
   // The advisory lock key of the migrations (tests).
   static constexpr int64_t kMigrationLock = 0x70726f7665720001;
-  // The session lock of LockExclusive.
+  // The session lock of an exclusive store.
   static constexpr int64_t kExclusiveLock = 0x70726f7665720002;
+  // The transaction lock that serializes claims.
+  static constexpr int64_t kClaimLock = 0x70726f7665720003;
 
  private:
   explicit PostgresJobStore(std::string uri) : uri_(std::move(uri)) {}
@@ -83,7 +85,7 @@ class PostgresJobStore final : public JobStore {
                                                  const std::vector<std::string>& params,
                                                  const char* what, std::vector<std::string>* ids);
   int schema_version_ = 0;
-  bool exclusive_ = false;  // LockExclusive was called
+  bool exclusive_ = false;  // opened exclusive
   bool locked_ = false;     // the writer's session holds the lock
   bool prepared_ = false;   // the writer's session has the pipelined path's statements
 };

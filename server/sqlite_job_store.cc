@@ -5,7 +5,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -137,8 +139,27 @@ class SqliteRow final : public RowReader {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path,
+                                                               bool exclusive) {
   static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
+  int lock_fd = -1;
+  if (exclusive) {
+    // flock on a file of its own, before SQLite opens the database: closing a descriptor of
+    // the database file would drop SQLite's own (POSIX) locks of this process. The kernel
+    // releases the flock when the process dies, however it dies.
+    const std::string lock_path = path + ".lock";
+    lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+      return absl::InternalError(absl::StrCat(lock_path, ": cannot open: ", std::strerror(errno)));
+    }
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd);
+      return absl::FailedPreconditionError(
+          absl::StrCat(path,
+                       ": another proverd is using this job database (one process per SQLite "
+                       "database; stop it or use another --data-dir)"));
+    }
+  }
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -147,9 +168,11 @@ absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string
     absl::Status s = absl::InternalError(
         absl::StrCat(path, ": cannot open the job database: ", sqlite3_errstr(rc)));
     sqlite3_close(db);
+    if (lock_fd >= 0) ::close(lock_fd);
     return s;
   }
   std::unique_ptr<SqliteJobStore> store(new SqliteJobStore(db, path));
+  store->lock_fd_ = lock_fd;
   sqlite3_busy_timeout(db, 5000);
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA foreign_keys=ON;"}) {
@@ -189,23 +212,6 @@ SqliteJobStore::~SqliteJobStore() {
   sqlite3_close(reader_);
   sqlite3_close(db_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
-}
-
-absl::Status SqliteJobStore::LockExclusive() {
-  if (lock_fd_ >= 0) return absl::OkStatus();
-  // flock on the database file itself: independent of SQLite's own (fcntl) locks, released
-  // by the kernel when the process dies however it dies.
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::InternalError(absl::StrCat(path_, ": cannot open to lock"));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat(path_,
-                     ": another proverd is using this job database (one process per "
-                     "SQLite database; stop it or use another --data-dir)"));
-  }
-  lock_fd_ = fd;
-  return absl::OkStatus();
 }
 
 absl::Status SqliteJobStore::Migrate() {

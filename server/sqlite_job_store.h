@@ -18,12 +18,12 @@ namespace prover::server {
 class SqliteJobStore final : public JobStore {
  public:
   // Creates the file when missing. INTERNAL with the path on failure.
-  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path,
+                                                        bool exclusive = false);
   ~SqliteJobStore() override;
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
-  absl::Status LockExclusive() override;
   absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) override;
   absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
                                                      int64_t lease_ms) override;
@@ -42,7 +42,7 @@ class SqliteJobStore final : public JobStore {
                            std::vector<absl::Status>& results) override;
   absl::Status Apply(const Change& c);
 
-  int lock_fd_ = -1;           // LockExclusive's
+  int lock_fd_ = -1;           // exclusive: the flock'ed PATH.lock
   sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
   sqlite3* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;
