@@ -132,22 +132,8 @@ absl::Status JobManager::Recover() {
   int requeued = 0, queued = 0, quarantined = 0, cancelled = 0, unknown = 0;
   std::lock_guard<std::mutex> lock(mu_);
   for (JobRecord& r : *rows) {
-    auto e = std::make_shared<Entry>();
-    e->durable = true;
-    r.stage.clear();
-    r.progress = 0;
-    e->rec = std::move(r);
-    e->id = e->rec.id;
-    e->trace_id = e->rec.trace_id;
-    const std::string id = e->rec.id;
-    jobs_[id] = e;
-    if (!e->rec.request_id.empty()) by_request_[{e->rec.tenant, e->rec.request_id}] = id;
-    {
-      std::lock_guard<std::mutex> index(index_mu_);
-      by_tenant_[e->rec.tenant][{e->rec.created_ms, id}] = e;
-    }
-    CountLocked(e->rec, +1);
-    PublishLocked(e);
+    EntryPtr e = AdoptLocked(std::move(r), /*enqueue=*/false);
+    const std::string id = e->id;
     // What a dead process left, settled through the state machine like any other change.
     const JobRecord& rec = e->rec;
     if (!v1::JobState_IsValid(rec.state) || rec.state == v1::JOB_STATE_UNSPECIFIED) {
@@ -213,6 +199,31 @@ absl::Status JobManager::Recover() {
        {"unknown_state", std::to_string(unknown)},
        {"orphan_files_removed", std::to_string(orphans)}});
   return absl::OkStatus();
+}
+
+JobManager::EntryPtr JobManager::AdoptLocked(JobRecord r, bool enqueue) {
+  auto e = std::make_shared<Entry>();
+  e->durable = true;
+  r.stage.clear();
+  r.progress = 0;
+  e->id = r.id;
+  e->trace_id = r.trace_id;
+  e->rec = std::move(r);
+  const JobRecord& rec = e->rec;
+  jobs_[rec.id] = e;
+  if (!rec.request_id.empty()) by_request_[{rec.tenant, rec.request_id}] = rec.id;
+  {
+    std::lock_guard<std::mutex> index(index_mu_);
+    by_tenant_[rec.tenant][{rec.created_ms, rec.id}] = e;
+  }
+  CountLocked(rec, +1);
+  PublishLocked(e);
+  if (enqueue && rec.state == v1::QUEUED) {
+    scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority,
+                                  rec.queued_ms != 0 ? rec.queued_ms : rec.created_ms,
+                                  rec.estimated_bytes, false});
+  }
+  return e;
 }
 
 JobManager::EntryPtr JobManager::FindLocked(const std::string& tenant,
@@ -394,6 +405,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     jobs_[r.id] = e;
     if (!rid.empty()) by_request_[{tenant, rid}] = r.id;
   }
+  const std::string request_id = request.request_id(), content_hash = prepared->content_hash;
   prepared = absl::CancelledError("released");  // the AIR and the request copy
 
   // Undoes the reservation of a job that never became durable.
@@ -437,7 +449,31 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
     row = e->rec;
   }
   row.request = std::move(request_bytes);
-  store_->Put(row, [this, e, tenant, abandon, done = std::move(done)](absl::Status s) {
+  store_->Put(row, [this, e, tenant, request_id, content_hash, abandon,
+                    done = std::move(done)](absl::Status s) {
+    if (s.code() == absl::StatusCode::kAlreadyExists && !request_id.empty()) {
+      // The database has another job with this request id that this process does not know:
+      // a submission whose commit was reported lost but happened (the connection dropped
+      // at COMMIT). It is the job the client asked for: adopted, answered as a duplicate.
+      auto prior = store_->FindByRequest(tenant, request_id);
+      if (prior.ok()) {
+        auto waiters = abandon(s);
+        absl::StatusOr<v1::Job> answer;
+        if (prior->content_hash != content_hash) {
+          answer = absl::AlreadyExistsError(absl::StrCat("request_id: '", request_id,
+                                                         "' was used for a different request (job ",
+                                                         prior->id, ")"));
+        } else {
+          std::lock_guard<std::mutex> lock(mu_);
+          auto it = jobs_.find(prior->id);
+          EntryPtr p = it != jobs_.end() ? it->second : AdoptLocked(*std::move(prior));
+          answer = ToProto(p->rec);
+        }
+        done(answer, answer.ok());
+        for (auto& w : waiters) w(answer, answer.ok());
+        return;
+      }
+    }
     if (!s.ok()) {
       JobLog(LogLevel::kError, "cannot store a job", e->id, e->trace_id,
              {{"error", std::string(s.message())}});
@@ -463,7 +499,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.queued_ms,
                                     e->rec.estimated_bytes, false});
     }
-    if (metrics_ != nullptr) metrics_->JobSubmitted(e->rec.workload);
+    if (metrics_ != nullptr) metrics_->JobSubmitted(job.workload());
     JobLog(LogLevel::kInfo, "job queued", e->id, e->trace_id,
            {{"tenant", tenant}, {"workload", job.workload()}});
     done(job, false);

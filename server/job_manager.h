@@ -171,6 +171,9 @@ class JobManager {
   JobManager(const ManagerOptions& options, Metrics* metrics);
   absl::Status Recover();
   EntryPtr FindLocked(const std::string& tenant, const std::string& id) const;
+  // A durable row this process did not know (start-up, or a row another submission made)
+  // as an entry: indexed, counted, published, and queued when QUEUED and `enqueue`.
+  EntryPtr AdoptLocked(JobRecord r, bool enqueue = true);
   // Snapshots the entry and calls its watchers (outside the lock).
   void Notify(const EntryPtr& e);
   void Persist(const EntryPtr& e, bool notify_after_commit, JobDone done = nullptr);

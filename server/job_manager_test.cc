@@ -70,6 +70,19 @@ class FakeJobStore final : public JobStore {
     });
     return out;
   }
+  absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
+                                          const std::string& request_id) override {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    for (const auto& [id, r] : db_->rows) {
+      if (r.tenant == tenant && r.request_id == request_id && !request_id.empty()) {
+        JobRecord copy = r;
+        copy.request_bytes = copy.request.size();
+        copy.request.clear();
+        return copy;
+      }
+    }
+    return absl::NotFoundError(request_id);
+  }
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override {
     std::lock_guard<std::mutex> lock(db_->mu);
     auto it = db_->rows.find(id);
@@ -114,6 +127,12 @@ class FakeJobStore final : public JobStore {
         continue;
       }
       if (db_->fail) results[i] = db_->fail(c.record);
+      for (const auto& [id, other] : db_->rows) {  // the contract's unique (tenant, request id)
+        if (id != c.record.id && !c.record.request_id.empty() && other.tenant == c.record.tenant &&
+            other.request_id == c.record.request_id) {
+          results[i] = absl::AlreadyExistsError("request id taken");
+        }
+      }
       if (!results[i].ok()) continue;
       auto it = db_->rows.find(c.record.id);
       JobRecord r = c.record;
@@ -401,6 +420,43 @@ TEST_F(JobManagerTest, RecoverySettlesWhatADeadProcessLeft) {
   manager_->FlushStore();
   EXPECT_EQ(db_->Row(a->job_id()).crashes, 1u);
   EXPECT_EQ(db_->Row(b->job_id()).crashes, 3u);
+}
+
+// A row the process does not know holds the request id (a submission whose commit was
+// reported lost but happened): a new submission of the same content adopts it, answered as
+// a duplicate, and it runs; another content is ALREADY_EXISTS.
+TEST_F(JobManagerTest, ASubmissionAdoptsTheRowOfALostCommit) {
+  Open();
+  auto first = Submit(Fib(10, "one"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  WaitFinal(first->job_id());
+  manager_->FlushStore();
+  {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    JobRecord ghost = db_->rows.at(first->job_id());
+    ghost.id = "jghost";
+    ghost.request_id = "two";
+    ghost.state = v1::QUEUED;
+    ghost.attempts = 0;
+    ghost.proof_sha256.clear();
+    ghost.proof_bytes = 0;
+    db_->rows[ghost.id] = ghost;
+  }
+  std::promise<std::pair<absl::StatusOr<v1::Job>, bool>> answer;
+  manager_->Submit("t", Fib(10, "two"), "", [&](absl::StatusOr<v1::Job> j, bool dedup) {
+    answer.set_value({std::move(j), dedup});
+  });
+  auto [job, deduplicated] = answer.get_future().get();
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->job_id(), "jghost");
+  EXPECT_TRUE(deduplicated);
+  const v1::Job done = WaitFinal("jghost");
+  EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  auto other = Submit(Fib(11, "two"));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists) << other.status();
+  v1::ListJobsRequest all;
+  EXPECT_EQ(manager_->List("t", all)->jobs_size(), 2);
 }
 
 // A cancel is answered once it is durable; a queued job is CANCELLED without running.

@@ -24,7 +24,8 @@
 //     own transaction (PostgreSQL: under an advisory lock, so concurrent nodes migrate once)
 //     and refuses a database whose schema is newer than this binary (FAILED_PRECONDITION).
 //
-// Thread-safe. Callbacks run on the writer thread and must not block on the store.
+// Thread-safe. Callbacks run on the writer thread and must not wait for the store's writes
+// (reads through its other connections, LoadRequest and FindByRequest, are fine).
 #pragma once
 
 #include <condition_variable>
@@ -71,6 +72,10 @@ class JobStore {
   // The stored request of a committed job (NOT_FOUND when there is no such row). Safe to
   // call concurrently with writes (a separate connection).
   virtual absl::StatusOr<std::string> LoadRequest(const std::string& id) = 0;
+  // The committed job with this (tenant, request id), without the request blob; NOT_FOUND
+  // when none. A separate connection, like LoadRequest.
+  virtual absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
+                                                  const std::string& request_id) = 0;
 
   // Insert or update the row of r.id (see the contract above). `done` (may be empty) runs
   // after the commit.

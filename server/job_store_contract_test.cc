@@ -297,6 +297,24 @@ TYPED_TEST(JobStoreContract, TwoNodesRacingOnARequestIdMakeOneJob) {
   EXPECT_EQ(a->LoadAll()->size(), size_t(3 * kPairs));
 }
 
+TYPED_TEST(JobStoreContract, FindsAJobByItsRequestId) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("byrequest"));
+  ASSERT_TRUE(store);
+  store->Put(Sample("a"));  // request id rid-a of tenant t
+  JobRecord no_rid = Sample("b");
+  no_rid.request_id = "";
+  store->Put(no_rid);
+  store->Flush();
+  auto found = store->FindByRequest("t", "rid-a");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->id, "a");
+  EXPECT_EQ(found->content_hash, Sample("a").content_hash);
+  EXPECT_TRUE(found->request.empty());
+  EXPECT_EQ(found->request_bytes, Sample("a").request.size());
+  EXPECT_EQ(store->FindByRequest("other", "rid-a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByRequest("t", "").status().code(), absl::StatusCode::kNotFound);
+}
+
 TYPED_TEST(JobStoreContract, RefusesANewerSchema) {
   const std::string db = TypeParam::NewDatabase("newer");
   ASSERT_TRUE(OpenOrDie(db));

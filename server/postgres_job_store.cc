@@ -408,6 +408,22 @@ absl::StatusOr<int> PostgresJobStore::ForgetNodes(int64_t dead_before_ms) {
   return n;
 }
 
+absl::StatusOr<JobRecord> PostgresJobStore::FindByRequest(const std::string& tenant,
+                                                          const std::string& request_id) {
+  static const std::string kSql =
+      absl::StrCat("SELECT ", JobColumnList(true),
+                   " FROM jobs WHERE tenant = $1 AND request_id = $2 AND request_id <> ''");
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
+  const char* values[] = {tenant.c_str(), request_id.c_str()};
+  Result r(PQexecParams(reader_, kSql.c_str(), 2, nullptr, values, nullptr, nullptr, 0));
+  if (!r.ok()) return PgError(reader_, r, "find by request");
+  if (PQntuples(r.get()) == 0) {
+    return absl::NotFoundError(absl::StrCat("no job of request id '", request_id, "'"));
+  }
+  return JobFromRow(PgRow(r.get(), 0));
+}
+
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
   static const std::string kSql = job_sql::Claim('$', /*skip_locked=*/true);
   static const std::string kLock = absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLock, ")");

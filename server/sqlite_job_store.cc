@@ -315,14 +315,15 @@ absl::Status SqliteJobStore::Listen(ChangeListener on_change) {
     return absl::InternalError(absl::StrCat(path_, ": cannot open a connection to listen on"));
   }
   sqlite3_busy_timeout(db, 5000);
-  listener_ = std::thread([this, db, on_change = std::move(on_change)] {
-    // data_version changes when another connection (this store's writer included) commits.
-    auto version = [db]() -> int64_t {
-      Stmt st(db, "PRAGMA data_version;");
-      return st.ok() && sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0)
-                                                             : -1;
-    };
-    int64_t seen = version();
+  // data_version changes when another connection (this store's writer included) commits.
+  // The first reading is taken here, so every commit after Listen returns is seen.
+  auto version = [db]() -> int64_t {
+    Stmt st(db, "PRAGMA data_version;");
+    return st.ok() && sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : -1;
+  };
+  const int64_t first = version();
+  listener_ = std::thread([this, db, version, first, on_change = std::move(on_change)] {
+    int64_t seen = first;
     while (!stop_listening_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       const int64_t now = version();
@@ -429,6 +430,23 @@ absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::ExpireLeases(int64_t now_
   std::vector<JobRecord> rows;
   if (auto s = Rows(ops_, st.get(), &rows, "lease expiry"); !s.ok()) return s;
   return rows;
+}
+
+absl::StatusOr<JobRecord> SqliteJobStore::FindByRequest(const std::string& tenant,
+                                                        const std::string& request_id) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  static const std::string kSql = absl::StrCat("SELECT ", JobColumnList(true),
+                                               " FROM jobs WHERE tenant = ?1 AND request_id = ?2 "
+                                               "AND request_id != ''");
+  Stmt st(reader_, kSql.c_str());
+  if (!st.ok()) return SqlError(reader_, "prepare find by request");
+  sqlite3_bind_text(st.get(), 1, tenant.data(), int(tenant.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st.get(), 2, request_id.data(), int(request_id.size()), SQLITE_STATIC);
+  std::vector<JobRecord> rows;
+  if (auto s = Rows(reader_, st.get(), &rows, "find by request"); !s.ok()) return s;
+  if (rows.empty())
+    return absl::NotFoundError(absl::StrCat("no job of request id '", request_id, "'"));
+  return std::move(rows[0]);
 }
 
 absl::Status SqliteJobStore::Apply(const Change& c) {

@@ -24,6 +24,8 @@ class SqliteJobStore final : public JobStore {
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
+  absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
+                                          const std::string& request_id) override;
   absl::StatusOr<JobRecord> Claim(const ClaimRequest& request) override;
   absl::StatusOr<std::vector<std::string>> Heartbeat(const std::string& node, int64_t now_ms,
                                                      int64_t lease_ms) override;
