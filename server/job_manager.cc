@@ -254,12 +254,20 @@ void JobManager::PublishLocked(const EntryPtr& e) {
 void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
   store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
     if (!s.ok()) {
-      JobLog(LogLevel::kError, "job store write failed", e->id, e->trace_id,
+      // The database is the truth: the record is written again (housekeeping) until it is
+      // committed, and watchers hear of the change only then.
+      JobLog(LogLevel::kError, "job store write failed; it is retried", e->id, e->trace_id,
              {{"error", std::string(s.message())}});
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        e->unsaved = true;
+        e->unsaved_notify = e->unsaved_notify || notify_after_commit;
+      }
+      if (done) done(absl::UnavailableError("cannot store the change yet; try again"));
+      return;
     }
     if (notify_after_commit) Notify(e);
     if (done) {
-      if (!s.ok()) return done(absl::UnavailableError("cannot store the change; try again"));
       v1::Job job;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -1092,6 +1100,16 @@ void JobManager::HousekeepingLoop() {
       for (auto& [id, e] : jobs_) {
         JobRecord& r = e->rec;
         if (!e->durable) continue;
+        if (e->unsaved) {  // a write that failed: the record as it is now, again
+          e->unsaved = false;
+          const bool notify = e->unsaved_notify;
+          e->unsaved_notify = false;
+          const std::string id = r.id;
+          const bool final = r.final();
+          Persist(e, notify, [this, id, final](absl::StatusOr<v1::Job> job) {
+            if (job.ok() && final) artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
+          });
+        }
         if (r.state == v1::QUEUED && r.deadline_ms != 0 && now >= r.deadline_ms &&
             scheduler_->Remove(id)) {
           TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,

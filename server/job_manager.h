@@ -156,6 +156,10 @@ class JobManager {
     StopReason stop_reason = StopReason::kNone;
     std::stop_source stop;    // the running attempt's; a new one for every attempt
     int64_t progress_ms = 0;  // when the running attempt last moved (start, stages): watchdog
+    // A write of this job failed (the database was away): housekeeping writes the record
+    // again until it commits; `unsaved_notify`: watchers still wait to hear of the change.
+    bool unsaved = false;
+    bool unsaved_notify = false;
     std::map<uint64_t, Watcher> watchers;
     // What clients see, published on every change (PublishLocked): ListJobs reads it
     // without the job table's lock.

@@ -170,6 +170,23 @@ bool Ready(PGconn* conn) {
   return true;
 }
 
+// A read on `conn`: reset first when found broken, and run once more when the connection
+// broke under it (a restarted server; reads are idempotent). Null when it stays down.
+PGresult* Read(PGconn* conn, const std::string& sql, int n, const char* const* values,
+               int result_format) {
+  for (int attempt = 0;; ++attempt) {
+    if (!Ready(conn)) return nullptr;
+    PGresult* r =
+        PQexecParams(conn, sql.c_str(), n, nullptr, values, nullptr, nullptr, result_format);
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || attempt == 1 ||
+        PQstatus(conn) == CONNECTION_OK) {
+      return r;
+    }
+    PQclear(r);
+  }
+}
+
 class PgRow final : public RowReader {
  public:
   PgRow(PGresult* r, int row) : r_(r), row_(row) {}
@@ -266,10 +283,10 @@ absl::Status PostgresJobStore::Migrate() {
 
 absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadAll() {
   std::lock_guard<std::mutex> lock(reader_mu_);
-  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
-  Result r(PQexec(
-      reader_,
-      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id").c_str()));
+  static const std::string kSql =
+      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs ORDER BY created_ms, id");
+  Result r(Read(reader_, kSql, 0, nullptr, 0));
+  if (r.get() == nullptr) return absl::UnavailableError("postgresql: the connection is down");
   if (!r.ok()) return PgError(reader_, r, "load jobs");
   std::vector<JobRecord> out;
   const int n = PQntuples(r.get());
@@ -280,10 +297,10 @@ absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadAll() {
 
 absl::StatusOr<std::string> PostgresJobStore::LoadRequest(const std::string& id) {
   std::lock_guard<std::mutex> lock(reader_mu_);
-  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
+  static const std::string kSql = "SELECT request FROM jobs WHERE id = $1";
   const char* values[] = {id.c_str()};
-  Result r(PQexecParams(reader_, "SELECT request FROM jobs WHERE id = $1", 1, nullptr, values,
-                        nullptr, nullptr, /*resultFormat=binary*/ 1));
+  Result r(Read(reader_, kSql, 1, values, /*result_format=binary*/ 1));
+  if (r.get() == nullptr) return absl::UnavailableError("postgresql: the connection is down");
   if (!r.ok()) return PgError(reader_, r, "load request");
   if (PQntuples(r.get()) == 0) return absl::NotFoundError(absl::StrCat("no job row '", id, "'"));
   return std::string(PQgetvalue(r.get(), 0, 0), size_t(PQgetlength(r.get(), 0, 0)));
@@ -414,9 +431,9 @@ absl::StatusOr<JobRecord> PostgresJobStore::FindByRequest(const std::string& ten
       absl::StrCat("SELECT ", JobColumnList(true),
                    " FROM jobs WHERE tenant = $1 AND request_id = $2 AND request_id <> ''");
   std::lock_guard<std::mutex> lock(reader_mu_);
-  if (!Ready(reader_)) return absl::UnavailableError("postgresql: the connection is down");
   const char* values[] = {tenant.c_str(), request_id.c_str()};
-  Result r(PQexecParams(reader_, kSql.c_str(), 2, nullptr, values, nullptr, nullptr, 0));
+  Result r(Read(reader_, kSql, 2, values, 0));
+  if (r.get() == nullptr) return absl::UnavailableError("postgresql: the connection is down");
   if (!r.ok()) return PgError(reader_, r, "find by request");
   if (PQntuples(r.get()) == 0) {
     return absl::NotFoundError(absl::StrCat("no job of request id '", request_id, "'"));

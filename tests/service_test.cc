@@ -1,4 +1,6 @@
 // Integration tests: the real proverd on loopback, driven by the real client library.
+#include <sstream>
+
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "tests/postgres_server.h"
@@ -292,13 +294,13 @@ TEST_F(ServiceTest, ReflectionV1FindsTheServicesAndEveryMessage) {
   for (const auto& s : listed.list_services_response().service()) services.insert(s.name());
   EXPECT_TRUE(services.count("prover.v1.Prover"));
   EXPECT_TRUE(services.count("grpc.health.v1.Health"));
-  for (const char* symbol : {"prover.v1.Proof", "prover.v1.Prover", "prover.v1.Air",
-                             "grpc.health.v1.Health"}) {
+  for (const char* symbol :
+       {"prover.v1.Proof", "prover.v1.Prover", "prover.v1.Air", "grpc.health.v1.Health"}) {
     grpc::reflection::v1::ServerReflectionRequest req;
     req.set_file_containing_symbol(symbol);
     const auto resp = ask(req);
-    ASSERT_TRUE(resp.has_file_descriptor_response()) << symbol << ": "
-                                                     << resp.error_response().error_message();
+    ASSERT_TRUE(resp.has_file_descriptor_response())
+        << symbol << ": " << resp.error_response().error_message();
     google::protobuf::FileDescriptorProto file;
     ASSERT_TRUE(file.ParseFromString(resp.file_descriptor_response().file_descriptor_proto(0)));
     EXPECT_FALSE(file.name().empty()) << symbol;
@@ -341,11 +343,95 @@ TEST_F(ServiceTest, OneNodeOnPostgresKeepsItsJobsOverACrash) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/prover.db"));
 }
 
+// The PostgreSQL server restarts while jobs are submitted and proved: proverd reconnects,
+// every acknowledged job finishes with a verifying proof, none is started twice unless the
+// log shows why (a start that met the database down went back to the queue), and the
+// database holds every final state (a write that met the database down was written again):
+// a restarted proverd sees them all finished.
+TEST_F(ServiceTest, APostgresRestartUnderLoadLosesNothing) {
+  auto pg = testing::PostgresServer::Start();
+  ASSERT_TRUE(pg);
+  const std::string db = testing::NewPostgresDatabase("pgrestart", pg->url());
+  StartServer("pgrestart", {"--database", db, "--cpu-jobs", "1"});
+  std::mutex mu;
+  std::map<std::string, uint32_t> acknowledged;  // job -> log rows
+  std::atomic<bool> stop{false};
+  std::atomic<int> unavailable{0};
+  std::thread submitter([&] {
+    for (int i = 0; !stop; ++i) {
+      const uint32_t rows = 10 + uint32_t(i % 3);
+      // A client's retry: the same request id until it is acknowledged.
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        auto r = alpha_->Submit(Fib(rows, "r" + std::to_string(i)));
+        if (r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged[r->job().job_id()] = rows;
+          break;
+        }
+        ++unavailable;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(15));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  ASSERT_TRUE(pg->Restart());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop = true;
+  submitter.join();
+  ASSERT_GE(acknowledged.size(), 20u);
+  // An extra start must have its requeue in the log.
+  auto explained = [&](const std::string& id) {
+    std::istringstream log(server_->Log());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"job requeued\"") != std::string::npos &&
+          line.find(id) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  int restarted = 0;
+  std::map<std::string, uint32_t> attempts;
+  for (const auto& [id, rows] : acknowledged) {
+    const v1::Job j = WaitFinal(id);
+    attempts[id] = j.attempts();
+    ASSERT_EQ(j.state(), v1::SUCCEEDED) << id << " " << j.error();
+    if (j.attempts() != 1) {
+      ++restarted;
+      EXPECT_EQ(j.attempts(), 2u) << id;
+      EXPECT_TRUE(explained(id)) << id << " started twice without a requeue in the log";
+    }
+    auto proof = alpha_->FetchProof(id);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(VerifyFib(rows, *proof).ok()) << id;
+  }
+  // What the database says, read by a fresh process: every job final, none run again.
+  server_->Kill();
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  alpha_ = server_->Client(kAlpha);
+  v1::ListJobsRequest all;
+  all.set_page_size(1000);
+  auto listed = alpha_->List(all);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_GE(size_t(listed->jobs_size()), acknowledged.size());
+  for (const v1::Job& j : listed->jobs()) {
+    EXPECT_EQ(j.state(), v1::SUCCEEDED) << j.job_id() << " " << v1::JobState_Name(j.state());
+    const auto it = attempts.find(j.job_id());
+    if (it != attempts.end()) EXPECT_EQ(j.attempts(), it->second) << "the database's count";
+  }
+  std::printf(
+      "[ pg restart ] %zu acknowledged, %d listed, %d submissions failed past the client's "
+      "retries, %d jobs started "
+      "twice (each requeued in the log)\n",
+      acknowledged.size(), listed->jobs_size(), unavailable.load(), restarted);
+}
+
 // A database that cannot be reached or named: proverd refuses to start, saying which.
 TEST_F(ServiceTest, AnUnusableDatabaseStopsTheStartWithItsName) {
   const std::string dir = TempDir("baddb");
-  for (const std::string& db : {std::string("postgresql://u:hunter2@127.0.0.1:1/none"),
-                                std::string("mysql://h/db")}) {
+  for (const std::string& db :
+       {std::string("postgresql://u:hunter2@127.0.0.1:1/none"), std::string("mysql://h/db")}) {
     testing::ProverdProcess p(dir + "/data", {"--insecure-loopback", "--database", db});
     EXPECT_FALSE(p.Start());
     const std::string log = p.Log();
