@@ -44,12 +44,20 @@ case "$cmd" in
 max_connections = 300
 shared_buffers = 128MB
 log_min_messages = warning
+password_encryption = scram-sha-256
 EOF
+    # One role that must give a password (tests of --database-password-file); every other
+    # role is trusted on loopback.
+    { echo "host all prover_pw 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } \
+      >"$dir/data/pg_hba.conf.new" && mv "$dir/data/pg_hba.conf.new" "$dir/data/pg_hba.conf"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir/data/pg_hba.conf"; fi
     # A free port: the kernel's choice for a bound socket, retried if taken meanwhile.
     for _ in 1 2 3 4 5; do
       port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
       if start_server "$port"; then
         echo "$port" >"$dir/port"
+        "$bin/psql" -q -h 127.0.0.1 -p "$port" -U prover -d postgres \
+          -c "CREATE ROLE prover_pw LOGIN CREATEDB PASSWORD 'prover-test-password'" >/dev/null
         echo "postgresql://prover@127.0.0.1:$port/postgres"
         exit 0
       fi

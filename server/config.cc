@@ -45,6 +45,7 @@ const std::map<std::string, Setter>& Setters() {
       {"metrics-listen", Text(&ServerConfig::metrics_listen)},
       {"data-dir", Text(&ServerConfig::data_dir)},
       {"database", Text(&ServerConfig::database)},
+      {"database-password-file", Text(&ServerConfig::database_password_file)},
       {"api-keys", Text(&ServerConfig::api_keys)},
       {"insecure-loopback",
        [](ServerConfig& c, const std::string& v) {
@@ -138,6 +139,8 @@ std::string ServerUsage() {
   --database DB               the job table: sqlite:PATH (default sqlite:DATA_DIR/prover.db)
                               or postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or
                               ~/.pgpass)
+  --database-password-file F  PostgreSQL's password in a file (its first line), e.g. a
+                              Docker secret; never logged
   --api-keys FILE             lines 'TENANT SHA256_HEX_OF_KEY' (required unless
                               --insecure-loopback)
   --insecure-loopback         no keys; every caller is tenant 'local'; loopback addresses only

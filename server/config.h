@@ -17,8 +17,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no metrics endpoint
   std::string data_dir = "prover-data";
-  std::string database;  // empty: sqlite:DATA_DIR/prover.db (JobStore::Open)
-  std::string api_keys;  // required unless insecure_loopback
+  std::string database;                // empty: sqlite:DATA_DIR/prover.db (JobStore::Open)
+  std::string database_password_file;  // PostgreSQL's password, one line (a Docker secret)
+  std::string api_keys;                // required unless insecure_loopback
   bool insecure_loopback = false;
   std::string tls_cert, tls_key;
   std::string engine = "auto";

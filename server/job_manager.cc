@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   }
   auto store = JobStore::Open(
       options.database.empty() ? "sqlite:" + options.data_dir + "/prover.db" : options.database,
-      /*exclusive=*/true);
+      /*exclusive=*/true, options.database_password);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
                         absl::StrCat("--database: ", store.status().message()));

@@ -55,7 +55,8 @@ namespace prover::server {
 
 struct ManagerOptions {
   std::string data_dir;
-  std::string database;  // JobStore::Open; empty: sqlite:DATA_DIR/prover.db
+  std::string database;           // JobStore::Open; empty: sqlite:DATA_DIR/prover.db
+  std::string database_password;  // PostgreSQL's, apart from the URI
   RequestLimits request_limits;
   uint32_t max_queued_per_tenant = 1000;
   uint32_t max_running_per_tenant = 4;

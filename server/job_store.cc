@@ -237,9 +237,10 @@ std::string JobStore::Redacted(const std::string& database) {
 }
 
 absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& database,
-                                                         bool exclusive) {
+                                                         bool exclusive,
+                                                         const std::string& password) {
   if (absl::StartsWith(database, "postgresql://") || absl::StartsWith(database, "postgres://")) {
-    return PostgresJobStore::Open(database, exclusive);
+    return PostgresJobStore::Open(database, exclusive, password);
   }
   if (absl::StartsWith(database, "sqlite:")) {
     const std::string path = database.substr(7);

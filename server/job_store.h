@@ -55,8 +55,10 @@ class JobStore {
   // single-node proverds on one database would both run every job). SQLite: flock on
   // PATH.lock; PostgreSQL: a session-level advisory lock, taken again when the connection
   // is re-established (the batches fail UNAVAILABLE while another process holds it).
+  // `password`: PostgreSQL's, given apart from the URI (--database-password-file).
   static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& database,
-                                                        bool exclusive = false);
+                                                        bool exclusive = false,
+                                                        const std::string& password = "");
   // The schema version this binary writes (the same on every backend).
   static int LatestSchemaVersion();
   // `database` as it may be logged: a URI's password replaced by "***".

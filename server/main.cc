@@ -159,6 +159,17 @@ int Main(const std::vector<std::string>& args) {
   ManagerOptions manager_options;
   manager_options.data_dir = c.data_dir;
   manager_options.database = c.database;
+  if (!c.database_password_file.empty()) {
+    auto password = ReadAll(c.database_password_file, "--database-password-file");
+    if (!password.ok()) return Fail(password.status());
+    std::string first = password->substr(0, password->find('\n'));
+    if (!first.empty() && first.back() == '\r') first.pop_back();
+    if (first.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--database-password-file: ", c.database_password_file, " is empty")));
+    }
+    manager_options.database_password = std::move(first);
+  }
   manager_options.request_limits.max_log_rows = int(c.max_log_rows);
   manager_options.request_limits.min_security_bits = c.min_security_bits;
   manager_options.request_limits.max_trace_bytes = c.max_upload_bytes;

@@ -142,13 +142,21 @@ absl::Status Exec(PGconn* conn, const std::string& sql) {
 
 void Quiet(void*, const char*) {}  // notices (e.g. "relation exists, skipping") are not logged
 
-absl::StatusOr<PGconn*> Connect(const std::string& uri) {
+absl::StatusOr<PGconn*> Connect(const std::string& uri, const std::string& password) {
   // Defaults first: the URI's own values, expanded from dbname, override them. Keepalives:
   // a peer that vanished is noticed in about a minute (a dead session's locks go with it).
-  const char* keys[] = {"connect_timeout",     "application_name", "keepalives", "keepalives_idle",
-                        "keepalives_interval", "keepalives_count", "dbname",     nullptr};
-  const char* values[] = {"10", "proverd", "1", "30", "10", "3", uri.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  std::vector<const char*> keys = {"connect_timeout", "application_name",    "keepalives",
+                                   "keepalives_idle", "keepalives_interval", "keepalives_count"};
+  std::vector<const char*> values = {"10", "proverd", "1", "30", "10", "3"};
+  if (!password.empty()) {  // --database-password-file: never in a URI, never logged
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back("dbname");
+  values.push_back(uri.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (conn == nullptr) return absl::UnavailableError("postgresql: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);
@@ -204,10 +212,11 @@ class PgRow final : public RowReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri,
-                                                                 bool exclusive) {
+                                                                 bool exclusive,
+                                                                 const std::string& password) {
   static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
-  std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri));
-  auto writer = Connect(uri);
+  std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri, password));
+  auto writer = Connect(uri, password);
   if (!writer.ok()) return writer.status();
   store->writer_ = *writer;
   if (exclusive) {  // before migrating: a refused process changes nothing
@@ -217,10 +226,10 @@ absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::stri
   if (auto s = store->Migrate(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(Redacted(uri), ": ", s.message()));
   }
-  auto reader = Connect(uri);
+  auto reader = Connect(uri, password);
   if (!reader.ok()) return reader.status();
   store->reader_ = *reader;
-  auto ops = Connect(uri);
+  auto ops = Connect(uri, password);
   if (!ops.ok()) return ops.status();
   store->ops_ = *ops;
   store->StartWriter();
@@ -329,7 +338,7 @@ absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::OpsRows(
 
 absl::Status PostgresJobStore::Listen(ChangeListener on_change) {
   if (listener_.joinable()) return absl::FailedPreconditionError("a listener is running");
-  auto conn = Connect(uri_);
+  auto conn = Connect(uri_, password_);
   if (!conn.ok()) return conn.status();
   if (auto s = Exec(*conn, "LISTEN prover_jobs"); !s.ok()) {
     PQfinish(*conn);

@@ -26,8 +26,10 @@ class PostgresJobStore final : public JobStore {
  public:
   // `uri`: a libpq connection URI (postgresql://user@host:port/db?...). The password may
   // also come from PGPASSWORD or ~/.pgpass, as libpq reads them.
+  // `password` (optional): given to libpq apart from the URI.
   static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& uri,
-                                                        bool exclusive = false);
+                                                        bool exclusive = false,
+                                                        const std::string& password = "");
   ~PostgresJobStore() override;
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
@@ -53,7 +55,8 @@ class PostgresJobStore final : public JobStore {
   static constexpr int64_t kClaimLock = 0x70726f7665720003;
 
  private:
-  explicit PostgresJobStore(std::string uri) : uri_(std::move(uri)) {}
+  PostgresJobStore(std::string uri, std::string password)
+      : uri_(std::move(uri)), password_(std::move(password)) {}
   absl::Status Migrate();
   absl::Status CommitBatch(const std::deque<Change>& batch,
                            std::vector<absl::Status>& results) override;
@@ -71,6 +74,7 @@ class PostgresJobStore final : public JobStore {
   absl::Status TryLock();
 
   const std::string uri_;
+  const std::string password_;
   PGconn* writer_ = nullptr;  // the writer thread's (and Open's before it)
   PGconn* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;

@@ -427,6 +427,29 @@ TEST_F(ServiceTest, APostgresRestartUnderLoadLosesNothing) {
       acknowledged.size(), listed->jobs_size(), unavailable.load(), restarted);
 }
 
+// The database password from a file (a Docker secret), apart from the URI: proverd logs in
+// with it; a wrong one stops the start with the server's reason, never the password.
+TEST_F(ServiceTest, TheDatabasePasswordComesFromAFile) {
+  const std::string url = testing::SharedPostgresUrl();
+  const std::string name = "pw_" + std::to_string(::getpid());
+  ASSERT_TRUE(testing::PostgresExec(url, "CREATE DATABASE " + name + " OWNER prover_pw"));
+  const std::string db = url.substr(0, url.find("://") + 3) + "prover_pw" +
+                         url.substr(url.find('@'), url.rfind('/') - url.find('@') + 1) + name;
+  const std::string dir = TempDir("pwsecrets");
+  std::ofstream(dir + "/wrong") << "not-the-password\n";
+  {
+    testing::ProverdProcess p(dir + "/data", {"--insecure-loopback", "--database", db,
+                                              "--database-password-file", dir + "/wrong"});
+    EXPECT_FALSE(p.Start());
+    EXPECT_NE(p.Log().find("password authentication failed"), std::string::npos) << p.Log();
+    EXPECT_EQ(p.Log().find("not-the-password"), std::string::npos) << p.Log();
+  }
+  std::ofstream(dir + "/right") << "prover-test-password\n";
+  StartServer("pwfile", {"--database", db, "--database-password-file", dir + "/right"});
+  const v1::Job job = Submit(Fib(10));
+  EXPECT_EQ(WaitFinal(job.job_id()).state(), v1::SUCCEEDED);
+}
+
 // A database that cannot be reached or named: proverd refuses to start, saying which.
 TEST_F(ServiceTest, AnUnusableDatabaseStopsTheStartWithItsName) {
   const std::string dir = TempDir("baddb");
