@@ -252,7 +252,16 @@ void JobManager::PublishLocked(const EntryPtr& e) {
 }
 
 void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone done) {
+  // Under mu_. This write carries the whole record: it stands for any earlier one that
+  // failed, and tells the watchers those owed.
+  notify_after_commit = notify_after_commit || e->unsaved_notify;
+  e->unsaved = e->unsaved_notify = false;
+  ++e->writes_in_flight;
   store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --e->writes_in_flight;
+    }
     if (!s.ok()) {
       // The database is the truth: the record is written again (housekeeping) until it is
       // committed, and watchers hear of the change only then.
@@ -417,15 +426,19 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
   prepared = absl::CancelledError("released");  // the AIR and the request copy
 
   // Undoes the reservation of a job that never became durable.
-  auto abandon = [this, e](const absl::Status&) {
+  auto abandon = [this, e](const absl::Status& why) {
     std::vector<SubmitDone> waiters;
+    bool had_input;
     {
       std::lock_guard<std::mutex> lock(mu_);
       waiters.swap(e->on_durable);
+      had_input = !e->rec.input_sha256.empty();
       ForgetLocked(e);
     }
-    if (!e->rec.input_sha256.empty()) {
-      artifacts_->Remove(ArtifactKind::kInput, e->rec.id).IgnoreError();
+    // UNAVAILABLE: the row may have been committed after all (a connection lost at COMMIT);
+    // its input stays (a retry adopts the row; start-up removes the file if no row names it).
+    if (had_input && why.code() != absl::StatusCode::kUnavailable) {
+      artifacts_->Remove(ArtifactKind::kInput, e->id).IgnoreError();
     }
     return waiters;
   };
@@ -466,16 +479,20 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       auto prior = store_->FindByRequest(tenant, request_id);
       if (prior.ok()) {
         auto waiters = abandon(s);
+        const bool same = prior->content_hash == content_hash;
+        const std::string prior_id = prior->id;
         absl::StatusOr<v1::Job> answer;
-        if (prior->content_hash != content_hash) {
-          answer = absl::AlreadyExistsError(absl::StrCat("request_id: '", request_id,
-                                                         "' was used for a different request (job ",
-                                                         prior->id, ")"));
-        } else {
+        {
+          // Adopted either way: the row is a job of this tenant, to be seen and run.
           std::lock_guard<std::mutex> lock(mu_);
-          auto it = jobs_.find(prior->id);
+          auto it = jobs_.find(prior_id);
           EntryPtr p = it != jobs_.end() ? it->second : AdoptLocked(*std::move(prior));
           answer = ToProto(p->rec);
+        }
+        if (!same) {
+          answer = absl::AlreadyExistsError(absl::StrCat("request_id: '", request_id,
+                                                         "' was used for a different request (job ",
+                                                         prior_id, ")"));
         }
         done(answer, answer.ok());
         for (auto& w : waiters) w(answer, answer.ok());
@@ -785,14 +802,17 @@ absl::StatusOr<uint64_t> JobManager::Subscribe(const std::string& tenant, const 
                                                Watcher watcher) {
   EntryPtr e;
   uint64_t token;
+  bool uncommitted_final;
   {
     std::lock_guard<std::mutex> lock(mu_);
     e = FindLocked(tenant, id);
     if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
     token = next_token_++;
     e->watchers[token] = std::move(watcher);
+    // A final state not yet in the database is announced by its commit, not before.
+    uncommitted_final = e->rec.final() && (e->writes_in_flight > 0 || e->unsaved);
   }
-  Notify(e);  // the current state first
+  if (!uncommitted_final) Notify(e);  // the current state first
   return token;
 }
 
@@ -808,6 +828,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   std::string workload;
   std::stop_token stop;
   uint32_t attempt = 0;  // this Run's attempt: its writes are fenced by it
+  bool was_unsaved = false;
   // The proof will need room on disk and descriptors: while the machine is short of them the
   // job waits in the queue, unchanged, instead of proving and then failing to store.
   const char* short_of = nullptr;
@@ -842,11 +863,19 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     // only once it is committed (below).
     running = Next(r, Move::Start(), NowMs());
     running.engine = engine.info().name;
+    // This row carries everything newer than a write that failed: it stands for it (a
+    // rewrite of the QUEUED record after it would undo the start). Owed again if it fails.
+    was_unsaved = e->unsaved;
+    e->unsaved = false;
     store_->Put(running, [&running_committed](absl::Status s) { running_committed.set_value(s); });
   }
   // Committed before any of the job's work starts: a job that kills the process, however
   // fast, is counted at the next start (quarantine), never taken for a job that did not run.
   if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      e->unsaved = e->unsaved || was_unsaved;
+    }
     JobLog(LogLevel::kWarning, "job waits for the store", e->id, e->trace_id,
            {{"error", std::string(s.message())}});
     return RunOutcome::kRetryLater;  // still QUEUED here
@@ -1100,13 +1129,10 @@ void JobManager::HousekeepingLoop() {
       for (auto& [id, e] : jobs_) {
         JobRecord& r = e->rec;
         if (!e->durable) continue;
-        if (e->unsaved) {  // a write that failed: the record as it is now, again
-          e->unsaved = false;
-          const bool notify = e->unsaved_notify;
-          e->unsaved_notify = false;
+        if (e->unsaved && e->writes_in_flight == 0) {  // a write failed: the record, again
           const std::string id = r.id;
           const bool final = r.final();
-          Persist(e, notify, [this, id, final](absl::StatusOr<v1::Job> job) {
+          Persist(e, false, [this, id, final](absl::StatusOr<v1::Job> job) {
             if (job.ok() && final) artifacts_->Remove(ArtifactKind::kInput, id).IgnoreError();
           });
         }
@@ -1121,7 +1147,8 @@ void JobManager::HousekeepingLoop() {
         } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
           StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
         } else if (r.final() && options_.retention_ms >= 0 &&
-                   r.finished_ms + options_.retention_ms < now) {
+                   r.finished_ms + options_.retention_ms < now && !e->unsaved &&
+                   e->writes_in_flight == 0) {
           expired.push_back(e);
         }
       }

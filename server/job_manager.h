@@ -161,6 +161,7 @@ class JobManager {
     // again until it commits; `unsaved_notify`: watchers still wait to hear of the change.
     bool unsaved = false;
     bool unsaved_notify = false;
+    uint32_t writes_in_flight = 0;  // Persist calls not yet answered by the store
     std::map<uint64_t, Watcher> watchers;
     // What clients see, published on every change (PublishLocked): ListJobs reads it
     // without the job table's lock.

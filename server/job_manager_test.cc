@@ -257,6 +257,7 @@ class JobManagerTest : public ::testing::Test {
     options_.housekeeping_interval_ms = 20;
   }
   void TearDown() override {
+    hang_.Release();  // hung attempts go on, and the manager can stop
     manager_.reset();
     fs::remove_all(dir_);
   }
@@ -296,6 +297,7 @@ class JobManagerTest : public ::testing::Test {
   std::string dir_;
   ManagerOptions options_;
   std::shared_ptr<FakeDb> db_ = std::make_shared<FakeDb>();
+  Hang hang_;  // HangingEngine's; outlives the manager (declared before it)
   std::unique_ptr<JobManager> manager_;
 };
 
@@ -493,8 +495,7 @@ TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
   options_.stuck_timeout_ms = 100;
   options_.housekeeping_interval_ms = 10;
   options_.max_attempts = 2;
-  Hang hang;
-  Open(std::make_unique<HangingEngine>(&hang, /*slots=*/2));
+  Open(std::make_unique<HangingEngine>(&hang_, /*slots=*/2));
   auto job = Submit(Fib(10));
   ASSERT_TRUE(job.ok()) << job.status();
   const v1::Job done = WaitFinal(job->job_id());
@@ -502,9 +503,9 @@ TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
   EXPECT_EQ(done.cause(), v1::STALLED) << done.error();
   EXPECT_EQ(done.attempts(), 2u);
   EXPECT_NE(done.error().find("no progress"), std::string::npos) << done.error();
-  EXPECT_EQ(hang.started.load(), 2);
+  EXPECT_EQ(hang_.started.load(), 2);
   // The hung attempts wake and run to their end: nothing they do changes the job.
-  hang.Release();
+  hang_.Release();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   manager_->FlushStore();
   EXPECT_EQ(
@@ -520,8 +521,7 @@ TEST_F(JobManagerTest, AStuckJobIsRequeuedThenFailedAsStalled) {
 TEST_F(JobManagerTest, AStuckJobPastItsDeadlineFailsAsDeadlineExceeded) {
   options_.stuck_timeout_ms = 300;
   options_.housekeeping_interval_ms = 10;
-  Hang hang;
-  Open(std::make_unique<HangingEngine>(&hang, /*slots=*/1));
+  Open(std::make_unique<HangingEngine>(&hang_, /*slots=*/1));
   v1::SubmitProofRequest r = Fib(10);
   r.set_deadline_ms(100);
   auto job = Submit(r);
@@ -529,7 +529,6 @@ TEST_F(JobManagerTest, AStuckJobPastItsDeadlineFailsAsDeadlineExceeded) {
   const v1::Job done = WaitFinal(job->job_id());
   EXPECT_EQ(done.state(), v1::FAILED);
   EXPECT_EQ(done.cause(), v1::DEADLINE_EXCEEDED) << done.error();
-  hang.Release();
 }
 
 // Progress keeps the watchdog away: a job whose stages move finishes in one attempt.

@@ -145,9 +145,19 @@ void Quiet(void*, const char*) {}  // notices (e.g. "relation exists, skipping")
 absl::StatusOr<PGconn*> Connect(const std::string& uri, const std::string& password) {
   // Defaults first: the URI's own values, expanded from dbname, override them. Keepalives:
   // a peer that vanished is noticed in about a minute (a dead session's locks go with it).
+  // `options`: the server's side of the keepalives, so that it also ends the session (and
+  // releases its locks) of a proverd that vanished.
   std::vector<const char*> keys = {"connect_timeout", "application_name",    "keepalives",
-                                   "keepalives_idle", "keepalives_interval", "keepalives_count"};
-  std::vector<const char*> values = {"10", "proverd", "1", "30", "10", "3"};
+                                   "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                   "options"};
+  std::vector<const char*> values = {
+      "10",
+      "proverd",
+      "1",
+      "30",
+      "10",
+      "3",
+      "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"};
   if (!password.empty()) {  // --database-password-file: never in a URI, never logged
     keys.push_back("password");
     values.push_back(password.c_str());
@@ -463,6 +473,8 @@ absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
     Exec(ops_, "ROLLBACK").IgnoreError();
     return s;
   };
+  // A claim waits for the others at most this long (heartbeats queue behind it).
+  if (auto s = Exec(ops_, "SET LOCAL lock_timeout = '5s'"); !s.ok()) return fail(s);
   if (auto s = Exec(ops_, kLock); !s.ok()) return fail(s);
   const std::string now = std::to_string(req.now_ms), lease = std::to_string(req.lease_ms),
                     max = std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
