@@ -230,7 +230,14 @@ absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::stri
   if (!writer.ok()) return writer.status();
   store->writer_ = *writer;
   if (exclusive) {  // before migrating: a refused process changes nothing
-    if (auto s = store->TryLock(); !s.ok()) return s;
+    // A predecessor killed a moment ago may still have its session (and lock) for a few
+    // milliseconds while the server notices: wait up to 5 s before refusing.
+    absl::Status s = store->TryLock();
+    for (int i = 0; i < 50 && s.code() == absl::StatusCode::kFailedPrecondition; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      s = store->TryLock();
+    }
+    if (!s.ok()) return s;
     store->exclusive_ = store->locked_ = true;
   }
   if (auto s = store->Migrate(); !s.ok()) {

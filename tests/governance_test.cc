@@ -211,9 +211,10 @@ TEST_F(GovernanceTest, AFullDiskKeepsQueuedJobsWaitingNeverFailsThem) {
   const v1::Job queued = Submit(Fib(10));
   EXPECT_EQ(server_->Stop(), 0);
   // The same data directory, now "full": more reserve than any disk has.
-  server_ = std::make_unique<ProverdProcess>(
-      dir_ + "/data", std::vector<std::string>{"--api-keys", KeysFile(dir_), "--rate-limit", "0",
-                                               "--min-free-disk-bytes", "1000000000000000000"});
+  std::vector<std::string> full = {"--api-keys", KeysFile(dir_),          "--rate-limit",
+                                   "0",          "--min-free-disk-bytes", "1000000000000000000"};
+  for (const auto& f : DatabaseFlags()) full.push_back(f);
+  server_ = std::make_unique<ProverdProcess>(dir_ + "/data", full);
   ASSERT_TRUE(server_->Start()) << server_->Log();
   alpha_ = server_->Client(kAlpha);
   ASSERT_TRUE(alpha_->Cancel(blocker.job_id()).ok());
@@ -224,8 +225,9 @@ TEST_F(GovernanceTest, AFullDiskKeepsQueuedJobsWaitingNeverFailsThem) {
   EXPECT_GT(MetricValue(metrics, "prover_job_retries_total{reason=\"resources\"}"), 0);
   // Room again: the job runs.
   EXPECT_EQ(server_->Stop(), 0);
-  server_ = std::make_unique<ProverdProcess>(
-      dir_ + "/data", std::vector<std::string>{"--api-keys", KeysFile(dir_), "--rate-limit", "0"});
+  std::vector<std::string> room = {"--api-keys", KeysFile(dir_), "--rate-limit", "0"};
+  for (const auto& f : DatabaseFlags()) room.push_back(f);
+  server_ = std::make_unique<ProverdProcess>(dir_ + "/data", room);
   ASSERT_TRUE(server_->Start()) << server_->Log();
   alpha_ = server_->Client(kAlpha);
   EXPECT_EQ(WaitFinal(queued.job_id()).state(), v1::SUCCEEDED);
@@ -682,10 +684,7 @@ TEST_F(GovernanceTest, AnUnknownStateInARowSettlesAsFailed) {
   StartServer("unknownstate");
   const v1::Job job = WaitFinal(Submit(Fib(5)).job_id());
   server_->Stop();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((server_->data_dir() + "/prover.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE jobs SET state = 42;", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  ExecOnJobTable("UPDATE jobs SET state = 42");
   ASSERT_TRUE(server_->Start()) << server_->Log();
   alpha_ = server_->Client(kAlpha);
   const v1::Job j = *alpha_->GetJob(job.job_id());

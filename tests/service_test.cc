@@ -470,8 +470,14 @@ TEST_F(ServiceTest, AnUnusableDatabaseStopsTheStartWithItsName) {
 // start, on SQLite (the same data directory) and on PostgreSQL.
 TEST_F(ServiceTest, ASecondProcessOnTheSameDatabaseRefusesToStart) {
   const std::string pg = testing::NewPostgresDatabase("twice");
-  for (const std::vector<std::string>& flags :
-       {std::vector<std::string>{}, std::vector<std::string>{"--database", pg}}) {
+  // SQLite named explicitly (StartServer's data directory), also where the suite runs on
+  // PostgreSQL.
+  const std::string sqlite =
+      "sqlite:" + (std::filesystem::temp_directory_path() /
+                   ("proverd_twice_" + std::to_string(::getpid())) / "data" / "prover.db")
+                      .string();
+  for (const std::vector<std::string>& flags : {std::vector<std::string>{"--database", sqlite},
+                                                std::vector<std::string>{"--database", pg}}) {
     StartServer("twice", flags);
     std::vector<std::string> second = {"--insecure-loopback"};
     second.insert(second.end(), flags.begin(), flags.end());
