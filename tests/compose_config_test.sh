@@ -117,6 +117,7 @@ COUNTERS = {
     "prover_artifact_corruptions_total",
     "prover_gpu_pcie_bytes_total", "prover_gpu_kernel_launches_total",
     "prover_resource_refusals_total", "prover_job_retries_total",
+    "prover_fenced_writes_total",
 }
 GAUGES = {
     "prover_jobs", "prover_queue_depth", "prover_queue_oldest_age_seconds",
