@@ -335,21 +335,17 @@ absl::StatusOr<std::string> PostgresJobStore::LoadRequest(const std::string& id)
 absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::OpsRows(
     const std::string& sql, const std::vector<std::string>& params, const char* what,
     std::vector<std::string>* ids) {
-  std::lock_guard<std::mutex> lock(ops_mu_);
-  if (!Ready(ops_)) return absl::UnavailableError("postgresql: the connection is down");
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  Result r(PQexecParams(ops_, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr,
-                        nullptr, 0));
-  if (!r.ok()) return PgError(ops_, r, what);
   std::vector<JobRecord> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
-    if (ids != nullptr) {
-      ids->push_back(PgRow(r.get(), i).Text(0));
-    } else {
-      out.push_back(JobFromRow(PgRow(r.get(), i)));
+  auto s = OpsQuery(sql, params, what, [&](PGresult* r) {
+    for (int i = 0; i < PQntuples(r); ++i) {
+      if (ids != nullptr) {
+        ids->push_back(PgRow(r, i).Text(0));
+      } else {
+        out.push_back(JobFromRow(PgRow(r, i)));
+      }
     }
-  }
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
