@@ -136,10 +136,11 @@ PROVER_HOST_DEVICE Fp LdePoint(const Fp* tw, int log_N, Fp shift, uint64_t p) {
 // row-major one (row r at data + r * width).
 PROVER_HOST_DEVICE void HashRowLeaf(const uint64_t* data, uint32_t width, uint64_t len,
                                     bool row_major, uint64_t r, uint64_t out[4]) {
-  LaneSponge s;
-  for (uint32_t c = 0; c < width; ++c)
-    s.Absorb(row_major ? data[r * width + c] : data[c * len + r]);
-  s.Finish(out);
+  if (row_major) {
+    HashLanes(data + r * width, 1, width, out);
+  } else {
+    HashLanes(data + r, len, width, out);
+  }
 }
 // Nodes in heap order, 4 lanes each: node i at nodes + 4 i.
 PROVER_HOST_DEVICE void HashNode(uint64_t* nodes, uint64_t i) {

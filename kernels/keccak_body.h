@@ -28,8 +28,11 @@ PROVER_HOST_DEVICE constexpr uint64_t Rotl64(uint64_t x, int s) {
   return s == 0 ? x : (x << s) | (x >> (64 - s));
 }
 
-// Keccak-f[1600], 24 rounds, on 25 lanes in place. Fully unrolled theta / rho-pi / chi so
-// the state stays in registers on the device.
+// Keccak-f[1600], 24 rounds, on 25 lanes in place. Every array index is a compile-time
+// constant on the device (the rounds are unrolled too, so the round constants become
+// immediates): the state stays in registers, with no stack frame (nvcc -Xptxas -v shows
+// 0 bytes for the Merkle kernels; a run-time index would move the state to local memory,
+// which on an H200 made the leaf kernel write ten times its output to DRAM).
 PROVER_HOST_DEVICE void KeccakF(uint64_t a[25]) {
   constexpr uint64_t kRc[24] = {
       0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808aull, 0x8000000080008000ull,
@@ -38,6 +41,7 @@ PROVER_HOST_DEVICE void KeccakF(uint64_t a[25]) {
       0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull, 0x8000000000008003ull,
       0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
       0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
+  PROVER_UNROLL
   for (int round = 0; round < 24; ++round) {
     uint64_t c[5], d[5];
     PROVER_UNROLL
@@ -82,25 +86,33 @@ PROVER_HOST_DEVICE void KeccakF(uint64_t a[25]) {
   }
 }
 
-// Incremental absorber of whole lanes.
-struct LaneSponge {
-  uint64_t s[25] = {};
-  int pos = 0;
-  PROVER_HOST_DEVICE void Absorb(uint64_t lane) {
-    s[pos] ^= lane;
-    if (++pos == kKeccakRateLanes) {
-      KeccakF(s);
-      pos = 0;
+// Keccak256 of `width` lanes, lane i read from p[i * stride]. Whole 17-lane blocks first,
+// then the last partial block with the padding, each lane at a compile-time position.
+PROVER_HOST_DEVICE void HashLanes(const uint64_t* p, uint64_t stride, uint32_t width,
+                                  uint64_t out[4]) {
+  uint64_t s[25];
+  PROVER_UNROLL
+  for (int i = 0; i < 25; ++i) s[i] = 0;
+  uint32_t c = 0;
+  for (; c + kKeccakRateLanes <= width; c += kKeccakRateLanes) {
+    PROVER_UNROLL
+    for (int i = 0; i < kKeccakRateLanes; ++i) s[i] ^= p[uint64_t(c + i) * stride];
+    KeccakF(s);
+  }
+  const uint32_t rest = width - c;  // 0..16 lanes, then the 0x01 padding byte
+  PROVER_UNROLL
+  for (int i = 0; i < kKeccakRateLanes; ++i) {
+    if (uint32_t(i) < rest) {
+      s[i] ^= p[uint64_t(c + i) * stride];
+    } else if (uint32_t(i) == rest) {
+      s[i] ^= 0x01;
     }
   }
-  // Pads, permutes and writes the 4 digest lanes.
-  PROVER_HOST_DEVICE void Finish(uint64_t out[4]) {
-    s[pos] ^= 0x01;
-    s[kKeccakRateLanes - 1] ^= 0x8000000000000000ull;
-    KeccakF(s);
-    for (int i = 0; i < 4; ++i) out[i] = s[i];
-  }
-};
+  s[kKeccakRateLanes - 1] ^= 0x8000000000000000ull;
+  KeccakF(s);
+  PROVER_UNROLL
+  for (int i = 0; i < 4; ++i) out[i] = s[i];
+}
 
 // Inner node: Keccak256(left || right), each child 4 lanes.
 PROVER_HOST_DEVICE void HashPairLanes(const uint64_t* left, const uint64_t* right,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -12,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
 #include "kernels/launch.h"
+#include "tbb/blocked_range.h"
+#include "tbb/parallel_for.h"
 
 namespace prover::backend::cuda {
 namespace {
@@ -53,6 +56,8 @@ struct DomainEntry {
   uint64_t* storage = nullptr;
   uint64_t bytes = 0;
 };
+
+constexpr uint64_t kCopySlice = uint64_t{4} << 20;  // bytes per core in staging copies
 
 struct Staging {
   void* host = nullptr;
@@ -142,7 +147,11 @@ class GpuContext {
   }
   void Unreserve(uint64_t bytes) { used_.fetch_sub(bytes); }
 
-  // Uploads through the pinned staging buffers, chunk by chunk, on `stream`.
+  // Uploads through the pinned staging buffers, chunk by chunk, on `stream`. The buffers
+  // are taken in turn (first in, first out), so that while one chunk crosses PCIe the next
+  // is copied into the other buffer; that copy runs on the cores in 4 MiB slices, since one
+  // core copies pageable memory far slower than PCIe moves it (on an H200 host: 5.7 GB/s
+  // against 55 GB/s).
   absl::Status Upload(cudaStream_t stream, uint64_t* dst, const uint64_t* src, uint64_t words) {
     const char* from = reinterpret_cast<const char*>(src);
     char* to = reinterpret_cast<char*>(dst);
@@ -154,7 +163,11 @@ class GpuContext {
       absl::Status s =
           CudaStatus(cudaEventSynchronize(st.done), "cudaEventSynchronize", __FILE__, __LINE__);
       if (s.ok()) {
-        std::memcpy(st.host, from, n);
+        tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n, kCopySlice),
+                          [&](const tbb::blocked_range<uint64_t>& r) {
+                            std::memcpy(static_cast<char*>(st.host) + r.begin(), from + r.begin(),
+                                        r.size());
+                          });
         s = CudaStatus(cudaMemcpyAsync(to, st.host, n, cudaMemcpyHostToDevice, stream),
                        "cudaMemcpyAsync", __FILE__, __LINE__);
       }
@@ -226,8 +239,8 @@ class GpuContext {
   int TakeStaging() {
     std::unique_lock<std::mutex> lock(staging_mu_);
     staging_cv_.wait(lock, [&] { return !free_staging_.empty(); });
-    const int b = free_staging_.back();
-    free_staging_.pop_back();
+    const int b = free_staging_.front();
+    free_staging_.pop_front();
     return b;
   }
   void ReturnStaging(int b) {
@@ -255,7 +268,7 @@ class GpuContext {
   std::mutex staging_mu_;
   std::condition_variable staging_cv_;
   std::vector<Staging> staging_;
-  std::vector<int> free_staging_;
+  std::deque<int> free_staging_;  // FIFO: one upload alternates between the buffers
 };
 
 namespace {

@@ -34,7 +34,7 @@ namespace {
 
 TEST(KeccakBody, LeavesAndNodesMatchTheHostHasher) {
   std::mt19937_64 rng(0x5eed0501);
-  for (uint32_t width : {1u, 2u, 16u, 17u, 18u, 34u, 35u, 100u}) {
+  for (uint32_t width : {1u, 2u, 15u, 16u, 17u, 18u, 33u, 34u, 35u, 100u}) {
     std::vector<uint64_t> row(width);
     std::vector<Fp> fps(width);
     for (uint32_t c = 0; c < width; ++c) {
@@ -45,6 +45,11 @@ TEST(KeccakBody, LeavesAndNodesMatchTheHostHasher) {
     kernels::HashRowLeaf(row.data(), width, 1, true, 0, lanes);
     const Digest want = HashRow(fps);
     EXPECT_EQ(std::memcmp(lanes, want.data(), 32), 0) << "width " << width;
+    // The same row as row 2 of a column-major matrix of 3 rows.
+    std::vector<uint64_t> matrix(3 * width, ~uint64_t{0});
+    for (uint32_t c = 0; c < width; ++c) matrix[c * 3 + 2] = row[c];
+    kernels::HashRowLeaf(matrix.data(), width, 3, false, 2, lanes);
+    EXPECT_EQ(std::memcmp(lanes, want.data(), 32), 0) << "column-major, width " << width;
   }
   // Node 1's children are nodes 2 and 3 (lanes 8..15); it is written to lanes 4..7.
   uint64_t nodes[16] = {};
