@@ -19,8 +19,14 @@
 namespace prover::backend::cuda {
 namespace {
 
+// A failed runtime call also leaves its error as this host thread's "last error", which
+// every kernel launcher reads back with cudaGetLastError(): reported here, it is cleared,
+// so that it fails only the call that caused it (on an H200, an allocation that failed
+// while another process held the memory failed the next job's first launch on that thread
+// as "out of memory"). Sticky errors (a kernel's illegal address) cannot be cleared.
 absl::Status CudaStatus(cudaError_t e, const char* call, const char* file, int line) {
   if (e == cudaSuccess) return absl::OkStatus();
+  (void)cudaGetLastError();
   const std::string msg = absl::StrCat("cuda: ", file, ":", line, ": ", cudaGetErrorName(e), ": ",
                                        cudaGetErrorString(e), " (", call, ")");
   if (e == cudaErrorMemoryAllocation) return absl::ResourceExhaustedError(msg);
@@ -277,6 +283,8 @@ class CudaDevice final : public Device {
  public:
   explicit CudaDevice(std::shared_ptr<GpuContext> ctx) : ctx_(std::move(ctx)) {
     stream_ = ctx_->TakeStream();
+    // An error another job (or an unchecked call) left on this thread is not this job's.
+    (void)cudaGetLastError();
   }
   ~CudaDevice() override {
     DeviceScope scope(ctx_->ordinal());

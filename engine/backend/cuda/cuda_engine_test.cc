@@ -1,6 +1,10 @@
 // The engine contract suite on the first visible GPU: CUDA proofs byte-identical to the
 // CPU engine's for fibonacci, zkvm and random AIRs. Skips (GTEST_SKIP) without a GPU.
+#include <cuda_runtime.h>
+
+#include "engine/air/workloads/fibonacci.h"
 #include "engine/backend/cuda/cuda_device.h"
+#include "engine/stark/prover.h"
 #include "engine/testing/backend_contract.h"
 #include "gtest/gtest.h"
 
@@ -38,6 +42,21 @@ TEST(CudaDiscovery, ExplainsWhyThereIsNoGpu) {
       EXPECT_GE(g.compute_major, 9);
     }
   }
+}
+
+// A failed CUDA call leaves its error as the thread's "last error"; the next proof on that
+// thread must not inherit it (seen on an H200: an allocation refused while another process
+// held the device's memory failed the next job's first launch as "out of memory").
+TEST(CudaErrors, AnEarlierFailedCallDoesNotFailTheNextProof) {
+  std::unique_ptr<backend::Backend> gpu = FirstGpu();
+  if (gpu == nullptr) GTEST_SKIP() << "no GPU";
+  auto w = air::Fibonacci(12);
+  ASSERT_TRUE(w.ok()) << w.status();
+  void* p = nullptr;
+  ASSERT_NE(cudaMalloc(&p, size_t{1} << 60), cudaSuccess);  // fails, leaves its error behind
+  auto r = stark::Prove(*gpu, w->air, w->trace, w->public_inputs);
+  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
 }  // namespace prover::testing
