@@ -29,4 +29,17 @@ mv build-gpu/carry-lib build-gpu/carry/lib
 strip build-gpu/carry/bin/* build-gpu/carry/lib/* 2>/dev/null || true
 { git rev-parse --short=7 HEAD; } >build-gpu/carry/commit.txt 2>/dev/null || echo unknown >build-gpu/carry/commit.txt
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || sed -i 's/$/+dirty/' build-gpu/carry/commit.txt
+# The oldest host C library the carry runs on: the newest GLIBC_ symbol version any carried
+# binary or library asks for (libstdc++ travels with it). The GPU image seen on 2026-11-30
+# had glibc 2.39 (Ubuntu); this build needs what Debian 12 has, 2.36 at most.
+glibc="$(objdump -T build-gpu/carry/bin/* build-gpu/carry/lib/* 2>/dev/null |
+  grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -1)"
+echo "carry needs a host glibc >= ${glibc#GLIBC_}" | tee build-gpu/carry/glibc.txt
+# What travels to the device machine (the working tree and the carry) must stay under 64 MiB.
+tree_kib=$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
+carry_kib=$(du -sk build-gpu/carry | cut -f1)
+if (( tree_kib + carry_kib > 60 * 1024 )); then
+  echo "build-gpu.sh: the tree (${tree_kib} KiB) and the carry (${carry_kib} KiB) exceed the device tool's 64 MiB" >&2
+  exit 1
+fi
 du -sh build-gpu/carry
