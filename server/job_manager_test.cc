@@ -83,6 +83,19 @@ class FakeJobStore final : public JobStore {
     }
     return absl::NotFoundError(request_id);
   }
+  absl::StatusOr<std::vector<JobRecord>> LoadJobs(const std::vector<std::string>& ids) override {
+    std::lock_guard<std::mutex> lock(db_->mu);
+    std::vector<JobRecord> out;
+    for (const std::string& id : ids) {
+      auto it = db_->rows.find(id);
+      if (it == db_->rows.end()) continue;
+      JobRecord copy = it->second;
+      copy.request_bytes = copy.request.size();
+      copy.request.clear();
+      out.push_back(copy);
+    }
+    return out;
+  }
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override {
     std::lock_guard<std::mutex> lock(db_->mu);
     auto it = db_->rows.find(id);
@@ -124,6 +137,15 @@ class FakeJobStore final : public JobStore {
       const Change& c = batch[i];
       if (c.remove) {
         db_->rows.erase(c.record.id);
+        continue;
+      }
+      if (c.cancel) {
+        auto it = db_->rows.find(c.record.id);
+        if (it == db_->rows.end() || it->second.final()) {
+          results[i] = absl::FailedPreconditionError("nothing to cancel");
+        } else {
+          it->second.cancel_requested = true;
+        }
         continue;
       }
       if (db_->fail) results[i] = db_->fail(c.record);

@@ -152,7 +152,14 @@ std::string FencedUpdate(char p) {
   const std::vector<int> cols = FencedColumns();
   std::string sql = "UPDATE jobs SET ";
   for (size_t k = 0; k < cols.size(); ++k) {
-    absl::StrAppend(&sql, k ? ", " : "", kJobColumns[cols[k]].name, " = ", P(p, int(k) + 2));
+    const std::string name = kJobColumns[cols[k]].name;
+    if (name == "cancel_requested") {
+      // A cancel another node asked for (RequestCancel) stays, whatever the holder knew.
+      absl::StrAppend(&sql, k ? ", " : "", name, " = CASE WHEN cancel_requested <> 0 THEN ",
+                      "cancel_requested ELSE ", P(p, int(k) + 2), " END");
+      continue;
+    }
+    absl::StrAppend(&sql, k ? ", " : "", name, " = ", P(p, int(k) + 2));
   }
   const int n = int(cols.size()) + 1;
   // A write that leaves RUNNING (a final state, a requeue) ends the lease.
@@ -166,6 +173,11 @@ std::string FencedUpdate(char p) {
   absl::StrAppend(&sql, " WHERE id = ", P(p, 1), " AND state = ", kRunning,
                   " AND attempts = ", P(p, n + 1), " AND lease_node = ", P(p, n + 2));
   return sql;
+}
+
+std::string RequestCancel(char p) {
+  return absl::StrCat("UPDATE jobs SET cancel_requested = 1 WHERE id = ", P(p, 1),
+                      " AND state IN (", kQueued, ", ", kRunning, ")");
 }
 
 std::string Claim(char p, bool skip_locked) {
@@ -284,6 +296,19 @@ void JobStore::PutFenced(const JobRecord& r, Fence fence, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     Change c{false, r, std::move(done), true, std::move(fence)};
+    queue_.push_back(std::move(c));
+    ++enqueued_;
+  }
+  cv_.notify_one();
+}
+
+void JobStore::RequestCancel(const std::string& id, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Change c;
+    c.cancel = true;
+    c.record.id = id;
+    c.done = std::move(done);
     queue_.push_back(std::move(c));
     ++enqueued_;
   }

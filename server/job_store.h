@@ -78,6 +78,10 @@ class JobStore {
   // when none. A separate connection, like LoadRequest.
   virtual absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
                                                   const std::string& request_id) = 0;
+  // The committed rows of these ids (without the request blob), in no particular order; an
+  // id without a row (deleted, or never committed) is absent. A separate connection, like
+  // LoadRequest: a node's view of jobs another node changed (Listen).
+  virtual absl::StatusOr<std::vector<JobRecord>> LoadJobs(const std::vector<std::string>& ids) = 0;
 
   // Insert or update the row of r.id (see the contract above). `done` (may be empty) runs
   // after the commit.
@@ -93,6 +97,11 @@ class JobStore {
     uint32_t attempt = 0;
   };
   void PutFenced(const JobRecord& r, Fence fence, Done done = nullptr);
+  // Sets the cancel of a QUEUED or RUNNING job and nothing else, group-committed like Put:
+  // how a node asks the node that holds a job to stop it (the holder hears of it through
+  // Listen, stops, and settles the job with its fenced write, which keeps the cancel).
+  // FAILED_PRECONDITION when the job is final or has no row.
+  void RequestCancel(const std::string& id, Done done = nullptr);
 
   // Claims and leases (several nodes on one database; any backend):
   struct ClaimRequest {
@@ -164,6 +173,7 @@ class JobStore {
     Done done;
     bool fenced = false;  // PutFenced: an UPDATE conditional on `fence`
     Fence fence;
+    bool cancel = false;  // RequestCancel: only the cancel flag (record: only id)
   };
 
   struct Stats {
@@ -233,6 +243,8 @@ namespace job_sql {
 // node of the fence. Changes one row or none.
 std::string FencedUpdate(char placeholder);
 std::vector<int> FencedColumns();  // every column but id and the request
+// Parameters: 1 id. Sets the cancel of a QUEUED or RUNNING job; changes one row or none.
+std::string RequestCancel(char placeholder);
 // Parameters: 1 node, 2 now, 3 lease, 4 max bytes, 5 running limit per tenant (0: none).
 // Returns the claimed row (JobColumnList(true)).
 std::string Claim(char placeholder, bool skip_locked);

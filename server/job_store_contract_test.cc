@@ -538,6 +538,58 @@ TYPED_TEST(JobStoreContract, FencedWritesNeedTheCurrentLease) {
   EXPECT_EQ(put(done, {"n2", 2}).code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Another node's cancel sets the flag alone; the holder's fenced writes keep it, whatever its
+// record says; a final job has nothing to cancel. LoadJobs reads the rows asked for.
+TYPED_TEST(JobStoreContract, ACancelFromAnotherNodeSurvivesTheHoldersWrites) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("cancel"));
+  ASSERT_TRUE(store);
+  store->Put(Queued("a", "t", 0, 1));
+  store->Put(Queued("b", "t", 0, 2));
+  store->Flush();
+  auto claimed = store->Claim(ClaimBy("n1", 1000));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->id, "a");
+  auto cancel = [&](const std::string& id) {
+    absl::Status out = absl::UnknownError("not called");
+    store->RequestCancel(id, [&](absl::Status s) { out = s; });
+    store->Flush();
+    return out;
+  };
+  EXPECT_TRUE(cancel("a").ok());
+  EXPECT_TRUE(cancel("b").ok()) << "a queued job can be cancelled too";
+  EXPECT_EQ(cancel("nope").code(), absl::StatusCode::kFailedPrecondition);
+  auto rows = store->LoadJobs({"a", "nope", "b"});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  std::map<std::string, JobRecord> by_id;
+  for (JobRecord& r : *rows) by_id[r.id] = r;
+  EXPECT_TRUE(by_id["a"].cancel_requested);
+  EXPECT_EQ(by_id["a"].state, v1::RUNNING) << "only the flag changes";
+  EXPECT_EQ(by_id["a"].lease_node, "n1");
+  EXPECT_TRUE(by_id["b"].cancel_requested);
+  EXPECT_EQ(by_id["b"].request_bytes, Sample("b").request.size());
+  // The holder, unaware of the cancel, writes its progress: the cancel stays.
+  JobRecord unaware = *claimed;
+  unaware.cancel_requested = false;
+  unaware.engine = "cpu";
+  absl::Status put = absl::UnknownError("not called");
+  store->PutFenced(unaware, {"n1", claimed->attempts}, [&](absl::Status s) { put = s; });
+  store->Flush();
+  ASSERT_TRUE(put.ok()) << put;
+  auto a = store->LoadJobs({"a"});
+  ASSERT_TRUE(a.ok() && a->size() == 1u);
+  EXPECT_TRUE((*a)[0].cancel_requested);
+  EXPECT_EQ((*a)[0].engine, "cpu");
+  // Settled by the holder: CANCELLED; then nothing is left to cancel.
+  JobRecord settled = (*a)[0];
+  settled.state = v1::CANCELLED;
+  store->PutFenced(settled, {"n1", claimed->attempts}, [&](absl::Status s) { put = s; });
+  store->Flush();
+  ASSERT_TRUE(put.ok()) << put;
+  EXPECT_EQ(cancel("a").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store->LoadJobs({})->empty());
+}
+
 // What a listener collected: ids, and how many "something changed" signals.
 struct Heard {
   std::mutex mu;

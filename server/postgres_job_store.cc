@@ -321,6 +321,34 @@ absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadAll() {
   return out;
 }
 
+absl::StatusOr<std::vector<JobRecord>> PostgresJobStore::LoadJobs(
+    const std::vector<std::string>& ids) {
+  std::vector<JobRecord> out;
+  if (ids.empty()) return out;
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  static const std::string kSql =
+      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs WHERE id = ANY($1::text[])");
+  // A text[] literal: {"id1","id2"}; ids are job ids (letters and digits), quoted anyway.
+  std::string array = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    absl::StrAppend(&array, i ? "," : "", "\"");
+    for (char ch : ids[i]) {
+      if (ch == '"' || ch == '\\') array += '\\';
+      array += ch;
+    }
+    array += '"';
+  }
+  array += "}";
+  const char* values[] = {array.c_str()};
+  Result r(Read(reader_, kSql, 1, values, 0));
+  if (r.get() == nullptr) return absl::UnavailableError("postgresql: the connection is down");
+  if (!r.ok()) return PgError(reader_, r, "load jobs");
+  const int n = PQntuples(r.get());
+  out.reserve(size_t(n));
+  for (int i = 0; i < n; ++i) out.push_back(JobFromRow(PgRow(r.get(), i)));
+  return out;
+}
+
 absl::StatusOr<std::string> PostgresJobStore::LoadRequest(const std::string& id) {
   std::lock_guard<std::mutex> lock(reader_mu_);
   static const std::string kSql = "SELECT request FROM jobs WHERE id = $1";
@@ -551,13 +579,14 @@ struct Statement {
 
 Statement StatementOf(const JobStore::Change& c, bool guarded) {
   static const std::string kDelete = "DELETE FROM jobs WHERE id = $1";
+  static const std::string kCancel = job_sql::RequestCancel('$');
   static const std::string kUpsert = UpsertSql(false), kGuarded = UpsertSql(true);
   static const std::string kFenced = job_sql::FencedUpdate('$');
   Statement st;
   std::vector<std::pair<JobColumn::Type, ColumnValue>> params;
-  if (c.remove) {
-    st.sql = &kDelete;
-    st.name = "prover_delete";
+  if (c.remove || c.cancel) {
+    st.sql = c.cancel ? &kCancel : &kDelete;
+    st.name = c.cancel ? "prover_cancel" : "prover_delete";
     ColumnValue id;
     id.s = c.record.id;
     params.push_back({JobColumn::kText, id});
@@ -618,6 +647,10 @@ Statement StatementOf(const JobStore::Change& c, bool guarded) {
 absl::Status OutcomeOf(const JobStore::Change& c, PGresult* r) {
   const bool one = std::string(PQcmdTuples(r)) == "1";
   if (c.remove || one) return absl::OkStatus();
+  if (c.cancel) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", c.record.id, " is final or has no row: nothing to cancel"));
+  }
   if (c.fenced) {
     return absl::FailedPreconditionError(absl::StrCat("fenced: job ", c.record.id,
                                                       " is not RUNNING under attempt ",
@@ -645,7 +678,7 @@ absl::Status PostgresJobStore::PipelinedBatch(const std::deque<Change>& batch,
     // Parsed and planned once per session, not once per change.
     for (const Change& c :
          {Change{true, {}, nullptr, false, {}}, Change{false, {}, nullptr, true, {}},
-          Change{false, {}, nullptr, false, {}}}) {
+          Change{false, {}, nullptr, false, {}}, Change{false, {}, nullptr, false, {}, true}}) {
       const Statement st = StatementOf(c, /*guarded=*/true);
       Result r(PQprepare(writer_, st.name, st.sql->c_str(), int(st.types.size()), st.types.data()));
       if (!r.ok()) return PgError(writer_, r, absl::StrCat("prepare ", st.name));

@@ -33,6 +33,7 @@ class PostgresJobStore final : public JobStore {
   ~PostgresJobStore() override;
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
+  absl::StatusOr<std::vector<JobRecord>> LoadJobs(const std::vector<std::string>& ids) override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
   absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
                                           const std::string& request_id) override;

@@ -265,6 +265,27 @@ absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::LoadAll() {
   return out;
 }
 
+absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::LoadJobs(
+    const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  static const std::string kSql =
+      absl::StrCat("SELECT ", JobColumnList(true), " FROM jobs WHERE id = ?1;");
+  Stmt st(reader_, kSql.c_str());
+  if (!st.ok()) return SqlError(reader_, "prepare load jobs");
+  std::vector<JobRecord> out;
+  for (const std::string& id : ids) {
+    sqlite3_reset(st.get());
+    sqlite3_bind_text(st.get(), 1, id.data(), int(id.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      out.push_back(JobFromRow(SqliteRow(st.get())));
+    } else if (rc != SQLITE_DONE) {
+      return SqlError(reader_, "load jobs");
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> SqliteJobStore::LoadRequest(const std::string& id) {
   std::lock_guard<std::mutex> lock(reader_mu_);
   Stmt st(reader_, "SELECT request FROM jobs WHERE id = ?1;");
@@ -450,6 +471,18 @@ absl::StatusOr<JobRecord> SqliteJobStore::FindByRequest(const std::string& tenan
 }
 
 absl::Status SqliteJobStore::Apply(const Change& c) {
+  if (c.cancel) {
+    static const std::string kCancel = job_sql::RequestCancel('?');
+    Stmt st(db_, kCancel.c_str());
+    if (!st.ok()) return SqlError(db_, "prepare cancel");
+    sqlite3_bind_text(st.get(), 1, c.record.id.data(), int(c.record.id.size()), SQLITE_STATIC);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(db_, "cancel job");
+    if (sqlite3_changes(db_) != 1) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", c.record.id, " is final or has no row: nothing to cancel"));
+    }
+    return absl::OkStatus();
+  }
   if (c.remove) {
     Stmt st(db_, "DELETE FROM jobs WHERE id = ?1;");
     if (!st.ok()) return SqlError(db_, "prepare delete");

@@ -23,6 +23,7 @@ class SqliteJobStore final : public JobStore {
   ~SqliteJobStore() override;
 
   absl::StatusOr<std::vector<JobRecord>> LoadAll() override;
+  absl::StatusOr<std::vector<JobRecord>> LoadJobs(const std::vector<std::string>& ids) override;
   absl::StatusOr<std::string> LoadRequest(const std::string& id) override;
   absl::StatusOr<JobRecord> FindByRequest(const std::string& tenant,
                                           const std::string& request_id) override;
