@@ -139,6 +139,18 @@ class FakeJobStore final : public JobStore {
         db_->rows.erase(c.record.id);
         continue;
       }
+      if (c.if_queued || c.fenced) {
+        auto it = db_->rows.find(c.record.id);
+        const bool ok =
+            it != db_->rows.end() && (c.if_queued ? it->second.state == v1::QUEUED
+                                                  : it->second.state == v1::RUNNING &&
+                                                        it->second.attempts == c.fence.attempt &&
+                                                        it->second.lease_node == c.fence.node);
+        if (!ok) {
+          results[i] = absl::FailedPreconditionError("guarded write refused");
+          continue;
+        }
+      }
       if (c.cancel) {
         auto it = db_->rows.find(c.record.id);
         if (it == db_->rows.end() || it->second.final()) {

@@ -148,7 +148,11 @@ std::vector<int> FencedColumns() {
   return out;
 }
 
-std::string FencedUpdate(char p) {
+namespace {
+
+// "UPDATE jobs SET" every column of FencedColumns() from parameters 2.., a cancel kept once
+// set, and the lease ended by a write that leaves RUNNING.
+std::string GuardedSet(char p) {
   const std::vector<int> cols = FencedColumns();
   std::string sql = "UPDATE jobs SET ";
   for (size_t k = 0; k < cols.size(); ++k) {
@@ -161,7 +165,6 @@ std::string FencedUpdate(char p) {
     }
     absl::StrAppend(&sql, k ? ", " : "", name, " = ", P(p, int(k) + 2));
   }
-  const int n = int(cols.size()) + 1;
   // A write that leaves RUNNING (a final state, a requeue) ends the lease.
   int state_param = 0;
   for (size_t k = 0; k < cols.size(); ++k) {
@@ -170,9 +173,19 @@ std::string FencedUpdate(char p) {
   absl::StrAppend(&sql, ", lease_node = CASE WHEN ", N(p, state_param), " = ", kRunning,
                   " THEN lease_node ELSE '' END, lease_expires_ms = CASE WHEN ", N(p, state_param),
                   " = ", kRunning, " THEN lease_expires_ms ELSE 0 END");
-  absl::StrAppend(&sql, " WHERE id = ", P(p, 1), " AND state = ", kRunning,
-                  " AND attempts = ", P(p, n + 1), " AND lease_node = ", P(p, n + 2));
   return sql;
+}
+
+}  // namespace
+
+std::string FencedUpdate(char p) {
+  const int n = int(FencedColumns().size()) + 1;
+  return absl::StrCat(GuardedSet(p), " WHERE id = ", P(p, 1), " AND state = ", kRunning,
+                      " AND attempts = ", P(p, n + 1), " AND lease_node = ", P(p, n + 2));
+}
+
+std::string QueuedUpdate(char p) {
+  return absl::StrCat(GuardedSet(p), " WHERE id = ", P(p, 1), " AND state = ", kQueued);
 }
 
 std::string RequestCancel(char p) {
@@ -296,6 +309,19 @@ void JobStore::PutFenced(const JobRecord& r, Fence fence, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     Change c{false, r, std::move(done), true, std::move(fence)};
+    queue_.push_back(std::move(c));
+    ++enqueued_;
+  }
+  cv_.notify_one();
+}
+
+void JobStore::PutIfQueued(const JobRecord& r, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Change c;
+    c.if_queued = true;
+    c.record = r;
+    c.done = std::move(done);
     queue_.push_back(std::move(c));
     ++enqueued_;
   }

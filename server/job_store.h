@@ -102,6 +102,11 @@ class JobStore {
   // Listen, stops, and settles the job with its fenced write, which keeps the cancel).
   // FAILED_PRECONDITION when the job is final or has no row.
   void RequestCancel(const std::string& id, Done done = nullptr);
+  // The write of a node that changes a QUEUED job it does not hold (a cancel, a deadline that
+  // passed in the queue): applied (the columns of a fenced write) only while the row is still
+  // QUEUED; otherwise nothing changes and `done` gets FAILED_PRECONDITION (another node
+  // claimed the job, or it is final).
+  void PutIfQueued(const JobRecord& r, Done done = nullptr);
 
   // Claims and leases (several nodes on one database; any backend):
   struct ClaimRequest {
@@ -173,7 +178,8 @@ class JobStore {
     Done done;
     bool fenced = false;  // PutFenced: an UPDATE conditional on `fence`
     Fence fence;
-    bool cancel = false;  // RequestCancel: only the cancel flag (record: only id)
+    bool cancel = false;     // RequestCancel: only the cancel flag (record: only id)
+    bool if_queued = false;  // PutIfQueued: an UPDATE conditional on the row being QUEUED
   };
 
   struct Stats {
@@ -242,6 +248,9 @@ namespace job_sql {
 // Parameters: 1 id, then the columns of FencedColumns() in order, then the attempt and the
 // node of the fence. Changes one row or none.
 std::string FencedUpdate(char placeholder);
+// Parameters: 1 id, then the columns of FencedColumns() in order. Changes the row only while
+// it is QUEUED.
+std::string QueuedUpdate(char placeholder);
 std::vector<int> FencedColumns();  // every column but id and the request
 // Parameters: 1 id. Sets the cancel of a QUEUED or RUNNING job; changes one row or none.
 std::string RequestCancel(char placeholder);

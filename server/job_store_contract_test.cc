@@ -588,6 +588,19 @@ TYPED_TEST(JobStoreContract, ACancelFromAnotherNodeSurvivesTheHoldersWrites) {
   ASSERT_TRUE(put.ok()) << put;
   EXPECT_EQ(cancel("a").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(store->LoadJobs({})->empty());
+  // A node that does not hold a job settles it only while it is QUEUED.
+  auto if_queued = [&](JobRecord r) {
+    absl::Status out = absl::UnknownError("not called");
+    store->PutIfQueued(r, [&](absl::Status s) { out = s; });
+    store->Flush();
+    return out;
+  };
+  JobRecord b = by_id["b"];
+  b.state = v1::CANCELLED;
+  EXPECT_EQ(if_queued(settled).code(), absl::StatusCode::kFailedPrecondition) << "a is final";
+  EXPECT_TRUE(if_queued(b).ok());
+  EXPECT_EQ(if_queued(b).code(), absl::StatusCode::kFailedPrecondition) << "b is final now";
+  EXPECT_EQ(store->LoadJobs({"b"})->at(0).state, v1::CANCELLED);
 }
 
 // What a listener collected: ids, and how many "something changed" signals.

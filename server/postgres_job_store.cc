@@ -582,6 +582,7 @@ Statement StatementOf(const JobStore::Change& c, bool guarded) {
   static const std::string kCancel = job_sql::RequestCancel('$');
   static const std::string kUpsert = UpsertSql(false), kGuarded = UpsertSql(true);
   static const std::string kFenced = job_sql::FencedUpdate('$');
+  static const std::string kIfQueued = job_sql::QueuedUpdate('$');
   Statement st;
   std::vector<std::pair<JobColumn::Type, ColumnValue>> params;
   if (c.remove || c.cancel) {
@@ -592,7 +593,12 @@ Statement StatementOf(const JobStore::Change& c, bool guarded) {
     params.push_back({JobColumn::kText, id});
   } else {
     std::vector<ColumnValue> row = JobRow(c.record);
-    if (c.fenced) {
+    if (c.if_queued) {
+      st.sql = &kIfQueued;
+      st.name = "prover_if_queued";
+      params.push_back({JobColumn::kText, row[0]});
+      for (int col : job_sql::FencedColumns()) params.push_back({kJobColumns[col].type, row[col]});
+    } else if (c.fenced) {
       st.sql = &kFenced;
       st.name = "prover_fenced";
       params.push_back({JobColumn::kText, row[0]});
@@ -651,6 +657,9 @@ absl::Status OutcomeOf(const JobStore::Change& c, PGresult* r) {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", c.record.id, " is final or has no row: nothing to cancel"));
   }
+  if (c.if_queued) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", c.record.id, " is no longer QUEUED"));
+  }
   if (c.fenced) {
     return absl::FailedPreconditionError(absl::StrCat("fenced: job ", c.record.id,
                                                       " is not RUNNING under attempt ",
@@ -678,7 +687,8 @@ absl::Status PostgresJobStore::PipelinedBatch(const std::deque<Change>& batch,
     // Parsed and planned once per session, not once per change.
     for (const Change& c :
          {Change{true, {}, nullptr, false, {}}, Change{false, {}, nullptr, true, {}},
-          Change{false, {}, nullptr, false, {}}, Change{false, {}, nullptr, false, {}, true}}) {
+          Change{false, {}, nullptr, false, {}}, Change{false, {}, nullptr, false, {}, true},
+          Change{false, {}, nullptr, false, {}, false, true}}) {
       const Statement st = StatementOf(c, /*guarded=*/true);
       Result r(PQprepare(writer_, st.name, st.sql->c_str(), int(st.types.size()), st.types.data()));
       if (!r.ok()) return PgError(writer_, r, absl::StrCat("prepare ", st.name));

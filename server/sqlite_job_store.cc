@@ -506,18 +506,26 @@ absl::Status SqliteJobStore::Apply(const Change& c) {
     return sql + ";";
   }();
   const std::vector<ColumnValue> row = JobRow(c.record);
-  if (c.fenced) {
+  if (c.fenced || c.if_queued) {
     static const std::string kFenced = job_sql::FencedUpdate('?');
+    static const std::string kIfQueued = job_sql::QueuedUpdate('?');
     static const std::vector<int> kCols = job_sql::FencedColumns();
-    Stmt st(db_, kFenced.c_str());
+    Stmt st(db_, (c.fenced ? kFenced : kIfQueued).c_str());
     if (!st.ok()) return SqlError(db_, "prepare fenced put");
     Bind(st.get(), 1, JobColumn::kText, row[0]);
     int i = 2;
     for (int col : kCols) Bind(st.get(), i++, kJobColumns[col].type, row[col]);
-    sqlite3_bind_int64(st.get(), i++, c.fence.attempt);
-    sqlite3_bind_text(st.get(), i++, c.fence.node.data(), int(c.fence.node.size()), SQLITE_STATIC);
+    if (c.fenced) {
+      sqlite3_bind_int64(st.get(), i++, c.fence.attempt);
+      sqlite3_bind_text(st.get(), i++, c.fence.node.data(), int(c.fence.node.size()),
+                        SQLITE_STATIC);
+    }
     if (sqlite3_step(st.get()) != SQLITE_DONE) {
       return SqlError(db_, absl::StrCat("fenced put of job ", c.record.id));
+    }
+    if (sqlite3_changes(db_) != 1 && c.if_queued) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", c.record.id, " is no longer QUEUED"));
     }
     if (sqlite3_changes(db_) != 1) {
       return absl::FailedPreconditionError(
