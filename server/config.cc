@@ -53,6 +53,15 @@ const std::map<std::string, Setter>& Setters() {
          c.insecure_loopback = v == "true";
          return absl::OkStatus();
        }},
+      {"cluster",
+       [](ServerConfig& c, const std::string& v) {
+         if (v != "true" && v != "false") return absl::InvalidArgumentError("true or false");
+         c.cluster = v == "true";
+         return absl::OkStatus();
+       }},
+      {"node-id", Text(&ServerConfig::node_id)},
+      {"advertise-address", Text(&ServerConfig::advertise_address)},
+      {"lease-s", Number(&ServerConfig::lease_s)},
       {"tls-cert", Text(&ServerConfig::tls_cert)},
       {"tls-key", Text(&ServerConfig::tls_key)},
       {"engine", Text(&ServerConfig::engine)},
@@ -144,6 +153,11 @@ std::string ServerUsage() {
   --api-keys FILE             lines 'TENANT SHA256_HEX_OF_KEY' (required unless
                               --insecure-loopback)
   --insecure-loopback         no keys; every caller is tenant 'local'; loopback addresses only
+  --cluster                   one node of several on one --database (PostgreSQL) and one
+                              shared --data-dir: claims, leases, fencing (OPERATIONS.md)
+  --node-id ID                this node's id in the cluster (default host-pid-random)
+  --advertise-address H:P     where clients reach this node (default the bound --listen)
+  --lease-s S                 a claimed job's lease; heartbeats every S/4 (default 10)
   --tls-cert FILE --tls-key FILE   serve TLS
   --engine auto|cpu|cuda      engines to use (default auto: GPUs, then the CPU)
   --cpu-jobs N                jobs at once on the CPU engine (default 1)
@@ -213,7 +227,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else if (name == "insecure-loopback") {
+    } else if (name == "insecure-loopback" || name == "cluster") {
       value = "true";
     } else {
       if (i + 1 >= args.size()) {
@@ -251,6 +265,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::vector<std::string>& a
   if (c.io_threads == 0) return absl::InvalidArgumentError("--io-threads: at least 1");
   if (c.max_crashes == 0) return absl::InvalidArgumentError("--max-crashes: at least 1");
   if (c.max_attempts == 0) return absl::InvalidArgumentError("--max-attempts: at least 1");
+  if (c.lease_s < 0.1) return absl::InvalidArgumentError("--lease-s: at least 0.1");
   if (c.stuck_timeout_s < 0) return absl::InvalidArgumentError("--stuck-timeout-s: negative");
   if (c.metrics_threads < 2) return absl::InvalidArgumentError("--metrics-threads: at least 2");
   if (c.max_message_bytes < (64u << 10)) {

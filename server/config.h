@@ -21,6 +21,11 @@ struct ServerConfig {
   std::string database_password_file;  // PostgreSQL's password, one line (a Docker secret)
   std::string api_keys;                // required unless insecure_loopback
   bool insecure_loopback = false;
+  // Cluster mode (docs/OPERATIONS.md, "A cluster").
+  bool cluster = false;
+  std::string node_id;            // empty: host-pid-random
+  std::string advertise_address;  // empty: the address --listen bound
+  double lease_s = 10;
   std::string tls_cert, tls_key;
   std::string engine = "auto";
   uint32_t cpu_jobs = 1;

@@ -1,14 +1,18 @@
 #include "server/job_manager.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/build_info.h"
 #include "engine/poly/domain.h"
 #include "engine/stark/prover.h"
 #include "server/log.h"
@@ -26,6 +30,13 @@ std::string NewJobId() {
       std::random_device{}() ^ uint64_t(std::hash<std::thread::id>()(std::this_thread::get_id())));
   // 128 random bits: ids are unguessable, so knowing one reveals nothing about others.
   return absl::StrFormat("j%016x%016x", rng(), rng());
+}
+
+std::string NewNodeId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "node");
+  std::mt19937_64 rng(std::random_device{}());
+  return absl::StrFormat("%s-%d-%06x", host, int(::getpid()), rng() & 0xffffff);
 }
 
 namespace {
@@ -63,7 +74,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   }
   auto store = JobStore::Open(
       options.database.empty() ? "sqlite:" + options.data_dir + "/prover.db" : options.database,
-      /*exclusive=*/true, options.database_password);
+      /*exclusive=*/!options.cluster, options.database_password);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
                         absl::StrCat("--database: ", store.status().message()));
@@ -95,7 +106,29 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
       std::move(engines), options.max_running_per_tenant,
       [self](const QueuedJob& job, Engine& engine) { return self->Run(job, engine); });
   m->scheduler_->Pause();
+  m->started_ms_ = NowMs();
+  m->node_id_ = options.node_id.empty() ? NewNodeId() : options.node_id;
+  m->node_address_ = options.node_address;
   if (auto s = m->Recover(); !s.ok()) return s;
+  if (options.cluster) {
+    if (options.lease_ms < 100) {
+      return absl::InvalidArgumentError("--lease-ms: at least 100");
+    }
+    // Hear of other nodes' changes from now on, then register, then claim.
+    if (auto s = m->store_->Listen([self](const std::vector<std::string>& ids) {
+          self->RequestReload(ids.empty() ? std::vector<std::string>{""} : ids);
+        });
+        !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("--database: listening for changes: ", s.message()));
+    }
+    m->mirror_ = std::thread([self] { self->MirrorLoop(); });
+    m->heartbeat_ = std::thread([self] { self->HeartbeatLoop(); });
+    m->scheduler_->SetOnSlotFree([self] { self->WakeClaimer(); });
+    m->claimer_ = std::thread([self] { self->ClaimLoop(); });
+    Log(LogLevel::kInfo, "cluster node started",
+        {{"node", m->node_id_}, {"lease_ms", std::to_string(options.lease_ms)}});
+  }
   m->scheduler_->Resume();
   if (metrics != nullptr) metrics->SetLiveSource([self] { return self->Live(); });
   m->housekeeping_ = std::thread([self] { self->HousekeepingLoop(); });
@@ -109,6 +142,14 @@ JobManager::~JobManager() {
   }
   hk_cv_.notify_all();
   if (housekeeping_.joinable()) housekeeping_.join();
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    cluster_stop_ = true;
+  }
+  claim_cv_.notify_all();
+  mirror_cv_.notify_all();
+  beat_cv_.notify_all();
+  if (claimer_.joinable()) claimer_.join();
   // No new job starts (Run also refuses once draining_ is set), then the running ones stop.
   if (scheduler_) scheduler_->Pause();
   {
@@ -121,6 +162,12 @@ JobManager::~JobManager() {
   // Open may fail half-way (a bad database, a data directory that is a file): whatever
   // was not built is not stopped.
   if (scheduler_) scheduler_->Stop();
+  if (scheduler_ && store_) ReleaseClaims();
+  // The last fenced writes (requeues of stopped jobs) are committed while the lease is
+  // still beaten; then the node's threads end.
+  if (store_) store_->Flush();
+  if (heartbeat_.joinable()) heartbeat_.join();
+  if (mirror_.joinable()) mirror_.join();
   if (metrics_ != nullptr) metrics_->SetLiveSource(nullptr);
   if (store_) store_->Flush();
 }
@@ -128,6 +175,16 @@ JobManager::~JobManager() {
 absl::Status JobManager::Recover() {
   auto rows = store_->LoadAll();
   if (!rows.ok()) return rows.status();
+  if (options_.cluster) {
+    // Other nodes are alive: their RUNNING jobs are theirs until their leases expire (any
+    // node requeues them then), and files no row names yet may be their submissions in
+    // progress. Queued jobs are the database's queue.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (JobRecord& r : *rows) AdoptLocked(std::move(r), /*enqueue=*/false);
+    Log(LogLevel::kInfo, "loaded the cluster's jobs",
+        {{"jobs", std::to_string(jobs_.size())}, {"node", node_id_}});
+    return absl::OkStatus();
+  }
   std::set<std::string> inputs, proofs;
   int requeued = 0, queued = 0, quarantined = 0, cancelled = 0, unknown = 0;
   std::lock_guard<std::mutex> lock(mu_);
@@ -176,9 +233,7 @@ absl::Status JobManager::Recover() {
     if (rec.state == v1::SUCCEEDED) proofs.insert(id);
     if (rec.state == v1::QUEUED) {
       ++queued;
-      scheduler_->Enqueue(QueuedJob{id, rec.tenant, rec.priority,
-                                    rec.queued_ms != 0 ? rec.queued_ms : rec.created_ms,
-                                    rec.estimated_bytes, false});
+      QueueLocked(rec);
     }
   }
   // Files no job refers to: a crash between writing them and committing the row, or
@@ -218,12 +273,18 @@ JobManager::EntryPtr JobManager::AdoptLocked(JobRecord r, bool enqueue) {
   }
   CountLocked(rec, +1);
   PublishLocked(e);
-  if (enqueue && rec.state == v1::QUEUED) {
-    scheduler_->Enqueue(QueuedJob{rec.id, rec.tenant, rec.priority,
-                                  rec.queued_ms != 0 ? rec.queued_ms : rec.created_ms,
-                                  rec.estimated_bytes, false});
-  }
+  if (enqueue && rec.state == v1::QUEUED) QueueLocked(rec);
   return e;
+}
+
+void JobManager::QueueLocked(const JobRecord& r) {
+  if (options_.cluster) {
+    WakeClaimer();
+    return;
+  }
+  scheduler_->Enqueue(QueuedJob{r.id, r.tenant, r.priority,
+                                r.queued_ms != 0 ? r.queued_ms : r.created_ms, r.estimated_bytes,
+                                false});
 }
 
 JobManager::EntryPtr JobManager::FindLocked(const std::string& tenant,
@@ -257,10 +318,27 @@ void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone do
   notify_after_commit = notify_after_commit || e->unsaved_notify;
   e->unsaved = e->unsaved_notify = false;
   ++e->writes_in_flight;
-  store_->Put(e->rec, [this, e, notify_after_commit, done = std::move(done)](absl::Status s) {
+  ++e->writes_started;
+  const Guard guard = e->guard;
+  auto committed = [this, e, guard, notify_after_commit, done = std::move(done)](absl::Status s) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       --e->writes_in_flight;
+    }
+    if (s.code() == absl::StatusCode::kFailedPrecondition && guard.kind != Guard::kNone) {
+      // Cluster mode: the job moved on without this node (its lease expired and another node
+      // took it, or another node settled the queued job first). Nothing changed; the row is
+      // read again, and a holder's late write is counted.
+      if (guard.kind == Guard::kFenced) {
+        if (metrics_ != nullptr) metrics_->FencedWrite();
+        JobLog(LogLevel::kWarning, "discarded the write of an attempt whose lease was lost", e->id,
+               e->trace_id,
+               {{"attempt", std::to_string(guard.fence.attempt)},
+                {"error", std::string(s.message())}});
+      }
+      RequestReload({e->id});
+      if (done) done(s);
+      return;
     }
     if (!s.ok()) {
       // The database is the truth: the record is written again (housekeeping) until it is
@@ -284,7 +362,18 @@ void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone do
       }
       done(job);
     }
-  });
+  };
+  switch (guard.kind) {
+    case Guard::kFenced:
+      store_->PutFenced(e->rec, guard.fence, std::move(committed));
+      break;
+    case Guard::kIfQueued:
+      store_->PutIfQueued(e->rec, std::move(committed));
+      break;
+    case Guard::kNone:
+      store_->Put(e->rec, std::move(committed));
+      break;
+  }
 }
 
 namespace {
@@ -521,8 +610,7 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
         by_tenant_[tenant][{e->rec.created_ms, e->rec.id}] = e;
       }
       job = ToProto(e->rec);
-      scheduler_->Enqueue(QueuedJob{e->rec.id, tenant, e->rec.priority, e->rec.queued_ms,
-                                    e->rec.estimated_bytes, false});
+      QueueLocked(e->rec);
     }
     if (metrics_ != nullptr) metrics_->JobSubmitted(job.workload());
     JobLog(LogLevel::kInfo, "job queued", e->id, e->trace_id,
@@ -550,7 +638,34 @@ void JobManager::ForgetLocked(const EntryPtr& e) {
   jobs_.erase(r.id);
 }
 
-absl::StatusOr<v1::Job> JobManager::Get(const std::string& tenant, const std::string& id) const {
+void JobManager::ReadThrough(const std::string& id, bool unless_succeeded) {
+  if (!options_.cluster) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it != jobs_.end() && (!unless_succeeded || it->second->rec.state == v1::SUCCEEDED)) return;
+  }
+  auto rows = store_->LoadJobs({id});
+  if (!rows.ok() || rows->empty()) return;
+  RequestReload({id});  // the mirror applies it, under its rules about this node's writes
+  // Until then, a job this node did not know is adopted here (nothing local to protect).
+  std::vector<EntryPtr> changed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) {
+      ReconcileLocked(rows->front(), &changed);
+    } else if (unless_succeeded && rows->front().state == v1::SUCCEEDED &&
+               it->second->writes_in_flight == 0 && it->second->local_attempt == 0 &&
+               it->second->rec.state != v1::SUCCEEDED) {
+      ReconcileLocked(rows->front(), &changed);
+    }
+  }
+  for (const EntryPtr& e : changed) Notify(e);
+}
+
+absl::StatusOr<v1::Job> JobManager::Get(const std::string& tenant, const std::string& id) {
+  ReadThrough(id);
   std::lock_guard<std::mutex> lock(mu_);
   EntryPtr e = FindLocked(tenant, id);
   if (!e) return absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'"));
@@ -624,6 +739,21 @@ bool JobManager::TransitionLocked(const EntryPtr& e, Move m, JobDone done) {
            {{"from", JobStateName(cur.state)}, {"to", JobStateName(m.to)}});
     return false;
   }
+  if (options_.cluster) {
+    // What this node may change: a job it holds (fenced by the attempt), or a queued one
+    // (only while it is still queued). Another node's running job is its holder's.
+    if (cur.state == v1::RUNNING && cur.lease_node == node_id_) {
+      e->guard = Guard{Guard::kFenced, JobStore::Fence{node_id_, cur.attempts}};
+    } else if (cur.state == v1::QUEUED) {
+      e->guard = Guard{Guard::kIfQueued, {}};
+    } else if (cur.state == v1::RUNNING) {
+      JobLog(LogLevel::kError, "refused to change a job another node holds", cur,
+             {{"to", JobStateName(m.to)}, {"holder", cur.lease_node}});
+      return false;
+    } else {
+      e->guard = Guard{};
+    }
+  }
   const bool had_input = !cur.input_sha256.empty();
   ApplyLocked(e, Next(cur, m, NowMs()));
   const JobRecord& r = e->rec;
@@ -670,6 +800,7 @@ void JobManager::StopLocked(const EntryPtr& e, StopReason reason) {
 }
 
 void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDone done) {
+  ReadThrough(id);
   std::unique_lock<std::mutex> lock(mu_);
   EntryPtr e = FindLocked(tenant, id);
   if (!e) {
@@ -680,6 +811,40 @@ void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDon
     v1::Job job = ToProto(e->rec);
     lock.unlock();
     return done(job);
+  }
+  if (options_.cluster) {
+    // The holder settles a running job: it hears of the cancel through the database (or
+    // here, when it is this node) and stops at its next check.
+    auto ask_holder = [this, tenant, id, done]() {
+      store_->RequestCancel(id, [this, tenant, id, done](absl::Status s) {
+        if (!s.ok() && s.code() != absl::StatusCode::kFailedPrecondition) {
+          return done(absl::UnavailableError("cannot store the cancel yet; try again"));
+        }
+        // FAILED_PRECONDITION: it became final meanwhile; the answer is its state either way.
+        RequestReload({id});
+        std::lock_guard<std::mutex> lock(mu_);
+        EntryPtr e = FindLocked(tenant, id);
+        if (!e) return done(absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'")));
+        done(ToProto(e->rec));
+      });
+    };
+    if (e->rec.state == v1::QUEUED) {
+      // Settled here while it is still queued; claimed meanwhile, its holder settles it.
+      TransitionLocked(e, Move::Cancelled(), [ask_holder, done](absl::StatusOr<v1::Job> job) {
+        if (job.status().code() == absl::StatusCode::kFailedPrecondition) return ask_holder();
+        done(std::move(job));
+      });
+      return;
+    }
+    if (e->local_attempt != 0) {
+      JobRecord next = e->rec;
+      next.cancel_requested = true;
+      ApplyLocked(e, std::move(next));
+      StopLocked(e, StopReason::kCancel);
+    }
+    lock.unlock();
+    ask_holder();
+    return;
   }
   if (e->rec.state == v1::QUEUED && scheduler_->Remove(id)) {
     TransitionLocked(e, Move::Cancelled(), std::move(done));
@@ -768,6 +933,7 @@ absl::StatusOr<JobManager::ProofSource> JobManager::OpenProof(const std::string&
                                                               const std::string& id) {
   ArtifactInfo info;
   ProofSource source;
+  ReadThrough(id, /*unless_succeeded=*/true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     EntryPtr e = FindLocked(tenant, id);
@@ -803,6 +969,7 @@ absl::StatusOr<uint64_t> JobManager::Subscribe(const std::string& tenant, const 
   EntryPtr e;
   uint64_t token;
   bool uncommitted_final;
+  ReadThrough(id);
   {
     std::lock_guard<std::mutex> lock(mu_);
     e = FindLocked(tenant, id);
@@ -834,16 +1001,21 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   const char* short_of = nullptr;
   const absl::Status machine =
       CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of);
-  std::promise<absl::Status> running_committed;
-  JobRecord running;
-  {
+  if (options_.cluster) {
+    // The claim committed the RUNNING row already (ClaimLoop): only a job this node claimed
+    // and no Run of it holds runs here.
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(queued.id);
-    if (it == jobs_.end() || it->second->rec.state != v1::QUEUED) return RunOutcome::kDone;
-    // Stopping: the job stays QUEUED (durably) for the next start.
-    if (draining_) return RunOutcome::kDone;
+    if (it == jobs_.end()) return RunOutcome::kDone;
     e = it->second;
-    JobRecord& r = e->rec;
+    const JobRecord& r = e->rec;
+    if (r.state != v1::RUNNING || r.lease_node != node_id_ || e->local_attempt != 0) {
+      return RunOutcome::kDone;
+    }
+    if (draining_) {  // back to the cluster's queue: another node runs it
+      TransitionLocked(e, Move::Requeue("drain"));
+      return RunOutcome::kDone;
+    }
     if (r.cancel_requested) {
       TransitionLocked(e, Move::Cancelled());
       return RunOutcome::kDone;
@@ -857,50 +1029,106 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       if (metrics_ != nullptr) metrics_->JobRetried("resources");
       JobLog(LogLevel::kWarning, "job waits for resources", r,
              {{"error", std::string(machine.message())}});
-      return RunOutcome::kRetryLater;
-    }
-    // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
-    // only once it is committed (below).
-    running = Next(r, Move::Start(), NowMs());
-    running.engine = engine.info().name;
-    // This row carries everything newer than a write that failed: it stands for it (a
-    // rewrite of the QUEUED record after it would undo the start). Owed again if it fails.
-    was_unsaved = e->unsaved;
-    e->unsaved = false;
-    store_->Put(running, [&running_committed](absl::Status s) { running_committed.set_value(s); });
-  }
-  // Committed before any of the job's work starts: a job that kills the process, however
-  // fast, is counted at the next start (quarantine), never taken for a job that did not run.
-  if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      e->unsaved = e->unsaved || was_unsaved;
-    }
-    JobLog(LogLevel::kWarning, "job waits for the store", e->id, e->trace_id,
-           {{"error", std::string(s.message())}});
-    return RunOutcome::kRetryLater;  // still QUEUED here
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // The committed row's fields; a cancel that arrived meanwhile is kept.
-    JobRecord next = running;
-    next.cancel_requested = e->rec.cancel_requested;
-    ApplyLocked(e, std::move(next));
-    JobRecord& r = e->rec;
-    if (r.cancel_requested) {  // cancelled while the row was being committed
-      TransitionLocked(e, Move::Cancelled());
+      TransitionLocked(e, Move::Requeue("resources"));
       return RunOutcome::kDone;
     }
+    JobRecord next = r;
+    next.engine = engine.info().name;
+    next.stage = "starting";
+    next.progress = 0;
+    ApplyLocked(e, std::move(next));
     e->stop = std::stop_source();
     e->stop_reason = StopReason::kNone;
     e->progress_ms = NowMs();
+    e->local_attempt = e->rec.attempts;
     stop = e->stop.get_token();
-    attempt = r.attempts;
-    input = {r.input_sha256, r.input_bytes};
-    workload = r.workload;
-    if (metrics_ != nullptr)
-      metrics_->QueueWait(workload, double(r.started_ms - r.queued_ms) / 1e3);
+    attempt = e->rec.attempts;
+    input = {e->rec.input_sha256, e->rec.input_bytes};
+    workload = e->rec.workload;
+    if (metrics_ != nullptr) {
+      metrics_->QueueWait(workload, double(e->rec.started_ms - e->rec.queued_ms) / 1e3);
+    }
+  } else {
+    std::promise<absl::Status> running_committed;
+    JobRecord running;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = jobs_.find(queued.id);
+      if (it == jobs_.end() || it->second->rec.state != v1::QUEUED) return RunOutcome::kDone;
+      // Stopping: the job stays QUEUED (durably) for the next start.
+      if (draining_) return RunOutcome::kDone;
+      e = it->second;
+      JobRecord& r = e->rec;
+      if (r.cancel_requested) {
+        TransitionLocked(e, Move::Cancelled());
+        return RunOutcome::kDone;
+      }
+      if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
+        TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                         "the deadline passed before it started"));
+        return RunOutcome::kDone;
+      }
+      if (!machine.ok()) {
+        if (metrics_ != nullptr) metrics_->JobRetried("resources");
+        JobLog(LogLevel::kWarning, "job waits for resources", r,
+               {{"error", std::string(machine.message())}});
+        return RunOutcome::kRetryLater;
+      }
+      // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
+      // only once it is committed (below).
+      running = Next(r, Move::Start(), NowMs());
+      running.engine = engine.info().name;
+      // This row carries everything newer than a write that failed: it stands for it (a
+      // rewrite of the QUEUED record after it would undo the start). Owed again if it fails.
+      was_unsaved = e->unsaved;
+      e->unsaved = false;
+      store_->Put(running,
+                  [&running_committed](absl::Status s) { running_committed.set_value(s); });
+    }
+    // Committed before any of the job's work starts: a job that kills the process, however
+    // fast, is counted at the next start (quarantine), never taken for a job that did not run.
+    if (const absl::Status s = running_committed.get_future().get(); !s.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        e->unsaved = e->unsaved || was_unsaved;
+      }
+      JobLog(LogLevel::kWarning, "job waits for the store", e->id, e->trace_id,
+             {{"error", std::string(s.message())}});
+      return RunOutcome::kRetryLater;  // still QUEUED here
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // The committed row's fields; a cancel that arrived meanwhile is kept.
+      JobRecord next = running;
+      next.cancel_requested = e->rec.cancel_requested;
+      ApplyLocked(e, std::move(next));
+      JobRecord& r = e->rec;
+      if (r.cancel_requested) {  // cancelled while the row was being committed
+        TransitionLocked(e, Move::Cancelled());
+        return RunOutcome::kDone;
+      }
+      e->stop = std::stop_source();
+      e->stop_reason = StopReason::kNone;
+      e->progress_ms = NowMs();
+      stop = e->stop.get_token();
+      attempt = r.attempts;
+      input = {r.input_sha256, r.input_bytes};
+      workload = r.workload;
+      if (metrics_ != nullptr)
+        metrics_->QueueWait(workload, double(r.started_ms - r.queued_ms) / 1e3);
+    }
   }
+  // Cluster mode: this Run holds the job until it returns (a later attempt's Run may hold it
+  // after the watchdog gave this one up).
+  struct LocalRunEnd {
+    JobManager* m;
+    EntryPtr e;
+    uint32_t attempt;
+    ~LocalRunEnd() {
+      std::lock_guard<std::mutex> lock(m->mu_);
+      if (e->local_attempt == attempt) e->local_attempt = 0;
+    }
+  } local_run_end{this, e, attempt};
   Notify(e);
   if (metrics_ != nullptr && engine.info().kind == "cpu" && !queued.cpu_only) {
     for (const Engine* other : scheduler_->engines()) {
@@ -927,7 +1155,9 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
     TransitionLocked(e, Move::Requeue("resources"));
-    return RunOutcome::kRetryLater;
+    // Cluster mode: back in the cluster's queue (the claimer claims nothing while this
+    // machine is short); one mode: retried here after a delay.
+    return options_.cluster ? RunOutcome::kDone : RunOutcome::kRetryLater;
   };
 
   v1::SubmitProofRequest request;
@@ -1003,6 +1233,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     // Stopped by the watchdog: the job already went on without this attempt.
     if (!CurrentLocked(e, attempt, "stop")) return RunOutcome::kDone;
     switch (e->stop_reason) {
+      case StopReason::kLost:  // another node's now (CurrentLocked normally says so first)
+        return RunOutcome::kDone;
       case StopReason::kDrain:
         // Back to the queue, durably; the next start of the service runs it.
         TransitionLocked(e, Move::Requeue("drain"));
@@ -1035,7 +1267,8 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
                  {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
           if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
-          TransitionLocked(e, Move::Requeue("gpu_error"));
+          // Cluster mode: still this node's claim; the CPU engine reruns it under that lease.
+          if (!options_.cluster) TransitionLocked(e, Move::Requeue("gpu_error"));
           return RunOutcome::kRetryOnCpu;
         }
         return fail(v1::INTERNAL, message);
@@ -1095,6 +1328,7 @@ void JobManager::WatchdogLocked(const EntryPtr& e, int64_t now) {
   // The attempt is asked to stop; whatever it still writes is fenced off by its number.
   StopLocked(e, StopReason::kStuck);
   e->progress_ms = 0;
+  e->local_attempt = 0;  // cluster mode: a later claim of the job runs without it
   if (r.cancel_requested) {
     TransitionLocked(e, Move::Cancelled());
   } else if (r.deadline_ms != 0 && now >= r.deadline_ms) {
@@ -1109,10 +1343,7 @@ void JobManager::WatchdogLocked(const EntryPtr& e, int64_t now) {
   } else {
     if (metrics_ != nullptr) metrics_->JobRetried("stuck");
     TransitionLocked(e, Move::Requeue("stuck"));
-    if (!draining_) {
-      scheduler_->Enqueue(
-          QueuedJob{r.id, r.tenant, r.priority, r.queued_ms, r.estimated_bytes, false});
-    }
+    if (!draining_) QueueLocked(e->rec);
   }
 }
 
@@ -1185,7 +1416,360 @@ void JobManager::Drain(std::chrono::milliseconds timeout) {
     }
   }
   scheduler_->Stop();
+  ReleaseClaims();
   store_->Flush();
+}
+
+void JobManager::ReleaseClaims() {
+  if (!options_.cluster) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, e] : jobs_) {
+    // Claimed, never started here: back to the cluster's queue at once, not after the lease.
+    if (e->rec.state == v1::RUNNING && e->rec.lease_node == node_id_ && e->local_attempt == 0) {
+      TransitionLocked(e, Move::Requeue("drain"));
+    }
+  }
+}
+
+void JobManager::SetNodeAddress(const std::string& address) {
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    node_address_ = address;
+    beat_now_ = true;  // the nodes table learns the address at once
+  }
+  beat_cv_.notify_all();
+}
+
+void JobManager::WakeClaimer() {
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    claim_wake_ = true;
+  }
+  claim_cv_.notify_one();
+}
+
+void JobManager::RequestReload(std::vector<std::string> ids) {
+  if (!options_.cluster) return;
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    for (std::string& id : ids) reload_ids_.push_back(std::move(id));
+  }
+  mirror_cv_.notify_one();
+}
+
+void JobManager::ClaimLoop() {
+  int64_t last_error_log = 0;
+  bool again = true;  // look at once on start
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(cluster_mu_);
+      if (!again) {
+        // Woken by a change (a job queued anywhere, a slot freed here); the timeout covers a
+        // notification lost with the database connection.
+        claim_cv_.wait_for(lock, std::chrono::seconds(1),
+                           [&] { return cluster_stop_ || claim_wake_; });
+      }
+      if (cluster_stop_) return;
+      claim_wake_ = false;
+    }
+    again = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (draining_) continue;
+    }
+    const char* short_of = nullptr;
+    if (!CheckMachineResources(options_.request_limits.max_proof_bytes, &short_of).ok()) continue;
+    // The largest job one engine with a free slot can take now; nothing while an earlier
+    // claim still waits for its engine.
+    const Scheduler::Stats st = scheduler_->stats();
+    if (st.queued > 0) continue;
+    uint64_t max_bytes = 0;
+    for (const auto& eng : st.engines) {
+      if (eng.running < eng.info.max_concurrent_jobs &&
+          eng.reserved_bytes < eng.info.memory_budget_bytes) {
+        max_bytes = std::max(max_bytes, eng.info.memory_budget_bytes - eng.reserved_bytes);
+      }
+    }
+    if (max_bytes == 0) continue;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto claimed = store_->Claim(JobStore::ClaimRequest{
+        node_id_, NowMs(), options_.lease_ms, max_bytes, options_.max_running_per_tenant});
+    if (metrics_ != nullptr) {
+      metrics_->ClaimLatency(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (!claimed.ok()) {
+      if (claimed.status().code() != absl::StatusCode::kNotFound &&
+          NowMs() - last_error_log > 10000) {
+        last_error_log = NowMs();
+        Log(LogLevel::kWarning, "cannot claim jobs",
+            {{"error", std::string(claimed.status().message())}});
+      }
+      continue;
+    }
+    again = true;  // there may be more
+    JobRecord row = *std::move(claimed);
+    EntryPtr e;
+    std::vector<EntryPtr> changed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = jobs_.find(row.id);
+      if (it == jobs_.end()) {
+        e = AdoptLocked(row, /*enqueue=*/false);
+      } else {
+        e = it->second;
+        row.stage = "claimed";
+        ApplyLocked(e, row);
+      }
+      ++e->writes_started;  // a read the mirror began before the claim is older than it
+      JobLog(LogLevel::kInfo, "job claimed", row,
+             {{"node", node_id_}, {"attempt", std::to_string(row.attempts)}});
+      scheduler_->Enqueue(
+          QueuedJob{row.id, row.tenant, row.priority, row.queued_ms, row.estimated_bytes, false});
+    }
+    Notify(e);
+  }
+}
+
+void JobManager::HeartbeatLoop() {
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 4, 25));
+  int64_t last_error_log = 0;
+  while (true) {
+    const int64_t now = NowMs();
+    std::vector<std::string> engines;
+    uint64_t memory = 0;
+    for (const EngineInfo& info : this->engines()) {
+      engines.push_back(info.name);
+      memory += info.memory_budget_bytes;
+    }
+    JobStore::NodeRecord node;
+    node.id = node_id_;
+    {
+      std::lock_guard<std::mutex> lock(cluster_mu_);
+      node.address = node_address_;
+    }
+    node.engines = absl::StrJoin(engines, ",");
+    node.version = absl::StrCat(BuildVersion(), " (", BuildCommit(), ")");
+    node.memory_bytes = memory;
+    node.started_ms = started_ms_;
+    node.heartbeat_ms = now;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      node.draining = draining_;
+    }
+    absl::Status s = store_->PutNode(node);
+    // The leases of the jobs this node holds; a job missing from the answer was taken away.
+    auto held = store_->Heartbeat(node_id_, now, options_.lease_ms);
+    if (held.ok()) {
+      std::set<std::string> still(held->begin(), held->end());
+      std::vector<std::string> lost;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, e] : jobs_) {
+          if (e->rec.state == v1::RUNNING && e->rec.lease_node == node_id_ && !still.count(id) &&
+              e->writes_in_flight == 0) {
+            lost.push_back(id);
+          }
+        }
+      }
+      if (!lost.empty()) RequestReload(lost);
+    } else {
+      s.Update(held.status());
+    }
+    // Leases that expired anywhere (a node died or was cut off): back to the queue. Every
+    // node does it; the statement is idempotent, and one of them wins each row.
+    auto expired = store_->ExpireLeases(now);
+    if (expired.ok()) {
+      for (const JobRecord& r : *expired) {
+        if (metrics_ != nullptr) metrics_->LeaseExpired();
+        JobLog(LogLevel::kWarning, "lease expired; job requeued", r,
+               {{"holder", "expired"}, {"attempt", std::to_string(r.attempts)}});
+      }
+    } else {
+      s.Update(expired.status());
+    }
+    // The cluster as GetServerInfo shows it, refreshed with every beat (never read on a
+    // call's thread).
+    if (auto nodes = store_->Nodes(now - 3 * options_.lease_ms); nodes.ok()) {
+      std::lock_guard<std::mutex> lock(cluster_mu_);
+      nodes_ = *std::move(nodes);
+    } else {
+      s.Update(nodes.status());
+    }
+    if (!s.ok() && NowMs() - last_error_log > 10000) {
+      last_error_log = NowMs();
+      Log(LogLevel::kWarning, "cluster heartbeat failed", {{"error", std::string(s.message())}});
+    }
+    std::unique_lock<std::mutex> lock(cluster_mu_);
+    const bool stopping =
+        beat_cv_.wait_for(lock, period, [&] { return cluster_stop_ || beat_now_; });
+    beat_now_ = false;
+    if (stopping && cluster_stop_) {
+      // The last beat: a stopping node's row says so (the nodes table shows it leaving).
+      lock.unlock();
+      node.heartbeat_ms = NowMs();
+      node.draining = true;
+      store_->PutNode(node).IgnoreError();
+      return;
+    }
+  }
+}
+
+void JobManager::MirrorLoop() {
+  while (true) {
+    std::vector<std::string> ids;
+    {
+      std::unique_lock<std::mutex> lock(cluster_mu_);
+      mirror_cv_.wait(lock, [&] { return cluster_stop_ || !reload_ids_.empty(); });
+      if (cluster_stop_) return;
+      ids.swap(reload_ids_);
+    }
+    const bool everything = std::find(ids.begin(), ids.end(), "") != ids.end();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    // What this node had written when the read began: a row read now is at least as new as
+    // those writes, unless one was in flight or another started since (it will be read
+    // again when its own notification comes).
+    struct Seen {
+      bool exists = false;
+      uint64_t started = 0;
+      bool in_flight = false;
+    };
+    std::map<std::string, Seen> seen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (everything) {
+        for (auto& [id, e] : jobs_)
+          seen[id] = Seen{true, e->writes_started, e->writes_in_flight > 0};
+      } else {
+        for (const std::string& id : ids) {
+          auto it = jobs_.find(id);
+          if (it != jobs_.end()) {
+            seen[id] = Seen{true, it->second->writes_started, it->second->writes_in_flight > 0};
+          } else {
+            seen[id] = Seen{};
+          }
+        }
+      }
+    }
+    auto rows = everything ? store_->LoadAll() : store_->LoadJobs(ids);
+    if (!rows.ok()) {
+      // The database is away: read again shortly (the listener also reports its return).
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      RequestReload(everything ? std::vector<std::string>{""} : ids);
+      continue;
+    }
+    std::set<std::string> present;
+    std::vector<EntryPtr> changed;
+    bool queued = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (JobRecord& row : *rows) {
+        present.insert(row.id);
+        auto s = seen.find(row.id);
+        auto it = jobs_.find(row.id);
+        const bool exists_now = it != jobs_.end();
+        if (s == seen.end()) {
+          if (exists_now) continue;  // everything-reload: a job this node made meanwhile
+        } else if (s->second.exists != exists_now ||
+                   (exists_now && (s->second.in_flight || it->second->writes_in_flight > 0 ||
+                                   it->second->writes_started != s->second.started))) {
+          continue;
+        }
+        queued = queued || row.state == v1::QUEUED;
+        ReconcileLocked(std::move(row), &changed);
+      }
+      // Rows that are gone: deleted by another node's retention.
+      for (const auto& [id, s] : seen) {
+        if (present.count(id) || !s.exists) continue;
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) continue;
+        EntryPtr e = it->second;
+        if (!e->durable || e->writes_in_flight > 0 || e->writes_started != s.started ||
+            !e->rec.final()) {
+          continue;
+        }
+        ForgetLocked(e);
+      }
+    }
+    for (const EntryPtr& e : changed) Notify(e);
+    if (queued) WakeClaimer();
+  }
+}
+
+namespace {
+
+// The columns a node's view follows (lease_expires_ms moves with every heartbeat).
+bool SameRow(const JobRecord& a, const JobRecord& b) {
+  return a.state == b.state && a.cause == b.cause && a.error == b.error && a.engine == b.engine &&
+         a.attempts == b.attempts && a.started_ms == b.started_ms &&
+         a.finished_ms == b.finished_ms && a.deadline_ms == b.deadline_ms &&
+         a.proof_bytes == b.proof_bytes && a.proof_sha256 == b.proof_sha256 &&
+         a.prove_seconds == b.prove_seconds && a.security_bits == b.security_bits &&
+         a.input_sha256 == b.input_sha256 && a.input_bytes == b.input_bytes &&
+         a.crashes == b.crashes && a.queued_ms == b.queued_ms &&
+         a.cancel_requested == b.cancel_requested && a.lease_node == b.lease_node &&
+         a.priority == b.priority;
+}
+
+}  // namespace
+
+void JobManager::ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed) {
+  auto it = jobs_.find(row.id);
+  if (it == jobs_.end()) {
+    changed->push_back(AdoptLocked(std::move(row), /*enqueue=*/false));
+    return;
+  }
+  EntryPtr e = it->second;
+  if (!e->durable) return;  // this node's submission, committed: its own callback publishes it
+  const JobRecord& cur = e->rec;
+  if (cur.state == v1::RUNNING && cur.lease_node == node_id_) {
+    if (row.state == v1::RUNNING && row.lease_node == node_id_ && row.attempts == cur.attempts) {
+      // Still this node's attempt, whose record is the newer (stage, progress); only a
+      // cancel another node asked for is news.
+      if (row.cancel_requested && !cur.cancel_requested) {
+        JobRecord next = cur;
+        next.cancel_requested = true;
+        ApplyLocked(e, std::move(next));
+        if (e->local_attempt != 0) StopLocked(e, StopReason::kCancel);
+        changed->push_back(e);
+      }
+      return;
+    }
+    // The lease went elsewhere: this node's attempt stops; its writes are fenced off.
+    if (e->local_attempt != 0) StopLocked(e, StopReason::kLost);
+    e->local_attempt = 0;
+  }
+  if (SameRow(cur, row)) return;
+  ApplyLocked(e, std::move(row));
+  changed->push_back(e);
+}
+
+std::vector<JobStore::NodeRecord> JobManager::Nodes() const {
+  if (options_.cluster) {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    return nodes_;
+  }
+  JobStore::NodeRecord self;
+  self.id = node_id_;
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    self.address = node_address_;
+  }
+  std::vector<std::string> names;
+  for (const EngineInfo& info : engines()) {
+    names.push_back(info.name);
+    self.memory_bytes += info.memory_budget_bytes;
+  }
+  self.engines = absl::StrJoin(names, ",");
+  self.version = absl::StrCat(BuildVersion(), " (", BuildCommit(), ")");
+  self.started_ms = started_ms_;
+  self.heartbeat_ms = NowMs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    self.draining = draining_;
+  }
+  return std::vector<JobStore::NodeRecord>{self};
 }
 
 LiveStats JobManager::Live() const {

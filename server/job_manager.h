@@ -75,6 +75,16 @@ struct ManagerOptions {
   uint32_t max_list_scan = 10000;
   int64_t retention_ms = int64_t{7} * 24 * 3600 * 1000;
   int64_t housekeeping_interval_ms = 100;
+
+  // Cluster mode (docs/OPERATIONS.md, "A cluster"): several proverd nodes on one PostgreSQL
+  // database and one shared data directory. The database is the truth: each node claims the
+  // jobs its engines can hold (JobStore::Claim) under a lease its heartbeats extend, writes
+  // what a claimed job does only under that lease (fenced by the attempt number), and keeps
+  // its view of every other job fresh from the database's change notifications (Listen).
+  bool cluster = false;
+  std::string node_id;       // unique per process; empty: host-pid-random
+  std::string node_address;  // where clients reach this node (the nodes table)
+  int64_t lease_ms = 10000;  // a claim's lease; heartbeats every lease_ms / 4
 };
 
 class JobManager {
@@ -106,7 +116,7 @@ class JobManager {
   void Submit(const std::string& tenant, v1::SubmitProofRequest request, std::string trace,
               SubmitDone done, const std::string& trace_id = "");
 
-  absl::StatusOr<v1::Job> Get(const std::string& tenant, const std::string& id) const;
+  absl::StatusOr<v1::Job> Get(const std::string& tenant, const std::string& id);
   // Calls `done` once the cancel is durable (possibly on another thread; never blocks).
   void Cancel(const std::string& tenant, const std::string& id, JobDone done);
   absl::StatusOr<v1::ListJobsResponse> List(const std::string& tenant,
@@ -139,13 +149,25 @@ class JobManager {
   static bool Allowed(v1::JobState from, v1::JobState to);
   LiveStats Live() const;
   std::vector<EngineInfo> engines() const;
+  // Cluster mode: the nodes whose heartbeat is at most 3 leases old, as the last heartbeat
+  // read them from the database; one mode: this process alone. Never blocks on the store.
+  std::vector<JobStore::NodeRecord> Nodes() const;
+  const std::string& node_id() const { return node_id_; }
+  // Where clients reach this node, once the server is bound (the nodes table).
+  void SetNodeAddress(const std::string& address);
   const ManagerOptions& options() const { return options_; }
   // Blocks until every queued store write is committed (tests, shutdown).
   void FlushStore() { store_->Flush(); }
 
  private:
   // Why a running job is asked to stop (rec.cancel_requested says "cancel").
-  enum class StopReason { kNone, kCancel, kDeadline, kDrain, kStuck };
+  // kLost: cluster mode, the lease went to another node (the job is no longer this one's).
+  enum class StopReason { kNone, kCancel, kDeadline, kDrain, kStuck, kLost };
+  // How a write of a job is conditioned in cluster mode (one mode: never).
+  struct Guard {
+    enum Kind { kNone, kFenced, kIfQueued } kind = kNone;
+    JobStore::Fence fence;
+  };
   struct Entry {
     // The job's id and trace id, set before the entry is shared and never changed: read
     // without the lock (log lines), unlike `rec`, which ApplyLocked replaces whole.
@@ -162,6 +184,10 @@ class JobManager {
     bool unsaved = false;
     bool unsaved_notify = false;
     uint32_t writes_in_flight = 0;  // Persist calls not yet answered by the store
+    uint64_t writes_started = 0;    // Persist calls ever, and claims (the mirror's check)
+    Guard guard;                    // cluster mode: the condition of the last write (rewrites)
+    uint32_t local_attempt = 0;     // cluster mode: the attempt a Run of this process runs
+
     std::map<uint64_t, Watcher> watchers;
     // What clients see, published on every change (PublishLocked): ListJobs reads it
     // without the job table's lock.
@@ -183,6 +209,23 @@ class JobManager {
   // Snapshots the entry and calls its watchers (outside the lock).
   void Notify(const EntryPtr& e);
   void Persist(const EntryPtr& e, bool notify_after_commit, JobDone done = nullptr);
+  // The job enters the queue (under mu_): one mode, the scheduler's; cluster mode, the
+  // database's, which the claimer is told to look at.
+  void QueueLocked(const JobRecord& r);
+  // Cluster mode.
+  void ClaimLoop();
+  void HeartbeatLoop();
+  void MirrorLoop();
+  // A committed row this node learned of (another node's change, or its own echoed back).
+  void ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed);
+  void WakeClaimer();
+  // Cluster mode, stopping: claimed jobs no Run started go back to the queue (fenced).
+  void ReleaseClaims();
+  void RequestReload(std::vector<std::string> ids);
+  // Cluster mode: a job this node has not heard of yet (submitted on another node a moment
+  // ago), or, with `unless_succeeded`, one not yet SUCCEEDED here, is read from the database
+  // (one primary-key read) so that a client moving between nodes never sees it missing.
+  void ReadThrough(const std::string& id, bool unless_succeeded = false);
   // After every change of e->rec (under mu_): a new version, and the view published.
   void PublishLocked(const EntryPtr& e);
   // A change of a job's state, and what comes with it.
@@ -257,9 +300,24 @@ class JobManager {
   std::condition_variable hk_cv_;
   bool hk_stop_ = false;
   std::thread housekeeping_;
+
+  // Cluster mode.
+  std::string node_id_;
+  std::string node_address_;                 // guarded by cluster_mu_
+  std::vector<JobStore::NodeRecord> nodes_;  // the last heartbeat's view; cluster_mu_
+  int64_t started_ms_ = 0;
+  mutable std::mutex cluster_mu_;
+  std::condition_variable claim_cv_, mirror_cv_, beat_cv_;
+  bool cluster_stop_ = false;
+  bool claim_wake_ = false;
+  bool beat_now_ = false;
+  std::vector<std::string> reload_ids_;  // ids to read again; "" : everything
+  std::thread claimer_, heartbeat_, mirror_;
 };
 
 int64_t NowMs();
 std::string NewJobId();
+// host-pid-random: a cluster node's id when none is configured.
+std::string NewNodeId();
 
 }  // namespace prover::server

@@ -179,6 +179,10 @@ int Main(const std::vector<std::string>& args) {
   manager_options.max_crashes = c.max_crashes;
   manager_options.stuck_timeout_ms = int64_t(c.stuck_timeout_s * 1000);
   manager_options.max_attempts = c.max_attempts;
+  manager_options.cluster = c.cluster;
+  manager_options.node_id = c.node_id;
+  manager_options.node_address = c.advertise_address;
+  manager_options.lease_ms = int64_t(c.lease_s * 1000);
   manager_options.max_stored_bytes_per_tenant = c.max_stored_bytes_per_tenant;
   manager_options.max_jobs_per_tenant = c.max_jobs_per_tenant;
   manager_options.min_free_disk_bytes = c.min_free_disk_bytes;
@@ -240,6 +244,7 @@ int Main(const std::vector<std::string>& args) {
   server->GetHealthCheckService()->SetServingStatus(v1::Prover::service_full_name(), true);
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
   const std::string grpc_address = absl::StrCat(host, ":", port);
+  if (c.advertise_address.empty()) (*manager)->SetNodeAddress(grpc_address);
   Log(LogLevel::kInfo, "proverd serving",
       {{"grpc", grpc_address},
        {"metrics", metrics_address},

@@ -306,6 +306,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                  .Help("Results and progress of superseded job attempts, discarded.")
                  .Register(*registry_)
                  .Add({});
+  lease_expirations_ =
+      &BuildCounter()
+           .Name("prover_lease_expirations_total")
+           .Help("Cluster mode: job leases found expired and requeued by this node.")
+           .Register(*registry_)
+           .Add({});
+  claim_seconds_ =
+      &BuildHistogram()
+           .Name("prover_claim_duration_seconds")
+           .Help("Cluster mode: the time of one claim query against the database.")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                            0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
   retries_ = &BuildCounter()
                   .Name("prover_job_retries_total")
                   .Help("Jobs put back in the queue to retry later, by reason.")

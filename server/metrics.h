@@ -84,6 +84,10 @@ class Metrics {
   // A write of a job attempt that was no longer the job's current one (the watchdog or a
   // lease gave the job to another attempt): discarded.
   void FencedWrite() { fenced_->Increment(); }
+  // Cluster mode: a job lease that expired (its node died or was cut off) and was requeued
+  // by this node; the time of one claim query.
+  void LeaseExpired() { lease_expirations_->Increment(); }
+  void ClaimLatency(double seconds) { claim_seconds_->Observe(seconds); }
 
   // The text exposition of everything (what /metrics serves).
   std::string Render() const;
@@ -110,6 +114,8 @@ class Metrics {
   prometheus::Counter* rate_limited_;
   prometheus::Counter* corruptions_;
   prometheus::Counter* fenced_;
+  prometheus::Counter* lease_expirations_;
+  prometheus::Histogram* claim_seconds_;
 };
 
 }  // namespace prover::server

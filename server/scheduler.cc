@@ -208,7 +208,13 @@ void Scheduler::WorkerLoop() {
     }
     if (running_total_ == 0 && ready_.empty()) idle_cv_.notify_all();
     DispatchLocked();
+    if (on_slot_free_) on_slot_free_();
   }
+}
+
+void Scheduler::SetOnSlotFree(std::function<void()> on_slot_free) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_slot_free_ = std::move(on_slot_free);
 }
 
 Scheduler::Stats Scheduler::stats() const {

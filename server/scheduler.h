@@ -121,6 +121,9 @@ class Scheduler {
 
   Stats stats() const;
   std::vector<const Engine*> engines() const;
+  // Called (on a worker thread, with the scheduler's lock held: it must only signal) each
+  // time a job returns and its slot is free again: cluster mode claims the next job then.
+  void SetOnSlotFree(std::function<void()> on_slot_free);
 
  private:
   struct Key {
@@ -154,6 +157,7 @@ class Scheduler {
 
   const uint32_t max_running_per_tenant_;
   RunFn run_;
+  std::function<void()> on_slot_free_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_, idle_cv_;
   std::vector<Slot> slots_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/base/build_info.h"
@@ -1027,6 +1028,20 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
     l->set_max_air_bytes(mo.request_limits.air.max_encoded_bytes);
     l->set_max_air_nodes(uint32_t(mo.request_limits.air.max_total_exprs));
     response->set_tenant(*tenant);
+    response->set_node_id(shared_->manager->node_id());
+    for (const JobStore::NodeRecord& n : shared_->manager->Nodes()) {
+      v1::NodeInfo* out = response->add_nodes();
+      out->set_id(n.id);
+      out->set_address(n.address);
+      for (absl::string_view name : absl::StrSplit(n.engines, ',', absl::SkipEmpty())) {
+        out->add_engines(std::string(name));
+      }
+      out->set_version(n.version);
+      out->set_memory_budget_bytes(n.memory_bytes);
+      out->set_started_unix_ms(n.started_ms);
+      out->set_heartbeat_unix_ms(n.heartbeat_ms);
+      out->set_draining(n.draining);
+    }
   }
   reactor->Finish(shared_->Done("GetServerInfo", tenant.status()));
   return reactor;

@@ -31,13 +31,19 @@ inline std::string BinDir() {
 class ProverdProcess {
  public:
   // `data_dir` persists across restarts of the same test.
-  ProverdProcess(std::string data_dir, std::vector<std::string> extra_flags)
-      : data_dir_(std::move(data_dir)), flags_(std::move(extra_flags)) {}
+  // `files_dir` (default: the data directory) holds the ready file and the log: cluster
+  // nodes share one data directory, each with files of its own.
+  ProverdProcess(std::string data_dir, std::vector<std::string> extra_flags,
+                 std::string files_dir = "")
+      : data_dir_(std::move(data_dir)),
+        flags_(std::move(extra_flags)),
+        files_dir_(files_dir.empty() ? data_dir_ : std::move(files_dir)) {}
   ~ProverdProcess() { Kill(); }
 
   bool Start() {
     std::filesystem::create_directories(data_dir_);
-    ready_ = data_dir_ + "/ready";
+    std::filesystem::create_directories(files_dir_);
+    ready_ = files_dir_ + "/ready";
     std::filesystem::remove(ready_);
     std::vector<std::string> args = {BinDir() + "/proverd",
                                      "--listen",
@@ -49,7 +55,7 @@ class ProverdProcess {
                                      "--ready-file",
                                      ready_};
     args.insert(args.end(), flags_.begin(), flags_.end());
-    log_ = data_dir_ + "/proverd.log";
+    log_ = files_dir_ + "/proverd.log";
     pid_ = ::fork();
     if (pid_ == 0) {
       if (nofile_limit_ != 0) {
@@ -111,6 +117,14 @@ class ProverdProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
+  // SIGSTOP / SIGCONT: a node paused (a long GC, a VM migration, a partition) and resumed.
+  void Pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void Resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
+
   void Kill() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
@@ -143,6 +157,7 @@ class ProverdProcess {
  private:
   std::string data_dir_;
   std::vector<std::string> flags_;
+  std::string files_dir_;
   std::string ready_, log_, grpc_, metrics_;
   pid_t pid_ = -1;
   rlim_t nofile_limit_ = 0;

@@ -62,6 +62,8 @@ constexpr Command kCommands[] = {
 )"},
     {"info", true, R"(                     server version, engines, limits (JSON)
 )"},
+    {"nodes", true, R"([--json]             the cluster's live nodes (one node: the server alone)
+)"},
     {"health", true, R"(                     grpc.health.v1 check (no key needed)
 )"},
 };

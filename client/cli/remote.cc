@@ -1,9 +1,11 @@
 #include "client/cli/remote.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client/cli/common.h"
 #include "engine/air/air_proto.h"
 #include "google/protobuf/util/json_util.h"
@@ -152,8 +154,8 @@ void Progress(const v1::Job& j, bool tty) {
 }  // namespace
 
 bool IsRemoteCommand(const std::string& c) {
-  for (const char* r :
-       {"submit", "status", "wait", "watch", "cancel", "list", "fetch", "info", "health"}) {
+  for (const char* r : {"submit", "status", "wait", "watch", "cancel", "list", "fetch", "info",
+                        "nodes", "health"}) {
     if (c == r) return true;
   }
   return false;
@@ -175,7 +177,7 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     known = {"state", "workload", "page-size", "page-token", "json"};
   } else if (command == "fetch") {
     known = {"out"};
-  } else if (command == "status") {
+  } else if (command == "status" || command == "nodes") {
     known = {"json"};
   }
   // --wait and --json take no value: give them one for the parser.
@@ -186,9 +188,10 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
   }
   auto f = Flags::Parse(a, known);
   if (!f.ok()) return Usage(f.status());
-  const size_t want_positional =
-      (command == "submit" || command == "list" || command == "info" || command == "health") ? 0
-                                                                                             : 1;
+  const size_t want_positional = (command == "submit" || command == "list" || command == "info" ||
+                                  command == "nodes" || command == "health")
+                                     ? 0
+                                     : 1;
   if (f->positional().size() != want_positional) {
     return Usage(absl::InvalidArgumentError(
         want_positional ? absl::StrCat(command, " needs a JOB id")
@@ -214,6 +217,27 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
     return 0;
   }
   const bool json = f->Has("json");
+  if (command == "nodes") {
+    auto info = cl.ServerInfo();
+    if (!info.ok()) return Fail(info.status());
+    if (json) {
+      for (const v1::NodeInfo& n : info->nodes()) std::printf("%s\n", Json(n, true).c_str());
+      return 0;
+    }
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    std::printf("%-28s %-22s %-16s %10s %9s  %s\n", "NODE", "ADDRESS", "ENGINES", "MEMORY",
+                "HEARTBEAT", "STATE");
+    for (const v1::NodeInfo& n : info->nodes()) {
+      std::printf("%-28s %-22s %-16s %7.1f GiB %7.1f s  %s%s\n", n.id().c_str(),
+                  n.address().c_str(), absl::StrJoin(n.engines(), ",").c_str(),
+                  double(n.memory_budget_bytes()) / double(1ull << 30),
+                  double(now - n.heartbeat_unix_ms()) / 1e3, n.draining() ? "draining" : "serving",
+                  n.id() == info->node_id() ? " (answered)" : "");
+    }
+    return 0;
+  }
   if (command == "submit") {
     auto req = BuildRequest(*f);
     if (!req.ok()) return Usage(req.status());

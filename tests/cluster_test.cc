@@ -1,0 +1,273 @@
+// Cluster mode against real processes: three proverd nodes on loopback, one PostgreSQL
+// database of the test run's server (scripts/test.sh starts it) and one shared data
+// directory. Any node serves any call for any job; a node that dies or is paused loses its
+// claims when their leases expire, and another node finishes the jobs; late writes are
+// fenced and counted.
+#include <future>
+#include <thread>
+
+#include "tests/service_fixture.h"
+
+namespace prover {
+namespace {
+
+v1::Job Submit(const v1::SubmitProofRequest& r, ProverClient* c) {
+  auto resp = c->Submit(r);
+  EXPECT_TRUE(resp.ok()) << resp.status();
+  return resp.ok() ? resp->job() : v1::Job();
+}
+
+// The sum of every series of a family whose labels contain `has` ("" : all).
+double SumMetric(const std::string& text, const std::string& family, const std::string& has = "") {
+  std::istringstream in(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind(family, 0) != 0 || line.find(has) == std::string::npos) continue;
+    const char next = line.size() > family.size() ? line[family.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// A proof whose proof of work takes a few seconds on this machine (the nonce is the
+// smallest valid one, so the work is the same on every run): long enough to kill, pause or
+// cancel its node in the middle, short enough to finish on another node.
+v1::SubmitProofRequest Slow(std::string request_id = "") {
+  v1::SubmitProofRequest r = Fib(11, std::move(request_id));
+  r.mutable_options()->set_grinding_bits(26);
+  return r;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  static constexpr int kNodes = 3;
+
+  void SetUp() override {
+    dir_ = TempDir("cluster");
+    database_ = testing::NewPostgresDatabase("cluster");
+    for (int i = 0; i < kNodes; ++i) {
+      const std::string name = std::string(1, char('a' + i));
+      nodes_.push_back(std::make_unique<ProverdProcess>(
+          dir_ + "/data",
+          std::vector<std::string>{"--api-keys", KeysFile(dir_), "--rate-limit", "0", "--database",
+                                   database_, "--cluster", "--node-id", "node-" + name, "--lease-s",
+                                   "1"},
+          dir_ + "/node-" + name));
+      ASSERT_TRUE(nodes_.back()->Start()) << nodes_.back()->Log();
+      alpha_.push_back(nodes_.back()->Client(kAlpha));
+      beta_.push_back(nodes_.back()->Client(kBeta));
+    }
+  }
+  void TearDown() override {
+    for (auto& n : nodes_) {
+      if (HasFailure()) std::fprintf(stderr, "%s log:\n%s\n", "node", n->Log().c_str());
+      n->Resume();
+      n->Kill();
+    }
+  }
+
+  // The index of the node whose id is `id` ("node-b": 1).
+  static int IndexOf(const std::string& id) { return id.empty() ? -1 : id.back() - 'a'; }
+
+  // Waits until the job is RUNNING on some node, asking node `via`; the holder's index.
+  int WaitHeld(const std::string& job_id, int via = 0) {
+    for (int i = 0; i < 3000; ++i) {
+      auto j = alpha_[via]->GetJob(job_id);
+      if (j.ok() && j->state() == v1::RUNNING && !j->node().empty()) {
+        return IndexOf(j->node());
+      }
+      if (j.ok() && IsFinal(*j)) {
+        ADD_FAILURE() << "the job ended before it could be caught running: "
+                      << v1::JobState_Name(j->state());
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ADD_FAILURE() << "the job never ran";
+    return -1;
+  }
+
+  double Metric(int node, const std::string& family, const std::string& has = "") {
+    return SumMetric(HttpGet(nodes_[node]->metrics_address(), "/metrics"), family, has);
+  }
+
+  std::string dir_, database_;
+  std::vector<std::unique_ptr<ProverdProcess>> nodes_;
+  std::vector<std::unique_ptr<ProverClient>> alpha_, beta_;
+};
+
+// Submit on one node, watch on another, fetch from a third: the proof verifies. Every node
+// lists the three nodes; another tenant sees nothing of the job on any node.
+TEST_F(ClusterTest, AnyNodeServesAnyCallForAnyJob) {
+  auto info = alpha_[1]->ServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->node_id(), "node-b");
+  for (int tries = 0; info->nodes_size() < kNodes && tries < 100; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    info = alpha_[1]->ServerInfo();
+  }
+  ASSERT_EQ(info->nodes_size(), kNodes);
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(info->nodes(i).id(), std::string("node-") + char('a' + i));
+    EXPECT_EQ(info->nodes(i).address(), nodes_[i]->grpc_address());
+    EXPECT_FALSE(info->nodes(i).draining());
+  }
+
+  const v1::Job job = Submit(Fib(12), alpha_[0].get());
+  std::vector<v1::JobState> seen;
+  const absl::Status watched =
+      alpha_[1]->Watch(job.job_id(), [&](const v1::Job& j) { seen.push_back(j.state()); });
+  ASSERT_TRUE(watched.ok()) << watched;
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), v1::SUCCEEDED);
+  auto proof = alpha_[2]->FetchProof(job.job_id());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(VerifyFib(12, *proof).ok());
+  auto final = alpha_[2]->GetJob(job.job_id());
+  ASSERT_TRUE(final.ok());
+  EXPECT_EQ(final->attempts(), 1u);
+  EXPECT_TRUE(final->node().empty()) << "a final job holds no lease";
+
+  // Tenant isolation and listing, on every node.
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_EQ(beta_[i]->GetJob(job.job_id()).status().code(), absl::StatusCode::kNotFound);
+    v1::ListJobsRequest all;
+    auto mine = alpha_[i]->List(all);
+    ASSERT_TRUE(mine.ok());
+    ASSERT_EQ(mine->jobs_size(), 1) << "node " << i;
+    EXPECT_EQ(mine->jobs(0).job_id(), job.job_id());
+    EXPECT_EQ(beta_[i]->List(all)->jobs_size(), 0);
+  }
+}
+
+// The same request id on two nodes at once makes one job; other content under that id is
+// refused on any node.
+TEST_F(ClusterTest, ARequestIdMakesOneJobAcrossNodes) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string rid = "same-" + std::to_string(round);
+    auto a = std::async(std::launch::async, [&] { return alpha_[0]->Submit(Fib(10, rid)); });
+    auto b = std::async(std::launch::async, [&] { return alpha_[1]->Submit(Fib(10, rid)); });
+    auto ra = a.get(), rb = b.get();
+    ASSERT_TRUE(ra.ok()) << ra.status();
+    ASSERT_TRUE(rb.ok()) << rb.status();
+    EXPECT_EQ(ra->job().job_id(), rb->job().job_id()) << "round " << round;
+    EXPECT_NE(ra->deduplicated(), rb->deduplicated()) << "exactly one is the original";
+    auto other = alpha_[2]->Submit(Fib(11, rid));
+    EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists) << other.status();
+  }
+  v1::ListJobsRequest all;
+  EXPECT_EQ(alpha_[2]->List(all)->jobs_size(), 5);
+}
+
+// A cancel sent to one node stops the job running on another, durably.
+TEST_F(ClusterTest, ACancelReachesTheNodeRunningTheJob) {
+  const v1::Job job = Submit(Slow(), alpha_[0].get());
+  const int holder = WaitHeld(job.job_id());
+  ASSERT_GE(holder, 0);
+  const int other = (holder + 1) % kNodes;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto cancelled = alpha_[other]->Cancel(job.job_id());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  auto final = alpha_[other]->WaitFinal(job.job_id(), std::chrono::seconds(30));
+  ASSERT_TRUE(final.ok()) << final.status();
+  EXPECT_EQ(final->state(), v1::CANCELLED);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  for (int i = 0; i < kNodes; ++i) {
+    auto j = alpha_[i]->WaitFinal(job.job_id(), std::chrono::seconds(5));
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->state(), v1::CANCELLED) << "node " << i;
+  }
+}
+
+// kill -9 of the node running a job: its lease expires, another node claims the job and
+// finishes it (attempt 2); the proof verifies.
+TEST_F(ClusterTest, ANodeKilledMidProofLosesTheJobToAnother) {
+  const v1::Job job = Submit(Slow(), alpha_[0].get());
+  const int holder = WaitHeld(job.job_id());
+  ASSERT_GE(holder, 0);
+  nodes_[holder]->Kill();
+  const int other = (holder + 1) % kNodes;
+  auto final = alpha_[other]->WaitFinal(job.job_id(), std::chrono::seconds(120));
+  ASSERT_TRUE(final.ok()) << final.status();
+  ASSERT_EQ(final->state(), v1::SUCCEEDED) << final->error();
+  EXPECT_EQ(final->attempts(), 2u);
+  auto proof = alpha_[other]->FetchProof(job.job_id());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(VerifyFib(11, *proof).ok());
+  double expired = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    if (i != holder) expired += Metric(i, "prover_lease_expirations_total");
+  }
+  EXPECT_EQ(expired, 1);
+}
+
+// SIGSTOP of the node running a job until another node has taken it over, then SIGCONT:
+// the paused node's late result changes nothing (fenced, counted); the job is the other
+// node's.
+TEST_F(ClusterTest, APausedNodeWakesToFindItsJobTakenAndItsWritesFenced) {
+  const v1::Job job = Submit(Slow(), alpha_[0].get());
+  const int holder = WaitHeld(job.job_id());
+  ASSERT_GE(holder, 0);
+  const int other = (holder + 1) % kNodes;
+  nodes_[holder]->Pause();
+  // Until another node holds it (a new attempt).
+  bool taken = false;
+  for (int i = 0; i < 3000 && !taken; ++i) {
+    auto j = alpha_[other]->GetJob(job.job_id());
+    ASSERT_TRUE(j.ok());
+    taken = j->attempts() >= 2 && IndexOf(j->node()) != holder;
+    taken = taken || (IsFinal(*j) && j->attempts() >= 2);
+    if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(taken) << "no other node took the job over";
+  nodes_[holder]->Resume();
+  auto final = alpha_[other]->WaitFinal(job.job_id(), std::chrono::seconds(120));
+  ASSERT_TRUE(final.ok()) << final.status();
+  ASSERT_EQ(final->state(), v1::SUCCEEDED) << final->error();
+  EXPECT_EQ(final->attempts(), 2u);
+  // The woken node learns that it lost the job (a heartbeat or the change notifications)
+  // and its write, whenever it comes, is fenced.
+  double fenced = 0;
+  for (int i = 0; i < 500 && fenced == 0; ++i) {
+    fenced = Metric(holder, "prover_fenced_writes_total");
+    if (fenced == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(fenced, 1);
+  // Every node agrees on the final row, and the proof is the one that verifies.
+  for (int i = 0; i < kNodes; ++i) {
+    auto j = alpha_[i]->WaitFinal(job.job_id(), std::chrono::seconds(10));
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->state(), v1::SUCCEEDED);
+    EXPECT_EQ(j->proof_sha256(), final->proof_sha256());
+  }
+  auto proof = alpha_[holder]->FetchProof(job.job_id());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(VerifyFib(11, *proof).ok());
+}
+
+// Jobs submitted anywhere spread over the nodes and each is proved once.
+TEST_F(ClusterTest, JobsSpreadOverTheNodesAndEachRunsOnce) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(Submit(Fib(10 + i % 3), alpha_[i % kNodes].get()).job_id());
+  std::set<std::string> ran_on;
+  for (const std::string& id : ids) {
+    auto j = alpha_[0]->WaitFinal(id, std::chrono::seconds(120));
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(j->state(), v1::SUCCEEDED);
+    EXPECT_EQ(j->attempts(), 1u);
+  }
+  double finished = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    const double n = Metric(i, "prover_jobs_finished_total", "state=\"SUCCEEDED\"");
+    finished += n;
+    if (n > 0) ran_on.insert(nodes_[i]->grpc_address());
+  }
+  EXPECT_EQ(finished, 12) << "each job finished once, on one node";
+  EXPECT_GE(ran_on.size(), 2u) << "the work spread over the nodes";
+}
+
+}  // namespace
+}  // namespace prover
