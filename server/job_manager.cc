@@ -42,6 +42,8 @@ std::string NewNodeId() {
 namespace {
 
 constexpr size_t kMaxErrorBytes = 4096;
+// Cluster mode: the rows of nodes silent this long leave the nodes table.
+constexpr int64_t kForgetNodesAfterMs = int64_t{24} * 3600 * 1000;
 
 // A job's log line: its id, its trace id when the client sent one, then `fields`.
 void JobLog(LogLevel level, std::string_view message, const std::string& id,
@@ -1355,11 +1357,16 @@ void JobManager::HousekeepingLoop() {
     hk.unlock();
     const int64_t now = NowMs();
     std::vector<EntryPtr> expired;
+    // Cluster mode: what is done once per cluster (queued deadlines, retention) is the
+    // housekeeper's; what concerns a running attempt is its node's.
+    const bool cluster = options_.cluster;
+    const bool housekeeper = !cluster || housekeeper_.load();
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& [id, e] : jobs_) {
         JobRecord& r = e->rec;
         if (!e->durable) continue;
+        const bool local_attempt = !cluster || e->local_attempt != 0;
         if (e->unsaved && e->writes_in_flight == 0) {  // a write failed: the record, again
           const std::string id = r.id;
           const bool final = r.final();
@@ -1368,16 +1375,17 @@ void JobManager::HousekeepingLoop() {
           });
         }
         if (r.state == v1::QUEUED && r.deadline_ms != 0 && now >= r.deadline_ms &&
-            scheduler_->Remove(id)) {
+            (cluster ? housekeeper && e->writes_in_flight == 0 : scheduler_->Remove(id))) {
           TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
                                            "the deadline passed while the job was queued"));
-        } else if (r.state == v1::RUNNING && options_.stuck_timeout_ms > 0 && e->progress_ms != 0 &&
-                   now - e->progress_ms >= options_.stuck_timeout_ms) {
+        } else if (r.state == v1::RUNNING && local_attempt && options_.stuck_timeout_ms > 0 &&
+                   e->progress_ms != 0 && now - e->progress_ms >= options_.stuck_timeout_ms) {
           // First: an attempt that does not move may not heed a stop either.
           WatchdogLocked(e, now);
-        } else if (r.state == v1::RUNNING && r.deadline_ms != 0 && now >= r.deadline_ms) {
+        } else if (r.state == v1::RUNNING && local_attempt && r.deadline_ms != 0 &&
+                   now >= r.deadline_ms) {
           StopLocked(e, StopReason::kDeadline);  // the engine stops within about a second
-        } else if (r.final() && options_.retention_ms >= 0 &&
+        } else if (housekeeper && r.final() && options_.retention_ms >= 0 &&
                    r.finished_ms + options_.retention_ms < now && !e->unsaved &&
                    e->writes_in_flight == 0) {
           expired.push_back(e);
@@ -1588,6 +1596,17 @@ void JobManager::HeartbeatLoop() {
     } else {
       s.Update(expired.status());
     }
+    // Housekeeping once per cluster: the node that holds the role, another when it dies.
+    if (auto hk = store_->HoldHousekeeping(); hk.ok()) {
+      if (*hk && !housekeeper_.load()) {
+        Log(LogLevel::kInfo, "this node is the cluster's housekeeper", {{"node", node_id_}});
+      }
+      housekeeper_ = *hk;
+      if (*hk) store_->ForgetNodes(now - kForgetNodesAfterMs).IgnoreError();
+    } else {
+      housekeeper_ = false;
+      s.Update(hk.status());
+    }
     // The cluster as GetServerInfo shows it, refreshed with every beat (never read on a
     // call's thread).
     if (auto nodes = store_->Nodes(now - 3 * options_.lease_ms); nodes.ok()) {
@@ -1739,6 +1758,7 @@ void JobManager::ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed) 
     // The lease went elsewhere: this node's attempt stops; its writes are fenced off.
     if (e->local_attempt != 0) StopLocked(e, StopReason::kLost);
     e->local_attempt = 0;
+    e->progress_ms = 0;
   }
   if (SameRow(cur, row)) return;
   ApplyLocked(e, std::move(row));

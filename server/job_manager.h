@@ -310,6 +310,7 @@ class JobManager {
   std::condition_variable claim_cv_, mirror_cv_, beat_cv_;
   bool cluster_stop_ = false;
   bool claim_wake_ = false;
+  std::atomic<bool> housekeeper_{false};  // cluster mode: this node holds the role
   bool beat_now_ = false;
   std::vector<std::string> reload_ids_;  // ids to read again; "" : everything
   std::thread claimer_, heartbeat_, mirror_;

@@ -116,6 +116,7 @@ class FakeJobStore final : public JobStore {
   absl::Status Listen(ChangeListener) override {
     return absl::UnimplementedError("fake store: no listeners");
   }
+  absl::StatusOr<bool> HoldHousekeeping() override { return true; }
   absl::Status PutNode(const NodeRecord&) override {
     return absl::UnimplementedError("fake store: no nodes");
   }

@@ -163,6 +163,12 @@ class JobStore {
   virtual absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) = 0;
   // Deletes the rows of nodes silent since before `dead_before_ms`; how many.
   virtual absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) = 0;
+  // Whether this process is the cluster's housekeeper (retention, deadlines of queued jobs,
+  // forgetting dead nodes: work done once per cluster, not by every node racing): takes, or
+  // keeps, a lock one process holds at a time, released when that process or its connection
+  // dies, so another node takes the role over at its next call. PostgreSQL: a session
+  // advisory lock; SQLite: flock on PATH.housekeeper.
+  virtual absl::StatusOr<bool> HoldHousekeeping() = 0;
   void Delete(const std::string& id, Done done = nullptr);
   // Blocks until everything queued before the call is committed.
   void Flush();

@@ -603,6 +603,30 @@ TYPED_TEST(JobStoreContract, ACancelFromAnotherNodeSurvivesTheHoldersWrites) {
   EXPECT_EQ(store->LoadJobs({"b"})->at(0).state, v1::CANCELLED);
 }
 
+// One housekeeper at a time; the role passes on when its holder goes.
+TYPED_TEST(JobStoreContract, OneHousekeeperAtATime) {
+  const std::string db = TypeParam::NewDatabase("housekeeper");
+  auto first = OpenOrDie(db);
+  auto second = OpenOrDie(db);
+  ASSERT_TRUE(first && second);
+  auto a = first->HoldHousekeeping();
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(*a);
+  EXPECT_TRUE(*first->HoldHousekeeping()) << "kept, asked again";
+  auto b = second->HoldHousekeeping();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(*b);
+  first.reset();
+  bool taken = false;
+  for (int i = 0; i < 100 && !taken; ++i) {
+    auto again = second->HoldHousekeeping();
+    ASSERT_TRUE(again.ok()) << again.status();
+    taken = *again;
+    if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(taken);
+}
+
 // What a listener collected: ids, and how many "something changed" signals.
 struct Heard {
   std::mutex mu;

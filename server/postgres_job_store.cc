@@ -421,6 +421,24 @@ absl::Status PostgresJobStore::Listen(ChangeListener on_change) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> PostgresJobStore::HoldHousekeeping() {
+  static const std::string kSql =
+      absl::StrCat("SELECT pg_try_advisory_lock(", kHousekeepingLock, ")");
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  if (!Ready(ops_)) {
+    housekeeper_pid_ = 0;
+    return absl::UnavailableError("postgresql: the connection is down");
+  }
+  // Held on this very session: asked again, the lock would only stack.
+  if (housekeeper_pid_ != 0 && housekeeper_pid_ == PQbackendPID(ops_)) return true;
+  housekeeper_pid_ = 0;
+  Result r(PQexecParams(ops_, kSql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+  if (!r.ok()) return PgError(ops_, r, "housekeeping lock");
+  const bool held = PQntuples(r.get()) == 1 && std::string(PQgetvalue(r.get(), 0, 0)) == "t";
+  if (held) housekeeper_pid_ = PQbackendPID(ops_);
+  return held;
+}
+
 absl::Status PostgresJobStore::OpsQuery(const std::string& sql,
                                         const std::vector<std::string>& params, const char* what,
                                         const std::function<void(PGresult*)>& read) {

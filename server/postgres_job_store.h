@@ -45,6 +45,7 @@ class PostgresJobStore final : public JobStore {
   absl::Status PutNode(const NodeRecord& node) override;
   absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) override;
   absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) override;
+  absl::StatusOr<bool> HoldHousekeeping() override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "postgresql"; }
 
@@ -54,6 +55,8 @@ class PostgresJobStore final : public JobStore {
   static constexpr int64_t kExclusiveLock = 0x70726f7665720002;
   // The transaction lock that serializes claims.
   static constexpr int64_t kClaimLock = 0x70726f7665720003;
+  // The session lock of the cluster's housekeeper (on the ops connection).
+  static constexpr int64_t kHousekeepingLock = 0x70726f7665720004;
 
  private:
   PostgresJobStore(std::string uri, std::string password)
@@ -83,6 +86,7 @@ class PostgresJobStore final : public JobStore {
   std::atomic<bool> stop_listening_{false};
   PGconn* ops_ = nullptr;  // claims and leases, one statement each; guarded by ops_mu_
   std::mutex ops_mu_;
+  int housekeeper_pid_ = 0;  // the ops backend that holds kHousekeepingLock; 0: none
   // Runs `sql` with text parameters on ops_ (reset first when broken); `read` (optional)
   // sees the result.
   absl::Status OpsQuery(const std::string& sql, const std::vector<std::string>& params,

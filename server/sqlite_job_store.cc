@@ -212,6 +212,7 @@ SqliteJobStore::~SqliteJobStore() {
   sqlite3_close(reader_);
   sqlite3_close(db_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  if (housekeeper_fd_ >= 0) ::close(housekeeper_fd_);
 }
 
 absl::Status SqliteJobStore::Migrate() {
@@ -397,6 +398,22 @@ absl::StatusOr<std::vector<JobStore::NodeRecord>> SqliteJobStore::Nodes(int64_t 
   }
   if (rc != SQLITE_DONE) return SqlError(ops_, "nodes");
   return out;
+}
+
+absl::StatusOr<bool> SqliteJobStore::HoldHousekeeping() {
+  std::lock_guard<std::mutex> lock(housekeeper_mu_);
+  if (housekeeper_fd_ >= 0) return true;
+  const std::string path = path_ + ".housekeeper";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;  // another process is the housekeeper
+  }
+  housekeeper_fd_ = fd;
+  return true;
 }
 
 absl::StatusOr<int> SqliteJobStore::ForgetNodes(int64_t dead_before_ms) {

@@ -35,6 +35,7 @@ class SqliteJobStore final : public JobStore {
   absl::Status PutNode(const NodeRecord& node) override;
   absl::StatusOr<std::vector<NodeRecord>> Nodes(int64_t alive_since_ms) override;
   absl::StatusOr<int> ForgetNodes(int64_t dead_before_ms) override;
+  absl::StatusOr<bool> HoldHousekeeping() override;
   int schema_version() const override { return schema_version_; }
   const char* kind() const override { return "sqlite"; }
 
@@ -45,7 +46,9 @@ class SqliteJobStore final : public JobStore {
                            std::vector<absl::Status>& results) override;
   absl::Status Apply(const Change& c);
 
-  int lock_fd_ = -1;           // exclusive: the flock'ed PATH.lock
+  int lock_fd_ = -1;         // exclusive: the flock'ed PATH.lock
+  int housekeeper_fd_ = -1;  // the flock'ed PATH.housekeeper, once held
+  std::mutex housekeeper_mu_;
   sqlite3* db_ = nullptr;      // the writer thread's (and Open's, LoadAll's before it)
   sqlite3* reader_ = nullptr;  // guarded by reader_mu_
   std::mutex reader_mu_;

@@ -44,17 +44,22 @@ class ClusterTest : public ::testing::Test {
  protected:
   static constexpr int kNodes = 3;
 
-  void SetUp() override {
+  void SetUp() override { StartNodes(testing::NewPostgresDatabase("cluster")); }
+  void StartNodes(const std::string& database, std::vector<std::string> extra = {}) {
+    for (auto& n : nodes_) n->Kill();
+    nodes_.clear();
+    alpha_.clear();
+    beta_.clear();
     dir_ = TempDir("cluster");
-    database_ = testing::NewPostgresDatabase("cluster");
+    database_ = database;
     for (int i = 0; i < kNodes; ++i) {
       const std::string name = std::string(1, char('a' + i));
-      nodes_.push_back(std::make_unique<ProverdProcess>(
-          dir_ + "/data",
-          std::vector<std::string>{"--api-keys", KeysFile(dir_), "--rate-limit", "0", "--database",
-                                   database_, "--cluster", "--node-id", "node-" + name, "--lease-s",
-                                   "1"},
-          dir_ + "/node-" + name));
+      std::vector<std::string> flags = {
+          "--api-keys", KeysFile(dir_), "--rate-limit", "0",         "--database", database_,
+          "--cluster",  "--node-id",    "node-" + name, "--lease-s", "1"};
+      flags.insert(flags.end(), extra.begin(), extra.end());
+      nodes_.push_back(
+          std::make_unique<ProverdProcess>(dir_ + "/data", flags, dir_ + "/node-" + name));
       ASSERT_TRUE(nodes_.back()->Start()) << nodes_.back()->Log();
       alpha_.push_back(nodes_.back()->Client(kAlpha));
       beta_.push_back(nodes_.back()->Client(kBeta));
@@ -245,6 +250,82 @@ TEST_F(ClusterTest, APausedNodeWakesToFindItsJobTakenAndItsWritesFenced) {
   auto proof = alpha_[holder]->FetchProof(job.job_id());
   ASSERT_TRUE(proof.ok()) << proof.status();
   EXPECT_TRUE(VerifyFib(11, *proof).ok());
+}
+
+// SIGTERM of a node whose drain runs out: its running job goes back to the queue at once
+// (no lease to wait for) and another node finishes it; the node leaves the nodes table
+// marked draining.
+TEST_F(ClusterTest, ADrainedNodeHandsItsJobBack) {
+  StartNodes(testing::NewPostgresDatabase("drain"), {"--drain-timeout-s", "0.2"});
+  const v1::Job job = Submit(Slow(), alpha_[0].get());
+  const int holder = WaitHeld(job.job_id());
+  ASSERT_GE(holder, 0);
+  const int other = (holder + 1) % kNodes;
+  EXPECT_EQ(nodes_[holder]->Stop(), 0);
+  auto final = alpha_[other]->WaitFinal(job.job_id(), std::chrono::seconds(120));
+  ASSERT_TRUE(final.ok()) << final.status();
+  ASSERT_EQ(final->state(), v1::SUCCEEDED) << final->error();
+  EXPECT_EQ(final->attempts(), 2u);
+  double expired = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    if (i != holder) expired += Metric(i, "prover_lease_expirations_total");
+  }
+  EXPECT_EQ(expired, 0) << "handed back by the drain, not by a lease expiry";
+  auto info = alpha_[other]->ServerInfo();
+  ASSERT_TRUE(info.ok());
+  for (const v1::NodeInfo& n : info->nodes()) {
+    if (IndexOf(n.id()) == holder) EXPECT_TRUE(n.draining());
+  }
+}
+
+// The database restarts while jobs are submitted on every node and proved: the nodes
+// reconnect; every acknowledged job finishes, once.
+TEST_F(ClusterTest, APostgresRestartLosesNothing) {
+  auto pg = testing::PostgresServer::Start();
+  ASSERT_TRUE(pg);
+  StartNodes(testing::NewPostgresDatabase("cluster_restart", pg->url()));
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kNodes; ++t) {
+    submitters.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const std::string rid = "n" + std::to_string(t) + "-" + std::to_string(i);
+        for (int attempt = 0; attempt < 100; ++attempt) {  // a client's retry, same id
+          auto r = alpha_[t]->Submit(Fib(10, rid));
+          if (r.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            acknowledged.insert(r->job().job_id());
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const bool restarted = pg->Restart();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop = true;
+  for (auto& t : submitters) t.join();
+  ASSERT_TRUE(restarted);
+  ASSERT_GE(acknowledged.size(), 10u);
+  for (const std::string& id : acknowledged) {
+    auto j = alpha_[0]->WaitFinal(id, std::chrono::seconds(120));
+    ASSERT_TRUE(j.ok()) << id << " " << j.status();
+    EXPECT_EQ(j->state(), v1::SUCCEEDED) << id << " " << j->error();
+  }
+  double finished = 0, expired = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    finished += Metric(i, "prover_jobs_finished_total", "state=\"SUCCEEDED\"");
+    expired += Metric(i, "prover_lease_expirations_total");
+  }
+  // A job is proved again only after its lease expired while the database was away (each
+  // such requeue is counted); never otherwise.
+  EXPECT_GE(finished, double(acknowledged.size()));
+  EXPECT_LE(finished, double(acknowledged.size()) + expired);
 }
 
 // Jobs submitted anywhere spread over the nodes and each is proved once.
