@@ -146,11 +146,9 @@ JobManager::~JobManager() {
   if (housekeeping_.joinable()) housekeeping_.join();
   {
     std::lock_guard<std::mutex> lock(cluster_mu_);
-    cluster_stop_ = true;
+    claim_stop_ = true;
   }
   claim_cv_.notify_all();
-  mirror_cv_.notify_all();
-  beat_cv_.notify_all();
   if (claimer_.joinable()) claimer_.join();
   // No new job starts (Run also refuses once draining_ is set), then the running ones stop.
   if (scheduler_) scheduler_->Pause();
@@ -165,13 +163,21 @@ JobManager::~JobManager() {
   // was not built is not stopped.
   if (scheduler_) scheduler_->Stop();
   if (scheduler_ && store_) ReleaseClaims();
-  // The last fenced writes (requeues of stopped jobs) are committed while the lease is
-  // still beaten; then the node's threads end.
+  // The last fenced writes (requeues of stopped jobs) are committed while the leases are
+  // still beaten; then the node's threads end, and the store (its listener calls into this
+  // object) before the members they use.
   if (store_) store_->Flush();
+  {
+    std::lock_guard<std::mutex> lock(cluster_mu_);
+    cluster_stop_ = true;
+  }
+  mirror_cv_.notify_all();
+  beat_cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
   if (mirror_.joinable()) mirror_.join();
   if (metrics_ != nullptr) metrics_->SetLiveSource(nullptr);
   if (store_) store_->Flush();
+  store_.reset();
 }
 
 absl::Status JobManager::Recover() {
@@ -320,14 +326,21 @@ void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone do
   notify_after_commit = notify_after_commit || e->unsaved_notify;
   e->unsaved = e->unsaved_notify = false;
   ++e->writes_in_flight;
-  ++e->writes_started;
+  const uint64_t started = ++e->writes_started;
   const Guard guard = e->guard;
-  auto committed = [this, e, guard, notify_after_commit, done = std::move(done)](absl::Status s) {
+  auto committed = [this, e, guard, started, notify_after_commit,
+                    done = std::move(done)](absl::Status s) {
+    const bool refused =
+        s.code() == absl::StatusCode::kFailedPrecondition && guard.kind != Guard::kNone;
     {
       std::lock_guard<std::mutex> lock(mu_);
       --e->writes_in_flight;
+      if (refused && e->writes_started == started && e->before_guarded) {
+        ApplyLocked(e, *e->before_guarded);  // what the database still says (until reread)
+      }
+      if (s.ok() || refused) e->before_guarded.reset();
     }
-    if (s.code() == absl::StatusCode::kFailedPrecondition && guard.kind != Guard::kNone) {
+    if (refused) {
       // Cluster mode: the job moved on without this node (its lease expired and another node
       // took it, or another node settled the queued job first). Nothing changed; the row is
       // read again, and a holder's late write is counted.
@@ -746,8 +759,11 @@ bool JobManager::TransitionLocked(const EntryPtr& e, Move m, JobDone done) {
     // (only while it is still queued). Another node's running job is its holder's.
     if (cur.state == v1::RUNNING && cur.lease_node == node_id_) {
       e->guard = Guard{Guard::kFenced, JobStore::Fence{node_id_, cur.attempts}};
+      e->before_guarded = cur;
+      claims_.erase(cur.id);  // leaving RUNNING: the claim ends with this write
     } else if (cur.state == v1::QUEUED) {
       e->guard = Guard{Guard::kIfQueued, {}};
+      e->before_guarded = cur;
     } else if (cur.state == v1::RUNNING) {
       JobLog(LogLevel::kError, "refused to change a job another node holds", cur,
              {{"to", JobStateName(m.to)}, {"holder", cur.lease_node}});
@@ -824,6 +840,9 @@ void JobManager::Cancel(const std::string& tenant, const std::string& id, JobDon
         }
         // FAILED_PRECONDITION: it became final meanwhile; the answer is its state either way.
         RequestReload({id});
+        if (auto rows = store_->LoadJobs({id}); rows.ok() && !rows->empty()) {
+          return done(ToProto(rows->front()));  // as the database has it now
+        }
         std::lock_guard<std::mutex> lock(mu_);
         EntryPtr e = FindLocked(tenant, id);
         if (!e) return done(absl::NotFoundError(absl::StrCat("job_id: no job '", id, "'")));
@@ -1011,7 +1030,15 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     if (it == jobs_.end()) return RunOutcome::kDone;
     e = it->second;
     const JobRecord& r = e->rec;
-    if (r.state != v1::RUNNING || r.lease_node != node_id_ || e->local_attempt != 0) {
+    if (r.state != v1::RUNNING || r.lease_node != node_id_ || e->local_attempt == r.attempts) {
+      return RunOutcome::kDone;  // not this node's claim, or a Run of it holds it already
+    }
+    if (r.crashes >= options_.max_crashes) {
+      // Nodes died (their leases expired) while running it: it is not run again.
+      TransitionLocked(e, Move::Finish(v1::FAILED, v1::QUARANTINED,
+                                       absl::StrCat("nodes died ", r.crashes,
+                                                    " times while proving this job; it is not "
+                                                    "run again")));
       return RunOutcome::kDone;
     }
     if (draining_) {  // back to the cluster's queue: another node runs it
@@ -1269,9 +1296,13 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
                  {{"engine", engine.info().name}, {"error", message}});
           std::lock_guard<std::mutex> lock(mu_);
           if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
-          // Cluster mode: still this node's claim; the CPU engine reruns it under that lease.
-          if (!options_.cluster) TransitionLocked(e, Move::Requeue("gpu_error"));
-          return RunOutcome::kRetryOnCpu;
+          // Cluster mode: still this node's claim; its CPU engine reruns it under that lease,
+          // or, when that engine could never hold it, the cluster's queue takes it back.
+          if (options_.cluster && scheduler_->Fits(queued.estimated_bytes, /*cpu_only=*/true)) {
+            return RunOutcome::kRetryOnCpu;
+          }
+          TransitionLocked(e, Move::Requeue("gpu_error"));
+          return options_.cluster ? RunOutcome::kDone : RunOutcome::kRetryOnCpu;
         }
         return fail(v1::INTERNAL, message);
     }
@@ -1475,9 +1506,9 @@ void JobManager::ClaimLoop() {
         // Woken by a change (a job queued anywhere, a slot freed here); the timeout covers a
         // notification lost with the database connection.
         claim_cv_.wait_for(lock, std::chrono::seconds(1),
-                           [&] { return cluster_stop_ || claim_wake_; });
+                           [&] { return claim_stop_ || claim_wake_; });
       }
-      if (cluster_stop_) return;
+      if (claim_stop_) return;
       claim_wake_ = false;
     }
     again = false;
@@ -1526,9 +1557,16 @@ void JobManager::ClaimLoop() {
         e = AdoptLocked(row, /*enqueue=*/false);
       } else {
         e = it->second;
+        if (e->local_attempt != 0 && e->local_attempt != row.attempts) {
+          // A Run of an earlier attempt (this node was paused past its lease) is superseded.
+          StopLocked(e, StopReason::kLost);
+          e->local_attempt = 0;
+          e->progress_ms = 0;
+        }
         row.stage = "claimed";
         ApplyLocked(e, row);
       }
+      claims_[row.id] = row.attempts;
       ++e->writes_started;  // a read the mirror began before the claim is older than it
       JobLog(LogLevel::kInfo, "job claimed", row,
              {{"node", node_id_}, {"attempt", std::to_string(row.attempts)}});
@@ -1570,7 +1608,7 @@ void JobManager::HeartbeatLoop() {
     auto held = store_->Heartbeat(node_id_, now, options_.lease_ms);
     if (held.ok()) {
       std::set<std::string> still(held->begin(), held->end());
-      std::vector<std::string> lost;
+      std::vector<std::string> lost, orphans;
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& [id, e] : jobs_) {
@@ -1579,8 +1617,17 @@ void JobManager::HeartbeatLoop() {
             lost.push_back(id);
           }
         }
+        for (const std::string& id : *held) {
+          if (claims_.count(id)) continue;
+          auto it = jobs_.find(id);
+          if (it != jobs_.end() && (it->second->writes_in_flight > 0 || it->second->unsaved)) {
+            continue;  // its final write is on the way
+          }
+          orphans.push_back(id);
+        }
       }
       if (!lost.empty()) RequestReload(lost);
+      if (!orphans.empty()) RequeueOrphans(orphans, now);
     } else {
       s.Update(held.status());
     }
@@ -1634,15 +1681,61 @@ void JobManager::HeartbeatLoop() {
   }
 }
 
+void JobManager::RequeueOrphans(const std::vector<std::string>& ids, int64_t now) {
+  auto rows = store_->LoadJobs(ids);
+  if (!rows.ok()) return;
+  for (JobRecord& r : *rows) {
+    // Claimed under this node's id, by no claim of this process: a claim whose answer was
+    // lost, or one a dead process with the same --node-id left. A claim younger than a lease
+    // may still be on its way to the claimer.
+    if (r.state != v1::RUNNING || r.lease_node != node_id_ ||
+        now - r.started_ms < options_.lease_ms) {
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (claims_.count(r.id)) continue;
+    // This node's view may know better than the row read a moment ago: a result whose write
+    // is still being retried (the database was away), or a Run still going.
+    if (auto it = jobs_.find(r.id); it != jobs_.end()) {
+      const Entry& e = *it->second;
+      if (e.rec.final() || e.unsaved || e.writes_in_flight > 0 || e.local_attempt != 0) continue;
+    }
+    JobRecord requeued = r;
+    requeued.state = v1::QUEUED;
+    requeued.stage.clear();
+    requeued.progress = 0;
+    requeued.queued_ms = now;
+    ++requeued.crashes;
+    const uint32_t attempt = r.attempts;
+    JobLog(LogLevel::kWarning, "requeued a claim no process of this node runs", r,
+           {{"attempt", std::to_string(attempt)}});
+    if (metrics_ != nullptr) metrics_->JobRetried("orphan_claim");
+    store_->PutFenced(requeued, JobStore::Fence{node_id_, attempt},
+                      [this, id = r.id](absl::Status) { RequestReload({id}); });
+  }
+}
+
 void JobManager::MirrorLoop() {
+  // Rows skipped because this node's own write was in flight are read again shortly (the
+  // write's notification may have come, and been skipped, before its commit was answered).
+  std::vector<std::string> retry;
+  auto retry_delay = std::chrono::milliseconds(10);
   while (true) {
     std::vector<std::string> ids;
     {
       std::unique_lock<std::mutex> lock(cluster_mu_);
-      mirror_cv_.wait(lock, [&] { return cluster_stop_ || !reload_ids_.empty(); });
+      if (retry.empty()) {
+        mirror_cv_.wait(lock, [&] { return cluster_stop_ || !reload_ids_.empty(); });
+      } else {
+        mirror_cv_.wait_for(lock, retry_delay, [&] { return cluster_stop_; });
+      }
       if (cluster_stop_) return;
       ids.swap(reload_ids_);
     }
+    retry_delay = retry.empty() ? std::chrono::milliseconds(10)
+                                : std::min(retry_delay * 2, std::chrono::milliseconds(500));
+    ids.insert(ids.end(), retry.begin(), retry.end());
+    retry.clear();
     const bool everything = std::find(ids.begin(), ids.end(), "") != ids.end();
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -1693,6 +1786,7 @@ void JobManager::MirrorLoop() {
         } else if (s->second.exists != exists_now ||
                    (exists_now && (s->second.in_flight || it->second->writes_in_flight > 0 ||
                                    it->second->writes_started != s->second.started))) {
+          retry.push_back(row.id);
           continue;
         }
         queued = queued || row.state == v1::QUEUED;
@@ -1759,6 +1853,8 @@ void JobManager::ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed) 
     if (e->local_attempt != 0) StopLocked(e, StopReason::kLost);
     e->local_attempt = 0;
     e->progress_ms = 0;
+    auto claim = claims_.find(row.id);
+    if (claim != claims_.end() && claim->second <= cur.attempts) claims_.erase(claim);
   }
   if (SameRow(cur, row)) return;
   ApplyLocked(e, std::move(row));

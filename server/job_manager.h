@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -186,7 +187,10 @@ class JobManager {
     uint32_t writes_in_flight = 0;  // Persist calls not yet answered by the store
     uint64_t writes_started = 0;    // Persist calls ever, and claims (the mirror's check)
     Guard guard;                    // cluster mode: the condition of the last write (rewrites)
-    uint32_t local_attempt = 0;     // cluster mode: the attempt a Run of this process runs
+    // Cluster mode: the record before a conditional change, restored when the database
+    // refuses it (another node got there first), so nothing shows a state never committed.
+    std::optional<JobRecord> before_guarded;
+    uint32_t local_attempt = 0;  // cluster mode: the attempt a Run of this process runs
 
     std::map<uint64_t, Watcher> watchers;
     // What clients see, published on every change (PublishLocked): ListJobs reads it
@@ -222,6 +226,7 @@ class JobManager {
   // Cluster mode, stopping: claimed jobs no Run started go back to the queue (fenced).
   void ReleaseClaims();
   void RequestReload(std::vector<std::string> ids);
+  void RequeueOrphans(const std::vector<std::string>& ids, int64_t now);
   // Cluster mode: a job this node has not heard of yet (submitted on another node a moment
   // ago), or, with `unless_succeeded`, one not yet SUCCEEDED here, is read from the database
   // (one primary-key read) so that a client moving between nodes never sees it missing.
@@ -293,6 +298,10 @@ class JobManager {
   mutable std::mutex index_mu_;
   std::map<std::string, std::map<std::pair<int64_t, std::string>, EntryPtr>> by_tenant_;
   std::map<std::string, TenantUsage> usage_;
+  // Cluster mode: the claims this process made and still holds (id -> attempt). A row held
+  // under this node's id that is not here (a claim whose answer was lost, or one a dead
+  // process of the same --node-id left) is requeued by the heartbeat, not beaten forever.
+  std::map<std::string, uint32_t> claims_;
   uint64_t next_token_ = 1;
   bool draining_ = false;
 
@@ -308,7 +317,8 @@ class JobManager {
   int64_t started_ms_ = 0;
   mutable std::mutex cluster_mu_;
   std::condition_variable claim_cv_, mirror_cv_, beat_cv_;
-  bool cluster_stop_ = false;
+  bool cluster_stop_ = false;  // heartbeat and mirror
+  bool claim_stop_ = false;    // the claimer (first: no claim while the node stops)
   bool claim_wake_ = false;
   std::atomic<bool> housekeeper_{false};  // cluster mode: this node holds the role
   bool beat_now_ = false;

@@ -249,6 +249,9 @@ absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::stri
   auto ops = Connect(uri, password);
   if (!ops.ok()) return ops.status();
   store->ops_ = *ops;
+  auto claim = Connect(uri, password);
+  if (!claim.ok()) return claim.status();
+  store->claim_ = *claim;
   store->StartWriter();
   return std::unique_ptr<JobStore>(std::move(store));
 }
@@ -258,6 +261,7 @@ PostgresJobStore::~PostgresJobStore() {
   if (listener_.joinable()) listener_.join();
   StopWriter();
   if (ops_ != nullptr) PQfinish(ops_);
+  if (claim_ != nullptr) PQfinish(claim_);
   if (reader_ != nullptr) PQfinish(reader_);
   if (writer_ != nullptr) PQfinish(writer_);
 }
@@ -512,30 +516,35 @@ absl::StatusOr<JobRecord> PostgresJobStore::FindByRequest(const std::string& ten
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
   static const std::string kSql = job_sql::Claim('$', /*skip_locked=*/true);
   static const std::string kLock = absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLock, ")");
-  std::lock_guard<std::mutex> lock(ops_mu_);
-  if (!Ready(ops_)) return absl::UnavailableError("postgresql: the connection is down");
+  std::lock_guard<std::mutex> lock(claim_mu_);
+  if (!Ready(claim_)) return absl::UnavailableError("postgresql: the connection is down");
   // Claims one at a time across the cluster: the claim statement, run after the lock is
   // held, sees every earlier claim committed, so the running counts per tenant it orders
   // and limits by are exact.
-  if (auto s = Exec(ops_, "BEGIN"); !s.ok()) return s;
+  if (auto s = Exec(claim_, "BEGIN"); !s.ok()) return s;
   auto fail = [&](absl::Status s) {
-    Exec(ops_, "ROLLBACK").IgnoreError();
+    Exec(claim_, "ROLLBACK").IgnoreError();
     return s;
   };
-  // A claim waits for the others at most this long (heartbeats queue behind it).
-  if (auto s = Exec(ops_, "SET LOCAL lock_timeout = '5s'"); !s.ok()) return fail(s);
-  if (auto s = Exec(ops_, kLock); !s.ok()) return fail(s);
+  // A claim waits for the others at most this long; and a claimer that stops in the middle
+  // (a paused process) loses its transaction, and the lock with it, after 2 s instead of
+  // blocking every node's claims. Heartbeats have a connection of their own.
+  if (auto s = Exec(claim_, "SET LOCAL lock_timeout = '2s'"); !s.ok()) return fail(s);
+  if (auto s = Exec(claim_, "SET LOCAL idle_in_transaction_session_timeout = '2s'"); !s.ok()) {
+    return fail(s);
+  }
+  if (auto s = Exec(claim_, kLock); !s.ok()) return fail(s);
   const std::string now = std::to_string(req.now_ms), lease = std::to_string(req.lease_ms),
                     max = std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
                     limit = std::to_string(req.max_running_per_tenant);
   const char* values[] = {req.node.c_str(), now.c_str(), lease.c_str(), max.c_str(), limit.c_str()};
   std::vector<JobRecord> rows;
   {
-    Result r(PQexecParams(ops_, kSql.c_str(), 5, nullptr, values, nullptr, nullptr, 0));
-    if (!r.ok()) return fail(PgError(ops_, r, "claim"));
+    Result r(PQexecParams(claim_, kSql.c_str(), 5, nullptr, values, nullptr, nullptr, 0));
+    if (!r.ok()) return fail(PgError(claim_, r, "claim"));
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(JobFromRow(PgRow(r.get(), i)));
   }
-  if (auto s = Exec(ops_, "COMMIT"); !s.ok()) return fail(s);
+  if (auto s = Exec(claim_, "COMMIT"); !s.ok()) return fail(s);
   if (rows.empty()) return absl::NotFoundError("no queued job fits");
   return std::move(rows[0]);
 }

@@ -86,6 +86,8 @@ class PostgresJobStore final : public JobStore {
   std::atomic<bool> stop_listening_{false};
   PGconn* ops_ = nullptr;  // claims and leases, one statement each; guarded by ops_mu_
   std::mutex ops_mu_;
+  PGconn* claim_ = nullptr;  // claims, whose transactions may wait for each other
+  std::mutex claim_mu_;
   int housekeeper_pid_ = 0;  // the ops backend that holds kHousekeepingLock; 0: none
   // Runs `sql` with text parameters on ops_ (reset first when broken); `read` (optional)
   // sees the result.
