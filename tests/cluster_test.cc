@@ -328,6 +328,88 @@ TEST_F(ClusterTest, APostgresRestartLosesNothing) {
   EXPECT_LE(finished, double(acknowledged.size()) + expired);
 }
 
+// Clients submit to every node while random nodes are killed (-9) and started again (with
+// the same --node-id: its leftover claims are requeued). Every acknowledged job SUCCEEDS,
+// each extra attempt is explained by a requeue the nodes recorded (a lease expiry or a
+// leftover claim), and sample proofs verify. The CI run is short; scripts/cluster-soak.sh
+// runs it long (PROVER_SOAK_CLIENTS, PROVER_SOAK_JOBS, PROVER_SOAK_KILLS).
+TEST_F(ClusterTest, LoadWithNodesKilledLosesNothing) {
+  auto env = [](const char* name, int fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v ? std::atoi(v) : fallback;
+  };
+  const int clients = env("PROVER_SOAK_CLIENTS", 8), jobs = env("PROVER_SOAK_JOBS", 5),
+            kills = env("PROVER_SOAK_KILLS", 3);
+  std::mutex mu;
+  std::map<std::string, uint32_t> acknowledged;  // job -> log rows
+  std::atomic<int> done_clients{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      // Each client has its own connections, to every node; it moves on when one fails.
+      std::vector<std::unique_ptr<ProverClient>> conns;
+      for (auto& n : nodes_) conns.push_back(n->Client(kAlpha));
+      for (int j = 0; j < jobs; ++j) {
+        const uint32_t rows = 8 + uint32_t((c + j) % 4);
+        const std::string rid = "c" + std::to_string(c) + "-" + std::to_string(j);
+        for (int attempt = 0; attempt < 600; ++attempt) {
+          std::unique_ptr<ProverClient>& cl = conns[size_t(c + attempt) % conns.size()];
+          v1::SubmitProofRequest req = Fib(rows, rid);
+          req.mutable_options()->set_grinding_bits(23);  // 0.1 to 0.6 s of work each
+          auto r = cl->Submit(req);
+          if (r.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            acknowledged[r->job().job_id()] = rows;
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+      ++done_clients;
+    });
+  }
+  // The killer: a random node, killed and started again, `kills` times.
+  std::mt19937 rng(12345);
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
+    const int victim = int(rng() % kNodes);
+    nodes_[victim]->Kill();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_TRUE(nodes_[victim]->Start()) << nodes_[victim]->Log();
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(done_clients, clients);
+  for (int i = 0; i < kNodes; ++i) alpha_[i] = nodes_[i]->Client(kAlpha);  // new ports
+  ASSERT_EQ(acknowledged.size(), size_t(clients * jobs)) << "every request acknowledged once";
+  int extra_attempts = 0, checked = 0;
+  for (const auto& [id, rows] : acknowledged) {
+    auto j = alpha_[0]->WaitFinal(id, std::chrono::seconds(300));
+    ASSERT_TRUE(j.ok()) << id << " " << j.status();
+    ASSERT_EQ(j->state(), v1::SUCCEEDED) << id << " " << j->error();
+    extra_attempts += int(j->attempts()) - 1;
+    if (checked++ % 7 == 0) {
+      auto proof = alpha_[0]->FetchProof(id);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(VerifyFib(rows, *proof).ok()) << id;
+    }
+  }
+  // Each extra attempt follows a requeue some node logged (killed nodes' logs included).
+  int requeues = 0;
+  for (auto& n : nodes_) {
+    std::istringstream log(n->Log());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"lease expired; job requeued\"") != std::string::npos ||
+          line.find("\"requeued a claim no process of this node runs\"") != std::string::npos ||
+          line.find("\"job requeued\"") != std::string::npos) {
+        ++requeues;
+      }
+    }
+  }
+  EXPECT_LE(extra_attempts, requeues);
+  std::fprintf(stderr, "load: %zu jobs, %d kills, %d extra attempts, %d requeues logged\n",
+               acknowledged.size(), kills, extra_attempts, requeues);
+}
+
 // Jobs submitted anywhere spread over the nodes and each is proved once.
 TEST_F(ClusterTest, JobsSpreadOverTheNodesAndEachRunsOnce) {
   std::vector<std::string> ids;
