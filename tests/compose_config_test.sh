@@ -117,7 +117,7 @@ COUNTERS = {
     "prover_artifact_corruptions_total",
     "prover_gpu_pcie_bytes_total", "prover_gpu_kernel_launches_total",
     "prover_resource_refusals_total", "prover_job_retries_total",
-    "prover_fenced_writes_total",
+    "prover_fenced_writes_total", "prover_lease_expirations_total",
 }
 GAUGES = {
     "prover_jobs", "prover_queue_depth", "prover_queue_oldest_age_seconds",
@@ -130,7 +130,7 @@ GAUGES = {
 HISTOGRAMS = {
     "prover_job_duration_seconds", "prover_job_queue_wait_seconds",
     "prover_stage_duration_seconds", "prover_proof_size_bytes",
-    "prover_request_duration_seconds",
+    "prover_request_duration_seconds", "prover_claim_duration_seconds",
 }
 EXPORTED = COUNTERS | GAUGES | HISTOGRAMS
 METRIC_RE = re.compile(r"\bprover_[A-Za-z0-9_:]*")
@@ -189,7 +189,7 @@ for p in top:
 
 rows = [p.get("title") for p in top if p.get("type") == "row"]
 rows += [p.get("title") for p in all_panels if p.get("type") == "row" and p not in top]
-want_rows = ["Overview", "Latency", "Engines", "API", "Proofs", "Resources and process"]
+want_rows = ["Overview", "Latency", "Engines", "API", "Proofs", "Resources and process", "Nodes"]
 check(rows == want_rows, f"dashboard rows are {', '.join(want_rows)}", f"rows = {rows}")
 
 ids = [p.get("id") for p in all_panels]
@@ -465,6 +465,32 @@ if promtool:
               r.stdout + r.stderr)
     finally:
         os.unlink(path)
+
+# ------------------------------------------------------------- the cluster compose file
+cluster_path = "deploy/docker-compose.cluster.yml"
+cluster_text = open(cluster_path).read()
+for mount in sorted(set(re.findall(r"-\s+(\./[^:\s]+):", cluster_text))):
+    check(os.path.exists(os.path.join("deploy", mount)), f"{cluster_path} mounts {mount}, which exists")
+node_ids = re.findall(r'"--node-id", "([^"]+)"', cluster_text)
+check(len(node_ids) == 3 and len(set(node_ids)) == 3, f"{cluster_path}: three nodes, distinct ids",
+      node_ids)
+check(cluster_text.count('"--cluster"') == 3, f"{cluster_path}: every node runs --cluster")
+check("POSTGRES_PASSWORD_FILE: /run/secrets/db_password" in cluster_text and
+      cluster_text.count('"--database-password-file", "/run/secrets/db_password"') == 3,
+      f"{cluster_path}: the database password is a secret, for PostgreSQL and every node")
+lb = open("deploy/nginx/grpc-lb.conf").read()
+check(sorted(re.findall(r"server (node-[a-z]+):50051;", lb)) == sorted(node_ids),
+      "deploy/nginx/grpc-lb.conf balances over exactly the cluster's nodes")
+prom = open("deploy/prometheus/prometheus-cluster.yml").read()
+check(all(f"{n}:9464" in prom for n in node_ids), "prometheus-cluster.yml scrapes every node")
+if HAVE_YAML:
+    import yaml
+    try:
+        doc = yaml.safe_load(cluster_text)
+        check(set(doc["services"]) >= set(node_ids) | {"postgres", "gateway"},
+              f"{cluster_path} parses, with postgres, the gateway and the nodes")
+    except Exception as e:  # noqa: BLE001
+        fail(f"{cluster_path} parses as YAML", e)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
