@@ -9,6 +9,15 @@
 //                              PROVER_TEST_POSTGRES names one; default fsync and
 //                              synchronous_commit). The jobs (fibonacci 2^3) are proved
 //                              meanwhile on the same cores.
+//   service/submit/cluster3/threads:N  the same against three proverd nodes in cluster mode on
+//                              one PostgreSQL database (the postgres server's), each client
+//                              thread submitting to one node (thread i to node i mod 3).
+//   service/cluster/watch      one tiny job at a time, submitted to node i mod 3 and watched
+//                              (WatchJob) on all three nodes: the spread between the first
+//                              node's and the last node's sight of SUCCEEDED is the
+//                              cross-node notification latency (watch_spread_p50_ms /
+//                              _p99_ms); started_ms - created_ms is the queue-to-claim time
+//                              of an idle cluster (claim_p50_ms / claim_p99_ms).
 //   service/overhead           one tiny job at a time (fibonacci 2^3, 16 grinding bits):
 //                              submit -> SUCCEEDED seen by WaitJob, minus the engine's own
 //                              proving time; p50 and p99 in ms (counters overhead_p50_ms,
@@ -18,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <memory>
 
 #include "bench/bench_main.h"
@@ -28,10 +38,11 @@ namespace prover::bench {
 namespace {
 
 std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
-                                                     const std::string& database = "") {
+                                                     const std::string& database = "",
+                                                     const std::string& cluster_node = "") {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("service_bench_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  if (cluster_node.empty()) std::filesystem::remove_all(dir);
   std::vector<std::string> flags = {
       "--insecure-loopback", "--rate-limit", "0", "--max-queued-per-tenant", "1000000",
       "--log-level",         "warning"};
@@ -39,7 +50,12 @@ std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
     flags.push_back("--database");
     flags.push_back(database);
   }
-  auto p = std::make_unique<testing::ProverdProcess>(dir.string(), flags);
+  if (!cluster_node.empty()) {  // one data directory for the cluster, files of its own
+    for (const char* f : {"--cluster", "--node-id"}) flags.push_back(f);
+    flags.push_back(cluster_node);
+  }
+  auto p = std::make_unique<testing::ProverdProcess>(
+      dir.string(), flags, cluster_node.empty() ? "" : (dir / cluster_node).string());
   if (!p->Start()) {
     std::fprintf(stderr, "service-bench: proverd did not start:\n%s\n", p->Log().c_str());
     std::exit(1);
@@ -50,6 +66,7 @@ std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
 testing::ProverdProcess* g_submit_server = nullptr;
 testing::ProverdProcess* g_postgres_server = nullptr;
 testing::ProverdProcess* g_overhead_server = nullptr;
+std::vector<testing::ProverdProcess*> g_cluster;  // three nodes, or none
 std::atomic<uint64_t> g_counter{0};
 
 v1::SubmitProofRequest Tiny(const std::string& request_id) {
@@ -89,6 +106,75 @@ void BM_Submit(benchmark::State& state, testing::ProverdProcess** server) {
       benchmark::Counter(Percentile(latency, 0.50), benchmark::Counter::kAvgThreads);
   state.counters["submit_p99_ms"] =
       benchmark::Counter(Percentile(latency, 0.99), benchmark::Counter::kAvgThreads);
+}
+
+void BM_ClusterSubmit(benchmark::State& state) {
+  if (g_cluster.empty()) {
+    state.SkipWithError("no cluster (no PostgreSQL server)");
+    return;
+  }
+  auto client = g_cluster[size_t(state.thread_index()) % g_cluster.size()]->Client("");
+  std::vector<double> latency;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = client->Submit(Tiny("c" + std::to_string(g_counter++)));
+    latency.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["submit_p50_ms"] =
+      benchmark::Counter(Percentile(latency, 0.50), benchmark::Counter::kAvgThreads);
+  state.counters["submit_p99_ms"] =
+      benchmark::Counter(Percentile(latency, 0.99), benchmark::Counter::kAvgThreads);
+}
+
+void BM_ClusterWatch(benchmark::State& state) {
+  if (g_cluster.empty()) {
+    state.SkipWithError("no cluster (no PostgreSQL server)");
+    return;
+  }
+  std::vector<std::unique_ptr<client::ProverClient>> clients;
+  for (auto* n : g_cluster) clients.push_back(n->Client(""));
+  std::vector<double> spread, claim;
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = clients[i++ % clients.size()]->Submit(Tiny("w" + std::to_string(g_counter++)));
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      break;
+    }
+    const std::string id = r->job().job_id();
+    std::vector<std::future<std::chrono::steady_clock::time_point>> seen;
+    for (auto& c : clients) {
+      seen.push_back(std::async(std::launch::async, [&c, id] {
+        std::chrono::steady_clock::time_point at{};
+        (void)c->Watch(id, [&](const v1::Job& j) {
+          if (j.state() == v1::SUCCEEDED && at == std::chrono::steady_clock::time_point{}) {
+            at = std::chrono::steady_clock::now();
+          }
+        });
+        return at;
+      }));
+    }
+    std::vector<std::chrono::steady_clock::time_point> at;
+    for (auto& f : seen) at.push_back(f.get());
+    if (std::count(at.begin(), at.end(), std::chrono::steady_clock::time_point{}) > 0) {
+      state.SkipWithError("a node never showed the job SUCCEEDED");
+      break;
+    }
+    const auto [lo, hi] = std::minmax_element(at.begin(), at.end());
+    spread.push_back(std::chrono::duration<double, std::milli>(*hi - *lo).count());
+    auto job = clients[0]->GetJob(id);
+    if (job.ok()) claim.push_back(double(job->started_ms()) - double(job->created_ms()));
+  }
+  state.counters["watch_spread_p50_ms"] = Percentile(spread, 0.50);
+  state.counters["watch_spread_p99_ms"] = Percentile(spread, 0.99);
+  state.counters["claim_p50_ms"] = Percentile(claim, 0.50);
+  state.counters["claim_p99_ms"] = Percentile(claim, 0.99);
 }
 
 void BM_Overhead(benchmark::State& state) {
@@ -145,6 +231,16 @@ int main(int argc, char** argv) {
         StartServer("postgres", prover::testing::NewPostgresDatabase("bench", postgres_url));
     g_postgres_server = postgres_server.get();
   }
+  std::vector<std::unique_ptr<prover::testing::ProverdProcess>> cluster;
+  if (!postgres_url.empty()) {
+    const std::string db = prover::testing::NewPostgresDatabase("bench_cluster", postgres_url);
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                ("service_bench_cluster_" + std::to_string(::getpid())));
+    for (const char* node : {"node-a", "node-b", "node-c"}) {
+      cluster.push_back(StartServer("cluster", db, node));
+      g_cluster.push_back(cluster.back().get());
+    }
+  }
   return RunBenchmarkMain(
       argc, argv, [](const char*) { return false; },
       [] {
@@ -152,6 +248,10 @@ int main(int argc, char** argv) {
         // other server proves on the same cores for a while afterwards.
         benchmark::RegisterBenchmark("service/overhead", BM_Overhead)
             ->Iterations(300)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("service/cluster/watch", BM_ClusterWatch)
+            ->Iterations(200)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
         for (auto [name, server] : {std::pair{"service/submit/sqlite", &g_submit_server},
@@ -163,6 +263,13 @@ int main(int argc, char** argv) {
                 ->MinTime(3.0)
                 ->Unit(benchmark::kMillisecond);
           }
+        }
+        for (int threads : {1, 8, 32}) {
+          benchmark::RegisterBenchmark("service/submit/cluster3", BM_ClusterSubmit)
+              ->Threads(threads)
+              ->UseRealTime()
+              ->MinTime(3.0)
+              ->Unit(benchmark::kMillisecond);
         }
       });
 }

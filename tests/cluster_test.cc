@@ -375,11 +375,10 @@ TEST_F(ClusterTest, LoadWithNodesKilledLosesNothing) {
     const int victim = int(rng() % kNodes);
     nodes_[victim]->Kill();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    ASSERT_TRUE(nodes_[victim]->Start()) << nodes_[victim]->Log();
+    ASSERT_TRUE(nodes_[victim]->RestartInPlace()) << nodes_[victim]->Log();
   }
   for (auto& t : threads) t.join();
   ASSERT_EQ(done_clients, clients);
-  for (int i = 0; i < kNodes; ++i) alpha_[i] = nodes_[i]->Client(kAlpha);  // new ports
   ASSERT_EQ(acknowledged.size(), size_t(clients * jobs)) << "every request acknowledged once";
   int extra_attempts = 0, checked = 0;
   for (const auto& [id, rows] : acknowledged) {

@@ -80,7 +80,11 @@ class ProverdProcess {
         if (line.rfind("grpc=", 0) == 0) grpc_ = line.substr(5);
         if (line.rfind("metrics=", 0) == 0) metrics_ = line.substr(8);
       }
-      if (!grpc_.empty()) return true;
+      if (!grpc_.empty()) {
+        last_grpc_ = grpc_;
+        last_metrics_ = metrics_;
+        return true;
+      }
       int status;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -89,6 +93,18 @@ class ProverdProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
+  }
+
+  // Starts again on the addresses of the last start (clients keep their channels, which
+  // reconnect): a machine restarted in place.
+  bool RestartInPlace() {
+    const std::vector<std::string> saved = flags_;
+    if (!last_grpc_.empty()) {
+      flags_.insert(flags_.end(), {"--listen", last_grpc_, "--metrics-listen", last_metrics_});
+    }
+    const bool ok = Start();
+    flags_ = saved;
+    return ok;
   }
 
   // Waits for the process to exit by itself (at most `timeout`); its exit status, or -1.
@@ -159,6 +175,7 @@ class ProverdProcess {
   std::vector<std::string> flags_;
   std::string files_dir_;
   std::string ready_, log_, grpc_, metrics_;
+  std::string last_grpc_, last_metrics_;  // RestartInPlace
   pid_t pid_ = -1;
   rlim_t nofile_limit_ = 0;
 };
