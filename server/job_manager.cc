@@ -1784,8 +1784,9 @@ void JobManager::MirrorLoop() {
         if (s == seen.end()) {
           if (exists_now) continue;  // everything-reload: a job this node made meanwhile
         } else if (s->second.exists != exists_now ||
-                   (exists_now && (s->second.in_flight || it->second->writes_in_flight > 0 ||
-                                   it->second->writes_started != s->second.started))) {
+                   (exists_now &&
+                    (s->second.in_flight || it->second->writes_in_flight > 0 ||
+                     it->second->unsaved || it->second->writes_started != s->second.started))) {
           retry.push_back(row.id);
           continue;
         }
@@ -1834,7 +1835,10 @@ void JobManager::ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed) 
     return;
   }
   EntryPtr e = it->second;
-  if (!e->durable) return;  // this node's submission, committed: its own callback publishes it
+  // This node's submission (its own callback publishes it), or a change of this node not
+  // yet committed (the database was away: housekeeping writes it again), is newer than the
+  // row.
+  if (!e->durable || e->unsaved) return;
   const JobRecord& cur = e->rec;
   if (cur.state == v1::RUNNING && cur.lease_node == node_id_) {
     if (row.state == v1::RUNNING && row.lease_node == node_id_ && row.attempts == cur.attempts) {

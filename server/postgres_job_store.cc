@@ -516,35 +516,67 @@ absl::StatusOr<JobRecord> PostgresJobStore::FindByRequest(const std::string& ten
 absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
   static const std::string kSql = job_sql::Claim('$', /*skip_locked=*/true);
   static const std::string kLock = absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLock, ")");
-  std::lock_guard<std::mutex> lock(claim_mu_);
-  if (!Ready(claim_)) return absl::UnavailableError("postgresql: the connection is down");
   // Claims one at a time across the cluster: the claim statement, run after the lock is
   // held, sees every earlier claim committed, so the running counts per tenant it orders
-  // and limits by are exact.
-  if (auto s = Exec(claim_, "BEGIN"); !s.ok()) return s;
-  auto fail = [&](absl::Status s) {
-    Exec(claim_, "ROLLBACK").IgnoreError();
-    return s;
-  };
-  // A claim waits for the others at most this long; and a claimer that stops in the middle
-  // (a paused process) loses its transaction, and the lock with it, after 2 s instead of
-  // blocking every node's claims. Heartbeats have a connection of their own.
-  if (auto s = Exec(claim_, "SET LOCAL lock_timeout = '2s'"); !s.ok()) return fail(s);
-  if (auto s = Exec(claim_, "SET LOCAL idle_in_transaction_session_timeout = '2s'"); !s.ok()) {
-    return fail(s);
-  }
-  if (auto s = Exec(claim_, kLock); !s.ok()) return fail(s);
+  // and limits by are exact. A claim waits for the others at most lock_timeout; and a
+  // claimer that stops in the middle (a paused process) loses its transaction, and the lock
+  // with it, after 2 s instead of blocking every node's claims. Heartbeats have a connection
+  // of their own. The transaction is sent in one pipeline: one round trip per claim.
+  static const std::string kStatements[] = {"BEGIN",
+                                            "SET LOCAL lock_timeout = '2s'",
+                                            "SET LOCAL idle_in_transaction_session_timeout = '2s'",
+                                            kLock,
+                                            kSql,
+                                            "COMMIT"};
+  constexpr int kClaimStatement = 4;
+  std::lock_guard<std::mutex> lock(claim_mu_);
+  if (!Ready(claim_)) return absl::UnavailableError("postgresql: the connection is down");
   const std::string now = std::to_string(req.now_ms), lease = std::to_string(req.lease_ms),
                     max = std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
                     limit = std::to_string(req.max_running_per_tenant);
   const char* values[] = {req.node.c_str(), now.c_str(), lease.c_str(), max.c_str(), limit.c_str()};
-  std::vector<JobRecord> rows;
-  {
-    Result r(PQexecParams(claim_, kSql.c_str(), 5, nullptr, values, nullptr, nullptr, 0));
-    if (!r.ok()) return fail(PgError(claim_, r, "claim"));
-    for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(JobFromRow(PgRow(r.get(), i)));
+  if (PQenterPipelineMode(claim_) != 1) {
+    return absl::UnavailableError("postgresql: cannot enter pipeline mode");
   }
-  if (auto s = Exec(claim_, "COMMIT"); !s.ok()) return fail(s);
+  bool sent = true;
+  for (int i = 0; sent && i < 6; ++i) {
+    sent = PQsendQueryParams(claim_, kStatements[i].c_str(), i == kClaimStatement ? 5 : 0, nullptr,
+                             i == kClaimStatement ? values : nullptr, nullptr, nullptr, 0) == 1;
+  }
+  sent = sent && PQpipelineSync(claim_) == 1;
+  absl::Status failed =
+      sent ? absl::OkStatus()
+           : absl::UnavailableError(absl::StrCat("postgresql: claim: ", PQerrorMessage(claim_)));
+  std::vector<JobRecord> rows;
+  for (int i = 0; sent && i < 6; ++i) {
+    Result r(PQgetResult(claim_));
+    if (r.get() == nullptr) {
+      failed = absl::UnavailableError(
+          absl::StrCat("postgresql: a claim's results ended early: ", PQerrorMessage(claim_)));
+      break;
+    }
+    if (!r.ok() && failed.ok()) {
+      failed = PQresultStatus(r.get()) == PGRES_PIPELINE_ABORTED
+                   ? absl::AbortedError("claim pipeline aborted")
+                   : PgError(claim_, r, "claim");
+    } else if (r.ok() && i == kClaimStatement) {
+      for (int k = 0; k < PQntuples(r.get()); ++k) rows.push_back(JobFromRow(PgRow(r.get(), k)));
+    }
+    while (PGresult* extra = PQgetResult(claim_)) PQclear(extra);  // the null that ends it
+  }
+  if (sent && failed.code() != absl::StatusCode::kUnavailable) {
+    Result sync(PQgetResult(claim_));
+    if (sync.get() == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      failed.Update(absl::UnavailableError("postgresql: a claim did not end with its sync"));
+    }
+  }
+  if (PQexitPipelineMode(claim_) != 1) PQreset(claim_);  // results left unread: start afresh
+  if (!failed.ok()) {
+    // A failed statement leaves the transaction aborted (or the connection broken: the next
+    // claim resets it).
+    if (PQstatus(claim_) == CONNECTION_OK) Exec(claim_, "ROLLBACK").IgnoreError();
+    return failed;
+  }
   if (rows.empty()) return absl::NotFoundError("no queued job fits");
   return std::move(rows[0]);
 }
