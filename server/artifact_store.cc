@@ -248,13 +248,19 @@ std::vector<std::string> ArtifactStore::List(ArtifactKind kind) const {
   return out;
 }
 
-int ArtifactStore::RemoveTemporaries() {
+int ArtifactStore::RemoveTemporaries(std::chrono::seconds older_than) {
   int removed = 0;
+  const auto cutoff = fs::file_time_type::clock::now() - older_than;
   for (ArtifactKind k : {ArtifactKind::kInput, ArtifactKind::kProof}) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(DirOf(k), ec)) {
       const std::string f = e.path().filename().string();
       if (f.size() > 4 && f.compare(f.size() - 4, 4, kTmpSuffix) == 0) {
+        if (older_than.count() > 0) {
+          std::error_code tec;
+          const auto written = fs::last_write_time(e.path(), tec);
+          if (tec || written > cutoff) continue;  // perhaps another process's write
+        }
         fs::remove(e.path(), ec);
         ++removed;
       }

@@ -15,6 +15,7 @@
 // once (by the job that owns it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -98,8 +99,9 @@ class ArtifactStore {
   absl::Status Remove(ArtifactKind kind, std::string_view name);
   // The names present (not temporaries).
   std::vector<std::string> List(ArtifactKind kind) const;
-  // Deletes leftovers of interrupted writes; returns how many.
-  int RemoveTemporaries();
+  // Deletes leftovers of interrupted writes; returns how many. `older_than` > 0: only those
+  // last written that long ago (a directory other processes write into: cluster mode).
+  int RemoveTemporaries(std::chrono::seconds older_than = std::chrono::seconds(0));
 
   std::string PathOf(ArtifactKind kind, std::string_view name) const;
 

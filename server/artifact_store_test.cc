@@ -88,6 +88,16 @@ TEST_F(ArtifactStoreTest, StreamingWriteAndAbandonedWriters) {
   std::ofstream(dir_ / "artifacts" / "proofs" / "j.proof.1.2.tmp") << "junk";
   EXPECT_EQ(store_->RemoveTemporaries(), 1);
   EXPECT_TRUE(store_->List(ArtifactKind::kProof).empty());
+  // Cluster mode: a temporary another node may still be writing stays; one interrupted an
+  // hour ago goes.
+  const fs::path fresh = dir_ / "artifacts" / "proofs" / "k.proof.3.4.tmp";
+  const fs::path stale = dir_ / "artifacts" / "proofs" / "l.proof.5.6.tmp";
+  std::ofstream(fresh) << "being written";
+  std::ofstream(stale) << "left over";
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  EXPECT_EQ(store_->RemoveTemporaries(std::chrono::hours(1)), 1);
+  EXPECT_TRUE(fs::exists(fresh));
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 // An operator's FIFO (or any non-regular file) in place of an artifact must not block the

@@ -92,7 +92,11 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
   auto artifacts = ArtifactStore::Open(options.data_dir);
   if (!artifacts.ok()) return artifacts.status();
   m->artifacts_ = *std::move(artifacts);
-  if (const int n = m->artifacts_->RemoveTemporaries(); n > 0) {
+  // Cluster mode: other nodes write into the same directory; only their writes that have
+  // been interrupted for an hour are leftovers.
+  if (const int n = m->artifacts_->RemoveTemporaries(options.cluster ? std::chrono::hours(1)
+                                                                     : std::chrono::hours(0));
+      n > 0) {
     Log(LogLevel::kInfo, "removed leftovers of interrupted writes", {{"files", std::to_string(n)}});
   }
   m->store_ = std::move(store);
