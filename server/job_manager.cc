@@ -181,7 +181,8 @@ JobManager::~JobManager() {
   if (mirror_.joinable()) mirror_.join();
   if (metrics_ != nullptr) metrics_->SetLiveSource(nullptr);
   if (store_) store_->Flush();
-  store_.reset();
+  // The store goes first of the members (it is declared last): its listener and writer,
+  // whose callbacks use the others, end before them.
 }
 
 absl::Status JobManager::Recover() {
@@ -366,7 +367,8 @@ void JobManager::Persist(const EntryPtr& e, bool notify_after_commit, JobDone do
              {{"error", std::string(s.message())}});
       {
         std::lock_guard<std::mutex> lock(mu_);
-        e->unsaved = true;
+        // Cluster mode: a later write (or a claim) of the job stands for this one.
+        if (!options_.cluster || e->writes_started == started) e->unsaved = true;
         e->unsaved_notify = e->unsaved_notify || notify_after_commit;
       }
       if (done) done(absl::UnavailableError("cannot store the change yet; try again"));
@@ -1266,7 +1268,10 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     // Stopped by the watchdog: the job already went on without this attempt.
     if (!CurrentLocked(e, attempt, "stop")) return RunOutcome::kDone;
     switch (e->stop_reason) {
-      case StopReason::kLost:  // another node's now (CurrentLocked normally says so first)
+      case StopReason::kLost:
+        // Normally another node's now (CurrentLocked said so above); if the record still
+        // says it is this attempt's, it goes back to the queue rather than sit RUNNING.
+        TransitionLocked(e, Move::Requeue("lost"));
         return RunOutcome::kDone;
       case StopReason::kDrain:
         // Back to the queue, durably; the next start of the service runs it.
@@ -1569,6 +1574,10 @@ void JobManager::ClaimLoop() {
         }
         row.stage = "claimed";
         ApplyLocked(e, row);
+        // The claim is the newest write of the job: nothing older is owed or restorable.
+        e->unsaved = e->unsaved_notify = false;
+        e->before_guarded.reset();
+        e->guard = Guard{};
       }
       claims_[row.id] = row.attempts;
       ++e->writes_started;  // a read the mirror began before the claim is older than it
@@ -1584,6 +1593,10 @@ void JobManager::ClaimLoop() {
 void JobManager::HeartbeatLoop() {
   const auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 4, 25));
   int64_t last_error_log = 0;
+  // Since when this node's heartbeats have been succeeding (0: the last one failed). After a
+  // database outage every node waits a whole lease of good heartbeats before expiring
+  // leases, so that the live nodes renew theirs first: an outage is not a node death.
+  int64_t beating_since = 0;
   while (true) {
     const int64_t now = NowMs();
     std::vector<std::string> engines;
@@ -1610,6 +1623,11 @@ void JobManager::HeartbeatLoop() {
     absl::Status s = store_->PutNode(node);
     // The leases of the jobs this node holds; a job missing from the answer was taken away.
     auto held = store_->Heartbeat(node_id_, now, options_.lease_ms);
+    if (!held.ok()) {
+      beating_since = 0;
+    } else if (beating_since == 0) {
+      beating_since = now;
+    }
     if (held.ok()) {
       std::set<std::string> still(held->begin(), held->end());
       std::vector<std::string> lost, orphans;
@@ -1637,7 +1655,9 @@ void JobManager::HeartbeatLoop() {
     }
     // Leases that expired anywhere (a node died or was cut off): back to the queue. Every
     // node does it; the statement is idempotent, and one of them wins each row.
-    auto expired = store_->ExpireLeases(now);
+    auto expired = beating_since != 0 && now - beating_since >= options_.lease_ms
+                       ? store_->ExpireLeases(now)
+                       : absl::StatusOr<std::vector<JobRecord>>(std::vector<JobRecord>{});
     if (expired.ok()) {
       for (const JobRecord& r : *expired) {
         if (metrics_ != nullptr) metrics_->LeaseExpired();
@@ -1855,6 +1875,17 @@ void JobManager::ReconcileLocked(JobRecord row, std::vector<EntryPtr>* changed) 
         if (e->local_attempt != 0) StopLocked(e, StopReason::kCancel);
         changed->push_back(e);
       }
+      return;
+    }
+    if (row.state == v1::RUNNING && row.lease_node == node_id_ && e->local_attempt != 0 &&
+        row.attempts == e->local_attempt) {
+      // The record fell behind this node's own running claim (a restored write): the row
+      // is the Run's; it goes on.
+      JobRecord next = row;
+      next.stage = cur.stage;
+      next.progress = cur.progress;
+      ApplyLocked(e, std::move(next));
+      changed->push_back(e);
       return;
     }
     // The lease went elsewhere: this node's attempt stops; its writes are fenced off.

@@ -285,7 +285,6 @@ class JobManager {
   const ManagerOptions options_;
   Metrics* metrics_;
   std::unique_ptr<ArtifactStore> artifacts_;
-  std::unique_ptr<JobStore> store_;
   std::unique_ptr<Scheduler> scheduler_;
   backend::Backend* estimator_ = nullptr;  // the CPU engine's backend
 
@@ -324,6 +323,10 @@ class JobManager {
   bool beat_now_ = false;
   std::vector<std::string> reload_ids_;  // ids to read again; "" : everything
   std::thread claimer_, heartbeat_, mirror_;
+
+  // Last: destroyed first, so that its listener and writer threads, whose callbacks use the
+  // members above, end while those are alive.
+  std::unique_ptr<JobStore> store_;
 };
 
 int64_t NowMs();

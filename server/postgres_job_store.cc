@@ -548,11 +548,13 @@ absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
       sent ? absl::OkStatus()
            : absl::UnavailableError(absl::StrCat("postgresql: claim: ", PQerrorMessage(claim_)));
   std::vector<JobRecord> rows;
-  for (int i = 0; sent && i < 6; ++i) {
+  bool broken = !sent;  // results cannot be read any further: reset below
+  for (int i = 0; !broken && i < 6; ++i) {
     Result r(PQgetResult(claim_));
-    if (r.get() == nullptr) {
+    if (r.get() == nullptr || PQstatus(claim_) != CONNECTION_OK) {
       failed = absl::UnavailableError(
           absl::StrCat("postgresql: a claim's results ended early: ", PQerrorMessage(claim_)));
+      broken = true;
       break;
     }
     if (!r.ok() && failed.ok()) {
@@ -564,7 +566,9 @@ absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
     }
     while (PGresult* extra = PQgetResult(claim_)) PQclear(extra);  // the null that ends it
   }
-  if (sent && failed.code() != absl::StatusCode::kUnavailable) {
+  // A statement that failed (a lock wait that timed out, say) leaves the connection
+  // healthy: its sync is read and the pipeline left normally.
+  if (!broken) {
     Result sync(PQgetResult(claim_));
     if (sync.get() == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
       failed.Update(absl::UnavailableError("postgresql: a claim did not end with its sync"));
