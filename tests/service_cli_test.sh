@@ -33,6 +33,12 @@ grep -q SUCCEEDED "$WORK/wait.txt" || fail "wait output: $(cat "$WORK/wait.txt")
 "$P" list --state succeeded | grep -q "$JOB" || fail "list --state in lower case"
 "$P" --server="$ADDR" --api-key="$KEY" status "$JOB" | grep -q SUCCEEDED || fail "--server=HOST:PORT"
 "$P" --server "$ADDR" --api-key "$KEY" info | grep -q '"commit"' || fail "info shows the commit"
+# One server: `nodes` lists it alone, as the node that answered, serving.
+"$P" nodes > "$WORK/nodes.txt" || fail "nodes"
+[ "$(wc -l < "$WORK/nodes.txt")" -eq 2 ] && grep -q "$ADDR .*serving (answered)" "$WORK/nodes.txt" \
+  || fail "nodes output: $(cat "$WORK/nodes.txt")"
+"$P" nodes --json | python3 -c 'import json,sys; rows=[json.loads(l) for l in sys.stdin]; assert len(rows) == 1 and rows[0]["address"] and rows[0]["engines"] == ["cpu"] and rows[0]["draining"] is False, rows' \
+  || fail "nodes --json"
 # --json everywhere: the proto3 JSON of the message, every field present.
 J="$("$P" submit --workload fibonacci --log-rows 5 --json)" || fail "submit --json"
 JID="$(printf '%s' "$J" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["deduplicated"] is False and d["job"]["state"] in ("QUEUED","RUNNING","SUCCEEDED"); print(d["job"]["job_id"])')" \
