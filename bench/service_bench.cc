@@ -64,8 +64,8 @@ std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
   return p;
 }
 
-testing::ProverdProcess* g_submit_server = nullptr;
-testing::ProverdProcess* g_postgres_server = nullptr;
+std::vector<testing::ProverdProcess*> g_submit_server;    // SQLite
+std::vector<testing::ProverdProcess*> g_postgres_server;  // one node on PostgreSQL, or none
 testing::ProverdProcess* g_overhead_server = nullptr;
 std::vector<testing::ProverdProcess*> g_cluster;  // three nodes, or none
 std::atomic<uint64_t> g_counter{0};
@@ -100,12 +100,14 @@ void WaitDrained(client::ProverClient& client) {
   }
 }
 
-void BM_Submit(benchmark::State& state, testing::ProverdProcess** server) {
-  if (*server == nullptr) {
-    state.SkipWithError("no server for this database");
+// Durable submits against `servers` (one, or a cluster's nodes: client thread i submits to
+// node i mod N).
+void BM_Submit(benchmark::State& state, const std::vector<testing::ProverdProcess*>* servers) {
+  if (servers->empty()) {
+    state.SkipWithError("no server for this database (no PostgreSQL server)");
     return;
   }
-  auto client = (*server)->Client("");
+  auto client = (*servers)[size_t(state.thread_index()) % servers->size()]->Client("");
   std::vector<double> latency;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -119,31 +121,6 @@ void BM_Submit(benchmark::State& state, testing::ProverdProcess** server) {
   }
   state.SetItemsProcessed(int64_t(state.iterations()));
   // Per-thread percentiles, averaged over the threads (not summed).
-  state.counters["submit_p50_ms"] =
-      benchmark::Counter(Percentile(latency, 0.50), benchmark::Counter::kAvgThreads);
-  state.counters["submit_p99_ms"] =
-      benchmark::Counter(Percentile(latency, 0.99), benchmark::Counter::kAvgThreads);
-  if (state.thread_index() == 0) WaitDrained(*client);  // outside the timed loop
-}
-
-void BM_ClusterSubmit(benchmark::State& state) {
-  if (g_cluster.empty()) {
-    state.SkipWithError("no cluster (no PostgreSQL server)");
-    return;
-  }
-  auto client = g_cluster[size_t(state.thread_index()) % g_cluster.size()]->Client("");
-  std::vector<double> latency;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = client->Submit(Tiny("c" + std::to_string(g_counter++)));
-    latency.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (!r.ok()) {
-      state.SkipWithError(std::string(r.status().message()).c_str());
-      break;
-    }
-  }
-  state.SetItemsProcessed(int64_t(state.iterations()));
   state.counters["submit_p50_ms"] =
       benchmark::Counter(Percentile(latency, 0.50), benchmark::Counter::kAvgThreads);
   state.counters["submit_p99_ms"] =
@@ -232,7 +209,7 @@ int main(int argc, char** argv) {
   using namespace prover::bench;
   auto submit_server = StartServer("submit");
   auto overhead_server = StartServer("overhead");
-  g_submit_server = submit_server.get();
+  g_submit_server = {submit_server.get()};
   g_overhead_server = overhead_server.get();
   // PostgreSQL: the run's server when the test script started one, else a private one.
   std::unique_ptr<prover::testing::PostgresServer> own_postgres;
@@ -248,7 +225,7 @@ int main(int argc, char** argv) {
   } else {
     postgres_server =
         StartServer("postgres", prover::testing::NewPostgresDatabase("bench", postgres_url));
-    g_postgres_server = postgres_server.get();
+    g_postgres_server = {postgres_server.get()};
   }
   std::vector<std::unique_ptr<prover::testing::ProverdProcess>> cluster;
   if (!postgres_url.empty()) {
@@ -274,7 +251,8 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
         for (auto [name, server] : {std::pair{"service/submit/sqlite", &g_submit_server},
-                                    std::pair{"service/submit/postgres", &g_postgres_server}}) {
+                                    std::pair{"service/submit/postgres", &g_postgres_server},
+                                    std::pair{"service/submit/cluster3", &g_cluster}}) {
           for (int threads : {1, 8, 32}) {
             benchmark::RegisterBenchmark(name, BM_Submit, server)
                 ->Threads(threads)
@@ -282,13 +260,6 @@ int main(int argc, char** argv) {
                 ->MinTime(3.0)
                 ->Unit(benchmark::kMillisecond);
           }
-        }
-        for (int threads : {1, 8, 32}) {
-          benchmark::RegisterBenchmark("service/submit/cluster3", BM_ClusterSubmit)
-              ->Threads(threads)
-              ->UseRealTime()
-              ->MinTime(3.0)
-              ->Unit(benchmark::kMillisecond);
         }
       });
 }

@@ -660,7 +660,13 @@ void JobManager::ForgetLocked(const EntryPtr& e) {
 }
 
 void JobManager::ReadThrough(const std::string& id, bool unless_succeeded) {
-  if (!options_.cluster) return;
+  // Only what could be a job id costs a read (NewJobId: 'j' and 32 hex digits); the
+  // caller's rate limit bounds the rest.
+  const bool job_id =
+      id.size() == 33 && id[0] == 'j' && std::all_of(id.begin() + 1, id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
+  if (!options_.cluster || !job_id) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(id);
@@ -1016,6 +1022,30 @@ void JobManager::Unsubscribe(const std::string& id, uint64_t token) {
   if (it != jobs_.end()) it->second->watchers.erase(token);
 }
 
+std::optional<RunOutcome> JobManager::SettleBeforeStartLocked(const EntryPtr& e,
+                                                              const absl::Status& machine) {
+  const JobRecord& r = e->rec;
+  if (r.cancel_requested) {
+    TransitionLocked(e, Move::Cancelled());
+    return RunOutcome::kDone;
+  }
+  if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
+    TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
+                                     "the deadline passed before it started"));
+    return RunOutcome::kDone;
+  }
+  if (!machine.ok()) {
+    if (metrics_ != nullptr) metrics_->JobRetried("resources");
+    JobLog(LogLevel::kWarning, "job waits for resources", r,
+           {{"error", std::string(machine.message())}});
+    if (!options_.cluster) return RunOutcome::kRetryLater;  // here, unchanged, after a delay
+    // Cluster mode: back in the cluster's queue (this node claims nothing while short).
+    TransitionLocked(e, Move::Requeue("resources"));
+    return RunOutcome::kDone;
+  }
+  return std::nullopt;
+}
+
 RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   EntryPtr e;
   ArtifactInfo input;
@@ -1051,22 +1081,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       TransitionLocked(e, Move::Requeue("drain"));
       return RunOutcome::kDone;
     }
-    if (r.cancel_requested) {
-      TransitionLocked(e, Move::Cancelled());
-      return RunOutcome::kDone;
-    }
-    if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
-      TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
-                                       "the deadline passed before it started"));
-      return RunOutcome::kDone;
-    }
-    if (!machine.ok()) {
-      if (metrics_ != nullptr) metrics_->JobRetried("resources");
-      JobLog(LogLevel::kWarning, "job waits for resources", r,
-             {{"error", std::string(machine.message())}});
-      TransitionLocked(e, Move::Requeue("resources"));
-      return RunOutcome::kDone;
-    }
+    if (auto settled = SettleBeforeStartLocked(e, machine)) return *settled;
     JobRecord next = r;
     next.engine = engine.info().name;
     next.stage = "starting";
@@ -1094,21 +1109,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
       if (draining_) return RunOutcome::kDone;
       e = it->second;
       JobRecord& r = e->rec;
-      if (r.cancel_requested) {
-        TransitionLocked(e, Move::Cancelled());
-        return RunOutcome::kDone;
-      }
-      if (r.deadline_ms != 0 && NowMs() >= r.deadline_ms) {
-        TransitionLocked(e, Move::Finish(v1::FAILED, v1::DEADLINE_EXCEEDED,
-                                         "the deadline passed before it started"));
-        return RunOutcome::kDone;
-      }
-      if (!machine.ok()) {
-        if (metrics_ != nullptr) metrics_->JobRetried("resources");
-        JobLog(LogLevel::kWarning, "job waits for resources", r,
-               {{"error", std::string(machine.message())}});
-        return RunOutcome::kRetryLater;
-      }
+      if (auto settled = SettleBeforeStartLocked(e, machine)) return *settled;
       // The RUNNING row goes to the store first; the job becomes RUNNING, for clients too,
       // only once it is committed (below).
       running = Next(r, Move::Start(), NowMs());

@@ -276,6 +276,9 @@ class JobManager {
   // UNAVAILABLE when the disk or the descriptor table is nearly full; `resource` names it.
   absl::Status CheckMachineResources(uint64_t incoming_bytes, const char** resource) const;
   RunOutcome Run(const QueuedJob& job, Engine& engine);
+  // Before a job starts (under mu_): a cancel, a passed deadline or a machine short of disk
+  // or descriptors settles it here; the outcome then, or nothing when it may start.
+  std::optional<RunOutcome> SettleBeforeStartLocked(const EntryPtr& e, const absl::Status& machine);
   void HousekeepingLoop();
   // A RUNNING job without progress for stuck_timeout_ms (under mu_): stopped, then
   // requeued, or FAILED(STALLED) after max_attempts.

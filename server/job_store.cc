@@ -296,62 +296,53 @@ void JobStore::StopWriter() {
   if (writer_.joinable()) writer_.join();
 }
 
-void JobStore::Put(const JobRecord& r, Done done) {
+void JobStore::Enqueue(Change c) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Change{false, r, std::move(done), false, {}});
+    queue_.push_back(std::move(c));
     ++enqueued_;
   }
   cv_.notify_one();
+}
+
+void JobStore::Put(const JobRecord& r, Done done) {
+  Change c;
+  c.record = r;
+  c.done = std::move(done);
+  Enqueue(std::move(c));
 }
 
 void JobStore::PutFenced(const JobRecord& r, Fence fence, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Change c{false, r, std::move(done), true, std::move(fence)};
-    queue_.push_back(std::move(c));
-    ++enqueued_;
-  }
-  cv_.notify_one();
+  Change c;
+  c.fenced = true;
+  c.fence = std::move(fence);
+  c.record = r;
+  c.done = std::move(done);
+  Enqueue(std::move(c));
 }
 
 void JobStore::PutIfQueued(const JobRecord& r, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Change c;
-    c.if_queued = true;
-    c.record = r;
-    c.done = std::move(done);
-    queue_.push_back(std::move(c));
-    ++enqueued_;
-  }
-  cv_.notify_one();
+  Change c;
+  c.if_queued = true;
+  c.record = r;
+  c.done = std::move(done);
+  Enqueue(std::move(c));
 }
 
 void JobStore::RequestCancel(const std::string& id, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Change c;
-    c.cancel = true;
-    c.record.id = id;
-    c.done = std::move(done);
-    queue_.push_back(std::move(c));
-    ++enqueued_;
-  }
-  cv_.notify_one();
+  Change c;
+  c.cancel = true;
+  c.record.id = id;
+  c.done = std::move(done);
+  Enqueue(std::move(c));
 }
 
 void JobStore::Delete(const std::string& id, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Change c;
-    c.remove = true;
-    c.record.id = id;
-    c.done = std::move(done);
-    queue_.push_back(std::move(c));
-    ++enqueued_;
-  }
-  cv_.notify_one();
+  Change c;
+  c.remove = true;
+  c.record.id = id;
+  c.done = std::move(done);
+  Enqueue(std::move(c));
 }
 
 void JobStore::Flush() {

@@ -207,6 +207,8 @@ class JobStore {
 
  private:
   void WriterLoop();
+  // Queues one change for the writer thread.
+  void Enqueue(Change c);
 
   mutable std::mutex mu_;
   std::condition_variable cv_, flushed_cv_;
