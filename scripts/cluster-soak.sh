@@ -3,7 +3,7 @@
 # PostgreSQL server, clients submitting to every node while random nodes are killed (-9) and
 # started again. Passes when every acknowledged job SUCCEEDED, each extra attempt follows a
 # requeue the nodes logged, and sample proofs verify. CI runs a short version of the same
-# test (8 clients x 5 jobs, 3 kills); this runs the long one.
+# test (64 clients x 20 jobs, 3 kills); this runs the long one.
 #
 #   scripts/cluster-soak.sh [CLIENTS [JOBS [KILLS]]]     default 64 x 20 jobs, 100 kills
 set -euo pipefail
