@@ -44,9 +44,15 @@ std::unique_ptr<testing::ProverdProcess> StartServer(const std::string& name,
   const auto dir = std::filesystem::temp_directory_path() /
                    ("service_bench_" + name + "_" + std::to_string(::getpid()));
   if (cluster_node.empty()) std::filesystem::remove_all(dir);
-  std::vector<std::string> flags = {
-      "--insecure-loopback", "--rate-limit", "0", "--max-queued-per-tenant", "1000000",
-      "--log-level",         "warning"};
+  std::vector<std::string> flags = {"--insecure-loopback",
+                                    "--rate-limit",
+                                    "0",
+                                    "--max-queued-per-tenant",
+                                    "1000000",
+                                    "--log-level",
+                                    "warning",
+                                    "--min-security-bits",
+                                    "64"};
   if (!database.empty()) {
     flags.push_back("--database");
     flags.push_back(database);
@@ -75,6 +81,16 @@ v1::SubmitProofRequest Tiny(const std::string& request_id) {
   r.set_request_id(request_id);
   r.mutable_builtin()->set_workload("fibonacci");
   r.mutable_builtin()->set_log_rows(3);
+  return r;
+}
+
+// A submit benchmark's job: Tiny without the proof of work, so that proving the backlog
+// meanwhile costs little. Three nodes prove three jobs at once where one node proves one,
+// on the same two cores: with the 16 grinding bits the figure would measure that, not the
+// durable submit path.
+v1::SubmitProofRequest Cheap(const std::string& request_id) {
+  v1::SubmitProofRequest r = Tiny(request_id);
+  r.mutable_options()->set_grinding_bits(0);
   return r;
 }
 
@@ -111,7 +127,7 @@ void BM_Submit(benchmark::State& state, const std::vector<testing::ProverdProces
   std::vector<double> latency;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = client->Submit(Tiny("b" + std::to_string(g_counter++)));
+    auto r = client->Submit(Cheap("b" + std::to_string(g_counter++)));
     latency.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (!r.ok()) {

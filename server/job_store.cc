@@ -193,16 +193,28 @@ std::string RequestCancel(char p) {
                       " AND state IN (", kQueued, ", ", kRunning, ")");
 }
 
+// The next job in the cluster-wide order, in time that grows with the number of tenants
+// with queued jobs, not with the queue: the tenants are walked on the index
+// (state, tenant, ...) one step each (a loose index scan), each tenant's head is its first
+// fitting job on the same index, and only the heads are ordered: the tenant with the fewest
+// running jobs, then priority, then age.
 std::string Claim(char p, bool skip_locked) {
   return absl::StrCat(
-      "UPDATE jobs SET state = ", kRunning, ", attempts = attempts + 1, started_ms = ", P(p, 2),
-      ", lease_node = ", P(p, 1), ", lease_expires_ms = ", N(p, 2), " + ", N(p, 3),
-      " WHERE state = ", kQueued,
-      " AND id = (SELECT j.id FROM jobs j LEFT JOIN (SELECT tenant, "
-      "count(*) AS n FROM jobs WHERE state = ",
-      kRunning, " GROUP BY tenant) r ON r.tenant = j.tenant WHERE j.state = ", kQueued,
-      " AND j.estimated_bytes <= ", P(p, 4), " AND (", N(p, 5), " = 0 OR coalesce(r.n, 0) < ",
-      N(p, 5), ") ORDER BY coalesce(r.n, 0), j.priority DESC, j.queued_ms, j.id LIMIT 1",
+      "WITH RECURSIVE tenants(tenant) AS (SELECT min(tenant) FROM jobs WHERE state = ", kQueued,
+      " UNION ALL SELECT (SELECT min(tenant) FROM jobs WHERE state = ", kQueued,
+      " AND tenant > tenants.tenant) FROM tenants WHERE tenants.tenant IS NOT NULL), "
+      "heads(tenant, id) AS (SELECT tenant, (SELECT h.id FROM jobs h WHERE h.state = ",
+      kQueued, " AND h.tenant = tenants.tenant AND h.estimated_bytes <= ", P(p, 4),
+      " ORDER BY h.priority DESC, h.queued_ms, h.id LIMIT 1) FROM tenants WHERE "
+      "tenants.tenant IS NOT NULL), running(tenant, n) AS (SELECT tenant, count(*) FROM jobs "
+      "WHERE state = ",
+      kRunning, " GROUP BY tenant) UPDATE jobs SET state = ", kRunning,
+      ", attempts = attempts + 1, started_ms = ", P(p, 2), ", lease_node = ", P(p, 1),
+      ", lease_expires_ms = ", N(p, 2), " + ", N(p, 3), " WHERE state = ", kQueued,
+      " AND id = (SELECT j.id FROM heads JOIN jobs j ON j.id = heads.id LEFT JOIN running r ON "
+      "r.tenant = heads.tenant WHERE (",
+      N(p, 5), " = 0 OR coalesce(r.n, 0) < ", N(p, 5),
+      ") ORDER BY coalesce(r.n, 0), j.priority DESC, j.queued_ms, j.id LIMIT 1",
       skip_locked ? " FOR UPDATE OF j SKIP LOCKED" : "", ") RETURNING ", JobColumnList(true));
 }
 
@@ -240,7 +252,7 @@ std::string ForgetNodes(char p) {
 }
 }  // namespace job_sql
 
-int JobStore::LatestSchemaVersion() { return 5; }
+int JobStore::LatestSchemaVersion() { return 6; }
 
 std::string JobStore::Redacted(const std::string& database) {
   // scheme://user:password@host...: the password goes; ?password=... too.

@@ -135,14 +135,17 @@ class JobStore {
   // requeued.
   virtual absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) = 0;
 
-  // Changes committed through any connection to this database, this store's own included:
-  // `on_change` gets the ids of changed jobs (inserted, updated, deleted; a lease extension
-  // alone is not a change) on the store's listener thread; an empty list means "jobs may
-  // have changed, which is not known" (after the listener lost its connection, and on
-  // SQLite, which learns of changes by polling the database's data version every 20 ms).
-  // PostgreSQL: a trigger NOTIFYs at commit, LISTENed to on a connection of its own, so a
-  // node hears of another node's change within milliseconds. One listener per store; it
-  // stops with the store. Must not block on the store.
+  // Changes committed through any connection to this database: `on_change` gets the ids of
+  // changed jobs (inserted, updated, deleted; a lease extension alone is not a change) on
+  // the store's listener thread; an empty list means "jobs may have changed, which is not
+  // known" (after the listener lost its connection, and on SQLite, which learns of changes
+  // by polling the database's data version every 20 ms). PostgreSQL: a trigger NOTIFYs at
+  // commit, LISTENed to on a connection of its own, so a node hears of another node's change
+  // within milliseconds. It does not report the changes of this store's own write-behind
+  // queue (Put, Enqueue, PutFenced, PutIfQueued, RequestCancel, Delete) and Claims: their
+  // caller made them and knows them (and reads a row again itself where a write's outcome
+  // is not what it asked). ExpireLeases and RequeueOrphans-style ops are reported. One
+  // listener per store; it stops with the store. Must not block on the store.
   using ChangeListener = std::function<void(const std::vector<std::string>& ids)>;
   virtual absl::Status Listen(ChangeListener on_change) = 0;
 

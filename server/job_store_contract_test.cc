@@ -424,6 +424,27 @@ TYPED_TEST(JobStoreContract, ClaimsFollowTheOrderAndTakeEachJobOnce) {
   EXPECT_EQ(big->request_bytes, Sample("big").request.size());
 }
 
+// A tenant's first job in its own order that does not fit is passed over for its next one
+// that does; the claim's walk over tenants sees every tenant, however many jobs each queues.
+TYPED_TEST(JobStoreContract, ClaimsTakeEachTenantsFirstJobThatFits) {
+  auto store = OpenOrDie(TypeParam::NewDatabase("heads"));
+  ASSERT_TRUE(store);
+  store->Put(Queued("c-big", "c", 9, 1, uint64_t{8} << 30));
+  store->Put(Queued("c-small", "c", 0, 2));
+  for (int i = 0; i < 50; ++i) store->Put(Queued(absl::StrCat("a", 100 + i), "a", 0, 10 + i));
+  store->Put(Queued("z1", "z", 0, 5));
+  store->Flush();
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto c = store->Claim(ClaimBy("n", 100 + i));
+    ASSERT_TRUE(c.ok()) << c.status();
+    order.push_back(c->id);
+  }
+  // Nothing runs at first: the oldest fitting head (c-small, queued at 2), then z1 and a100
+  // (a tenant with nothing running), then a101 (every tenant runs one; a's is the oldest).
+  EXPECT_EQ(order, (std::vector<std::string>{"c-small", "z1", "a100", "a101"}));
+}
+
 // A tenant at its running limit is passed over for others.
 TYPED_TEST(JobStoreContract, ClaimsHonourTheRunningLimitPerTenant) {
   auto store = OpenOrDie(TypeParam::NewDatabase("limit"));
@@ -672,6 +693,34 @@ TYPED_TEST(JobStoreContract, ListenersHearCommittedChanges) {
   }
 }
 
+// A store's listener passes over the changes of its own write-behind queue and claims (its
+// caller has them) and reports every other connection's, its own ops included.
+TEST(PostgresJobStore, ListenersPassOverTheirOwnStoresWrites) {
+  const std::string db = testing::NewPostgresDatabase("echo");
+  auto other = OpenOrDie(db);
+  auto self = OpenOrDie(db);
+  ASSERT_TRUE(other && self);
+  Heard heard;
+  ASSERT_TRUE(self->Listen([&](const std::vector<std::string>& ids) { heard.Add(ids); }).ok());
+  self->Put(Queued("own", "t", 0, 1));
+  self->Flush();
+  ASSERT_TRUE(self->Claim(ClaimBy("n", 10)).ok());
+  other->Put(Queued("theirs", "t", 0, 2));
+  other->Flush();
+  {
+    std::unique_lock<std::mutex> lock(heard.mu);
+    ASSERT_TRUE(heard.cv.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return heard.ids.count("theirs") > 0; }));
+    // Notifications arrive in commit order: "own"'s insert and claim came first.
+    EXPECT_EQ(heard.ids.count("own"), 0u) << "the store's own insert and claim";
+  }
+  // Expired leases are another matter: the caller learns of them by listening.
+  ASSERT_TRUE(self->ExpireLeases(1'000'000).ok());
+  std::unique_lock<std::mutex> lock(heard.mu);
+  EXPECT_TRUE(
+      heard.cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard.ids.count("own") > 0; }));
+}
+
 // PostgreSQL says which jobs changed, at once: inserts, updates, claims and deletes are
 // heard by id; a lease extension is not a change.
 TEST(PostgresJobStore, ListenersHearWhichJobChangedAtOnce) {
@@ -854,8 +903,10 @@ TEST(PostgresJobStore, ReconnectsAfterTheServerRestarts) {
       return heard.unknown >= 1;
     })) << "the listener says changes may have been missed";
   }
-  store->Put(Sample("later"));
-  store->Flush();
+  auto other = JobStore::Open(db, /*exclusive=*/false);  // a change of another connection
+  ASSERT_TRUE(other.ok()) << other.status();
+  (*other)->Put(Sample("later"));
+  (*other)->Flush();
   EXPECT_TRUE(heard.WaitFor("later", 1 << 30)) << "heard after the restart";
   auto request = store->LoadRequest("before");
   if (!request.ok()) {

@@ -96,6 +96,10 @@ CREATE TABLE nodes (
   draining     BIGINT NOT NULL
 );
 )sql",
+    // 6: the claim's walk over the queue, tenant by tenant (job_sql::Claim).
+    R"sql(
+CREATE INDEX jobs_queue_by_tenant ON jobs (state, tenant, priority DESC, queued_ms, id);
+)sql",
 };
 
 // A result, cleared on scope exit.
@@ -224,7 +228,7 @@ class PgRow final : public RowReader {
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri,
                                                                  bool exclusive,
                                                                  const std::string& password) {
-  static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 6, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri, password));
   auto writer = Connect(uri, password);
   if (!writer.ok()) return writer.status();
@@ -413,9 +417,14 @@ absl::Status PostgresJobStore::Listen(ChangeListener on_change) {
         lost = true;
         continue;
       }
+      // This store's own writes and claims are passed over: the caller applied them when
+      // they were answered. Backend PIDs are the operating system's process ids, handed out
+      // in increasing order up to pid_max, so one is not soon another node's backend.
       std::vector<std::string> ids;
       while (PGnotify* n = PQnotifies(conn)) {
-        ids.emplace_back(n->extra);
+        if (n->be_pid == 0 || (n->be_pid != writer_pid_ && n->be_pid != claim_pid_)) {
+          ids.emplace_back(n->extra);
+        }
         PQfreemem(n);
       }
       if (!ids.empty()) on_change(ids);
@@ -530,7 +539,9 @@ absl::StatusOr<JobRecord> PostgresJobStore::Claim(const ClaimRequest& req) {
                                             "COMMIT"};
   constexpr int kClaimStatement = 4;
   std::lock_guard<std::mutex> lock(claim_mu_);
+  if (PQstatus(claim_) != CONNECTION_OK) claim_pid_ = 0;
   if (!Ready(claim_)) return absl::UnavailableError("postgresql: the connection is down");
+  claim_pid_ = PQbackendPID(claim_);
   const std::string now = std::to_string(req.now_ms), lease = std::to_string(req.lease_ms),
                     max = std::to_string(std::min<uint64_t>(req.max_bytes, INT64_MAX)),
                     limit = std::to_string(req.max_running_per_tenant);
@@ -835,11 +846,13 @@ absl::Status PostgresJobStore::WriterReady() {
   if (PQstatus(writer_) != CONNECTION_OK) {
     locked_ = false;  // a session lock and prepared statements end with their session
     prepared_ = false;
+    writer_pid_ = 0;
     if (!Ready(writer_)) {
       return absl::UnavailableError(
           absl::StrCat("postgresql: the connection is down: ", PQerrorMessage(writer_)));
     }
   }
+  writer_pid_ = PQbackendPID(writer_);
   if (exclusive_ && !locked_) {
     if (auto s = TryLock(); !s.ok()) return absl::UnavailableError(s.message());
     locked_ = true;

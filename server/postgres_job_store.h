@@ -89,6 +89,10 @@ class PostgresJobStore final : public JobStore {
   PGconn* claim_ = nullptr;  // claims, whose transactions may wait for each other
   std::mutex claim_mu_;
   int housekeeper_pid_ = 0;  // the ops backend that holds kHousekeepingLock; 0: none
+  // The backends of writer_ and claim_ (0: none now): their changes are the caller's own,
+  // applied by it already, so Listen passes them over. Set after each (re)connection,
+  // before the first statement on it.
+  std::atomic<int> writer_pid_{0}, claim_pid_{0};
   // Runs `sql` with text parameters on ops_ (reset first when broken); `read` (optional)
   // sees the result.
   absl::Status OpsQuery(const std::string& sql, const std::vector<std::string>& params,

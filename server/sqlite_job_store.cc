@@ -75,6 +75,10 @@ CREATE TABLE nodes (
   draining     INTEGER NOT NULL
 );
 )sql",
+    // 6: the claim's walk over the queue, tenant by tenant (job_sql::Claim).
+    R"sql(
+CREATE INDEX jobs_queue_by_tenant ON jobs (state, tenant, priority DESC, queued_ms, id);
+)sql",
 };
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
@@ -141,7 +145,7 @@ class SqliteRow final : public RowReader {
 
 absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path,
                                                                bool exclusive) {
-  static_assert(std::size(kMigrations) == 5, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 6, "JobStore::LatestSchemaVersion");
   int lock_fd = -1;
   if (exclusive) {
     // flock on a file of its own, before SQLite opens the database: closing a descriptor of
