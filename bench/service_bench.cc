@@ -7,8 +7,8 @@
 //                              postgres (a private PostgreSQL server on loopback, started by
 //                              this program with scripts/pg-test-server.sh unless
 //                              PROVER_TEST_POSTGRES names one; default fsync and
-//                              synchronous_commit). The jobs (fibonacci 2^3) are proved
-//                              meanwhile on the same cores.
+//                              synchronous_commit). The jobs (fibonacci 2^3 without proof
+//                              of work: Cheap) are proved meanwhile on the same cores.
 //   service/submit/cluster3/threads:N  the same against three proverd nodes in cluster mode on
 //                              one PostgreSQL database (the postgres server's), each client
 //                              thread submitting to one node (thread i to node i mod 3).
