@@ -16,6 +16,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/stark/params.h"
 #include "engine/stark/proof.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
@@ -168,6 +169,94 @@ TEST_P(BackendContract, RejectsCallsOutOfOrder) {
   EXPECT_TRUE((*job)->CommitMain(w->trace).ok());
   EXPECT_EQ((*job)->CommitMain(w->trace).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*job)->FinalLayer().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A whole job walked call by call: at every step each call the job does not expect now (a
+// later round, an earlier one again, a FRI layer out of turn or past the last, the final
+// layer or the openings twice) is refused with FAILED_PRECONDITION and changes nothing, and
+// the expected call then succeeds. After the openings every call is refused.
+TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
+  auto w = air::Fibonacci(6);
+  ASSERT_TRUE(w.ok());
+  backend::JobSpec spec;
+  spec.air = &w->air;
+  spec.log_rows = {6};
+  spec.public_inputs = w->public_inputs;
+  spec.log_blowup = 1;
+  const stark::FriSchedule schedule =
+      stark::MakeFriSchedule(stark::ProofParams{1, 4, 0, 1, 2}, std::vector<int>{7});
+  ASSERT_GE(schedule.num_committed(), 2);
+  auto started = backend_->StartJob(spec);
+  ASSERT_TRUE(started.ok()) << started.status();
+  backend::ProvingJob& job = **started;
+  const Fp3 x(Fp::FromU64(5), Fp::FromU64(7), Fp::FromU64(11));  // outside F_p
+  std::vector<backend::TableOod> ood;
+  const std::vector<uint64_t> positions = {0, 3, 77, 127};
+  std::vector<std::pair<std::string, std::function<absl::Status()>>> calls = {
+      {"CommitMain", [&] { return job.CommitMain(w->trace).status(); }},
+      {"CommitAux", [&] { return job.CommitAux(x, x * x).status(); }},
+      {"CommitQuotient", [&] { return job.CommitQuotient(x).status(); }},
+      {"EvaluateOod",
+       [&] {
+         auto r = job.EvaluateOod(x * x * x);
+         if (r.ok()) ood = *r;
+         return r.status();
+       }},
+      {"BuildDeep", [&] { return job.BuildDeep(x, x * x, ood, schedule); }},
+  };
+  for (int i = 0; i < schedule.num_committed(); ++i) {
+    calls.push_back({absl::StrCat("CommitFriLayer(", i, ")"),
+                     [&, i] { return job.CommitFriLayer(i).status(); }});
+    calls.push_back({absl::StrCat("FoldFriLayer(", i, ")"),
+                     [&, i] { return job.FoldFriLayer(i, x); }});
+  }
+  calls.push_back({"FinalLayer", [&] { return job.FinalLayer().status(); }});
+  calls.push_back({"OpenQueries", [&] { return job.OpenQueries(positions).status(); }});
+  // Never expected: layers that do not exist.
+  const std::vector<std::pair<std::string, std::function<absl::Status()>>> never = {
+      {"CommitFriLayer(-1)", [&] { return job.CommitFriLayer(-1).status(); }},
+      {"FoldFriLayer(-1)", [&] { return job.FoldFriLayer(-1, x); }},
+      {"CommitFriLayer(num_committed)",
+       [&] { return job.CommitFriLayer(schedule.num_committed()).status(); }},
+      {"FoldFriLayer(num_committed)",
+       [&] { return job.FoldFriLayer(schedule.num_committed(), x); }},
+  };
+  auto expect_refused = [&](const std::string& call, const absl::Status& s,
+                            const std::string& when) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << call << " " << when << ": " << s;
+  };
+  for (size_t step = 0; step <= calls.size(); ++step) {
+    const std::string when =
+        step < calls.size() ? "before " + calls[step].first : "after the openings";
+    for (size_t other = 0; other < calls.size(); ++other) {
+      if (other != step) expect_refused(calls[other].first, calls[other].second(), when);
+    }
+    for (const auto& [name, call] : never) expect_refused(name, call(), when);
+    if (step < calls.size()) {
+      const absl::Status s = calls[step].second();
+      ASSERT_TRUE(s.ok()) << calls[step].first << ": " << s;
+    }
+  }
+}
+
+// A call that fails leaves the job unusable: later calls are refused, not run on a job in
+// an unknown state.
+TEST_P(BackendContract, AFailedCallLeavesTheJobUnusable) {
+  auto w = air::Fibonacci(4);
+  auto other = air::Fibonacci(5);
+  ASSERT_TRUE(w.ok() && other.ok());
+  backend::JobSpec spec;
+  spec.air = &w->air;
+  spec.log_rows = {4};
+  spec.public_inputs = w->public_inputs;
+  spec.log_blowup = 1;
+  auto job = backend_->StartJob(spec);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ((*job)->CommitMain(other->trace).status().code(), absl::StatusCode::kInvalidArgument)
+      << "a trace of another height";
+  EXPECT_EQ((*job)->CommitMain(w->trace).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*job)->CommitAux(Fp3::One(), Fp3::One()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 // Without the row-by-row checker, a broken trace is caught by the quotient's degree check

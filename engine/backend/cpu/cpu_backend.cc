@@ -10,6 +10,7 @@
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/backend/cpu/row_kernels.h"
 #include "engine/backend/job_common.h"
+#include "engine/backend/job_driver.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/base/cpu_features.h"
 #include "engine/base/scratch_pool.h"
@@ -139,19 +140,16 @@ absl::Status Internal(const std::string& stage, const std::string& msg) {
   return absl::InternalError(absl::StrCat("cpu backend: ", stage, ": ", msg));
 }
 
-class CpuJob final : public ProvingJob {
+// The CPU engine's data path (job_driver.h): host buffers, TBB loops, the row kernels.
+class CpuJob final : public DataPath {
  public:
-  explicit CpuJob(const JobSpec& spec) : spec_(spec) {
+  CpuJob(const JobSpec& spec, MemoryCounter* mem) : spec_(spec), mem_(*mem) {
     const air::Air& air = *spec_.air;
     tables_.resize(air.tables.size());
     for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Init(spec_, t);
   }
 
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
-    if (auto s = Step(0); !s.ok()) return s;
-    if (trace.tables.size() != tables_.size()) {
-      return absl::InvalidArgumentError("trace: wrong number of tables");
-    }
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
       TableState& s = tables_[t];
@@ -181,7 +179,6 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
-    if (auto s = Step(1); !s.ok()) return s;
     challenges_ = {alpha, beta};
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
@@ -197,11 +194,11 @@ class CpuJob final : public ProvingJob {
     return out;
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
-    if (auto s = Step(2); !s.ok()) return s;
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) override {
+    challenges_ = round.challenges;
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(),
-                      [&](size_t t) { status[t] = BuildQuotient(t, gamma); });
+                      [&](size_t t) { status[t] = BuildQuotient(t, round.tables[t]); });
     if (auto s = Stopped(); !s.ok()) return s;
     std::vector<Digest> roots;
     for (size_t t = 0; t < tables_.size(); ++t) {
@@ -212,8 +209,6 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
-    if (auto s = Step(3); !s.ok()) return s;
-    ood_z_ = z;
     std::vector<TableOod> out(tables_.size());
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) { status[t] = Ood(t, z, out[t]); });
@@ -224,32 +219,22 @@ class CpuJob final : public ProvingJob {
     return out;
   }
 
-  absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda, std::span<const TableOod> ood,
-                         const stark::FriSchedule& schedule) override {
-    if (auto s = Step(4); !s.ok()) return s;
-    schedule_ = schedule;
-    const size_t layers = schedule.log_size.size();
+  absl::Status BuildDeep(const DeepRound& round) override {
+    const size_t layers = round.log_size.size();
     layers_.resize(layers);
     inject_.resize(layers);
-    layer_trees_.resize(schedule.num_committed());
-    const int log_m0 = schedule.log_size[0];
+    layer_trees_.resize(layers - 1);
+    const int log_m0 = round.log_size[0];
     layers_[0] = Tracked<Fp3>(&mem_, size_t{1} << log_m0);
     std::fill(layers_[0].data(), layers_[0].data() + layers_[0].size(), Fp3::Zero());
-    Fp3 lambda_t = Fp3::One();
     for (size_t t = 0; t < tables_.size(); ++t) {
-      const TableState& s = tables_[t];
-      size_t layer = layers;
-      for (size_t i = 0; i < layers; ++i) {
-        if (schedule.log_size[i] == s.log_N) layer = i;
-      }
-      if (layer == layers) return Internal("deep", "a table height is not a FRI layer size");
-      Tracked<Fp3>& target = layer == 0 ? layers_[0] : inject_[layer];
+      const DeepTask& task = round.tables[t];
+      Tracked<Fp3>& target = task.layer == 0 ? layers_[0] : inject_[size_t(task.layer)];
       if (target.size() == 0) {
-        target = Tracked<Fp3>(&mem_, s.N());
+        target = Tracked<Fp3>(&mem_, tables_[t].N());
         std::fill(target.data(), target.data() + target.size(), Fp3::Zero());
       }
-      if (auto st = Deep(t, delta, lambda_t, ood[t], target.data()); !st.ok()) return st;
-      lambda_t *= lambda;
+      if (auto st = Deep(t, task, target.data()); !st.ok()) return st;
     }
     // Inverse points for folding: fold_twiddles_[c] = w_{M0}^-bitrev_{M0/2}(c), c < M0/2.
     // Layer size M' uses the prefix c < M'/2 (bitrev_{M/2}(c) = 2 bitrev_{M/4}(c) for
@@ -268,76 +253,51 @@ class CpuJob final : public ProvingJob {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
-    if (auto s = Stopped(); !s.ok()) return s;
-    if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cpu backend: CommitFriLayer out of order");
-    }
-    const size_t arity = size_t{1} << schedule_.log_arity[layer];
-    const Tracked<Fp3>& v = layers_[layer];
+  absl::StatusOr<Digest> CommitLayer(const FriLayer& layer) override {
+    const size_t arity = size_t{1} << layer.log_arity;
+    const Tracked<Fp3>& v = layers_[size_t(layer.index)];
     auto tree = MerkleTree::BuildFromRows(reinterpret_cast<const Fp*>(v.data()), 3 * arity,
                                           v.size() / arity, spec_.stop);
     if (!tree.ok()) return tree.status();
-    layer_trees_[layer].emplace(*std::move(tree));
-    return layer_trees_[layer]->root();
+    layer_trees_[size_t(layer.index)].emplace(*std::move(tree));
+    return layer_trees_[size_t(layer.index)]->root();
   }
 
-  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
-    if (auto s = Stopped(); !s.ok()) return s;
-    if (layer != fri_step_ || order_.stage() != 5 || !layer_trees_[layer].has_value()) {
-      return absl::FailedPreconditionError("cpu backend: FoldFriLayer out of order");
-    }
-    const int log_a = schedule_.log_arity[layer];
+  absl::Status Fold(const FoldStep& step) override {
+    const size_t i = size_t(step.layer.index);
+    const int log_a = step.layer.log_arity;
     const size_t arity = size_t{1} << log_a;
-    const int log_m = schedule_.log_size[layer];
-    const int log_m0 = schedule_.log_size[0];
-    const Tracked<Fp3>& in = layers_[layer];
+    const Tracked<Fp3>& in = layers_[i];
     const size_t groups = in.size() / arity;
-    Tracked<Fp3>& out = layers_[layer + 1];
+    Tracked<Fp3>& out = layers_[i + 1];
     out = Tracked<Fp3>(&mem_, groups);
-    const Tracked<Fp3>& inject = inject_[layer + 1];
-    // s_i = g^(M0 / M_i); the binary fold at sub-level r works on points s_i^(2^r) * ...
-    const Fp s_inv = Fp::FromCanonical(kCosetOffset).Pow(uint64_t{1} << (log_m0 - log_m)).Inverse();
-    std::vector<Fp3> zetas(log_a);
-    std::vector<Fp> s_invs(log_a);
-    for (int r = 0; r < log_a; ++r) {
-      zetas[r] = r == 0 ? zeta : zetas[r - 1].Square();
-      s_invs[r] = r == 0 ? s_inv : s_invs[r - 1].Square();
-    }
+    const Tracked<Fp3>& inject = inject_[i + 1];
     cpu::FoldPlan plan;
     plan.log_arity = log_a;
-    for (int r = 0; r < log_a; ++r) plan.zeta[r] = zetas[r], plan.s_inv[r] = s_invs[r];
+    for (int r = 0; r < log_a; ++r) plan.zeta[r] = step.zetas[r], plan.s_inv[r] = step.s_invs[r];
     plan.twiddles = fold_twiddles_.data();
-    plan.scale = Fp::FromU64(arity).Inverse();
+    plan.scale = step.scale;
     plan.inject = inject.size() != 0 ? inject.data() : nullptr;
     const cpu::RowKernels& kernels = cpu::RowKernelsFor(ActiveSimdLevel());
     ForChunks(groups, 1024, [&](size_t b, size_t e) {
       if (!spec_.stop.stop_requested()) kernels.fold(plan, b, e, in.data(), out.data());
     });
     if (auto s = Stopped(); !s.ok()) return s;
-    inject_[layer + 1].Release();
-    ++fri_step_;
+    inject_[i + 1].Release();
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cpu backend: FinalLayer out of order");
-    }
     const Tracked<Fp3>& last = layers_.back();
     return std::vector<Fp3>(last.data(), last.data() + last.size());
   }
 
-  absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
-    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cpu backend: OpenQueries out of order");
-    }
-    const int log_m0 = schedule_.log_size[0];
+  absl::StatusOr<QueryOpenings> Open(const OpeningPlan& plan) override {
     QueryOpenings out;
     out.tables.resize(tables_.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      const std::vector<uint64_t> rows = OpenedLeaves(positions, log_m0 - s.log_N, 0);
+      const std::vector<uint64_t>& rows = plan.table_rows[t];
       auto main = OpenColumns(*s.main_tree, s.main_lde.data(), s.table->num_columns, s.N(), rows);
       if (!main.ok()) return main.status();
       out.tables[t].main = *std::move(main);
@@ -350,13 +310,11 @@ class CpuJob final : public ProvingJob {
       if (!q.ok()) return q.status();
       out.tables[t].quotient = *std::move(q);
     }
-    for (int i = 0; i < schedule_.num_committed(); ++i) {
-      const int log_a = schedule_.log_arity[i];
-      const std::vector<uint64_t> groups =
-          OpenedLeaves(positions, log_m0 - schedule_.log_size[i], log_a);
+    for (size_t i = 0; i < plan.layers.size(); ++i) {
+      const std::vector<uint64_t>& groups = plan.layer_groups[i];
       TreeOpening o;
       o.indices = groups;
-      const size_t width = 3 << log_a;
+      const size_t width = 3 << plan.layers[i].log_arity;
       const Fp* base = reinterpret_cast<const Fp*>(layers_[i].data());
       for (uint64_t g : groups)
         o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
@@ -369,13 +327,7 @@ class CpuJob final : public ProvingJob {
     return out;
   }
 
-  JobMemory memory() const override { return mem_.Get(); }
-
  private:
-  absl::Status Step(int stage) {
-    if (auto s = Stopped(); !s.ok()) return s;
-    return order_.Step(stage);
-  }
   // CANCELLED once the job's stop token is requested: every operation checks it after its
   // parallel loops (whose bodies skip their work once it is set), before any result is used.
   absl::Status Stopped() const {
@@ -399,22 +351,17 @@ class CpuJob final : public ProvingJob {
   }
 
   absl::Status BuildAux(size_t t, const Fp3& alpha, const Fp3& beta);
-  absl::Status BuildQuotient(size_t t, const Fp3& gamma);
+  absl::Status BuildQuotient(size_t t, const QuotientConstants& c);
   absl::Status Ood(size_t t, const Fp3& z, TableOod& out);
-  absl::Status Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood,
-                    Fp3* target);
+  absl::Status Deep(size_t t, const DeepTask& task, Fp3* target);
 
-  JobSpec spec_;
+  const JobSpec spec_;
+  MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
-  std::vector<Fp3> challenges_;
-  Fp3 ood_z_;
-  CallOrder order_{"cpu"};
-  int fri_step_ = 0;
-  stark::FriSchedule schedule_;
+  std::vector<Fp3> challenges_;  // alpha, beta
   std::vector<Tracked<Fp3>> layers_, inject_;
   std::vector<std::optional<MerkleTree>> layer_trees_;
   Tracked<Fp> fold_twiddles_;
-  MemoryCounter mem_;
 };
 
 // Fingerprints phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}) of a chunk's rows.
@@ -542,7 +489,7 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   return absl::OkStatus();
 }
 
-absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
+absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
   TableState& s = tables_[t];
   const air::Table& table = *s.table;
   const size_t n = s.n(), N = s.N();
@@ -551,10 +498,8 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   // points: the first E positions of the bit-reversed LDE are the coset g <w_E>.
   const int log_e = log_n + CeilLog2(s.parts);
   const size_t E = size_t{1} << log_e;
-  const size_t num_air = table.constraints.size();
-  const size_t num_logup = stark::NumLogUpConstraints(s.groups);
-  std::vector<Fp3> gpow(num_air + num_logup);
-  for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
+  const size_t num_air = c.num_air;
+  const std::vector<Fp3>& gpow = c.gamma_pows;
 
   std::vector<uint32_t> roots;
   for (const air::Constraint& c : table.constraints) roots.push_back(c.expr);
@@ -577,8 +522,8 @@ absl::Status CpuJob::BuildQuotient(size_t t, const Fp3& gamma) {
   Tracked<Fp> q(&mem_, 3 * E);
   const size_t chunk = std::min(n, cpu::kDagChunk);
   const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
-  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();                              // w_n^(n-1)
-  const Fp3 mean = s.aux_columns == 0 ? Fp3() : s.sum * Fp::FromU64(n).Inverse();  // sigma / n
+  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();  // w_n^(n-1)
+  const Fp3 mean = c.mean;                             // sigma / n
   const Fp* main = s.main_lde.data();
   const Fp* aux = s.aux_lde.data();
 
@@ -824,10 +769,7 @@ std::vector<Fp3> Combine3(const std::vector<Fp3>& base_evals) {
 absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   const TableState& s = tables_[t];
   const size_t n = s.n();
-  const Fp3 zn = z.Pow(n);
-  if (zn == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
-  // DEEP's inverses 1 / (x - z) need z outside F_p (field/difference_inverse.h).
-  if (z.IsBase()) return absl::InternalError("ood: z lies in the base field");
+  const Fp3 zn = z.Pow(n);  // not 1: the driver checked z
   const Fp w = Fp::RootOfUnity(s.log_n);
   // d_i = w^i / (z - w^i) = -w^i / (w^i - z) = -w^i Num(w^i) / m(w^i) (field/difference_inverse.h).
   const DifferenceInverse di(z);
@@ -862,14 +804,13 @@ absl::Status CpuJob::Ood(size_t t, const Fp3& z, TableOod& out) {
   return absl::OkStatus();
 }
 
-absl::Status CpuJob::Deep(size_t t, const Fp3& delta, const Fp3& lambda_t, const TableOod& ood,
-                          Fp3* target) {
+absl::Status CpuJob::Deep(size_t t, const DeepTask& task, Fp3* target) {
   const TableState& s = tables_[t];
   const size_t N = s.N();
   const size_t m = s.table->num_columns, a = s.aux_columns, q = s.parts;
   // lambda^t rides on every coefficient, so the sums below are already scaled.
-  const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood);
-  const DifferenceInverse inv_z(ood_z_), inv_zw(ood_z_ * Fp::RootOfUnity(s.log_n));
+  const DeepConstants& dc = task.constants;
+  const DifferenceInverse &inv_z = task.inv_z, &inv_zw = task.inv_zw;
   cpu::DeepPlan plan;
   plan.ez[0] = inv_z.e0(), plan.ez[1] = inv_z.e1(), plan.ez[2] = inv_z.e2();
   plan.bz = inv_z.b(), plan.az = inv_z.a();
@@ -934,10 +875,9 @@ class CpuBackend final : public Backend {
  public:
   std::string_view name() const override { return "cpu"; }
   absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
-    if (spec.air == nullptr || spec.log_rows.size() != spec.air->tables.size()) {
-      return absl::InvalidArgumentError("cpu backend: the job spec does not match its AIR");
-    }
-    return std::unique_ptr<ProvingJob>(new CpuJob(spec));
+    return StartDrivenJob("cpu", spec, [&](MemoryCounter* mem) {
+      return absl::StatusOr<std::unique_ptr<DataPath>>(std::make_unique<CpuJob>(spec, mem));
+    });
   }
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
     // Main, aux and quotient LDEs held together, plus the first FRI layer and trees.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/backend/job_common.h"
+#include "engine/backend/job_driver.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/shape.h"
 
@@ -143,9 +144,12 @@ class GatherList {
   size_t read_ = 0;
 };
 
-class DeviceJob final : public ProvingJob {
+// The CUDA engine's data path (job_driver.h): device buffers, kernels on one stream; each
+// call ends with the stream synchronized.
+class DeviceJob final : public DataPath {
  public:
-  DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec) : dev_(std::move(dev)), spec_(spec) {
+  DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec, MemoryCounter* mem)
+      : dev_(std::move(dev)), spec_(spec), mem_(*mem) {
     const air::Air& air = *spec_.air;
     tables_.resize(air.tables.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
@@ -160,10 +164,6 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
-    RETURN_IF_ERROR(Step(0));
-    if (trace.tables.size() != tables_.size()) {
-      return absl::InvalidArgumentError("trace: wrong number of tables");
-    }
     for (TableState& s : tables_) {
       ASSIGN_OR_RETURN(s.domain,
                        dev_->Domain(s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset)));
@@ -200,8 +200,7 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
-    RETURN_IF_ERROR(Step(1));
-    challenges_ = {alpha, beta};
+    const std::vector<Fp3> challenges = {alpha, beta};
     std::vector<AuxTable> aux;
     std::vector<size_t> aux_tables;
     for (size_t t = 0; t < tables_.size(); ++t) {
@@ -212,7 +211,7 @@ class DeviceJob final : public ProvingJob {
       req.alpha = alpha;
       req.beta = beta;
       req.public_inputs = spec_.public_inputs;
-      req.challenges = challenges_;
+      req.challenges = challenges;
       AuxTable a;
       ASSIGN_OR_RETURN(a.prog, StageProgram(CompileTableProgram(*s.table, req), s));
       ASSIGN_OR_RETURN(s.aux_trace, Buffer::Make(*dev_, mem_, 3ull * s.aux_columns * s.n()));
@@ -267,8 +266,7 @@ class DeviceJob final : public ProvingJob {
     return out;
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
-    RETURN_IF_ERROR(Step(2));
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) override {
     std::vector<QuotientTable> qs;
     std::vector<Buffer> values(tables_.size());
     std::map<int, std::vector<size_t>> by_e;
@@ -277,23 +275,23 @@ class DeviceJob final : public ProvingJob {
       TableState& s = tables_[t];
       const air::Table& table = *s.table;
       const int log_e = s.log_n + CeilLog2(s.parts);
-      const size_t num_air = table.constraints.size();
-      const size_t num_logup = stark::NumLogUpConstraints(s.groups);
-      std::vector<Fp3> gpow(num_air + num_logup);
-      for (size_t j = 0; j < gpow.size(); ++j) gpow[j] = j == 0 ? Fp3::One() : gpow[j - 1] * gamma;
+      const QuotientConstants& qc = round.tables[t];
+      const std::vector<Fp3>& gpow = qc.gamma_pows;
+      const size_t num_air = qc.num_air;
+      const size_t num_logup = gpow.size() - num_air;
       ProgramRequest req;
       req.constraints = true;
       req.gamma_pows = std::span<const Fp3>(gpow.data(), num_air);
       req.fingerprints = s.aux_columns != 0;
-      req.alpha = challenges_[0];
-      req.beta = challenges_[1];
+      req.alpha = round.challenges[0];
+      req.beta = round.challenges[1];
       req.public_inputs = spec_.public_inputs;
-      req.challenges = challenges_;
+      req.challenges = round.challenges;
       CompiledProgram prog = CompileTableProgram(table, req);
       uint32_t logup_gamma = 0, logup_mean = 0;
       if (num_logup != 0) {
         logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
-        logup_mean = prog.AddExtPool(std::vector<Fp3>{s.sum * Fp::FromU64(s.n()).Inverse()});
+        logup_mean = prog.AddExtPool(std::vector<Fp3>{qc.mean});
       }
       QuotientTable q;
       ASSIGN_OR_RETURN(q.prog, StageProgram(prog, s));
@@ -397,12 +395,9 @@ class DeviceJob final : public ProvingJob {
   }
 
   absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
-    RETURN_IF_ERROR(Step(3));
-    ood_z_ = z;
     const Fp3 zy = z * Fp::FromCanonical(kCosetOffset).Inverse();
     std::vector<PolyEval> polys;
     for (const TableState& s : tables_) {
-      if (z.Pow(s.n()) == Fp3::One()) return absl::InternalError("ood: z lies in the trace domain");
       const Fp3 zw = z * Fp::RootOfUnity(s.log_n);
       for (uint32_t c = 0; c < s.table->num_columns; ++c) {
         polys.push_back({s.main_coeffs.get() + c * s.n(), s.n(), z});
@@ -441,37 +436,27 @@ class DeviceJob final : public ProvingJob {
     return out;
   }
 
-  absl::Status BuildDeep(const Fp3& delta, const Fp3& lambda, std::span<const TableOod> ood,
-                         const stark::FriSchedule& schedule) override {
-    RETURN_IF_ERROR(Step(4));
-    schedule_ = schedule;
-    const size_t layers = schedule.log_size.size();
+  absl::Status BuildDeep(const DeepRound& round) override {
+    const size_t layers = round.log_size.size();
     layers_.resize(layers);
     inject_.resize(layers);
-    layer_trees_.resize(schedule.num_committed());
-    const int log_m0 = schedule.log_size[0];
+    layer_trees_.resize(layers - 1);
+    const int log_m0 = round.log_size[0];
     ASSIGN_OR_RETURN(layers_[0], Buffer::Make(*dev_, mem_, 3ull << log_m0));
     RETURN_IF_ERROR(dev_->Zero(layers_[0].get(), 3ull << log_m0));
     std::vector<kernels::DeepTable> deep;
-    std::vector<std::vector<Fp3>> coefs(tables_.size());
-    Fp3 lambda_t = Fp3::One();
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      size_t layer = layers;
-      for (size_t i = 0; i < layers; ++i) {
-        if (schedule.log_size[i] == s.log_N) layer = i;
-      }
-      if (layer == layers)
-        return absl::InternalError("deep: a table height is not a FRI layer size");
-      Buffer& target = layer == 0 ? layers_[0] : inject_[layer];
+      const DeepTask& task = round.tables[t];
+      Buffer& target = task.layer == 0 ? layers_[0] : inject_[size_t(task.layer)];
       if (target.empty()) {
         ASSIGN_OR_RETURN(target, Buffer::Make(*dev_, mem_, 3 * s.N()));
         RETURN_IF_ERROR(dev_->Zero(target.get(), 3 * s.N()));
       }
       const size_t m = s.table->num_columns, a = s.aux_columns, q = s.parts;
-      const DeepConstants dc = MakeDeepConstants(m, a, q, lambda_t, delta, ood[t]);
-      coefs[t] = dc.coef;
-      const std::vector<Fp3>& dp = coefs[t];
+      // The round's constants outlive the kernels: the stream is synchronized below.
+      const DeepConstants& dc = task.constants;
+      const std::vector<Fp3>& dp = dc.coef;
       const Fp3 &c_z = dc.c_z, &c_zw = dc.c_zw, &shift = dc.shift;
       kernels::DeepTable d;
       d.main = s.main_lde.get();
@@ -487,11 +472,10 @@ class DeviceJob final : public ProvingJob {
       d.c_z = c_z;
       d.c_zw = c_zw;
       d.shift = shift;
-      d.inv_z = DifferenceInverse(ood_z_);
-      d.inv_zw = DifferenceInverse(ood_z_ * Fp::RootOfUnity(s.log_n));
+      d.inv_z = task.inv_z;
+      d.inv_zw = task.inv_zw;
       d.target = target.get();
       deep.push_back(d);
-      lambda_t *= lambda;
     }
     RETURN_IF_ERROR(dev_->Deep(deep, Fp::FromCanonical(kCosetOffset)));
     ASSIGN_OR_RETURN(fold_twiddles_,
@@ -500,57 +484,41 @@ class DeviceJob final : public ProvingJob {
     return dev_->Sync();
   }
 
-  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
-    RETURN_IF_ERROR(Stopped());
-    if (layer != fri_step_ || order_.stage() != 5 || layer >= schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cuda backend: CommitFriLayer out of order");
-    }
-    const uint64_t arity = uint64_t{1} << schedule_.log_arity[layer];
-    const uint64_t size = uint64_t{1} << schedule_.log_size[layer];
-    ASSIGN_OR_RETURN(layer_trees_[layer], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
-    TreeJob tree{layers_[layer].get(), uint32_t(3 * arity), size / arity, true,
-                 layer_trees_[layer].get()};
+  absl::StatusOr<Digest> CommitLayer(const FriLayer& layer) override {
+    const size_t i = size_t(layer.index);
+    const uint64_t arity = uint64_t{1} << layer.log_arity;
+    const uint64_t size = uint64_t{1} << layer.log_size;
+    ASSIGN_OR_RETURN(layer_trees_[i], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
+    TreeJob tree{layers_[i].get(), uint32_t(3 * arity), size / arity, true, layer_trees_[i].get()};
     RETURN_IF_ERROR(dev_->MerkleTrees(std::span<const TreeJob>(&tree, 1)));
     GatherList g;
-    g.AddDigest(layer_trees_[layer].get(), 1);
+    g.AddDigest(layer_trees_[i].get(), 1);
     RETURN_IF_ERROR(g.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
     return g.NextDigest();
   }
 
-  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
-    RETURN_IF_ERROR(Stopped());
-    if (layer != fri_step_ || order_.stage() != 5 || layer_trees_[layer].empty()) {
-      return absl::FailedPreconditionError("cuda backend: FoldFriLayer out of order");
-    }
-    const int log_a = schedule_.log_arity[layer];
-    const int log_m = schedule_.log_size[layer], log_m0 = schedule_.log_size[0];
-    const uint64_t groups = uint64_t{1} << (log_m - log_a);
-    ASSIGN_OR_RETURN(layers_[layer + 1], Buffer::Make(*dev_, mem_, 3 * groups));
+  absl::Status Fold(const FoldStep& step) override {
+    const size_t i = size_t(step.layer.index);
+    const int log_a = step.layer.log_arity;
+    const uint64_t groups = uint64_t{1} << (step.layer.log_size - log_a);
+    ASSIGN_OR_RETURN(layers_[i + 1], Buffer::Make(*dev_, mem_, 3 * groups));
     FoldArgs f;
-    f.in = layers_[layer].get();
-    f.out = layers_[layer + 1].get();
-    f.inject = inject_[layer + 1].empty() ? nullptr : inject_[layer + 1].get();
+    f.in = layers_[i].get();
+    f.out = layers_[i + 1].get();
+    f.inject = inject_[i + 1].empty() ? nullptr : inject_[i + 1].get();
     f.groups = groups;
     f.log_a = log_a;
-    const Fp s_inv = Fp::FromCanonical(kCosetOffset).Pow(uint64_t{1} << (log_m0 - log_m)).Inverse();
-    for (int r = 0; r < log_a; ++r) {
-      f.zetas[r] = r == 0 ? zeta : f.zetas[r - 1].Square();
-      f.s_invs[r] = r == 0 ? s_inv : f.s_invs[r - 1].Square();
-    }
+    for (int r = 0; r < log_a; ++r) f.zetas[r] = step.zetas[r], f.s_invs[r] = step.s_invs[r];
     f.twiddles = reinterpret_cast<const Fp*>(fold_twiddles_.get());
-    f.scale = Fp::FromU64(uint64_t{1} << log_a).Inverse();
+    f.scale = step.scale;
     RETURN_IF_ERROR(dev_->Fold(f));
     RETURN_IF_ERROR(dev_->Sync());
-    inject_[layer + 1].Release();
-    ++fri_step_;
+    inject_[i + 1].Release();
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cuda backend: FinalLayer out of order");
-    }
     const Buffer& last = layers_.back();
     std::vector<uint64_t> raw(last.words());
     RETURN_IF_ERROR(dev_->Download(raw.data(), last.get(), raw.size()));
@@ -562,11 +530,7 @@ class DeviceJob final : public ProvingJob {
     return out;
   }
 
-  absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) override {
-    if (order_.stage() != 5 || fri_step_ != schedule_.num_committed()) {
-      return absl::FailedPreconditionError("cuda backend: OpenQueries out of order");
-    }
-    const int log_m0 = schedule_.log_size[0];
+  absl::StatusOr<QueryOpenings> Open(const OpeningPlan& plan) override {
     // Plan every opening, gather all of it in one transfer, then fill in the same order.
     struct Plan {
       TreeOpening* out;
@@ -575,7 +539,7 @@ class DeviceJob final : public ProvingJob {
     };
     QueryOpenings out;
     out.tables.resize(tables_.size());
-    out.fri_layers.resize(schedule_.num_committed());
+    out.fri_layers.resize(plan.layers.size());
     std::vector<Plan> plans;
     GatherList g;
     auto plan_columns = [&](TreeOpening& o, const Buffer& data, const Buffer& tree, uint64_t cols,
@@ -590,7 +554,7 @@ class DeviceJob final : public ProvingJob {
     };
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
-      const std::vector<uint64_t> rows = OpenedLeaves(positions, log_m0 - s.log_N, 0);
+      const std::vector<uint64_t>& rows = plan.table_rows[t];
       plan_columns(out.tables[t].main, s.main_lde, s.main_tree, s.table->num_columns, s.N(), rows);
       if (s.aux_columns != 0) {
         plan_columns(out.tables[t].aux, s.aux_lde, s.aux_tree, 3 * s.aux_columns, s.N(), rows);
@@ -598,17 +562,16 @@ class DeviceJob final : public ProvingJob {
       plan_columns(out.tables[t].quotient, s.quotient_lde, s.quotient_tree, 3 * s.parts, s.N(),
                    rows);
     }
-    for (int i = 0; i < schedule_.num_committed(); ++i) {
-      const int log_a = schedule_.log_arity[i];
-      const std::vector<uint64_t> groups =
-          OpenedLeaves(positions, log_m0 - schedule_.log_size[i], log_a);
+    for (size_t i = 0; i < plan.layers.size(); ++i) {
+      const int log_a = plan.layers[i].log_arity;
+      const std::vector<uint64_t>& groups = plan.layer_groups[i];
       TreeOpening& o = out.fri_layers[i];
       o.indices = groups;
       const uint64_t width = 3ull << log_a;
       for (uint64_t grp : groups) {
         for (uint64_t k = 0; k < width; ++k) g.Add(layers_[i].get() + grp * width + k);
       }
-      Plan p{&o, width, SiblingNodes(uint64_t{1} << (schedule_.log_size[i] - log_a), groups)};
+      Plan p{&o, width, SiblingNodes(uint64_t{1} << (plan.layers[i].log_size - log_a), groups)};
       for (uint64_t node : p.siblings) g.AddDigest(layer_trees_[i].get(), node);
       plans.push_back(std::move(p));
     }
@@ -623,19 +586,9 @@ class DeviceJob final : public ProvingJob {
     return out;
   }
 
-  JobMemory memory() const override { return mem_.Get(); }
-
  private:
-  // The stop token is checked between operations: each is a short sequence of kernels on
-  // the device (milliseconds), so a stop takes effect at the next one.
-  absl::Status Step(int stage) {
-    RETURN_IF_ERROR(Stopped());
-    return order_.Step(stage);
-  }
-  absl::Status Stopped() const {
-    if (spec_.stop.stop_requested()) return absl::CancelledError("cuda backend: job stopped");
-    return absl::OkStatus();
-  }
+  // The stop token is checked between operations (by the driver): each is a short sequence
+  // of kernels on the device (milliseconds), so a stop takes effect at the next one.
 
   // Natural-order evaluations on <w_n> -> natural coefficients and the coset LDE
   // (bit-reversed), for columns that all have 2^log_n values.
@@ -686,17 +639,12 @@ class DeviceJob final : public ProvingJob {
   }
 
   std::unique_ptr<Device> dev_;
-  JobSpec spec_;
+  const JobSpec spec_;
+  MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
   std::map<int, std::vector<size_t>> classes_;  // log n -> tables
-  std::vector<Fp3> challenges_;
-  Fp3 ood_z_;
-  CallOrder order_{"cuda"};
-  int fri_step_ = 0;
-  stark::FriSchedule schedule_;
   std::vector<Buffer> layers_, inject_, layer_trees_;
   Buffer fold_twiddles_;
-  MemoryCounter mem_;
 };
 
 class DeviceBackend final : public Backend {
@@ -705,14 +653,14 @@ class DeviceBackend final : public Backend {
       : name_(std::move(name)), factory_(std::move(factory)) {}
   std::string_view name() const override { return name_; }
   absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
-    if (spec.air == nullptr || spec.log_rows.size() != spec.air->tables.size()) {
-      return absl::InvalidArgumentError(name_ + " backend: the job spec does not match its AIR");
-    }
-    if (spec.air->max_constraint_degree - 1 > 8) {
+    if (spec.air != nullptr && spec.air->max_constraint_degree - 1 > 8) {
       return absl::InvalidArgumentError(name_ + " backend: more than 8 quotient parts");
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<Device> dev, factory_());
-    return std::unique_ptr<ProvingJob>(new DeviceJob(std::move(dev), spec));
+    return StartDrivenJob(
+        name_, spec, [&](MemoryCounter* mem) -> absl::StatusOr<std::unique_ptr<DataPath>> {
+          ASSIGN_OR_RETURN(std::unique_ptr<Device> dev, factory_());
+          return std::unique_ptr<DataPath>(new DeviceJob(std::move(dev), spec, mem));
+        });
   }
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
     return EstimateDeviceJobBytes(spec);
