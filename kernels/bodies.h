@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "engine/base/bits.h"
 #include "engine/base/host_device.h"
 #include "engine/field/difference_inverse.h"
 #include "engine/field/extension.h"
@@ -19,18 +20,6 @@
 namespace prover::kernels {
 
 inline constexpr uint32_t kNone = 0xFFFFFFFFu;
-
-PROVER_HOST_DEVICE uint64_t BitRev(uint64_t x, int bits) {
-  if (bits == 0) return 0;
-#if defined(__CUDA_ARCH__)
-  return __brevll(x) >> (64 - bits);
-#else
-  x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
-  x = ((x >> 2) & 0x3333333333333333ull) | ((x & 0x3333333333333333ull) << 2);
-  x = ((x >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((x & 0x0F0F0F0F0F0F0F0Full) << 4);
-  return __builtin_bswap64(x) >> (64 - bits);
-#endif
-}
 
 // ---------------------------------------------------------------------------------------
 // NTT. Both directions are decimation-in-frequency (Gentleman-Sande): natural-order input,

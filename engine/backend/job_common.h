@@ -1,5 +1,5 @@
 // Small pieces every backend's job shares: each table's layout, its memory counter, the
-// rows and groups a query opens (docs/PROTOCOL.md section 9), and ceil(log2).
+// rows and groups a query opens (docs/PROTOCOL.md section 9).
 #pragma once
 
 #include <algorithm>
@@ -12,15 +12,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/backend/backend.h"
+#include "engine/base/bits.h"
 #include "engine/stark/shape.h"
 
 namespace prover::backend {
-
-inline int CeilLog2(uint64_t x) {
-  int r = 0;
-  while ((uint64_t{1} << r) < x) ++r;
-  return r;
-}
 
 // What a job knows of table t before any data: heights and the protocol's shape
 // (stark/shape.h). Each backend's per-table state extends it with its own buffers.

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/base/bits.h"
 #include "engine/field/extension.h"
 #include "engine/poly/naive_dft.h"
 #include "engine/poly/ntt_kernels.h"
@@ -14,7 +15,6 @@
 namespace prover {
 namespace {
 
-using ntt_internal::BitReverse;
 using testing::ForEachSimdLevel;
 
 struct Columns {
@@ -76,7 +76,7 @@ TEST(CosetLde, MatchesHornerAtEveryCosetPoint) {
         for (size_t c = 0; c < in.data.size(); ++c) {
           std::vector<Fp> coeffs = Coefficients(in.data[c]);
           for (size_t r = 0; r < out.data[c].size(); ++r) {
-            Fp x = shift * w.Pow(BitReverse(r, log_big));
+            Fp x = shift * w.Pow(BitRev(r, log_big));
             ASSERT_EQ(out.data[c][r], HornerEvaluate(coeffs, x)) << "col " << c << " r " << r;
           }
         }
@@ -109,8 +109,7 @@ TEST(CosetLde, LargeSizesSpotChecksAndPathsAgree) {
         for (int s = 0; s < 6; ++s) {
           size_t r = rng() % out.data[0].size();
           for (size_t c = 0; c < in.data.size(); ++c) {
-            ASSERT_EQ(out.data[c][r],
-                      HornerEvaluate(coeffs[c], shift * w.Pow(BitReverse(r, log_big))));
+            ASSERT_EQ(out.data[c][r], HornerEvaluate(coeffs[c], shift * w.Pow(BitRev(r, log_big))));
           }
         }
       } else {
@@ -130,13 +129,13 @@ TEST(CosetLde, OtherShiftsAndTheSubgroupItself) {
     Columns out = Lde(in, log_n, log_blowup, shift);
     const Fp w = Fp::RootOfUnity(log_n + log_blowup);
     for (size_t r = 0; r < out.data[0].size(); ++r) {
-      ASSERT_EQ(out.data[0][r], HornerEvaluate(coeffs, shift * w.Pow(BitReverse(r, 8)))) << s;
+      ASSERT_EQ(out.data[0][r], HornerEvaluate(coeffs, shift * w.Pow(BitRev(r, 8)))) << s;
     }
   }
   // With shift 1 and blowup 1 the LDE reproduces the input (in bit-reversed order).
   Columns same = Lde(in, log_n, 0, Fp::One());
   for (size_t r = 0; r < in.data[0].size(); ++r) {
-    ASSERT_EQ(same.data[0][r], in.data[0][BitReverse(r, log_n)]);
+    ASSERT_EQ(same.data[0][r], in.data[0][BitRev(r, log_n)]);
   }
 }
 
@@ -160,7 +159,7 @@ TEST(CosetLde, ExtensionColumnAsThreeBaseColumns) {
   }
   const Fp w = Fp::RootOfUnity(log_n + log_blowup);
   for (size_t r = 0; r < out.data[0].size(); r += 5) {
-    Fp x = Fp::FromCanonical(7) * w.Pow(BitReverse(r, log_n + log_blowup));
+    Fp x = Fp::FromCanonical(7) * w.Pow(BitRev(r, log_n + log_blowup));
     Fp3 acc;
     for (size_t i = n; i-- > 0;) acc = acc * x + coeffs[i];
     ASSERT_EQ(Fp3(out.data[0][r], out.data[1][r], out.data[2][r]), acc) << r;

@@ -49,13 +49,4 @@ const NttKernels& Avx2Kernels();
 const NttKernels& Avx512Kernels();
 const NttKernels& KernelsFor(SimdLevel level);
 
-inline __attribute__((always_inline)) uint32_t BitReverse(uint32_t x, int bits) {
-  // Reverse bits within bytes (swap halves, pairs, nibbles), then the bytes.
-  x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
-  x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
-  x = ((x >> 4) & 0x0F0F0F0Fu) | ((x & 0x0F0F0F0Fu) << 4);
-  x = __builtin_bswap32(x);
-  return bits == 0 ? 0 : x >> (32 - bits);
-}
-
 }  // namespace prover::ntt_internal

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/base/bits.h"
 #include "engine/poly/naive_dft.h"
 #include "engine/poly/ntt_kernels.h"
 #include "engine/testing/simd_levels.h"
@@ -24,7 +25,7 @@ std::vector<Fp> RandomColumn(size_t n, std::mt19937_64& rng) {
 std::vector<Fp> Permuted(const std::vector<Fp>& a) {
   const int log_n = std::countr_zero(a.size());
   std::vector<Fp> out(a.size());
-  for (size_t i = 0; i < a.size(); ++i) out[ntt_internal::BitReverse(i, log_n)] = a[i];
+  for (size_t i = 0; i < a.size(); ++i) out[BitRev(i, log_n)] = a[i];
   return out;
 }
 

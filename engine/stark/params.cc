@@ -3,15 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/bits.h"
 
 namespace prover::stark {
 namespace {
-
-uint32_t CeilLog2(uint32_t x) {
-  uint32_t r = 0;
-  while ((uint32_t{1} << r) < x) ++r;
-  return r;
-}
 
 absl::Status Range(const char* name, uint32_t value, uint32_t lo, uint32_t hi) {
   if (value < lo || value > hi) {

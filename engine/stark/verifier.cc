@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/air/eval.h"
+#include "engine/base/bits.h"
 #include "engine/hash/merkle.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/protocol.h"
@@ -16,12 +17,6 @@ namespace {
 
 absl::Status Reject(const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("proof rejected: ", why));
-}
-
-uint64_t BitRev(uint64_t x, int bits) {
-  uint64_t r = 0;
-  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
-  return r;
 }
 
 std::vector<uint64_t> Rows(std::span<const uint64_t> positions, int shift) {

@@ -33,12 +33,6 @@ using stark::LogUpGroup;
 // The LDE coset offset g (docs/PROTOCOL.md section 1).
 constexpr uint64_t kCosetOffset = 7;
 
-uint64_t BitRev(uint64_t x, int bits) {
-  uint64_t r = 0;
-  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
-  return r;
-}
-
 // Runs body(begin, end) over [0, count) in chunks of `chunk` (the last may be shorter).
 template <typename Body>
 void ForChunks(size_t count, size_t chunk, Body body) {

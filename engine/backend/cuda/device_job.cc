@@ -309,11 +309,7 @@ class DeviceJob final : public DataPath {
       if (cosets > 8) return absl::InternalError("device job: more than 8 quotient cosets");
       for (uint64_t c = 0; c < cosets; ++c) {
         // x^n is constant on the coset of positions [c n, (c + 1) n).
-        const uint64_t e = [&] {
-          uint64_t r = 0, p = c * s.n();
-          for (int i = 0; i < s.log_N; ++i) r |= ((p >> i) & 1) << (s.log_N - 1 - i);
-          return r;
-        }();
+        const uint64_t e = BitRev(c * s.n(), s.log_N);
         const Fp x = g * Fp::RootOfUnity(s.log_N).Pow(e);
         q.zinv[c] = (x.Pow(s.n()) - Fp::One()).Inverse();
       }

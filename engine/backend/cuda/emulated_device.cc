@@ -136,7 +136,7 @@ class EmulatedDevice final : public Device {
     const uint64_t n = uint64_t{1} << log_n;
     for (uint64_t* col : cols) {
       for (uint64_t i = 0; i < n; ++i) {
-        const uint64_t j = kernels::BitRev(i, log_n);
+        const uint64_t j = BitRev(i, log_n);
         if (i < j) std::swap(col[i], col[j]);
       }
       for (uint64_t i = 0; i < n; ++i) col[i] = (AsFp(col[i]) * scale).value();
@@ -306,7 +306,7 @@ class EmulatedDevice final : public Device {
     const uint64_t half = log_m == 0 ? 1 : uint64_t{1} << (log_m - 1);
     const Fp w_inv = Fp::RootOfUnity(log_m).Inverse();
     for (uint64_t c = 0; c < half; ++c)
-      out[c] = w_inv.Pow(kernels::BitRev(c, log_m == 0 ? 0 : log_m - 1)).value();
+      out[c] = w_inv.Pow(BitRev(c, log_m == 0 ? 0 : log_m - 1)).value();
     return absl::OkStatus();
   }
 
