@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/stark/logup.h"
-#include "engine/stark/protocol.h"
+#include "engine/stark/params.h"
 
 namespace prover::backend {
 namespace {

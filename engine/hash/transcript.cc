@@ -40,6 +40,16 @@ bool HasLeadingZeroBits(const Digest& d, int bits) {
 
 }  // namespace
 
+namespace {
+thread_local TranscriptRecorder* g_recorder = nullptr;
+}  // namespace
+
+TranscriptRecorder::TranscriptRecorder() { g_recorder = this; }
+TranscriptRecorder::~TranscriptRecorder() {
+  if (g_recorder == this) g_recorder = nullptr;
+}
+TranscriptRecorder* TranscriptRecorder::Current() { return g_recorder; }
+
 class Transcript::Stream {
  public:
   explicit Stream(const Digest& seed) : seed_(seed) {}
@@ -68,7 +78,8 @@ class Transcript::Stream {
   int pos_ = 4;
 };
 
-Transcript::Transcript(std::string_view domain_separator) {
+Transcript::Transcript(std::string_view domain_separator)
+    : recorder_(TranscriptRecorder::Current()) {
   Keccak256Hasher h;
   constexpr std::string_view kName = "prover.transcript.v1";
   h.Absorb(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kName.data()), kName.size()));
@@ -77,6 +88,10 @@ Transcript::Transcript(std::string_view domain_separator) {
 }
 
 void Transcript::Absorb(std::string_view label, std::span<const uint8_t> message) {
+  if (recorder_ != nullptr) {
+    recorder_->operations_.push_back("absorb " + std::string(label) + " " +
+                                     std::to_string(message.size()));
+  }
   Keccak256Hasher h;
   h.Absorb(state_);
   const uint8_t tag = kTagAbsorb;
@@ -110,6 +125,7 @@ void Transcript::AbsorbFp3(std::string_view label, std::span<const Fp3> values) 
 }
 
 Transcript::Stream Transcript::StartChallenge(std::string_view label) {
+  if (recorder_ != nullptr) recorder_->operations_.push_back("challenge " + std::string(label));
   Keccak256Hasher h;
   h.Absorb(state_);
   const uint8_t tag = kTagChallenge;
@@ -137,6 +153,8 @@ std::vector<uint64_t> Transcript::ChallengeIndices(std::string_view label, size_
 }
 
 bool Transcript::CheckProofOfWork(int bits, uint64_t nonce) const {
+  if (recorder_ != nullptr)
+    recorder_->operations_.push_back("proof of work " + std::to_string(bits));
   if (bits < 0 || bits > 64) return false;
   uint8_t msg[kPowMessageBytes];
   PowMessage(state_, bits, nonce, msg);
@@ -146,6 +164,8 @@ bool Transcript::CheckProofOfWork(int bits, uint64_t nonce) const {
 uint64_t Transcript::Grind(int bits) const { return *Grind(bits, std::stop_token()); }
 
 std::optional<uint64_t> Transcript::Grind(int bits, const std::stop_token& stop) const {
+  if (recorder_ != nullptr)
+    recorder_->operations_.push_back("proof of work " + std::to_string(bits));
   bits = std::clamp(bits, 0, 64);
   if (bits == 0) return 0;
   // Rounds of `chunks` consecutive chunks searched in parallel; the first round with a

@@ -23,6 +23,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,8 @@
 #include "engine/hash/keccak.h"
 
 namespace prover {
+
+class TranscriptRecorder;
 
 class Transcript {
  public:
@@ -63,6 +66,24 @@ class Transcript {
   Stream StartChallenge(std::string_view label);
 
   Digest state_;
+  TranscriptRecorder* recorder_;  // the thread's at construction, or null
+};
+
+// For tests: while one lives, every transcript constructed on its thread logs each
+// operation in order ("absorb LABEL BYTES", "challenge LABEL", "proof of work BITS"), so
+// a test can compare the prover's sequence with the verifier's. One per thread at a time.
+class TranscriptRecorder {
+ public:
+  TranscriptRecorder();
+  ~TranscriptRecorder();
+  TranscriptRecorder(const TranscriptRecorder&) = delete;
+  TranscriptRecorder& operator=(const TranscriptRecorder&) = delete;
+  const std::vector<std::string>& operations() const { return operations_; }
+
+ private:
+  friend class Transcript;
+  static TranscriptRecorder* Current();
+  std::vector<std::string> operations_;
 };
 
 }  // namespace prover

@@ -11,6 +11,10 @@
 
 namespace prover::stark {
 
+// The LDE coset offset g: every committed codeword lives on g <w_N> (docs/PROTOCOL.md
+// section 1).
+inline constexpr uint64_t kLdeCosetOffset = 7;
+
 struct ProofParams {
   uint32_t log_blowup = 3;      // b: LDE blowup B = 2^b, 1..4, and B >= D - 1
   uint32_t num_queries = 28;    // q: FRI queries, 1..256

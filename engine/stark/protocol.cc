@@ -13,15 +13,15 @@ Transcript StartTranscript(const ProofParams& params, const air::Air& air,
   for (int i = 0; i < 5; ++i) {
     for (int b = 0; b < 8; ++b) p[8 * i + b] = static_cast<uint8_t>(values[i] >> (8 * b));
   }
-  tr.Absorb("params", p);
-  tr.AbsorbDigest("air", air::AirDigest(air));
+  tr.Absorb(label::kParams, p);
+  tr.AbsorbDigest(label::kAir, air::AirDigest(air));
   std::vector<uint8_t> h(8 * log_rows.size());
   for (size_t t = 0; t < log_rows.size(); ++t) {
     for (int b = 0; b < 8; ++b)
       h[8 * t + b] = static_cast<uint8_t>(uint64_t(log_rows[t]) >> (8 * b));
   }
-  tr.Absorb("heights", h);
-  tr.AbsorbFp("public_inputs", public_inputs);
+  tr.Absorb(label::kHeights, h);
+  tr.AbsorbFp(label::kPublicInputs, public_inputs);
   return tr;
 }
 

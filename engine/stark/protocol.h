@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,7 +18,37 @@
 namespace prover::stark {
 
 inline constexpr char kDomainSeparator[] = "prover/v1";
-inline constexpr uint64_t kLdeCosetOffset = 7;
+
+// The transcript's labels (docs/PROTOCOL.md sections 3 to 10), in the order the protocol
+// first uses them. The prover and the verifier name them only through these; a test
+// compares the two sides' sequences of transcript operations.
+namespace label {
+inline constexpr std::string_view kParams = "params";
+inline constexpr std::string_view kAir = "air";
+inline constexpr std::string_view kHeights = "heights";
+inline constexpr std::string_view kPublicInputs = "public_inputs";
+inline constexpr std::string_view kMainRoot = "main_root";
+inline constexpr std::string_view kLogupAlpha = "logup_alpha";
+inline constexpr std::string_view kLogupBeta = "logup_beta";
+inline constexpr std::string_view kLogupSum = "logup_sum";
+inline constexpr std::string_view kAuxRoot = "aux_root";
+inline constexpr std::string_view kComposition = "composition";
+inline constexpr std::string_view kQuotientRoot = "quotient_root";
+inline constexpr std::string_view kOod = "ood";
+inline constexpr std::string_view kOodValues = "ood_values";
+inline constexpr std::string_view kDeep = "deep";
+inline constexpr std::string_view kFriBatch = "fri_batch";
+inline constexpr std::string_view kFriRoot = "fri_root";
+inline constexpr std::string_view kFriFold = "fri_fold";
+inline constexpr std::string_view kFinalPoly = "final_poly";
+inline constexpr std::string_view kPowNonce = "pow_nonce";
+inline constexpr std::string_view kQueries = "queries";
+inline constexpr std::string_view kAll[] = {
+    kParams,   kAir,     kHeights,     kPublicInputs, kMainRoot, kLogupAlpha, kLogupBeta,
+    kLogupSum, kAuxRoot, kComposition, kQuotientRoot, kOod,      kOodValues,  kDeep,
+    kFriBatch, kFriRoot, kFriFold,     kFinalPoly,    kPowNonce, kQueries,
+};
+}  // namespace label
 
 // Section 3: a transcript with params, AIR digest, heights and public inputs absorbed.
 Transcript StartTranscript(const ProofParams& params, const air::Air& air,

@@ -168,13 +168,13 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   if (!main_roots.ok()) return main_roots.status();
   for (size_t t = 0; t < log_rows.size(); ++t) {
     proof.tables[t].main_root = (*main_roots)[t];
-    tr.AbsorbDigest("main_root", (*main_roots)[t]);
+    tr.AbsorbDigest(label::kMainRoot, (*main_roots)[t]);
   }
 
   // Round 2.
   if (auto s = clock.Start(Stage::kAuxCommit); !s.ok()) return s;
-  const Fp3 alpha = tr.ChallengeFp3("logup_alpha");
-  const Fp3 beta = tr.ChallengeFp3("logup_beta");
+  const Fp3 alpha = tr.ChallengeFp3(label::kLogupAlpha);
+  const Fp3 beta = tr.ChallengeFp3(label::kLogupBeta);
   auto aux = job.CommitAux(alpha, beta);
   if (!aux.ok()) return diagnose(aux.status());
   Fp3 total = Fp3::Zero();
@@ -185,8 +185,8 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
     tp.has_aux = true;
     tp.logup_sum = a.sum;
     tp.aux_root = a.root;
-    tr.AbsorbFp3("logup_sum", std::span<const Fp3>(&a.sum, 1));
-    tr.AbsorbDigest("aux_root", a.root);
+    tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&a.sum, 1));
+    tr.AbsorbDigest(label::kAuxRoot, a.root);
     total += a.sum;
   }
   if (!total.IsZero()) {
@@ -196,22 +196,22 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
 
   // Round 3.
   if (auto s = clock.Start(Stage::kQuotient); !s.ok()) return s;
-  const Fp3 gamma = tr.ChallengeFp3("composition");
+  const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
   auto quotient_roots = job.CommitQuotient(gamma);
   if (!quotient_roots.ok()) return diagnose(quotient_roots.status());
   for (size_t t = 0; t < log_rows.size(); ++t) {
     proof.tables[t].quotient_root = (*quotient_roots)[t];
-    tr.AbsorbDigest("quotient_root", (*quotient_roots)[t]);
+    tr.AbsorbDigest(label::kQuotientRoot, (*quotient_roots)[t]);
   }
 
   // Round 4.
   if (auto s = clock.Start(Stage::kOod); !s.ok()) return s;
-  const Fp3 z = tr.ChallengeFp3("ood");
+  const Fp3 z = tr.ChallengeFp3(label::kOod);
   auto ood = job.EvaluateOod(z);
   if (!ood.ok()) return ood.status();
   for (size_t t = 0; t < log_rows.size(); ++t) {
     backend::TableOod& o = (*ood)[t];
-    tr.AbsorbFp3("ood_values",
+    tr.AbsorbFp3(label::kOodValues,
                  OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
     proof.tables[t].ood = OodValues{o.main, o.main_next, o.aux, o.aux_next, o.quotient};
   }
@@ -229,8 +229,8 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
 
   // Round 5.
   if (auto s = clock.Start(Stage::kDeep); !s.ok()) return s;
-  const Fp3 delta = tr.ChallengeFp3("deep");
-  const Fp3 lambda = tr.ChallengeFp3("fri_batch");
+  const Fp3 delta = tr.ChallengeFp3(label::kDeep);
+  const Fp3 lambda = tr.ChallengeFp3(label::kFriBatch);
   std::vector<int> log_lde;
   for (int l : log_rows) log_lde.push_back(l + int(params.log_blowup));
   const FriSchedule schedule = MakeFriSchedule(params, log_lde);
@@ -239,9 +239,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   for (int i = 0; i < schedule.num_committed(); ++i) {
     auto root = job.CommitFriLayer(i);
     if (!root.ok()) return root.status();
-    tr.AbsorbDigest("fri_root", *root);
+    tr.AbsorbDigest(label::kFriRoot, *root);
     proof.fri_layers.push_back(FriLayerProof{*root, {}});
-    const Fp3 zeta = tr.ChallengeFp3("fri_fold");
+    const Fp3 zeta = tr.ChallengeFp3(label::kFriFold);
     if (auto s = job.FoldFriLayer(i, zeta); !s.ok()) return s;
   }
   auto final_values = job.FinalLayer();
@@ -253,7 +253,7 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
       InterpolateFinal(*final_values, s_final, size_t{1} << (log_final - int(params.log_blowup)));
   if (!final_poly.ok()) return final_poly.status();
   proof.final_poly = *std::move(final_poly);
-  tr.AbsorbFp3("final_poly", proof.final_poly);
+  tr.AbsorbFp3(label::kFinalPoly, proof.final_poly);
 
   // Round 6.
   if (auto s = clock.Start(Stage::kGrinding); !s.ok()) return s;
@@ -263,10 +263,10 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
     if (!nonce) return absl::CancelledError("proof stopped while grinding");
     proof.pow_nonce = *nonce;
   }
-  tr.AbsorbU64("pow_nonce", proof.pow_nonce);
+  tr.AbsorbU64(label::kPowNonce, proof.pow_nonce);
   if (auto s = clock.Start(Stage::kQueries); !s.ok()) return s;
   const std::vector<uint64_t> positions =
-      tr.ChallengeIndices("queries", params.num_queries, log_m0);
+      tr.ChallengeIndices(label::kQueries, params.num_queries, log_m0);
   auto openings = job.OpenQueries(positions);
   if (!openings.ok()) return openings.status();
   for (size_t t = 0; t < log_rows.size(); ++t) {

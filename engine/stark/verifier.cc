@@ -171,23 +171,23 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
 
   // The transcript, in the prover's order.
   Transcript tr = StartTranscript(params, air, log_rows, public_inputs);
-  for (const TableProof& tp : proof.tables) tr.AbsorbDigest("main_root", tp.main_root);
-  const Fp3 alpha = tr.ChallengeFp3("logup_alpha");
-  const Fp3 beta = tr.ChallengeFp3("logup_beta");
+  for (const TableProof& tp : proof.tables) tr.AbsorbDigest(label::kMainRoot, tp.main_root);
+  const Fp3 alpha = tr.ChallengeFp3(label::kLogupAlpha);
+  const Fp3 beta = tr.ChallengeFp3(label::kLogupBeta);
   Fp3 total = Fp3::Zero();
   for (const TableProof& tp : proof.tables) {
     if (!tp.has_aux) continue;
-    tr.AbsorbFp3("logup_sum", std::span<const Fp3>(&tp.logup_sum, 1));
-    tr.AbsorbDigest("aux_root", tp.aux_root);
+    tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&tp.logup_sum, 1));
+    tr.AbsorbDigest(label::kAuxRoot, tp.aux_root);
     total += tp.logup_sum;
   }
   if (!total.IsZero()) return Reject("the LogUp sums of the tables do not cancel");
-  const Fp3 gamma = tr.ChallengeFp3("composition");
-  for (const TableProof& tp : proof.tables) tr.AbsorbDigest("quotient_root", tp.quotient_root);
-  const Fp3 z = tr.ChallengeFp3("ood");
+  const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
+  for (const TableProof& tp : proof.tables) tr.AbsorbDigest(label::kQuotientRoot, tp.quotient_root);
+  const Fp3 z = tr.ChallengeFp3(label::kOod);
   for (size_t t = 0; t < proof.tables.size(); ++t) {
     const OodValues& o = proof.tables[t].ood;
-    tr.AbsorbFp3("ood_values",
+    tr.AbsorbFp3(label::kOodValues,
                  OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
     if (auto s = CheckOodIdentity(air.tables[t], info[t].groups, info[t].log_n, o,
                                   proof.tables[t].logup_sum, public_inputs, alpha, beta, gamma, z);
@@ -195,21 +195,21 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
       return Reject(absl::StrCat("tables[", t, "]: ", s.message()));
     }
   }
-  const Fp3 delta = tr.ChallengeFp3("deep");
-  const Fp3 lambda = tr.ChallengeFp3("fri_batch");
+  const Fp3 delta = tr.ChallengeFp3(label::kDeep);
+  const Fp3 lambda = tr.ChallengeFp3(label::kFriBatch);
   std::vector<Fp3> zetas;
   for (const FriLayerProof& l : proof.fri_layers) {
-    tr.AbsorbDigest("fri_root", l.root);
-    zetas.push_back(tr.ChallengeFp3("fri_fold"));
+    tr.AbsorbDigest(label::kFriRoot, l.root);
+    zetas.push_back(tr.ChallengeFp3(label::kFriFold));
   }
-  tr.AbsorbFp3("final_poly", proof.final_poly);
+  tr.AbsorbFp3(label::kFinalPoly, proof.final_poly);
   if (!tr.CheckProofOfWork(int(params.grinding_bits), proof.pow_nonce)) {
     return Reject("proof.pow_nonce: the proof of work does not hold");
   }
-  tr.AbsorbU64("pow_nonce", proof.pow_nonce);
+  tr.AbsorbU64(label::kPowNonce, proof.pow_nonce);
   const int log_m0 = schedule.log_size.front();
   const std::vector<uint64_t> positions =
-      tr.ChallengeIndices("queries", params.num_queries, log_m0);
+      tr.ChallengeIndices(label::kQueries, params.num_queries, log_m0);
 
   // Openings.
   for (size_t t = 0; t < proof.tables.size(); ++t) {

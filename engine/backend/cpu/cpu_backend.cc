@@ -30,9 +30,6 @@ namespace {
 
 using stark::LogUpGroup;
 
-// The LDE coset offset g (docs/PROTOCOL.md section 1).
-constexpr uint64_t kCosetOffset = 7;
-
 // Runs body(begin, end) over [0, count) in chunks of `chunk` (the last may be shorter).
 template <typename Body>
 void ForChunks(size_t count, size_t chunk, Body body) {
@@ -61,7 +58,8 @@ constexpr size_t kDeepExtendMinWidth = 8;
 // x_p = g * w_N^bitrev_N(p) for p in [p0, p0 + count), p0 a multiple of count (a power of
 // two): x_{p0 + j} = x_{p0} * w_count^bitrev_count(j).
 void CosetPoints(int log_N, uint64_t p0, size_t count, std::span<const Fp> chunk_roots, Fp* x) {
-  const Fp x0 = Fp::FromCanonical(kCosetOffset) * Fp::RootOfUnity(log_N).Pow(BitRev(p0, log_N));
+  const Fp x0 =
+      Fp::FromCanonical(stark::kLdeCosetOffset) * Fp::RootOfUnity(log_N).Pow(BitRev(p0, log_N));
   for (size_t j = 0; j < count; ++j) x[j] = x0 * chunk_roots[j];
 }
 
@@ -152,8 +150,8 @@ class CpuJob final : public DataPath {
       s.main_lde = Tracked<Fp>(&mem_, size_t{cols} << s.log_N);
       const std::vector<const Fp*> in = s.trace->column_pointers();
       const std::vector<Fp*> out = Columns(s.main_lde.data(), cols, s.N());
-      status[t] =
-          CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset), out, spec_.stop);
+      status[t] = CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(stark::kLdeCosetOffset),
+                           out, spec_.stop);
       if (!status[t].ok()) return;
       auto tree =
           MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N(), spec_.stop);
@@ -473,7 +471,7 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   const std::vector<Fp*> in = Columns(aux, base_cols, n);
   const std::vector<Fp*> out = Columns(s.aux_lde.data(), base_cols, s.N());
   if (auto st = CosetLde(std::vector<const Fp*>(in.begin(), in.end()), s.log_n, spec_.log_blowup,
-                         Fp::FromCanonical(kCosetOffset), out, spec_.stop);
+                         Fp::FromCanonical(stark::kLdeCosetOffset), out, spec_.stop);
       !st.ok()) {
     return st;
   }
@@ -654,7 +652,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
   const size_t base_cols = 3 * s.parts;
   s.quotient_coeffs = Tracked<Fp>(&mem_, base_cols * n);
   s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
-  const Fp g_inv = Fp::FromCanonical(kCosetOffset).Inverse();
+  const Fp g_inv = Fp::FromCanonical(stark::kLdeCosetOffset).Inverse();
   ForChunks(degree_bound, 4096, [&](size_t b, size_t e) {
     Fp f = g_inv.Pow(b);
     for (size_t k = b; k < e; ++k) {
@@ -667,7 +665,7 @@ absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
   std::vector<Fp*> lcols = Columns(s.quotient_lde.data(), base_cols, N);
   // The LDE values Q_i(g w_N^bitrev(r)) are an NTT of the coefficients of Q_i(g y), those
   // of Q_i times g^j, padded to N.
-  const Fp g = Fp::FromCanonical(kCosetOffset);
+  const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
   for (size_t col = 0; col < base_cols; ++col) {
     const Fp* src = s.quotient_coeffs.data() + col * n;
     Fp* dst = lcols[col];

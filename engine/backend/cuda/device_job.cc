@@ -17,8 +17,6 @@ namespace {
 
 using stark::LogUpGroup;
 
-constexpr uint64_t kCosetOffset = 7;  // docs/PROTOCOL.md section 1
-
 // A device allocation counted toward the job's memory; freed on destruction.
 class Buffer {
  public:
@@ -165,8 +163,8 @@ class DeviceJob final : public DataPath {
 
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
     for (TableState& s : tables_) {
-      ASSIGN_OR_RETURN(s.domain,
-                       dev_->Domain(s.log_n, spec_.log_blowup, Fp::FromCanonical(kCosetOffset)));
+      ASSIGN_OR_RETURN(s.domain, dev_->Domain(s.log_n, spec_.log_blowup,
+                                              Fp::FromCanonical(stark::kLdeCosetOffset)));
     }
     std::vector<TreeJob> trees;
     for (auto& [log_n, members] : classes_) {
@@ -270,7 +268,7 @@ class DeviceJob final : public DataPath {
     std::vector<QuotientTable> qs;
     std::vector<Buffer> values(tables_.size());
     std::map<int, std::vector<size_t>> by_e;
-    const Fp g = Fp::FromCanonical(kCosetOffset);
+    const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
     for (size_t t = 0; t < tables_.size(); ++t) {
       TableState& s = tables_[t];
       const air::Table& table = *s.table;
@@ -391,7 +389,7 @@ class DeviceJob final : public DataPath {
   }
 
   absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
-    const Fp3 zy = z * Fp::FromCanonical(kCosetOffset).Inverse();
+    const Fp3 zy = z * Fp::FromCanonical(stark::kLdeCosetOffset).Inverse();
     std::vector<PolyEval> polys;
     for (const TableState& s : tables_) {
       const Fp3 zw = z * Fp::RootOfUnity(s.log_n);
@@ -473,7 +471,7 @@ class DeviceJob final : public DataPath {
       d.target = target.get();
       deep.push_back(d);
     }
-    RETURN_IF_ERROR(dev_->Deep(deep, Fp::FromCanonical(kCosetOffset)));
+    RETURN_IF_ERROR(dev_->Deep(deep, Fp::FromCanonical(stark::kLdeCosetOffset)));
     ASSIGN_OR_RETURN(fold_twiddles_,
                      Buffer::Make(*dev_, mem_, std::max<uint64_t>(uint64_t{1} << (log_m0 - 1), 1)));
     RETURN_IF_ERROR(dev_->FoldTwiddles(fold_twiddles_.get(), log_m0));
