@@ -1,6 +1,7 @@
 #include "engine/hash/merkle.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -180,22 +181,25 @@ absl::StatusOr<MerkleProof> MerkleTree::Open(std::span<const size_t> indices) co
     return it->second[below + (x - level_size) % below];
   };
   MerkleProof proof;
-  std::vector<size_t> level(indices.begin(), indices.end()), next;
-  for (size_t& x : level) x += num_leaves_;
-  for (size_t level_size = num_leaves_; !level.empty() && level[0] > 1; level_size /= 2) {
-    next.clear();
-    for (size_t k = 0; k < level.size(); ++k) {
-      const size_t x = level[k];
-      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1] == x + 1) {
-        ++k;  // both children known: no sibling needed
-      } else {
-        proof.siblings.push_back(node(x ^ 1, level_size));
-      }
-      next.push_back(x / 2);
-    }
-    level.swap(next);
+  for (uint64_t x : MultiOpeningSiblings(num_leaves_, indices)) {
+    proof.siblings.push_back(node(x, std::bit_floor(x)));  // a level of 2^k nodes starts at 2^k
   }
   return proof;
+}
+
+std::vector<uint64_t> MultiOpeningSiblings(uint64_t num_leaves, std::span<const uint64_t> leaves) {
+  struct None {};
+  std::vector<std::pair<uint64_t, None>> level;
+  for (uint64_t i : leaves) level.emplace_back(num_leaves + i, None{});
+  std::vector<uint64_t> out;
+  (void)WalkMultiOpening(
+      std::move(level),
+      [&](uint64_t x) -> absl::StatusOr<None> {
+        out.push_back(x);
+        return None{};
+      },
+      [](None, None) { return None{}; });
+  return out;
 }
 
 absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
@@ -207,7 +211,7 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
   if (indices.empty() || indices.size() != leaf_hashes.size()) {
     return absl::InvalidArgumentError("merkle: no leaves, or indices and leaves differ in count");
   }
-  std::vector<std::pair<size_t, Digest>> level, next;
+  std::vector<std::pair<uint64_t, Digest>> level;
   for (size_t k = 0; k < indices.size(); ++k) {
     if (indices[k] >= num_leaves || (k > 0 && indices[k] <= indices[k - 1])) {
       return absl::InvalidArgumentError(
@@ -216,30 +220,21 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
     level.emplace_back(num_leaves + indices[k], leaf_hashes[k]);
   }
   size_t used = 0;
-  while (level[0].first > 1) {
-    next.clear();
-    for (size_t k = 0; k < level.size(); ++k) {
-      const auto& [x, h] = level[k];
-      Digest parent;
-      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1].first == x + 1) {
-        parent = HashPair(h, level[k + 1].second);
-        ++k;
-      } else {
+  const absl::StatusOr<Digest> computed = WalkMultiOpening(
+      std::move(level),
+      [&](uint64_t) -> absl::StatusOr<Digest> {
         if (used == proof.siblings.size()) {
           return absl::InvalidArgumentError("merkle: the proof is missing siblings");
         }
-        const Digest& s = proof.siblings[used++];
-        parent = (x & 1) == 0 ? HashPair(h, s) : HashPair(s, h);
-      }
-      next.emplace_back(x / 2, parent);
-    }
-    level.swap(next);
-  }
+        return proof.siblings[used++];
+      },
+      [](const Digest& left, const Digest& right) { return HashPair(left, right); });
+  if (!computed.ok()) return computed.status();
   if (used != proof.siblings.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("merkle: the proof has ", proof.siblings.size() - used, " unused siblings"));
   }
-  if (level[0].second != root) {
+  if (*computed != root) {
     return absl::InvalidArgumentError("merkle: the recomputed root does not match");
   }
   return absl::OkStatus();

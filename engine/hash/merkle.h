@@ -26,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -92,6 +93,41 @@ class MerkleTree {
   const uint8_t* rows_ = nullptr;
   size_t row_bytes_ = 0;
 };
+
+// The walk of a multi-opening, which fixes the order of its siblings (the contract between
+// Open and VerifyMerkleProof): from the leaves up, level by level and by increasing heap
+// index within a level, a known node whose sibling is the next known node is combined with
+// it; any other needs its sibling, the proof's next. `level` holds the opened leaves as
+// (heap index, value), sorted and unique; `sibling(heap index)` gives a sibling's value,
+// or an error that ends the walk; `combine(left, right)` gives a parent's. Returns the
+// root's value.
+template <typename T, typename Sibling, typename Combine>
+absl::StatusOr<T> WalkMultiOpening(std::vector<std::pair<uint64_t, T>> level, Sibling&& sibling,
+                                   Combine&& combine) {
+  if (level.empty()) return absl::InvalidArgumentError("merkle: no leaves to open");
+  std::vector<std::pair<uint64_t, T>> next;
+  while (level[0].first > 1) {
+    next.clear();
+    for (size_t k = 0; k < level.size(); ++k) {
+      const uint64_t x = level[k].first;
+      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1].first == x + 1) {
+        next.emplace_back(x / 2, combine(level[k].second, level[k + 1].second));
+        ++k;  // both children known: no sibling needed
+        continue;
+      }
+      absl::StatusOr<T> s = sibling(x ^ 1);
+      if (!s.ok()) return s.status();
+      next.emplace_back(x / 2,
+                        (x & 1) == 0 ? combine(level[k].second, *s) : combine(*s, level[k].second));
+    }
+    level.swap(next);
+  }
+  return std::move(level[0].second);
+}
+
+// The heap indices of the siblings a multi-opening of `leaves` (sorted, unique, below
+// num_leaves, a power of two) sends, in the order it sends them.
+std::vector<uint64_t> MultiOpeningSiblings(uint64_t num_leaves, std::span<const uint64_t> leaves);
 
 // Leaf hash of one row given as values.
 Digest HashRow(std::span<const Fp> row);

@@ -94,26 +94,6 @@ Fp3 Combine(const Fp3& c0, const Fp3& c1, const Fp3& c2) {
   return c0 + x * c1 + (x * x) * c2;
 }
 
-// Sibling node indices of a multi-opening, in the order MerkleTree::Open sends them.
-std::vector<uint64_t> SiblingNodes(uint64_t num_leaves, const std::vector<uint64_t>& leaves) {
-  std::vector<uint64_t> out, level(leaves), next;
-  for (uint64_t& x : level) x += num_leaves;
-  while (!level.empty() && level[0] > 1) {
-    next.clear();
-    for (size_t k = 0; k < level.size(); ++k) {
-      const uint64_t x = level[k];
-      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1] == x + 1) {
-        ++k;
-      } else {
-        out.push_back(x ^ 1);
-      }
-      next.push_back(x / 2);
-    }
-    level.swap(next);
-  }
-  return out;
-}
-
 // Everything one Gather brings back, appended in order and read back in the same order.
 class GatherList {
  public:
@@ -542,7 +522,7 @@ class DeviceJob final : public DataPath {
       for (uint64_t r : rows) {
         for (uint64_t c = 0; c < cols; ++c) g.Add(data.get() + c * len + r);
       }
-      Plan p{&o, cols, SiblingNodes(len, rows)};
+      Plan p{&o, cols, MultiOpeningSiblings(len, rows)};
       for (uint64_t node : p.siblings) g.AddDigest(tree.get(), node);
       plans.push_back(std::move(p));
     };
@@ -565,7 +545,8 @@ class DeviceJob final : public DataPath {
       for (uint64_t grp : groups) {
         for (uint64_t k = 0; k < width; ++k) g.Add(layers_[i].get() + grp * width + k);
       }
-      Plan p{&o, width, SiblingNodes(uint64_t{1} << (plan.layers[i].log_size - log_a), groups)};
+      Plan p{&o, width,
+             MultiOpeningSiblings(uint64_t{1} << (plan.layers[i].log_size - log_a), groups)};
       for (uint64_t node : p.siblings) g.AddDigest(layer_trees_[i].get(), node);
       plans.push_back(std::move(p));
     }
