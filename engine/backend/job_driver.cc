@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/failure.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/params.h"
 
@@ -72,14 +73,13 @@ class JobDriver final : public ProvingJob {
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
     if (auto s = Enter(Expect::kCommitMain, -1, "CommitMain"); !s.ok()) return s;
     if (trace.tables.size() != tables_.size()) {
-      return Fail(absl::InvalidArgumentError(
+      return Fail(InvalidInput(
           absl::StrCat("trace: ", trace.tables.size(), " tables; the AIR has ", tables_.size())));
     }
     for (size_t t = 0; t < tables_.size(); ++t) {
       const air::TableTrace& tt = trace.tables[t];
       if (tt.log_rows() != tables_[t].log_n || tt.num_columns() != tables_[t].table->num_columns) {
-        return Fail(absl::InvalidArgumentError(
-            absl::StrCat("trace: tables[", t, "] is not of the job's shape")));
+        return Fail(InvalidInput(absl::StrCat("trace: tables[", t, "] is not of the job's shape")));
       }
     }
     return Leave(path_->CommitMain(trace), Expect::kCommitAux);
@@ -138,8 +138,8 @@ class JobDriver final : public ProvingJob {
                          const stark::FriSchedule& schedule) override {
     if (auto s = Enter(Expect::kBuildDeep, -1, "BuildDeep"); !s.ok()) return s;
     if (ood.size() != tables_.size()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "BuildDeep: ", ood.size(), " tables' values; the job has ", tables_.size())));
+      return Fail(CallerBug(absl::StrCat("BuildDeep: ", ood.size(), " tables' values; the job has ",
+                                         tables_.size())));
     }
     if (auto s = CheckSchedule(schedule); !s.ok()) return Fail(s);
     schedule_ = schedule;
@@ -152,7 +152,7 @@ class JobDriver final : public ProvingJob {
       if (o.main.size() != s.table->num_columns || o.main_next.size() != o.main.size() ||
           o.aux.size() != s.aux_columns || o.aux_next.size() != o.aux.size() ||
           o.quotient.size() != s.parts) {
-        return Fail(absl::InvalidArgumentError(
+        return Fail(CallerBug(
             absl::StrCat("BuildDeep: tables[", t, "]: out-of-domain values of the wrong shape")));
       }
       DeepTask task;
@@ -211,8 +211,8 @@ class JobDriver final : public ProvingJob {
     const int log_m0 = schedule_.log_size[0];
     for (uint64_t u : positions) {
       if (u >> log_m0 != 0) {
-        return Fail(absl::InvalidArgumentError(
-            absl::StrCat("OpenQueries: position ", u, " is outside the first layer")));
+        return Fail(
+            CallerBug(absl::StrCat("OpenQueries: position ", u, " is outside the first layer")));
       }
     }
     OpeningPlan plan;
@@ -231,7 +231,16 @@ class JobDriver final : public ProvingJob {
 
  private:
   absl::Status Internal(const std::string& what, const std::string& msg) const {
-    return absl::InternalError(absl::StrCat(backend_, " backend: ", what, ": ", msg));
+    return WithFailureKind(
+        absl::InternalError(absl::StrCat(backend_, " backend: ", what, ": ", msg)),
+        FailureKind::kBug);
+  }
+  static absl::Status InvalidInput(std::string msg) {
+    return WithFailureKind(absl::InvalidArgumentError(std::move(msg)), FailureKind::kInvalidInput);
+  }
+  // A mistake in the values the caller (the prover) derived: a bug, not the input's fault.
+  static absl::Status CallerBug(std::string msg) {
+    return WithFailureKind(absl::InvalidArgumentError(std::move(msg)), FailureKind::kBug);
   }
 
   // Every call starts here: CANCELLED once the job is stopped, FAILED_PRECONDITION for a
@@ -242,16 +251,30 @@ class JobDriver final : public ProvingJob {
     }
     const bool fri = call == Expect::kCommitFriLayer || call == Expect::kFoldFriLayer;
     if (expect_ != call || (fri && layer != fri_step_)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          backend_, " backend: ", name, " called; the job expects ", Describe(expect_, fri_step_)));
+      return WithFailureKind(absl::FailedPreconditionError(absl::StrCat(
+                                 backend_, " backend: ", name, " called; the job expects ",
+                                 Describe(expect_, fri_step_))),
+                             FailureKind::kBug);
     }
     return absl::OkStatus();
   }
   // A data-path result: the job moves on to `next`, or is unusable after a failure.
+  // A failure the data path did not mark is marked by what its code can only mean.
   template <typename T>
   T Leave(T result, Expect next) {
-    expect_ = result.ok() ? next : Expect::kFailed;
-    return result;
+    if (result.ok()) {
+      expect_ = next;
+      return result;
+    }
+    expect_ = Expect::kFailed;
+    const absl::Status s = StatusOf(result);
+    if (s.code() == absl::StatusCode::kCancelled || FailureKindOf(s)) return result;
+    return WithFailureKind(s, ClassifyFailure(s));
+  }
+  static absl::Status StatusOf(const absl::Status& s) { return s; }
+  template <typename T>
+  static absl::Status StatusOf(const absl::StatusOr<T>& s) {
+    return s.status();
   }
   absl::Status Fail(absl::Status s) {
     expect_ = Expect::kFailed;
@@ -269,24 +292,22 @@ class JobDriver final : public ProvingJob {
   // largest table's LDE, every table's LDE size one of them (docs/PROTOCOL.md section 8).
   absl::Status CheckSchedule(const stark::FriSchedule& f) const {
     if (f.log_size.size() != f.log_arity.size() + 1) {
-      return absl::InvalidArgumentError("BuildDeep: a FRI schedule needs one size per layer");
+      return CallerBug("BuildDeep: a FRI schedule needs one size per layer");
     }
     int max_log_N = 0;
     for (const TableLayout& s : tables_) max_log_N = std::max(max_log_N, s.log_N);
     if (f.log_size[0] != max_log_N) {
-      return absl::InvalidArgumentError(
-          "BuildDeep: the first FRI layer is not the largest table's LDE");
+      return CallerBug("BuildDeep: the first FRI layer is not the largest table's LDE");
     }
     for (size_t i = 0; i < f.log_arity.size(); ++i) {
       if (f.log_arity[i] < 1 || f.log_arity[i] > kMaxLogArity ||
           f.log_size[i + 1] != f.log_size[i] - f.log_arity[i]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("BuildDeep: FRI layer ", i, " does not fold into the next"));
+        return CallerBug(absl::StrCat("BuildDeep: FRI layer ", i, " does not fold into the next"));
       }
     }
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (std::find(f.log_size.begin(), f.log_size.end(), tables_[t].log_N) == f.log_size.end()) {
-        return absl::InvalidArgumentError(
+        return CallerBug(
             absl::StrCat("BuildDeep: tables[", t, "]'s LDE size is not a FRI layer size"));
       }
     }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/air/checker.h"
+#include "engine/base/failure.h"
 #include "engine/poly/ntt.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/protocol.h"
@@ -125,23 +126,31 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   auto run_checker = [&]() -> absl::Status {
     auto report = air::CheckTrace(air, trace, public_inputs, /*max_failures=*/100, options.stop);
     if (!report.ok()) return report.status();
-    return air::ReportToStatus(air, *report);
+    return WithFailureKind(air::ReportToStatus(air, *report), FailureKind::kConstraintsUnsatisfied);
   };
   if (options.trace_check == TraceCheck::kUpFront) {
     if (auto s = clock.Start(Stage::kCheck); !s.ok()) return s;
     if (auto s = run_checker(); !s.ok()) return s;
   }
-  // A failure that a broken trace causes: with kOnFailure, the checker's report when it
-  // finds one (the usual case), else the failure itself.
+  // A failure that says the trace breaks a constraint or a bus: with kOnFailure, the
+  // checker's report when it finds one (the usual case); when it finds none, the failure
+  // is the prover's own (a bug, or an event of probability about 2^-128). Any other
+  // failure (a device fault, memory, a bug, a vanishing fingerprint) is returned as it is,
+  // without running the checker.
   auto diagnose = [&](absl::Status failure) -> absl::Status {
-    if (options.trace_check != TraceCheck::kOnFailure) return failure;
     if (failure.code() == absl::StatusCode::kCancelled || options.stop.stop_requested()) {
       return absl::CancelledError("proof stopped");
     }
+    if (options.trace_check != TraceCheck::kOnFailure ||
+        ClassifyFailure(failure) != FailureKind::kConstraintsUnsatisfied) {
+      return failure;
+    }
     if (auto s = run_checker(); !s.ok()) return s;
-    return absl::Status(failure.code(), absl::StrCat(failure.message(),
-                                                     " (the row-by-row checker finds the "
-                                                     "constraints and buses satisfied)"));
+    return WithFailureKind(
+        absl::Status(failure.code(), absl::StrCat(failure.message(),
+                                                  " (the row-by-row checker finds the "
+                                                  "constraints and buses satisfied)")),
+        FailureKind::kBug);
   };
 
   Proof& proof = result.proof;
@@ -191,7 +200,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   }
   if (!total.IsZero()) {
     // An unbalanced bus, or (with probability about 2^-128) a fingerprint collision.
-    return diagnose(absl::FailedPreconditionError("logup: the tables' sums do not cancel"));
+    return diagnose(
+        WithFailureKind(absl::FailedPreconditionError("logup: the tables' sums do not cancel"),
+                        FailureKind::kConstraintsUnsatisfied));
   }
 
   // Round 3.
@@ -222,8 +233,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
     if (auto s = CheckOodIdentity(table, groups, log_rows[t], proof.tables[t].ood,
                                   proof.tables[t].logup_sum, public_inputs, alpha, beta, gamma, z);
         !s.ok()) {
-      return diagnose(
-          absl::FailedPreconditionError(absl::StrCat("quotient: tables[", t, "]: ", s.message())));
+      return diagnose(WithFailureKind(
+          absl::FailedPreconditionError(absl::StrCat("quotient: tables[", t, "]: ", s.message())),
+          FailureKind::kConstraintsUnsatisfied));
     }
   }
 

@@ -9,6 +9,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/base/failure.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
 #include "engine/testing/simd_levels.h"
@@ -245,7 +246,76 @@ Refusals ProveInEveryMode(const air::WorkloadInstance& w, const ProveOptions& op
   EXPECT_EQ(r.up_front.code(), absl::StatusCode::kFailedPrecondition) << r.up_front;
   EXPECT_EQ(prove(TraceCheck::kOnFailure), r.up_front);
   EXPECT_FALSE(r.off.ok());
+  EXPECT_EQ(FailureKindOf(r.up_front), FailureKind::kConstraintsUnsatisfied);
+  EXPECT_EQ(FailureKindOf(r.off), FailureKind::kConstraintsUnsatisfied) << r.off;
   return r;
+}
+
+// A CPU job whose round 3 fails as a device would (an illegal address).
+class FaultyJob final : public backend::ProvingJob {
+ public:
+  explicit FaultyJob(std::unique_ptr<backend::ProvingJob> inner) : inner_(std::move(inner)) {}
+  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& t) override {
+    return inner_->CommitMain(t);
+  }
+  absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3& a,
+                                                                const Fp3& b) override {
+    return inner_->CommitAux(a, b);
+  }
+  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3&) override {
+    return WithFailureKind(absl::InternalError("cuda: an illegal memory access"),
+                           FailureKind::kDeviceFault);
+  }
+  absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
+    return inner_->EvaluateOod(z);
+  }
+  absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> o,
+                         const FriSchedule& f) override {
+    return inner_->BuildDeep(d, l, o, f);
+  }
+  absl::StatusOr<Digest> CommitFriLayer(int i) override { return inner_->CommitFriLayer(i); }
+  absl::Status FoldFriLayer(int i, const Fp3& z) override { return inner_->FoldFriLayer(i, z); }
+  absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
+  absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
+    return inner_->OpenQueries(p);
+  }
+  backend::JobMemory memory() const override { return inner_->memory(); }
+
+ private:
+  std::unique_ptr<backend::ProvingJob> inner_;
+};
+class FaultyBackend final : public backend::Backend {
+ public:
+  std::string_view name() const override { return "faulty"; }
+  absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
+      const backend::JobSpec& spec) override {
+    auto job = cpu_->StartJob(spec);
+    if (!job.ok()) return job.status();
+    return std::unique_ptr<backend::ProvingJob>(new FaultyJob(*std::move(job)));
+  }
+  uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
+    return cpu_->EstimatePeakBytes(spec);
+  }
+
+ private:
+  std::unique_ptr<backend::Backend> cpu_ = backend::MakeCpuBackend();
+};
+
+// Only a failure that says the trace breaks a constraint runs the checker: a device fault
+// is reported as what it is, kind and all, even on a broken trace (whose own failure
+// another engine's rerun then finds).
+TEST(Prover, ADeviceFaultIsReportedAsItIsWithoutTheChecker) {
+  auto w = air::Fibonacci(6);
+  ASSERT_TRUE(w.ok());
+  FaultyBackend faulty;
+  for (bool broken : {false, true}) {
+    if (broken) w->trace.tables[0].at(1, 17) += Fp::One();
+    auto result = Prove(faulty, w->air, w->trace, w->public_inputs,
+                        WithCheck(Fast(ProofParams{1, 4, 0, 1, 0}), TraceCheck::kOnFailure));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(FailureKindOf(result.status()), FailureKind::kDeviceFault) << result.status();
+    EXPECT_EQ(result.status().message(), "cuda: an illegal memory access");
+  }
 }
 
 TEST(Prover, RefusesABrokenMultiTableTraceInEveryMode) {

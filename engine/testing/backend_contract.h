@@ -16,6 +16,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/base/failure.h"
 #include "engine/stark/params.h"
 #include "engine/stark/proof.h"
 #include "engine/stark/prover.h"
@@ -207,8 +208,8 @@ TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
   for (int i = 0; i < schedule.num_committed(); ++i) {
     calls.push_back({absl::StrCat("CommitFriLayer(", i, ")"),
                      [&, i] { return job.CommitFriLayer(i).status(); }});
-    calls.push_back({absl::StrCat("FoldFriLayer(", i, ")"),
-                     [&, i] { return job.FoldFriLayer(i, x); }});
+    calls.push_back(
+        {absl::StrCat("FoldFriLayer(", i, ")"), [&, i] { return job.FoldFriLayer(i, x); }});
   }
   calls.push_back({"FinalLayer", [&] { return job.FinalLayer().status(); }});
   calls.push_back({"OpenQueries", [&] { return job.OpenQueries(positions).status(); }});
@@ -224,6 +225,7 @@ TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
   auto expect_refused = [&](const std::string& call, const absl::Status& s,
                             const std::string& when) {
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << call << " " << when << ": " << s;
+    EXPECT_EQ(FailureKindOf(s), FailureKind::kBug) << call << " " << when;
   };
   for (size_t step = 0; step <= calls.size(); ++step) {
     const std::string when =
@@ -252,8 +254,9 @@ TEST_P(BackendContract, AFailedCallLeavesTheJobUnusable) {
   spec.log_blowup = 1;
   auto job = backend_->StartJob(spec);
   ASSERT_TRUE(job.ok()) << job.status();
-  EXPECT_EQ((*job)->CommitMain(other->trace).status().code(), absl::StatusCode::kInvalidArgument)
-      << "a trace of another height";
+  const absl::Status wrong = (*job)->CommitMain(other->trace).status();
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kInvalidArgument) << "a trace of another height";
+  EXPECT_EQ(FailureKindOf(wrong), FailureKind::kInvalidInput);
   EXPECT_EQ((*job)->CommitMain(w->trace).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*job)->CommitAux(Fp3::One(), Fp3::One()).status().code(),
             absl::StatusCode::kFailedPrecondition);

@@ -13,6 +13,7 @@
 #include "engine/backend/job_driver.h"
 #include "engine/base/aligned_buffer.h"
 #include "engine/base/cpu_features.h"
+#include "engine/base/failure.h"
 #include "engine/base/scratch_pool.h"
 #include "engine/field/batch_inverse.h"
 #include "engine/field/difference_inverse.h"
@@ -449,9 +450,11 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
         }
       });
   if (bad_row.load() != UINT64_MAX) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
-                     " (probability about rows / p^3); the proof aborts"));
+    return WithFailureKind(
+        absl::FailedPreconditionError(
+            absl::StrCat("logup: a fingerprint vanishes on tables[", t, "] row ", bad_row.load(),
+                         " (probability about rows / p^3); the proof aborts")),
+        FailureKind::kUnprovable);
   }
   // s[r] = sum_{i < r} t[i] - r sigma / n, so that s' - s = t - sigma / n on every row,
   // the last one (whose next row is row 0) included.
@@ -642,8 +645,10 @@ absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
   for (int c = 0; c < 3; ++c) {
     for (size_t k = degree_bound; k < E; ++k) {
       if (!qcols[c][k].IsZero()) {
-        return Internal("quotient", absl::StrCat("tables[", t, "]: the quotient has degree >= ",
-                                                 degree_bound, " (a constraint fails)"));
+        return WithFailureKind(
+            Internal("quotient", absl::StrCat("tables[", t, "]: the quotient has degree >= ",
+                                              degree_bound, " (a constraint fails)")),
+            FailureKind::kConstraintsUnsatisfied);
       }
     }
   }

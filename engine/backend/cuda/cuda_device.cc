@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
+#include "engine/base/failure.h"
 #include "kernels/launch.h"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
@@ -29,8 +30,10 @@ absl::Status CudaStatus(cudaError_t e, const char* call, const char* file, int l
   (void)cudaGetLastError();
   const std::string msg = absl::StrCat("cuda: ", file, ":", line, ": ", cudaGetErrorName(e), ": ",
                                        cudaGetErrorString(e), " (", call, ")");
-  if (e == cudaErrorMemoryAllocation) return absl::ResourceExhaustedError(msg);
-  return absl::InternalError(msg);
+  if (e == cudaErrorMemoryAllocation) {
+    return WithFailureKind(absl::ResourceExhaustedError(msg), FailureKind::kResources);
+  }
+  return WithFailureKind(absl::InternalError(msg), FailureKind::kDeviceFault);
 }
 
 #define CUDA_RETURN_IF_ERROR(call)                                                            \

@@ -9,6 +9,7 @@
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/backend/job_common.h"
 #include "engine/backend/job_driver.h"
+#include "engine/base/failure.h"
 #include "engine/stark/logup.h"
 #include "engine/stark/shape.h"
 
@@ -205,9 +206,11 @@ class DeviceJob final : public DataPath {
     if (aux.empty()) return out;
     ASSIGN_OR_RETURN(const auto bad, dev_->AuxColumns(aux));
     if (bad.first >= 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("logup: a fingerprint vanishes on tables[", aux_tables[bad.first], "] row ",
-                       bad.second, " (probability about rows / p^3); the proof aborts"));
+      return WithFailureKind(
+          absl::FailedPreconditionError(absl::StrCat(
+              "logup: a fingerprint vanishes on tables[", aux_tables[bad.first], "] row ",
+              bad.second, " (probability about rows / p^3); the proof aborts")),
+          FailureKind::kUnprovable);
     }
     std::vector<TreeJob> trees;
     for (auto& [log_n, members] : classes_) {
@@ -318,9 +321,10 @@ class DeviceJob final : public DataPath {
           const bool zero,
           dev_->AllZero(std::vector<const uint64_t*>(cols.begin(), cols.end()), bound, E));
       if (!zero) {
-        return absl::InternalError(absl::StrCat("cuda backend: quotient: tables[", t,
-                                                "]: the quotient has degree >= ", bound,
-                                                " (a constraint fails)"));
+        return WithFailureKind(absl::InternalError(absl::StrCat("cuda backend: quotient: tables[",
+                                                                t, "]: the quotient has degree >= ",
+                                                                bound, " (a constraint fails)")),
+                               FailureKind::kConstraintsUnsatisfied);
       }
     }
     // Part i: coefficients of Q(g y) from i n on, times g^-(i n); then their LDE and tree.
