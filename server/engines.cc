@@ -35,7 +35,7 @@ class CpuEngine final : public Engine {
  public:
   CpuEngine(uint64_t budget, uint32_t jobs) : backend_(backend::MakeCpuBackend()) {
     info_.name = "cpu";
-    info_.kind = "cpu";
+    info_.kind = EngineKind::kCpu;
     info_.device = CpuModel();
     info_.memory_budget_bytes = budget;
     info_.max_concurrent_jobs = std::max<uint32_t>(1, jobs);
@@ -56,7 +56,7 @@ class CudaEngine final : public Engine {
   explicit CudaEngine(std::unique_ptr<backend::cuda::CudaBackend> b) : backend_(std::move(b)) {
     const backend::cuda::GpuStats s = backend_->stats();
     info_.name = std::string(backend_->name());
-    info_.kind = "cuda";
+    info_.kind = EngineKind::kCuda;
     info_.device = absl::StrCat(backend_->gpu().name, " (sm_", backend_->gpu().compute_major,
                                 backend_->gpu().compute_minor, ", ",
                                 backend_->gpu().total_memory >> 20, " MiB)");

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/build_info.h"
+#include "engine/base/failure.h"
 #include "engine/poly/domain.h"
 #include "engine/stark/prover.h"
 #include "server/log.h"
@@ -104,7 +105,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
       {{"kind", m->store_->kind()},
        {"schema_version", std::to_string(m->store_->schema_version())}});
   for (auto& e : engines) {
-    if (e->info().kind == "cpu") m->estimator_ = &e->backend();
+    if (e->info().kind == EngineKind::kCpu) m->estimator_ = &e->backend();
   }
   if (m->estimator_ == nullptr) m->estimator_ = &engines.back()->backend();
   JobManager* self = m.get();
@@ -1166,9 +1167,9 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
     }
   } local_run_end{this, e, attempt};
   Notify(e);
-  if (metrics_ != nullptr && engine.info().kind == "cpu" && !queued.cpu_only) {
+  if (metrics_ != nullptr && engine.info().kind == EngineKind::kCpu && !queued.cpu_only) {
     for (const Engine* other : scheduler_->engines()) {
-      if (other->info().kind != "cpu") {
+      if (other->info().kind != EngineKind::kCpu) {
         metrics_->EngineFallback("no_gpu_fits");
         break;
       }
@@ -1290,32 +1291,39 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   if (!result.ok()) {
     const absl::Status& s = result.status();
     std::string message(s.message());
-    switch (s.code()) {
-      case absl::StatusCode::kInvalidArgument:
+    // The kind the engine gave the failure decides: what the job's cause is, and whether
+    // the CPU engine reruns a job a GPU failed.
+    const bool gpu = engine.info().kind != EngineKind::kCpu;
+    switch (ClassifyFailure(s)) {
+      case FailureKind::kInvalidInput:
         return fail(v1::INVALID_INPUT, message);
-      case absl::StatusCode::kFailedPrecondition:
+      case FailureKind::kConstraintsUnsatisfied:
         return fail(v1::CONSTRAINTS_UNSATISFIED, message);
-      case absl::StatusCode::kResourceExhausted:
-        if (engine.info().kind == "cpu") return fail(v1::OUT_OF_MEMORY, message);
-        [[fallthrough]];
-      default:
-        if (engine.info().kind != "cpu") {
-          // A GPU failed: the CPU engine reruns the job, visibly.
-          if (metrics_ != nullptr) metrics_->EngineFallback("gpu_error");
-          JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->id, e->trace_id,
-                 {{"engine", engine.info().name}, {"error", message}});
-          std::lock_guard<std::mutex> lock(mu_);
-          if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
-          // Cluster mode: still this node's claim; its CPU engine reruns it under that lease,
-          // or, when that engine could never hold it, the cluster's queue takes it back.
-          if (options_.cluster && scheduler_->Fits(queued.estimated_bytes, /*cpu_only=*/true)) {
-            return RunOutcome::kRetryOnCpu;
-          }
-          TransitionLocked(e, Move::Requeue("gpu_error"));
-          return options_.cluster ? RunOutcome::kDone : RunOutcome::kRetryOnCpu;
-        }
+      case FailureKind::kUnprovable:  // every engine draws the same challenges
         return fail(v1::INTERNAL, message);
+      case FailureKind::kResources:
+        if (!gpu) return fail(v1::OUT_OF_MEMORY, message);
+        break;
+      case FailureKind::kDeviceFault:
+      case FailureKind::kBug:
+        if (!gpu) return fail(v1::INTERNAL, message);
+        break;
     }
+    // A GPU failed: the CPU engine reruns the job, visibly.
+    if (metrics_ != nullptr) metrics_->EngineFallback("gpu_error");
+    JobLog(LogLevel::kWarning, "engine failed; rerunning on the CPU", e->id, e->trace_id,
+           {{"engine", engine.info().name},
+            {"error", message},
+            {"kind", std::string(FailureKindName(ClassifyFailure(s)))}});
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!CurrentLocked(e, attempt, "requeue")) return RunOutcome::kDone;
+    // Cluster mode: still this node's claim; its CPU engine reruns it under that lease,
+    // or, when that engine could never hold it, the cluster's queue takes it back.
+    if (options_.cluster && scheduler_->Fits(queued.estimated_bytes, /*cpu_only=*/true)) {
+      return RunOutcome::kRetryOnCpu;
+    }
+    TransitionLocked(e, Move::Requeue("gpu_error"));
+    return options_.cluster ? RunOutcome::kDone : RunOutcome::kRetryOnCpu;
   }
 
   {
@@ -1969,6 +1977,7 @@ LiveStats JobManager::Live() const {
     const auto& e = st.engines[i];
     LiveStats::Engine le;
     le.name = e.info.name;
+    le.kind = std::string(EngineKindName(e.info.kind));
     le.running = e.running;
     le.reserved_bytes = e.reserved_bytes;
     le.budget_bytes = e.info.memory_budget_bytes;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/base/failure.h"
 #include "gtest/gtest.h"
 #include "server/engines.h"
 
@@ -242,7 +243,7 @@ class HangingJob final : public backend::ProvingJob {
 class HangingEngine final : public Engine {
  public:
   HangingEngine(Hang* hang, uint32_t slots) : hang_(hang), backend_(this) {
-    info_ = {"hang", "cpu", "test", uint64_t{4} << 30, slots};
+    info_ = {"hang", EngineKind::kCpu, "test", uint64_t{4} << 30, slots};
   }
   const EngineInfo& info() const override { return info_; }
   backend::Backend& backend() override { return backend_; }
@@ -267,6 +268,72 @@ class HangingEngine final : public Engine {
     std::unique_ptr<backend::Backend> cpu_;
   };
   Hang* hang_;
+  EngineInfo info_;
+  Backend backend_;
+};
+
+// A GPU-kind engine whose jobs fail round 2 with `failure` (the CPU engine's jobs
+// otherwise), standing in for a CUDA engine's faults and bugs.
+class FailingGpuEngine final : public Engine {
+ public:
+  explicit FailingGpuEngine(absl::Status failure) : backend_(std::move(failure)) {
+    info_ = {"cuda:9", EngineKind::kCuda, "test", uint64_t{4} << 30, 1};
+  }
+  const EngineInfo& info() const override { return info_; }
+  backend::Backend& backend() override { return backend_; }
+
+ private:
+  class Job final : public backend::ProvingJob {
+   public:
+    Job(std::unique_ptr<backend::ProvingJob> inner, absl::Status failure)
+        : inner_(std::move(inner)), failure_(std::move(failure)) {}
+    absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+      return inner_->CommitMain(trace);
+    }
+    absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3&, const Fp3&) override {
+      return failure_;
+    }
+    absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& g) override {
+      return inner_->CommitQuotient(g);
+    }
+    absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
+      return inner_->EvaluateOod(z);
+    }
+    absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> ood,
+                           const stark::FriSchedule& f) override {
+      return inner_->BuildDeep(d, l, ood, f);
+    }
+    absl::StatusOr<Digest> CommitFriLayer(int i) override { return inner_->CommitFriLayer(i); }
+    absl::Status FoldFriLayer(int i, const Fp3& z) override { return inner_->FoldFriLayer(i, z); }
+    absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
+    absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
+      return inner_->OpenQueries(p);
+    }
+    backend::JobMemory memory() const override { return inner_->memory(); }
+
+   private:
+    std::unique_ptr<backend::ProvingJob> inner_;
+    absl::Status failure_;
+  };
+  class Backend final : public backend::Backend {
+   public:
+    explicit Backend(absl::Status failure)
+        : failure_(std::move(failure)), cpu_(backend::MakeCpuBackend()) {}
+    std::string_view name() const override { return "cuda:9"; }
+    absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
+        const backend::JobSpec& spec) override {
+      auto job = cpu_->StartJob(spec);
+      if (!job.ok()) return job.status();
+      return std::unique_ptr<backend::ProvingJob>(new Job(*std::move(job), failure_));
+    }
+    uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
+      return cpu_->EstimatePeakBytes(spec);
+    }
+
+   private:
+    absl::Status failure_;
+    std::unique_ptr<backend::Backend> cpu_;
+  };
   EngineInfo info_;
   Backend backend_;
 };
@@ -298,9 +365,13 @@ class JobManagerTest : public ::testing::Test {
   }
 
   void Open(std::unique_ptr<Engine> engine = nullptr) {
-    manager_.reset();
     std::vector<std::unique_ptr<Engine>> engines;
     engines.push_back(engine ? std::move(engine) : MakeCpuEngine(uint64_t{4} << 30, 1));
+    OpenEngines(std::move(engines));
+  }
+  // Engines in order of preference.
+  void OpenEngines(std::vector<std::unique_ptr<Engine>> engines) {
+    manager_.reset();
     auto m = JobManager::Open(options_, std::move(engines), nullptr,
                               std::make_unique<FakeJobStore>(db_));
     ASSERT_TRUE(m.ok()) << m.status();
@@ -577,6 +648,49 @@ TEST_F(JobManagerTest, AJobThatMovesIsNotStuck) {
   const v1::Job done = WaitFinal(job->job_id());
   EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
   EXPECT_EQ(done.attempts(), 1u);
+}
+
+// The kind of an engine's failure decides the job's cause and whether the CPU engine
+// reruns what a GPU failed: a device fault, a shortage of device memory and a bug (an
+// out-of-order call, say: FAILED_PRECONDITION, which is not a broken trace) are rerun and
+// succeed there; an unprovable statement fails on every engine alike and is not.
+TEST_F(JobManagerTest, AGpuFailureIsRerunOnTheCpuByItsKind) {
+  struct Case {
+    absl::Status failure;
+    bool rerun;
+  };
+  const Case cases[] = {
+      {WithFailureKind(absl::InternalError("cuda: an illegal memory access"),
+                       FailureKind::kDeviceFault),
+       true},
+      {WithFailureKind(absl::ResourceExhaustedError("cuda: out of memory"),
+                       FailureKind::kResources),
+       true},
+      {WithFailureKind(absl::FailedPreconditionError("CommitAux called; the job expects ..."),
+                       FailureKind::kBug),
+       true},
+      {absl::FailedPreconditionError("an unmarked failure"), true},
+      {WithFailureKind(absl::FailedPreconditionError("logup: a fingerprint vanishes"),
+                       FailureKind::kUnprovable),
+       false},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::unique_ptr<Engine>> engines;
+    engines.push_back(std::make_unique<FailingGpuEngine>(c.failure));
+    engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
+    OpenEngines(std::move(engines));
+    auto job = Submit(Fib(6));
+    ASSERT_TRUE(job.ok()) << job.status();
+    const v1::Job done = WaitFinal(job->job_id());
+    if (c.rerun) {
+      EXPECT_EQ(done.state(), v1::SUCCEEDED) << c.failure << ": " << done.error();
+      EXPECT_EQ(done.engine(), "cpu") << c.failure;
+    } else {
+      EXPECT_EQ(done.state(), v1::FAILED) << c.failure;
+      EXPECT_EQ(done.cause(), v1::INTERNAL) << c.failure;
+      EXPECT_EQ(done.engine(), "cuda:9") << c.failure;
+    }
+  }
 }
 
 }  // namespace

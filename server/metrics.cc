@@ -122,7 +122,7 @@ class Metrics::Live : public prometheus::Collectable {
     std::map<std::string, double> kinds = {{"cpu", 0}, {"cuda", 0}};
     for (const auto& e : s.engines) {
       engine_names += (engine_names.empty() ? "" : ",") + e.name;
-      kinds[e.name.substr(0, e.name.find(':'))] += 1;
+      kinds[e.kind] += 1;
     }
     auto info = Family("prover_build_info", "The build and engines of this proverd (always 1).",
                        MetricType::Gauge);

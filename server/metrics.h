@@ -26,6 +26,7 @@ struct LiveStats {
   double oldest_queued_age_seconds = 0;
   struct Engine {
     std::string name;
+    std::string kind;  // "cpu", "cuda"
     uint32_t running = 0;
     uint64_t reserved_bytes = 0;
     uint64_t budget_bytes = 0;

@@ -17,11 +17,15 @@ Scheduler::Scheduler(std::vector<std::unique_ptr<Engine>> engines, uint32_t max_
   for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
+std::string_view EngineKindName(EngineKind kind) {
+  return kind == EngineKind::kCuda ? "cuda" : "cpu";
+}
+
 Scheduler::~Scheduler() { Stop(); }
 
 bool Scheduler::Fits(uint64_t estimated_bytes, bool cpu_only) const {
   for (const Slot& s : slots_) {
-    if (cpu_only && s.engine->info().kind != "cpu") continue;
+    if (cpu_only && s.engine->info().kind != EngineKind::kCpu) continue;
     if (s.engine->info().max_concurrent_jobs > 0 &&
         estimated_bytes <= s.engine->info().memory_budget_bytes) {
       return true;
@@ -98,7 +102,7 @@ int Scheduler::PickEngineLocked(const QueuedJob& job) const {
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     const EngineInfo& info = s.engine->info();
-    if (job.cpu_only && info.kind != "cpu") continue;
+    if (job.cpu_only && info.kind != EngineKind::kCpu) continue;
     if (s.running >= info.max_concurrent_jobs) continue;
     if (s.reserved + job.estimated_bytes > info.memory_budget_bytes) continue;
     return int(i);

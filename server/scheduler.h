@@ -41,9 +41,14 @@
 
 namespace prover::server {
 
+// What an engine runs on. The CPU engine is the fallback of every other kind.
+enum class EngineKind { kCpu, kCuda };
+// "cpu", "cuda": the API's EngineInfo.kind.
+std::string_view EngineKindName(EngineKind kind);
+
 struct EngineInfo {
-  std::string name;    // "cpu", "cuda:0"
-  std::string kind;    // "cpu" or "cuda"
+  std::string name;  // "cpu", "cuda:0"
+  EngineKind kind = EngineKind::kCpu;
   std::string device;  // CPU model or GPU name
   uint64_t memory_budget_bytes = 0;
   uint32_t max_concurrent_jobs = 1;

@@ -14,9 +14,9 @@ namespace {
 // "running" means for the policy under test.
 class TestEngine : public Engine {
  public:
-  TestEngine(std::string name, std::string kind, uint64_t budget, uint32_t slots)
+  TestEngine(std::string name, EngineKind kind, uint64_t budget, uint32_t slots)
       : backend_(backend::MakeCpuBackend()) {
-    info_ = {std::move(name), std::move(kind), "test", budget, slots};
+    info_ = {std::move(name), kind, "test", budget, slots};
   }
   const EngineInfo& info() const override { return info_; }
   backend::Backend& backend() override { return *backend_; }
@@ -56,7 +56,7 @@ Scheduler::RunFn Blocking(Gate& g, std::function<RunOutcome(const QueuedJob&, En
 
 std::vector<std::unique_ptr<Engine>> OneCpu(uint64_t budget = 100, uint32_t slots = 1) {
   std::vector<std::unique_ptr<Engine>> v;
-  v.push_back(std::make_unique<TestEngine>("cpu", "cpu", budget, slots));
+  v.push_back(std::make_unique<TestEngine>("cpu", EngineKind::kCpu, budget, slots));
   return v;
 }
 
@@ -141,7 +141,8 @@ TEST(Scheduler, RetryLaterWaitsItsDelay) {
 TEST(Scheduler, MemoryAdmissionAndBackfill) {
   Gate g;
   std::vector<std::unique_ptr<Engine>> engines;
-  engines.push_back(std::make_unique<TestEngine>("cpu", "cpu", /*budget=*/100, /*slots=*/4));
+  engines.push_back(
+      std::make_unique<TestEngine>("cpu", EngineKind::kCpu, /*budget=*/100, /*slots=*/4));
   Scheduler s(std::move(engines), 8, Blocking(g));
   EXPECT_TRUE(s.Fits(100));
   EXPECT_FALSE(s.Fits(101));
@@ -190,10 +191,11 @@ TEST(Scheduler, PerTenantRunningLimit) {
 TEST(Scheduler, GpuFailureRerunsOnTheCpu) {
   Gate g;
   std::vector<std::unique_ptr<Engine>> engines;
-  engines.push_back(std::make_unique<TestEngine>("cuda:0", "cuda", 100, 1));
-  engines.push_back(std::make_unique<TestEngine>("cpu", "cpu", 100, 1));
+  engines.push_back(std::make_unique<TestEngine>("cuda:0", EngineKind::kCuda, 100, 1));
+  engines.push_back(std::make_unique<TestEngine>("cpu", EngineKind::kCpu, 100, 1));
   Scheduler s(std::move(engines), 4, Blocking(g, [](const QueuedJob&, Engine& e) {
-                return e.info().kind == "cuda" ? RunOutcome::kRetryOnCpu : RunOutcome::kDone;
+                return e.info().kind == EngineKind::kCuda ? RunOutcome::kRetryOnCpu
+                                                          : RunOutcome::kDone;
               }));
   s.Enqueue({"j", "a", 0, 1, 1, false});
   g.WaitStarted(1);

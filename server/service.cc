@@ -1005,7 +1005,7 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
     for (const EngineInfo& e : shared_->manager->engines()) {
       v1::EngineInfo* out = response->add_engines();
       out->set_name(e.name);
-      out->set_kind(e.kind);
+      out->set_kind(std::string(EngineKindName(e.kind)));
       out->set_device(e.device);
       out->set_memory_budget_bytes(e.memory_budget_bytes);
       out->set_max_concurrent_jobs(e.max_concurrent_jobs);
