@@ -10,6 +10,7 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/base/failure.h"
+#include "engine/testing/wrapped_backend.h"
 #include "gtest/gtest.h"
 #include "server/engines.h"
 
@@ -198,144 +199,65 @@ struct Hang {
   }
 };
 
-class HangingJob final : public backend::ProvingJob {
+class HangingJob final : public testing::ForwardingJob {
  public:
   HangingJob(std::unique_ptr<backend::ProvingJob> inner, Hang* hang)
-      : inner_(std::move(inner)), hang_(hang) {}
+      : ForwardingJob(std::move(inner)), hang_(hang) {}
   absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
     ++hang_->started;
     std::unique_lock<std::mutex> lock(hang_->mu);
     hang_->cv.wait(lock, [&] { return hang_->released; });
     lock.unlock();
-    return inner_->CommitMain(trace);
+    return ForwardingJob::CommitMain(trace);
   }
-  absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3& a,
-                                                                const Fp3& b) override {
-    return inner_->CommitAux(a, b);
-  }
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& g) override {
-    return inner_->CommitQuotient(g);
-  }
-  absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
-    return inner_->EvaluateOod(z);
-  }
-  absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> ood,
-                         const stark::FriSchedule& schedule) override {
-    return inner_->BuildDeep(d, l, ood, schedule);
-  }
-  absl::StatusOr<Digest> CommitFriLayer(int layer) override {
-    return inner_->CommitFriLayer(layer);
-  }
-  absl::Status FoldFriLayer(int layer, const Fp3& zeta) override {
-    return inner_->FoldFriLayer(layer, zeta);
-  }
-  absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
-  absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
-    return inner_->OpenQueries(p);
-  }
-  backend::JobMemory memory() const override { return inner_->memory(); }
 
  private:
-  std::unique_ptr<backend::ProvingJob> inner_;
   Hang* hang_;
 };
 
 class HangingEngine final : public Engine {
  public:
-  HangingEngine(Hang* hang, uint32_t slots) : hang_(hang), backend_(this) {
+  HangingEngine(Hang* hang, uint32_t slots)
+      : backend_("hang", [hang](std::unique_ptr<backend::ProvingJob> job) {
+          return std::unique_ptr<backend::ProvingJob>(new HangingJob(std::move(job), hang));
+        }) {
     info_ = {"hang", EngineKind::kCpu, "test", uint64_t{4} << 30, slots};
   }
   const EngineInfo& info() const override { return info_; }
   backend::Backend& backend() override { return backend_; }
 
  private:
-  class Backend final : public backend::Backend {
-   public:
-    explicit Backend(HangingEngine* e) : e_(e), cpu_(backend::MakeCpuBackend()) {}
-    std::string_view name() const override { return "hang"; }
-    absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
-        const backend::JobSpec& spec) override {
-      auto job = cpu_->StartJob(spec);
-      if (!job.ok()) return job.status();
-      return std::unique_ptr<backend::ProvingJob>(new HangingJob(*std::move(job), e_->hang_));
-    }
-    uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
-      return cpu_->EstimatePeakBytes(spec);
-    }
-
-   private:
-    HangingEngine* e_;
-    std::unique_ptr<backend::Backend> cpu_;
-  };
-  Hang* hang_;
   EngineInfo info_;
-  Backend backend_;
+  testing::WrappedCpuBackend backend_;
 };
 
 // A GPU-kind engine whose jobs fail round 2 with `failure` (the CPU engine's jobs
 // otherwise), standing in for a CUDA engine's faults and bugs.
 class FailingGpuEngine final : public Engine {
  public:
-  explicit FailingGpuEngine(absl::Status failure) : backend_(std::move(failure)) {
+  explicit FailingGpuEngine(absl::Status failure)
+      : backend_("cuda:9", [failure](std::unique_ptr<backend::ProvingJob> job) {
+          return std::unique_ptr<backend::ProvingJob>(new Job(std::move(job), failure));
+        }) {
     info_ = {"cuda:9", EngineKind::kCuda, "test", uint64_t{4} << 30, 1};
   }
   const EngineInfo& info() const override { return info_; }
   backend::Backend& backend() override { return backend_; }
 
  private:
-  class Job final : public backend::ProvingJob {
+  class Job final : public testing::ForwardingJob {
    public:
     Job(std::unique_ptr<backend::ProvingJob> inner, absl::Status failure)
-        : inner_(std::move(inner)), failure_(std::move(failure)) {}
-    absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
-      return inner_->CommitMain(trace);
-    }
+        : ForwardingJob(std::move(inner)), failure_(std::move(failure)) {}
     absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3&, const Fp3&) override {
       return failure_;
     }
-    absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& g) override {
-      return inner_->CommitQuotient(g);
-    }
-    absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
-      return inner_->EvaluateOod(z);
-    }
-    absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> ood,
-                           const stark::FriSchedule& f) override {
-      return inner_->BuildDeep(d, l, ood, f);
-    }
-    absl::StatusOr<Digest> CommitFriLayer(int i) override { return inner_->CommitFriLayer(i); }
-    absl::Status FoldFriLayer(int i, const Fp3& z) override { return inner_->FoldFriLayer(i, z); }
-    absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
-    absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
-      return inner_->OpenQueries(p);
-    }
-    backend::JobMemory memory() const override { return inner_->memory(); }
-
-   private:
-    std::unique_ptr<backend::ProvingJob> inner_;
-    absl::Status failure_;
-  };
-  class Backend final : public backend::Backend {
-   public:
-    explicit Backend(absl::Status failure)
-        : failure_(std::move(failure)), cpu_(backend::MakeCpuBackend()) {}
-    std::string_view name() const override { return "cuda:9"; }
-    absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
-        const backend::JobSpec& spec) override {
-      auto job = cpu_->StartJob(spec);
-      if (!job.ok()) return job.status();
-      return std::unique_ptr<backend::ProvingJob>(new Job(*std::move(job), failure_));
-    }
-    uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
-      return cpu_->EstimatePeakBytes(spec);
-    }
 
    private:
     absl::Status failure_;
-    std::unique_ptr<backend::Backend> cpu_;
   };
   EngineInfo info_;
-  Backend backend_;
+  testing::WrappedCpuBackend backend_;
 };
 
 v1::SubmitProofRequest Fib(uint32_t log_rows, std::string request_id = "") {

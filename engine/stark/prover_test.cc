@@ -14,6 +14,7 @@
 #include "engine/testing/random_air.h"
 #include "engine/testing/simd_levels.h"
 #include "engine/testing/stop_contract.h"
+#include "engine/testing/wrapped_backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tbb/task_arena.h"
@@ -252,53 +253,13 @@ Refusals ProveInEveryMode(const air::WorkloadInstance& w, const ProveOptions& op
 }
 
 // A CPU job whose round 3 fails as a device would (an illegal address).
-class FaultyJob final : public backend::ProvingJob {
+class FaultyJob final : public testing::ForwardingJob {
  public:
-  explicit FaultyJob(std::unique_ptr<backend::ProvingJob> inner) : inner_(std::move(inner)) {}
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& t) override {
-    return inner_->CommitMain(t);
-  }
-  absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3& a,
-                                                                const Fp3& b) override {
-    return inner_->CommitAux(a, b);
-  }
+  using ForwardingJob::ForwardingJob;
   absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3&) override {
     return WithFailureKind(absl::InternalError("cuda: an illegal memory access"),
                            FailureKind::kDeviceFault);
   }
-  absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {
-    return inner_->EvaluateOod(z);
-  }
-  absl::Status BuildDeep(const Fp3& d, const Fp3& l, std::span<const backend::TableOod> o,
-                         const FriSchedule& f) override {
-    return inner_->BuildDeep(d, l, o, f);
-  }
-  absl::StatusOr<Digest> CommitFriLayer(int i) override { return inner_->CommitFriLayer(i); }
-  absl::Status FoldFriLayer(int i, const Fp3& z) override { return inner_->FoldFriLayer(i, z); }
-  absl::StatusOr<std::vector<Fp3>> FinalLayer() override { return inner_->FinalLayer(); }
-  absl::StatusOr<backend::QueryOpenings> OpenQueries(std::span<const uint64_t> p) override {
-    return inner_->OpenQueries(p);
-  }
-  backend::JobMemory memory() const override { return inner_->memory(); }
-
- private:
-  std::unique_ptr<backend::ProvingJob> inner_;
-};
-class FaultyBackend final : public backend::Backend {
- public:
-  std::string_view name() const override { return "faulty"; }
-  absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
-      const backend::JobSpec& spec) override {
-    auto job = cpu_->StartJob(spec);
-    if (!job.ok()) return job.status();
-    return std::unique_ptr<backend::ProvingJob>(new FaultyJob(*std::move(job)));
-  }
-  uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
-    return cpu_->EstimatePeakBytes(spec);
-  }
-
- private:
-  std::unique_ptr<backend::Backend> cpu_ = backend::MakeCpuBackend();
 };
 
 // Only a failure that says the trace breaks a constraint runs the checker: a device fault
@@ -307,7 +268,9 @@ class FaultyBackend final : public backend::Backend {
 TEST(Prover, ADeviceFaultIsReportedAsItIsWithoutTheChecker) {
   auto w = air::Fibonacci(6);
   ASSERT_TRUE(w.ok());
-  FaultyBackend faulty;
+  testing::WrappedCpuBackend faulty("faulty", [](std::unique_ptr<backend::ProvingJob> job) {
+    return std::unique_ptr<backend::ProvingJob>(new FaultyJob(std::move(job)));
+  });
   for (bool broken : {false, true}) {
     if (broken) w->trace.tables[0].at(1, 17) += Fp::One();
     auto result = Prove(faulty, w->air, w->trace, w->public_inputs,

@@ -89,6 +89,16 @@ class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
     EXPECT_TRUE(stark::VerifyEncoded(w.air, w.public_inputs, b, v).ok()) << what;
   }
 
+  // A job spec of `w`'s AIR and heights.
+  static backend::JobSpec SpecOf(const air::WorkloadInstance& w, int log_blowup) {
+    backend::JobSpec spec;
+    spec.air = &w.air;
+    for (const air::TableTrace& t : w.trace.tables) spec.log_rows.push_back(t.log_rows());
+    spec.public_inputs = w.public_inputs;
+    spec.log_blowup = log_blowup;
+    return spec;
+  }
+
   std::unique_ptr<backend::Backend> backend_;
 };
 
@@ -158,11 +168,7 @@ TEST_P(BackendContract, AStopEndsTheProofWithinASecond) {
 TEST_P(BackendContract, RejectsCallsOutOfOrder) {
   auto w = air::Fibonacci(4);
   ASSERT_TRUE(w.ok());
-  backend::JobSpec spec;
-  spec.air = &w->air;
-  spec.log_rows = {4};
-  spec.public_inputs = w->public_inputs;
-  spec.log_blowup = 1;
+  const backend::JobSpec spec = SpecOf(*w, /*log_blowup=*/1);
   auto job = backend_->StartJob(spec);
   ASSERT_TRUE(job.ok()) << job.status();
   EXPECT_EQ((*job)->CommitQuotient(Fp3::One()).status().code(),
@@ -179,11 +185,7 @@ TEST_P(BackendContract, RejectsCallsOutOfOrder) {
 TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
   auto w = air::Fibonacci(6);
   ASSERT_TRUE(w.ok());
-  backend::JobSpec spec;
-  spec.air = &w->air;
-  spec.log_rows = {6};
-  spec.public_inputs = w->public_inputs;
-  spec.log_blowup = 1;
+  const backend::JobSpec spec = SpecOf(*w, /*log_blowup=*/1);
   const stark::FriSchedule schedule =
       stark::MakeFriSchedule(stark::ProofParams{1, 4, 0, 1, 2}, std::vector<int>{7});
   ASSERT_GE(schedule.num_committed(), 2);
@@ -247,11 +249,7 @@ TEST_P(BackendContract, AFailedCallLeavesTheJobUnusable) {
   auto w = air::Fibonacci(4);
   auto other = air::Fibonacci(5);
   ASSERT_TRUE(w.ok() && other.ok());
-  backend::JobSpec spec;
-  spec.air = &w->air;
-  spec.log_rows = {4};
-  spec.public_inputs = w->public_inputs;
-  spec.log_blowup = 1;
+  const backend::JobSpec spec = SpecOf(*w, /*log_blowup=*/1);
   auto job = backend_->StartJob(spec);
   ASSERT_TRUE(job.ok()) << job.status();
   const absl::Status wrong = (*job)->CommitMain(other->trace).status();
