@@ -24,6 +24,12 @@ TEST(Bits, BitRevReversesTheLowBits) {
       ASSERT_EQ(BitRev(BitRev(x, bits), bits), x);
     }
   }
+  for (int bits = 0; bits <= 32; ++bits) {
+    for (int k = 0; k < 200; ++k) {
+      const uint32_t x = uint32_t(rng()) & uint32_t((uint64_t{1} << bits) - 1);
+      ASSERT_EQ(BitRev32(x, bits), NaiveBitRev(x, bits)) << x << " " << bits;
+    }
+  }
   EXPECT_EQ(BitRev(1, 3), 4u);
   EXPECT_EQ(BitRev(6, 3), 3u);
 }

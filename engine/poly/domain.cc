@@ -29,7 +29,7 @@ NttTwiddles MakeTwiddles(int log_n, int log_n1, int log_n2, bool inverse) {
     const size_t n1 = size_t{1} << log_n1;
     t.row_roots.resize(n1);
     for (size_t p = 0; p < n1; ++p) {
-      t.row_roots[p] = wn.Pow(BitRev(p, log_n1));
+      t.row_roots[p] = wn.Pow(BitRev32(uint32_t(p), log_n1));
     }
   }
   return t;
@@ -67,7 +67,7 @@ absl::StatusOr<std::shared_ptr<const Domain>> Domain::Create(const DomainKey& ke
     if (d->four_step()) {
       const Fp c_n2 = c.Pow(size_t{1} << d->log_n2_);
       for (size_t p = 0; p < n1; ++p) {
-        d->coset_hi_[j * n1 + p] = c_n2.Pow(BitRev(p, d->log_n1_)) * n_inv;
+        d->coset_hi_[j * n1 + p] = c_n2.Pow(BitRev32(uint32_t(p), d->log_n1_)) * n_inv;
       }
     } else {
       Fp x = n_inv;

@@ -93,7 +93,7 @@ void BitReversePermute(std::span<Fp* const> columns, int log_n) {
     for (size_t task = r.begin(); task != r.end(); ++task) {
       Fp* a = columns[task / mids];
       const size_t m = task % mids;
-      const size_t rm = BitRev(m, mid_bits);
+      const size_t rm = BitRev32(uint32_t(m), mid_bits);
       if (rm < m) continue;  // the pair is handled from its smaller member
       Fp x[64], y[64];
       for (size_t hi = 0; hi < tile; ++hi) {
@@ -105,8 +105,8 @@ void BitReversePermute(std::span<Fp* const> columns, int log_n) {
       for (size_t hi = 0; hi < tile; ++hi) {
         for (size_t lo = 0; lo < tile; ++lo) {
           // Position (hi, m, lo) receives the value from (rev lo, rm, rev hi).
-          size_t rhi = BitRev(lo, t);
-          size_t rlo = BitRev(hi, t);
+          size_t rhi = BitRev32(uint32_t(lo), t);
+          size_t rlo = BitRev32(uint32_t(hi), t);
           a[(hi << (mid_bits + t)) | (m << t) | lo] = y[rhi * tile + rlo];
           a[(hi << (mid_bits + t)) | (rm << t) | lo] = x[rhi * tile + rlo];
         }
@@ -175,10 +175,10 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
     // Tiny columns: permute the coefficients to natural order, scale, direct DIF.
     tbb::parallel_for(size_t{0}, cols * blowup, [&](size_t t) {
       const size_t c = t / blowup, j = t % blowup;
-      Fp* dst = out[c] + BitRev(j, log_blowup) * n;
+      Fp* dst = out[c] + BitRev32(uint32_t(j), log_blowup) * n;
       const Fp* lo = d.coset_lo(j);
       for (size_t i = 0; i < n; ++i) {
-        dst[i] = coeff_cols[c][BitRev(i, log_n)] * lo[i];
+        dst[i] = coeff_cols[c][BitRev32(uint32_t(i), log_n)] * lo[i];
       }
       k.dif_contiguous(dst, log_n, tw.stage.data());
     });
@@ -187,7 +187,7 @@ absl::Status CosetLde(std::span<const Fp* const> in, int log_n, int log_blowup, 
   const int log_n1 = d.log_n1(), log_n2 = d.log_n2();
   const size_t n1 = size_t{1} << log_n1, n2 = size_t{1} << log_n2;
   const size_t lanes = k.lanes, blocks = n2 / lanes;
-  auto chunk = [&](size_t c, size_t j) { return out[c] + BitRev(j, log_blowup) * n; };
+  auto chunk = [&](size_t c, size_t j) { return out[c] + BitRev32(uint32_t(j), log_blowup) * n; };
   tbb::parallel_for(tbb::blocked_range<size_t>(0, cols * blowup * blocks), [&](const auto& r) {
     if (stop.stop_requested()) return;
     Fp* scratch = Scratch(n1 * lanes);

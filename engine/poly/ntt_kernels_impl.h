@@ -136,7 +136,7 @@ void PhaseABitrev(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, con
   // Lane l reads row bitrev_{n2}(i2 + l) of the n2 x n1 bit-reversed layout.
   const Fp* rows[L];
   for (size_t l = 0; l < L; ++l) {
-    rows[l] = src + size_t(BitRev(i2 + l, log_n2)) * n1;
+    rows[l] = src + size_t(BitRev32(uint32_t(i2 + l), log_n2)) * n1;
   }
   if (n1 >= L) {
     // L consecutive positions of the L rows at a time, transposed in registers.
@@ -156,7 +156,7 @@ void PhaseABitrev(const Fp* src, Fp* dst, int log_n1, int log_n2, size_t i2, con
   }
   DitStrided<P>(scratch, n1, stage);
   for (size_t k1 = 0; k1 < n1; ++k1) {
-    P::Store(dst + size_t(BitRev(k1, log_n1)) * n2 + i2, P::Load(scratch + k1 * L));
+    P::Store(dst + size_t(BitRev32(uint32_t(k1), log_n1)) * n2 + i2, P::Load(scratch + k1 * L));
   }
 }
 
