@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
+#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/stark/shape.h"
 #include "google/protobuf/io/coded_stream.h"

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "engine/air/air.h"
 #include "engine/air/trace.h"
-#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workload.h"
 #include "engine/backend/backend.h"
 #include "engine/stark/params.h"
 #include "prover/v1/prover.pb.h"

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/air/air_proto.h"
+#include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/base/build_info.h"
 #include "engine/stark/verifier.h"

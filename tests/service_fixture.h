@@ -16,7 +16,7 @@
 #include <set>
 
 #include "engine/air/air_proto.h"
-#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workload.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/stark/verifier.h"
 #include "gtest/gtest.h"

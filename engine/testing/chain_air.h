@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workload.h"
 
 namespace prover::testing {
 

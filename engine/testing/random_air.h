@@ -18,7 +18,7 @@
 #include "engine/air/air.h"
 #include "engine/air/eval.h"
 #include "engine/air/trace.h"
-#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workload.h"
 
 namespace prover::testing {
 

@@ -8,14 +8,9 @@
 #include "absl/status/statusor.h"
 #include "engine/air/air.h"
 #include "engine/air/trace.h"
+#include "engine/air/workload.h"
 
 namespace prover::air {
-
-struct WorkloadInstance {
-  Air air;
-  Trace trace;
-  std::vector<Fp> public_inputs;
-};
 
 Air FibonacciAir();
 

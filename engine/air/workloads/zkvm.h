@@ -41,7 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/air/air.h"
-#include "engine/air/workloads/fibonacci.h"
+#include "engine/air/workload.h"
 
 namespace prover::air {
 
