@@ -129,6 +129,11 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Open(
       return absl::Status(s.code(),
                           absl::StrCat("--database: listening for changes: ", s.message()));
     }
+    // A change committed between Recover's load and the LISTEN's start is in no
+    // notification: everything is read once more, now that every later change will be
+    // heard. (Without this, a job another node finished in that window stayed unfinished
+    // in this node's view: found by the CI load test, a node restarted mid-load.)
+    m->RequestReload({""});
     m->mirror_ = std::thread([self] { self->MirrorLoop(); });
     m->heartbeat_ = std::thread([self] { self->HeartbeatLoop(); });
     m->scheduler_->SetOnSlotFree([self] { self->WakeClaimer(); });

@@ -633,7 +633,11 @@ class DeviceBackend final : public Backend {
   std::string_view name() const override { return name_; }
   absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
     if (spec.air != nullptr && spec.air->max_constraint_degree - 1 > 8) {
-      return absl::InvalidArgumentError(name_ + " backend: more than 8 quotient parts");
+      // A limit of this engine, not of the protocol: the CPU engine proves such a job, so
+      // the service reruns it there (a bug to have sent it here, not the input's fault).
+      return WithFailureKind(
+          absl::InvalidArgumentError(name_ + " backend: more than 8 quotient parts"),
+          FailureKind::kBug);
     }
     return StartDrivenJob(
         name_, spec, [&](MemoryCounter* mem) -> absl::StatusOr<std::unique_ptr<DataPath>> {

@@ -9,6 +9,7 @@
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/backend/cuda/emulated_device.h"
 #include "engine/backend/cuda/program_compiler.h"
+#include "engine/base/failure.h"
 #include "engine/hash/keccak.h"
 #include "engine/poly/ntt.h"
 #include "engine/testing/backend_contract.h"
@@ -26,6 +27,29 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BackendUnderTest>& info) {
       return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
     });
+
+// An AIR beyond the CUDA engine's 8 quotient parts (degree 10, valid at blowup 16) is this
+// engine's limit, not the input's fault: refused as a bug, which the service reruns on the
+// CPU engine, and the CPU engine proves it.
+TEST(CudaEngineLimits, MoreQuotientPartsThanTheKernelsHoldIsNotInvalidInput) {
+  RandomAirOptions o;
+  o.seed = 99;
+  o.num_tables = 1;
+  o.num_lookup_tables = 0;
+  o.max_degree = 10;
+  o.max_log_rows = 4;
+  const air::WorkloadInstance w = RandomAir(o);
+  backend::JobSpec spec;
+  spec.air = &w.air;
+  for (const air::TableTrace& t : w.trace.tables) spec.log_rows.push_back(t.log_rows());
+  spec.public_inputs = w.public_inputs;
+  spec.log_blowup = 4;
+  auto gpu = backend::cuda::MakeEmulatedCudaBackend();
+  const absl::Status refused = gpu->StartJob(spec).status();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(FailureKindOf(refused), FailureKind::kBug) << refused;
+  EXPECT_TRUE(backend::MakeCpuBackend()->StartJob(spec).ok());
+}
 
 }  // namespace prover::testing
 
