@@ -39,6 +39,36 @@ struct TableLayout {
   }
 };
 
+// One table as the memory estimates see it.
+struct TableBytes {
+  const air::Table* table = nullptr;
+  stark::TableShape shape;
+  uint64_t n = 0, N = 0;  // rows, LDE rows
+};
+
+// The peak bytes of a job's buffers that every engine holds: each table's main, aux and
+// quotient LDEs (8 bytes a value) and their three Merkle trees (2N digests each), and the
+// first FRI layer (24 bytes a value, with the next) and its tree; plus what `extra(table)`
+// says one engine keeps besides for a table. Admission control uses it (Backend::
+// EstimatePeakBytes), each engine adding its fixed costs.
+template <typename Extra>
+uint64_t EstimateJobBytes(const JobSpec& spec, Extra&& extra) {
+  uint64_t total = 0, max_lde = 0;
+  for (size_t t = 0; t < spec.log_rows.size(); ++t) {
+    TableBytes b;
+    b.table = &spec.air->tables[t];
+    b.shape = stark::ShapeOf(*b.table, spec.air->max_constraint_degree);
+    b.n = uint64_t{1} << spec.log_rows[t];
+    b.N = b.n << spec.log_blowup;
+    total +=
+        8 * b.N * (b.table->num_columns + 3 * b.shape.aux_columns + 3 * b.shape.quotient_parts);
+    total += 3 * 64 * b.N;
+    total += extra(b);
+    max_lde = std::max(max_lde, b.N);
+  }
+  return total + 24 * 2 * max_lde + 64 * max_lde;
+}
+
 // Current and peak bytes of a job's buffers; thread-safe.
 class MemoryCounter {
  public:

@@ -877,19 +877,12 @@ class CpuBackend final : public Backend {
     });
   }
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
-    // Main, aux and quotient LDEs held together, plus the first FRI layer and trees.
-    uint64_t total = 0, max_lde = 0, max_nodes = 0;
-    for (size_t t = 0; t < spec.log_rows.size(); ++t) {
-      const air::Table& table = spec.air->tables[t];
-      const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
-      const uint64_t N = uint64_t{1} << (spec.log_rows[t] + spec.log_blowup);
-      const uint64_t n = uint64_t{1} << spec.log_rows[t];
-      const uint64_t aux = 3 * shape.aux_columns, parts = shape.quotient_parts;
-      total += 8 * N * (table.num_columns + aux + 3 * parts) + 8 * n * (aux + 3 * parts);
-      total += 3 * 64 * N;  // three trees of 2N digests
-      max_lde = std::max(max_lde, N);
-      max_nodes = std::max<uint64_t>(max_nodes, table.exprs.size());
-    }
+    // Besides what every engine holds, the trace-domain aux and quotient columns.
+    uint64_t max_nodes = 0;
+    const uint64_t held = EstimateJobBytes(spec, [&](const TableBytes& b) {
+      max_nodes = std::max<uint64_t>(max_nodes, b.table->exprs.size());
+      return 8 * b.n * (3 * b.shape.aux_columns + 3 * b.shape.quotient_parts);
+    });
     // The expression evaluators' arena: every thread evaluating constraints holds one
     // DagEvaluator of up to (nodes x kDagChunk) extension values, plus its per-node tables;
     // one more for a thread that takes a second task while it waits on a nested loop.
@@ -897,7 +890,7 @@ class CpuBackend final : public Backend {
     const uint64_t arena = (threads + 1) * max_nodes * (sizeof(Fp3) * cpu::kDagChunk + 32);
     // Thread stacks touched, the domain tables of these sizes, allocator slack.
     constexpr uint64_t kFixed = 16ull << 20;
-    return total + 24 * 2 * max_lde + 64 * max_lde + arena + kFixed;
+    return held + arena + kFixed;
   }
 };
 

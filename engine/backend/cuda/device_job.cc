@@ -657,24 +657,16 @@ class DeviceBackend final : public Backend {
 }  // namespace
 
 uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
-  // Everything a table keeps to the end (trace, coefficients, LDEs, trees), the quotient's
-  // E values while round 3 runs, and the first FRI layer with its tree.
-  uint64_t total = 0, max_lde = 0;
-  for (size_t t = 0; t < spec.log_rows.size(); ++t) {
-    const air::Table& table = spec.air->tables[t];
-    const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
-    const uint64_t n = uint64_t{1} << spec.log_rows[t];
-    const uint64_t N = n << spec.log_blowup;
-    const uint64_t aux = 3 * shape.aux_columns, parts = shape.quotient_parts;
-    total += 8 * N * (table.num_columns + aux + 3 * parts);          // LDEs
-    total += 8 * n * (2 * table.num_columns + 2 * aux + 3 * parts);  // traces, coefficients
-    total += 3 * 64 * N;                                             // trees
-    total += 24 * n * (uint64_t{1} << CeilLog2(parts));              // quotient values
-    max_lde = std::max(max_lde, N);
-  }
+  // Besides what every engine holds: each table's uploaded trace and the coefficients of
+  // its main, aux and quotient columns, and the quotient's E values while round 3 runs.
+  const uint64_t held = EstimateJobBytes(spec, [](const TableBytes& b) {
+    const uint64_t m = b.table->num_columns, aux = 3 * b.shape.aux_columns,
+                   parts = b.shape.quotient_parts;
+    return 8 * b.n * (2 * m + 2 * aux + 3 * parts) + 24 * b.n * (uint64_t{1} << CeilLog2(parts));
+  });
   // Plus the program kernels' register scratch (about 135k threads on an H100, a few dozen
   // registers each) and the staged kernel arguments.
-  return total + 24 * 2 * max_lde + 64 * max_lde + (uint64_t{96} << 20);
+  return held + (uint64_t{96} << 20);
 }
 
 std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory) {
