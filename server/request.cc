@@ -4,7 +4,6 @@
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
 #include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/stark/shape.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -162,15 +161,9 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
     auto decoded = air::DecodeTrace(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()), tl);
     if (!decoded.ok()) return Prefix("user.", decoded.status());  // "user.trace: ..."
-    std::vector<Fp> publics;
-    for (int i = 0; i < u.public_inputs_size(); ++i) {
-      if (u.public_inputs(i) >= Fp::kModulus) {
-        return Bad(absl::StrCat("user.public_inputs[", i, "]"),
-                   absl::StrCat(u.public_inputs(i), " is not a canonical field element"));
-      }
-      publics.push_back(Fp::FromCanonical(u.public_inputs(i)));
-    }
-    if (auto s = air::CheckShapes(*air, *decoded, publics); !s.ok()) {
+    auto publics = FieldElements(u.public_inputs(), "user.public_inputs");
+    if (!publics.ok()) return publics.status();
+    if (auto s = air::CheckShapes(*air, *decoded, *publics); !s.ok()) {
       return Prefix("user.", s);
     }
     for (const auto& t : decoded->tables) job.log_rows.push_back(t.log_rows());
@@ -214,11 +207,24 @@ absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(trace.data()), trace.size()));
   if (!decoded.ok()) return Prefix("user.", decoded.status());  // "user.trace: ..."
   w.trace = *std::move(decoded);
-  for (uint64_t v : request.user().public_inputs()) {
-    if (v >= Fp::kModulus) return Bad("user.public_inputs", "not canonical");
-    w.public_inputs.push_back(Fp::FromCanonical(v));
-  }
+  auto publics = FieldElements(request.user().public_inputs(), "user.public_inputs");
+  if (!publics.ok()) return publics.status();
+  w.public_inputs = *std::move(publics);
   return w;
+}
+
+absl::StatusOr<std::vector<Fp>> FieldElements(
+    const google::protobuf::RepeatedField<uint64_t>& values, std::string_view path) {
+  std::vector<Fp> out;
+  out.reserve(size_t(values.size()));
+  for (int i = 0; i < values.size(); ++i) {
+    if (values.Get(i) >= Fp::kModulus) {
+      return Bad(absl::StrCat(std::string(path), "[", i, "]"),
+                 absl::StrCat(values.Get(i), " is not a canonical field element"));
+    }
+    out.push_back(Fp::FromCanonical(values.Get(i)));
+  }
+  return out;
 }
 
 uint64_t EstimateJobBytes(const backend::Backend& backend, const air::Air& air,

@@ -74,6 +74,11 @@ stark::ProofParams ParamsOf(const v1::ProofOptions& options);
 absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
                                const air::AirLimits& limits = air::AirLimits());
 
+// The values of a request's repeated field at `path` ("user.public_inputs") as field
+// elements: INVALID_ARGUMENT naming the first that is not canonical (at least p).
+absl::StatusOr<std::vector<Fp>> FieldElements(
+    const google::protobuf::RepeatedField<uint64_t>& values, std::string_view path);
+
 // The statement to prove: the builtin workload generated, or the user AIR with the trace.
 absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest& request,
                                                     std::string_view trace);

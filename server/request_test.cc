@@ -32,6 +32,25 @@ std::pair<v1::SubmitProofRequest, std::string> UserFib(int log_rows) {
   return {r, std::string(bytes.begin(), bytes.end())};
 }
 
+// One reading of field elements for every request that carries them (submit, verify,
+// the statement loaded to prove): canonical values pass, the first at or above p is named
+// by its path and index.
+TEST(FieldElements, NamesTheFirstValueThatIsNotCanonical) {
+  google::protobuf::RepeatedField<uint64_t> v;
+  v.Add(0);
+  v.Add(Fp::kModulus - 1);
+  auto ok = FieldElements(v, "public_inputs");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[1], Fp::FromCanonical(Fp::kModulus - 1));
+  v.Add(Fp::kModulus);
+  v.Add(~uint64_t{0});
+  const absl::Status bad = FieldElements(v, "user.public_inputs").status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message(), absl::StrCat("user.public_inputs[2]: ", Fp::kModulus,
+                                        " is not a canonical field element"));
+}
+
 TEST(PrepareJob, BuiltinWorkloads) {
   auto fib = PrepareJob(Fib(10), "", RequestLimits());
   ASSERT_TRUE(fib.ok()) << fib.status();

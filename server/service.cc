@@ -850,13 +850,9 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
     if (!prepared.ok()) return prepared.status();
     air = std::move(prepared->air);
     if (req.public_inputs_size() > 0) {
-      for (int i = 0; i < req.public_inputs_size(); ++i) {
-        if (req.public_inputs(i) >= Fp::kModulus) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("public_inputs[", i, "]: not a canonical field element"));
-        }
-        publics.push_back(Fp::FromCanonical(req.public_inputs(i)));
-      }
+      auto p = FieldElements(req.public_inputs(), "public_inputs");
+      if (!p.ok()) return p.status();
+      publics = *std::move(p);
     } else if (req.builtin().workload() == "fibonacci") {
       // Constant memory: the recurrence, not the trace.
       auto p = air::FibonacciPublicInputs(int(req.builtin().log_rows()));
@@ -874,14 +870,9 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
       return absl::InvalidArgumentError(absl::StrCat("user.air.", a.status().message()));
     }
     air = *std::move(a);
-    for (int i = 0; i < req.user().public_inputs_size(); ++i) {
-      const uint64_t v = req.user().public_inputs(i);
-      if (v >= Fp::kModulus) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("user.public_inputs[", i, "]: not a canonical field element"));
-      }
-      publics.push_back(Fp::FromCanonical(v));
-    }
+    auto p = FieldElements(req.user().public_inputs(), "user.public_inputs");
+    if (!p.ok()) return p.status();
+    publics = *std::move(p);
   } else {
     return absl::InvalidArgumentError("statement: one of builtin or user is required");
   }
