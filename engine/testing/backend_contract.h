@@ -37,6 +37,16 @@ inline std::ostream& operator<<(std::ostream& os, const BackendUnderTest& b) {
   return os << b.name;
 }
 
+// A job spec of `w`'s AIR and heights (w outlives it).
+inline backend::JobSpec SpecOf(const air::WorkloadInstance& w, int log_blowup) {
+  backend::JobSpec spec;
+  spec.air = &w.air;
+  for (const air::TableTrace& t : w.trace.tables) spec.log_rows.push_back(t.log_rows());
+  spec.public_inputs = w.public_inputs;
+  spec.log_blowup = log_blowup;
+  return spec;
+}
+
 class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
  protected:
   void SetUp() override {
@@ -87,16 +97,6 @@ class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
     stark::VerifyOptions v;
     v.min_security_bits = 0;
     EXPECT_TRUE(stark::VerifyEncoded(w.air, w.public_inputs, b, v).ok()) << what;
-  }
-
-  // A job spec of `w`'s AIR and heights.
-  static backend::JobSpec SpecOf(const air::WorkloadInstance& w, int log_blowup) {
-    backend::JobSpec spec;
-    spec.air = &w.air;
-    for (const air::TableTrace& t : w.trace.tables) spec.log_rows.push_back(t.log_rows());
-    spec.public_inputs = w.public_inputs;
-    spec.log_blowup = log_blowup;
-    return spec;
   }
 
   std::unique_ptr<backend::Backend> backend_;

@@ -39,11 +39,7 @@ TEST(CudaEngineLimits, MoreQuotientPartsThanTheKernelsHoldIsNotInvalidInput) {
   o.max_degree = 10;
   o.max_log_rows = 4;
   const air::WorkloadInstance w = RandomAir(o);
-  backend::JobSpec spec;
-  spec.air = &w.air;
-  for (const air::TableTrace& t : w.trace.tables) spec.log_rows.push_back(t.log_rows());
-  spec.public_inputs = w.public_inputs;
-  spec.log_blowup = 4;
+  const backend::JobSpec spec = SpecOf(w, /*log_blowup=*/4);
   auto gpu = backend::cuda::MakeEmulatedCudaBackend();
   const absl::Status refused = gpu->StartJob(spec).status();
   EXPECT_FALSE(refused.ok());
