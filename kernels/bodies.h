@@ -14,6 +14,7 @@
 #include "engine/field/difference_inverse.h"
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
+#include "engine/protocol/formulas.h"
 #include "kernels/keccak_body.h"
 #include "kernels/program.h"
 
@@ -173,8 +174,9 @@ PROVER_HOST_DEVICE bool AuxRow(const LogUpView& v, const RegisterFile& r, StoreH
   Fp3 total = Fp3::Zero();
   for (uint32_t g = 0; g < v.num_groups; ++g) {
     const uint32_t k0 = v.group_first[g], k1 = v.group_second[g];
-    Fp3 h = r.e(v.phi_reg[k0]) * r.b(v.mult_reg[k0]);
-    if (k1 != kNone) h += r.e(v.phi_reg[k1]) * r.b(v.mult_reg[k1]);
+    const Fp3 h = k1 == kNone ? stark::GroupHelper(r.e(v.phi_reg[k0]), r.b(v.mult_reg[k0]))
+                              : stark::GroupHelper(r.e(v.phi_reg[k0]), r.b(v.mult_reg[k0]),
+                                                   r.e(v.phi_reg[k1]), r.b(v.mult_reg[k1]));
     if (g + 1 < v.num_groups) store(g, h);
     total += h;
   }
@@ -199,14 +201,11 @@ PROVER_HOST_DEVICE Fp3 QuotientValue(const ProgramView& p, const RegisterFile& r
     // Group g's constraint with h standing for its terms.
     auto group = [&](uint32_t g, const Fp3& h) {
       const uint32_t k0 = v.group_first[g], k1 = v.group_second[g];
-      const Fp3 pk = r.e(v.phi_reg[k0]);
-      const Fp mk = r.b(v.mult_reg[k0]);
       if (k1 != kNone) {
-        const Fp3 pl = r.e(v.phi_reg[k1]);
-        const Fp ml = r.b(v.mult_reg[k1]);
-        return h * pk * pl - pl * mk - pk * ml;
+        return stark::GroupConstraint(h, r.e(v.phi_reg[k0]), r.b(v.mult_reg[k0]),
+                                      r.e(v.phi_reg[k1]), r.b(v.mult_reg[k1]));
       }
-      return h * pk - Fp3(mk);
+      return stark::GroupConstraint(h, r.e(v.phi_reg[k0]), r.b(v.mult_reg[k0]));
     };
     // The last group's terms: s' - s - the helpers + sigma / n.
     Fp3 last_terms = aux(G - 1, 1) - aux(G - 1, 0) + p.ext_pool[logup_mean];
@@ -218,14 +217,6 @@ PROVER_HOST_DEVICE Fp3 QuotientValue(const ProgramView& p, const RegisterFile& r
     every += p.ext_pool[logup_gamma + G - 1] * group(G - 1, last_terms);
   }
   return (every + trans * (x - w_last)) * zinv + first * inv_first + last * inv_last;
-}
-
-// Position of the next-row point of LDE position p (bit-reversed order): within the coset
-// chunk of n values, bitrev_n(bitrev_n(p) + 1).
-PROVER_HOST_DEVICE uint64_t NextRowPosition(uint64_t p, int log_n) {
-  const uint64_t n = uint64_t{1} << log_n;
-  const uint64_t base = p & ~(n - 1), q = p - base;
-  return base + BitRev((BitRev(q, log_n) + 1) & (n - 1), log_n);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,23 +256,18 @@ PROVER_HOST_DEVICE Fp3 DeepValue(const DeepTable& d, uint64_t p, Fp x, Fp inv_de
 }
 
 // ---------------------------------------------------------------------------------------
-// FRI fold of group c of 2^log_a consecutive values (docs/PROTOCOL.md section 8).
-// zetas[r] = zeta^(2^r), s_invs[r] = s^-(2^r); twiddles[c] = w_M0^-bitrev_{M0/2}(c).
+// FRI fold of group c of 2^log_a consecutive values (docs/PROTOCOL.md section 9;
+// protocol/formulas.h). zetas[r] = zeta^(2^r), s_invs[r] = s^-(2^r);
+// twiddles[c] = w_M0^-bitrev_{M0/2}(c).
 PROVER_HOST_DEVICE Fp3 FoldGroup(const Fp3* in, uint64_t c, int log_a, const Fp3* zetas,
                                  const Fp* s_invs, const Fp* twiddles, Fp scale) {
   Fp3 v[16];
   const uint64_t arity = uint64_t{1} << log_a;
   for (uint64_t k = 0; k < arity; ++k) v[k] = in[c * arity + k];
-  for (int r = 0; r < log_a; ++r) {
-    const uint64_t len = arity >> r;
-    for (uint64_t k = 0; k < len / 2; ++k) {
-      const Fp y_inv = s_invs[r] * twiddles[c * (len / 2) + k];
-      const Fp3 sum = v[2 * k] + v[2 * k + 1];
-      const Fp3 diff = v[2 * k] - v[2 * k + 1];
-      v[k] = sum + zetas[r] * (diff * y_inv);
-    }
-  }
-  return v[0] * scale;
+  const Fp3 folded = stark::FoldUnscaled(
+      v, log_a, [&](int r) { return zetas[r]; },
+      [&](int r, uint32_t k) { return s_invs[r] * twiddles[c * ((arity >> r) / 2) + k]; });
+  return folded * scale;
 }
 
 // ---------------------------------------------------------------------------------------

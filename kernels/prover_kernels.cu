@@ -241,7 +241,7 @@ __global__ void QuotientsKernel(const QuotientTable* tables, uint32_t num_tables
     }
     InvertInPlace(den, 2 * count);
     for (int k = 0; k < count; ++k) {
-      const uint64_t i = p0 + k, next = NextRowPosition(i, q.log_n);
+      const uint64_t i = p0 + k, next = stark::NextRowPosition(i, q.log_n);
       RunProgram(q.prog.program, regs, [&](uint32_t col, uint32_t off) {
         return Fp::FromCanonical(q.main[col * N + (off ? next : i)]);
       });

@@ -5,7 +5,7 @@
 #include "engine/air/checker.h"
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
-#include "engine/stark/shape.h"
+#include "engine/protocol/shape.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/sha256.h"

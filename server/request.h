@@ -17,7 +17,7 @@
 #include "engine/air/trace.h"
 #include "engine/air/workload.h"
 #include "engine/backend/backend.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/params.h"
 #include "prover/v1/prover.pb.h"
 
 namespace prover::server {

@@ -15,7 +15,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "engine/field/goldilocks.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/params.h"
 
 namespace prover::cli {
 

@@ -35,7 +35,7 @@
 #include "engine/field/goldilocks.h"
 #include "engine/hash/keccak.h"
 #include "engine/hash/merkle.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/params.h"
 
 namespace prover::backend {
 

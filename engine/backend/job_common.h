@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/backend/backend.h"
 #include "engine/base/bits.h"
-#include "engine/stark/shape.h"
+#include "engine/protocol/shape.h"
 
 namespace prover::backend {
 

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/failure.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/params.h"
 
 namespace prover::backend {
 namespace {

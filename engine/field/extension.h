@@ -74,6 +74,10 @@ class Fp3 {
     return Fp3(a.c_[0] * b, a.c_[1] * b, a.c_[2] * b);
   }
   friend PROVER_HOST_DEVICE constexpr Fp3 operator*(Fp b, const Fp3& a) { return a * b; }
+  // Extension minus base: the constant coefficient only.
+  friend PROVER_HOST_DEVICE constexpr Fp3 operator-(const Fp3& a, Fp b) {
+    return Fp3(a.c_[0] - b, a.c_[1], a.c_[2]);
+  }
 
   PROVER_HOST_DEVICE constexpr Fp3& operator+=(const Fp3& o) { return *this = *this + o; }
   PROVER_HOST_DEVICE constexpr Fp3& operator-=(const Fp3& o) { return *this = *this - o; }

@@ -1,5 +1,6 @@
-// Internal: per-ISA NTT kernels behind poly/ntt.h. Each works on one column and runs on the
-// calling thread; ntt.cc splits the work into tasks and chooses the kernel set.
+// Internal: per-ISA NTT kernels behind poly/ntt.h and poly/lde.h. Each works on one column
+// and runs on the calling thread; ntt.cc and lde.cc split the work into tasks and choose
+// the kernel set.
 //
 // Notation (see ntt.h): n = n1 * n2, index i = i1 * n2 + i2. `stage` is a twiddle table
 // with stage[h + j] = w_{2h}^j for every power of two h below the largest sub-transform
@@ -8,9 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "engine/base/cpu_features.h"
 #include "engine/field/goldilocks.h"
+#include "engine/poly/domain.h"
 
 namespace prover::ntt_internal {
 
@@ -48,5 +51,13 @@ const NttKernels& PortableKernels();
 const NttKernels& Avx2Kernels();
 const NttKernels& Avx512Kernels();
 const NttKernels& KernelsFor(SimdLevel level);
+
+// The transforms' shared steps (ntt.cc), used by the coset LDE (lde.cc) too.
+// Scratch for one phase-A block of `elements` values, reused by each thread.
+Fp* Scratch(size_t elements);
+// Natural -> bit-reversed DIF of each column (src may equal dst), scaled by `scale` when
+// it is not one. Four-step above the direct-path threshold.
+void DifNaturalToBitrev(const Domain& d, bool inverse, std::span<const Fp* const> src,
+                        std::span<Fp* const> dst, Fp scale);
 
 }  // namespace prover::ntt_internal

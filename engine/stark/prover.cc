@@ -6,8 +6,8 @@
 #include "engine/air/checker.h"
 #include "engine/base/failure.h"
 #include "engine/poly/ntt.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/protocol.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/protocol.h"
 
 namespace prover::stark {
 namespace {

@@ -17,8 +17,8 @@
 #include "engine/air/air.h"
 #include "engine/air/trace.h"
 #include "engine/backend/backend.h"
-#include "engine/stark/params.h"
-#include "engine/stark/proof.h"
+#include "engine/protocol/params.h"
+#include "engine/protocol/proof.h"
 
 namespace prover::stark {
 

@@ -11,7 +11,7 @@
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/hash/transcript.h"
-#include "engine/stark/protocol.h"
+#include "engine/protocol/protocol.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"

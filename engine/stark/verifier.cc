@@ -8,9 +8,10 @@
 #include "engine/air/eval.h"
 #include "engine/base/bits.h"
 #include "engine/hash/merkle.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/protocol.h"
-#include "engine/stark/shape.h"
+#include "engine/protocol/formulas.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/protocol.h"
+#include "engine/protocol/shape.h"
 
 namespace prover::stark {
 namespace {
@@ -262,7 +263,6 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
   for (size_t t = 0; t < lambda_pow.size(); ++t)
     lambda_pow[t] = t == 0 ? Fp3::One() : lambda_pow[t - 1] * lambda;
   const Fp g = Fp::FromCanonical(kLdeCosetOffset);
-  const Fp inv2 = Fp::FromU64(2).Inverse();
   // The DEEP values entering at a layer of log size L, at position p of that layer.
   auto injected = [&](int L, uint64_t p) {
     Fp3 sum = Fp3::Zero();
@@ -287,22 +287,19 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
       }
       std::vector<Fp3> v(a);
       for (size_t j = 0; j < a; ++j) v[j] = Ext(group + 3 * j);
-      Fp s = g.Pow(uint64_t{1} << (log_m0 - L));
-      Fp3 zr = zetas[i];
-      for (int r = 0; r < log_a; ++r) {
-        const size_t len = a >> r;
-        const int log_sub = L - r;  // the sub-layer of 2^log_sub values
-        for (size_t k = 0; k < len / 2; ++k) {
-          const uint64_t pos = c * len + 2 * k;
-          const Fp y = s * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
-          const Fp3 even = (v[2 * k] + v[2 * k + 1]) * inv2;
-          const Fp3 odd = (v[2 * k] - v[2 * k + 1]) * (inv2 * y.Inverse());
-          v[k] = even + zr * odd;
-        }
-        s = s.Square();
-        zr = zr.Square();
-      }
-      value = v[0] + injected(L - log_a, c);
+      // Step r pairs the values at y and -y of the sub-layer of 2^(L - r) points, whose
+      // coset offset is s^(2^r).
+      const Fp s = g.Pow(uint64_t{1} << (log_m0 - L));
+      const Fp3 folded = FoldUnscaled(
+          v.data(), log_a, [&](int r) { return zetas[i].Pow(uint64_t{1} << r); },
+          [&](int r, uint32_t k) {
+            const int log_sub = L - r;
+            const uint64_t pos = c * (a >> r) + 2 * k;
+            const Fp y =
+                s.Pow(uint64_t{1} << r) * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
+            return y.Inverse();
+          });
+      value = folded * Fp::FromU64(a).Inverse() + injected(L - log_a, c);
     }
     const uint64_t pf = u >> (log_m0 - log_final);
     const Fp y = g.Pow(uint64_t{1} << (log_m0 - log_final)) *

@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "engine/air/air.h"
-#include "engine/stark/params.h"
-#include "engine/stark/proof.h"
+#include "engine/protocol/params.h"
+#include "engine/protocol/proof.h"
 
 namespace prover::stark {
 

@@ -9,7 +9,7 @@
 
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/backend/cpu/cpu_backend.h"
-#include "engine/stark/proof.h"
+#include "engine/protocol/proof.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 

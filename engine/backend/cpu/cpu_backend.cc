@@ -20,8 +20,9 @@
 #include "engine/field/wide_sum.h"
 #include "engine/poly/lde.h"
 #include "engine/poly/ntt.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/shape.h"
+#include "engine/protocol/formulas.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/shape.h"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
@@ -345,6 +346,9 @@ class CpuJob final : public DataPath {
 
   absl::Status BuildAux(size_t t, const Fp3& alpha, const Fp3& beta);
   absl::Status BuildQuotient(size_t t, const QuotientConstants& c);
+  absl::Status QuotientCoefficients(size_t t, int log_e, std::span<Fp* const> qcols);
+  void SplitQuotient(TableState& s, std::span<Fp* const> qcols);
+  absl::Status CommitQuotientParts(TableState& s);
   absl::Status Ood(size_t t, const Fp3& z, TableOod& out);
   absl::Status Deep(size_t t, const DeepTask& task, Fp3* target);
 
@@ -357,7 +361,7 @@ class CpuJob final : public DataPath {
   Tracked<Fp> fold_twiddles_;
 };
 
-// Fingerprints phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}) of a chunk's rows.
+// The fingerprints phi_k (protocol/formulas.h) of a chunk's rows, interaction-major.
 void Fingerprints(const air::Table& table, const backend::cpu::DagEvaluator& ev,
                   std::span<const Fp3> alpha_pows, const Fp3& beta, size_t count,
                   std::vector<Fp3>& phi) {
@@ -365,13 +369,11 @@ void Fingerprints(const air::Table& table, const backend::cpu::DagEvaluator& ev,
   phi.resize(k_count * count);
   for (size_t k = 0; k < k_count; ++k) {
     const air::Interaction& in = table.interactions[k];
-    Fp3* out = phi.data() + k * count;
-    const Fp3 c = beta - Fp3(Fp::FromU64(in.bus));
-    for (size_t j = 0; j < count; ++j) out[j] = c;
-    for (size_t i = 0; i < in.values.size(); ++i) {
-      const Fp* v = ev.base(in.values[i]);
-      const Fp3 a = alpha_pows[i + 1];
-      for (size_t j = 0; j < count; ++j) out[j] -= a * v[j];
+    const Fp3 start = stark::FingerprintStart(beta, in.bus);
+    for (size_t j = 0; j < count; ++j) {
+      phi[k * count + j] = stark::Fingerprint(
+          start, [&](uint32_t i) { return alpha_pows[i]; }, uint32_t(in.values.size()),
+          [&](uint32_t i) { return ev.base(in.values[i])[j]; });
     }
   }
 }
@@ -385,15 +387,6 @@ std::vector<uint32_t> InteractionRoots(const air::Table& table) {
   return roots;
 }
 
-std::vector<Fp3> AlphaPowers(const air::Table& table, const Fp3& alpha) {
-  size_t len = 0;
-  for (const air::Interaction& in : table.interactions) len = std::max(len, in.values.size());
-  std::vector<Fp3> p(len + 1);
-  p[0] = Fp3::One();
-  for (size_t i = 1; i <= len; ++i) p[i] = p[i - 1] * alpha;
-  return p;
-}
-
 absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   TableState& s = tables_[t];
   const air::Table& table = *s.table;
@@ -402,7 +395,7 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   s.aux_trace = Tracked<Fp>(&mem_, base_cols * n);
   Fp* aux = s.aux_trace.data();
   const std::vector<uint32_t> roots = InteractionRoots(table);
-  const std::vector<Fp3> alpha_pows = AlphaPowers(table, alpha);
+  const std::vector<Fp3> alpha_pows = stark::FingerprintAlphaPowers(table, alpha);
   const std::vector<const Fp*> trace_cols = s.trace->column_pointers();
   const size_t chunk = std::min(n, cpu::kDagChunk);
   const size_t chunks = n / chunk;
@@ -436,10 +429,11 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
           for (size_t j = 0; j < chunk; ++j) {
             for (int c = 0; c < 3; ++c) aux[(s_col + c) * n + r0 + j] = total.coeff(c);
             for (size_t g = 0; g < G; ++g) {
-              Fp3 h = Fp3::Zero();
-              for (uint32_t k : s.groups[g].interactions) {
-                h += inv[k * chunk + j] * ev.base(table.interactions[k].multiplicity)[j];
-              }
+              const auto& ks = s.groups[g].interactions;
+              auto inv_phi = [&](size_t i) { return inv[ks[i] * chunk + j]; };
+              auto m = [&](size_t i) { return ev.base(table.interactions[ks[i]].multiplicity)[j]; };
+              const Fp3 h = ks.size() == 2 ? stark::GroupHelper(inv_phi(0), m(0), inv_phi(1), m(1))
+                                           : stark::GroupHelper(inv_phi(0), m(0));
               if (g + 1 < G) {
                 for (int c = 0; c < 3; ++c) aux[(3 * g + c) * n + r0 + j] = h.coeff(c);
               }
@@ -484,164 +478,244 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
   return absl::OkStatus();
 }
 
-absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
-  TableState& s = tables_[t];
-  const air::Table& table = *s.table;
-  const size_t n = s.n(), N = s.N();
-  const int log_n = s.log_n;
-  // Q has degree below parts * n, so it is known from its values on E = 2^ceil(log parts) n
-  // points: the first E positions of the bit-reversed LDE are the coset g <w_E>.
-  const int log_e = log_n + CeilLog2(s.parts);
-  const size_t E = size_t{1} << log_e;
-  const size_t num_air = c.num_air;
-  const std::vector<Fp3>& gpow = c.gamma_pows;
-
-  std::vector<uint32_t> roots;
-  for (const air::Constraint& c : table.constraints) roots.push_back(c.expr);
-  const std::vector<uint32_t> inter_roots = InteractionRoots(table);
-  if (s.aux_columns != 0) roots.insert(roots.end(), inter_roots.begin(), inter_roots.end());
-  std::vector<uint32_t> next_cols;
-  {
-    std::vector<bool> seen(table.num_columns, false);
-    for (const air::Expr& e : table.exprs) {
+// Round 3's evaluation of one table (docs/PROTOCOL.md section 6): the quotient
+//   Q(x) = [sum_k gamma^k c_k(x) / Z_k(x)] over the AIR's constraints, then the LogUp groups,
+// at the first E points of the LDE's bit-reversed order (the coset g <w_E>), chunk by
+// chunk. Each chunk runs four named steps: LoadRows, AccumulateAirConstraints,
+// AccumulateLogUp and Combine, over the planes of QuotientChunk.
+class QuotientEvaluator {
+ public:
+  QuotientEvaluator(const TableState& s, const QuotientConstants& c,
+                    std::span<const Fp3> challenges, std::span<const Fp> publics)
+      : s_(s),
+        table_(*s.table),
+        c_(c),
+        challenges_(challenges),
+        publics_(publics),
+        chunk_(std::min(s.n(), cpu::kDagChunk)),
+        chunk_roots_(ChunkRoots(chunk_)),
+        w_last_(Fp::RootOfUnity(s.log_n).Inverse()),
+        K_(cpu::RowKernelsFor(ActiveSimdLevel()).array) {
+    for (const air::Constraint& k : table_.constraints) roots_.push_back(k.expr);
+    if (s.aux_columns != 0) {
+      const std::vector<uint32_t> inter = InteractionRoots(table_);
+      roots_.insert(roots_.end(), inter.begin(), inter.end());
+      alpha_pows_ = stark::FingerprintAlphaPowers(table_, challenges_[0]);
+    }
+    std::vector<bool> seen(table_.num_columns, false);
+    for (const air::Expr& e : table_.exprs) {
       if (e.op == air::ExprOp::kColumn && e.row_offset == 1 && !seen[e.value]) {
         seen[e.value] = true;
-        next_cols.push_back(static_cast<uint32_t>(e.value));
+        next_cols_.push_back(static_cast<uint32_t>(e.value));
       }
     }
   }
-  const std::vector<Fp3> alpha_pows =
-      s.aux_columns == 0 ? std::vector<Fp3>{} : AlphaPowers(table, challenges_[0]);
-  const Fp3 beta = s.aux_columns == 0 ? Fp3() : challenges_[1];
 
-  Tracked<Fp> q(&mem_, 3 * E);
-  const size_t chunk = std::min(n, cpu::kDagChunk);
-  const std::vector<Fp> chunk_roots = ChunkRoots(chunk);
-  const Fp w_last = Fp::RootOfUnity(log_n).Inverse();  // w_n^(n-1)
-  const Fp3 mean = c.mean;                             // sigma / n
-  const Fp* main = s.main_lde.data();
-  const Fp* aux = s.aux_lde.data();
+  size_t chunk() const { return chunk_; }
 
-  const cpu::ArrayKernels& K = cpu::RowKernelsFor(ActiveSimdLevel()).array;
-  const size_t k_count = s.aux_columns == 0 ? 0 : table.interactions.size();
-  tbb::parallel_for(
-      tbb::blocked_range<size_t>(0, E / chunk, 8), [&](const tbb::blocked_range<size_t>& range) {
-        cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
-        std::vector<const Fp*> cur(table.num_columns), nxt(table.num_columns, nullptr);
-        std::vector<Fp> next_store(next_cols.size() * chunk);
-        std::vector<size_t> next_pos(chunk);
-        std::vector<Fp> x(chunk), den(2 * chunk), den_inv(2 * chunk);
-        // Planes of chunk values: the four numerators (every row, transition, first row,
-        // last row), the running sum at the next row, the fingerprints and two temporaries.
-        AlignedBuffer<Fp> acc(12 * chunk), s_next(3 * chunk);
-        AlignedBuffer<Fp> phi(3 * k_count * chunk), tmp(6 * chunk);
-        auto planes = [&](Fp* base, size_t i) {
-          Fp* p = base + 3 * i * chunk;
-          return cpu::Planes{{p, p + chunk, p + 2 * chunk}};
-        };
-        const cpu::Planes every = planes(acc.data(), 0), trans = planes(acc.data(), 1);
-        const cpu::Planes first = planes(acc.data(), 2), last = planes(acc.data(), 3);
-        const cpu::Planes t0 = planes(tmp.data(), 0), t1 = planes(tmp.data(), 1);
-        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
-          if (spec_.stop.stop_requested()) return;
-          const size_t p0 = ci * chunk;
-          const size_t coset_base = p0 & ~(n - 1);
-          for (size_t j = 0; j < chunk; ++j) {
-            const uint64_t qpos = (p0 + j) - coset_base;
-            next_pos[j] = coset_base + BitRev((BitRev(qpos, log_n) + 1) & (n - 1), log_n);
-          }
-          for (uint32_t c = 0; c < table.num_columns; ++c) cur[c] = main + c * N + p0;
-          for (size_t k = 0; k < next_cols.size(); ++k) {
-            const Fp* col = main + size_t{next_cols[k]} * N;
-            Fp* dst = next_store.data() + k * chunk;
-            for (size_t j = 0; j < chunk; ++j) dst[j] = col[next_pos[j]];
-            nxt[next_cols[k]] = dst;
-          }
-          ev.Evaluate(cur, nxt, chunk);
-          CosetPoints(s.log_N, p0, chunk, chunk_roots, x.data());
-          for (size_t j = 0; j < chunk; ++j) {
-            den[j] = x[j] - Fp::One();
-            den[chunk + j] = x[j] - w_last;
-          }
-          BatchInverse(den, den_inv);
-          const Fp zinv = (x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
-          std::fill(acc.data(), acc.data() + 12 * chunk, Fp::Zero());
-          const cpu::Planes by_kind[4] = {every, trans, first, last};
-          for (size_t k = 0; k < num_air; ++k) {
-            const air::Constraint& c = table.constraints[k];
-            const cpu::Planes a = by_kind[static_cast<size_t>(c.kind)];
-            if (ev.is_ext(c.expr)) {
-              const Fp3* v = ev.ext(c.expr);
-              for (size_t j = 0; j < chunk; ++j) {
-                const Fp3 t = gpow[k] * v[j];
-                for (int i = 0; i < 3; ++i) a.c[i][j] += t.coeff(i);
-              }
-            } else {
-              K.axpy_base(gpow[k], ev.base(c.expr), a, chunk);
-            }
-          }
-          if (s.aux_columns != 0) {
-            // Only the running sum is read at the next row.
-            const uint32_t s_col = s.aux_columns - 1;
-            for (int i = 0; i < 3; ++i) {
-              const Fp* col = aux + size_t{3 * s_col + i} * N;
-              for (size_t j = 0; j < chunk; ++j) s_next[i * chunk + j] = col[next_pos[j]];
-            }
-            auto aux_at = [&](uint32_t col) {
-              const Fp* b = aux + size_t{3 * col} * N + p0;
-              return cpu::ConstPlanes(b, b + N, b + 2 * N);
-            };
-            // phi_k = beta - (bus_k + sum_i alpha^(i+1) v_{k,i}).
-            for (size_t k = 0; k < k_count; ++k) {
-              const air::Interaction& in = table.interactions[k];
-              const cpu::Planes ph = planes(phi.data(), k);
-              const Fp3 c0 = beta - Fp3(Fp::FromU64(in.bus));
-              for (int i = 0; i < 3; ++i) std::fill(ph.c[i], ph.c[i] + chunk, c0.coeff(i));
-              for (size_t i = 0; i < in.values.size(); ++i) {
-                K.axpy_base(-alpha_pows[i + 1], ev.base(in.values[i]), ph, chunk);
-              }
-            }
-            // Group g's constraint with the value h standing for its terms, into every:
-            // h phi_k - m_k, or h phi_k phi_l - phi_l m_k - phi_k m_l.
-            auto group_constraint = [&](size_t g, cpu::ConstPlanes h) {
-              const auto& ks = s.groups[g].interactions;
-              const cpu::Planes pk = planes(phi.data(), ks[0]);
-              const Fp* mk = ev.base(table.interactions[ks[0]].multiplicity);
-              K.mul_ext(h, pk, t0, chunk);
-              if (ks.size() == 2) {
-                const cpu::Planes pl = planes(phi.data(), ks[1]);
-                const Fp* ml = ev.base(table.interactions[ks[1]].multiplicity);
-                K.mul_ext(t0, pl, t0, chunk);
-                K.sub_mul_base(pl, mk, t0, chunk);
-                K.sub_mul_base(pk, ml, t0, chunk);
-              } else {
-                K.sub(t0.c[0], mk, t0.c[0], chunk);
-              }
-              K.axpy_ext(gpow[num_air + g], t0, every, chunk);
-            };
-            const size_t G = s.groups.size();
-            for (size_t g = 0; g + 1 < G; ++g) group_constraint(g, aux_at(uint32_t(g)));
-            // The last group's terms: s' - s - sum of the helpers + sigma / n.
-            const cpu::ConstPlanes sv = aux_at(s_col);
-            for (int i = 0; i < 3; ++i) {
-              K.sub(s_next.data() + i * chunk, sv.c[i], t1.c[i], chunk);
-              for (size_t g = 0; g + 1 < G; ++g)
-                K.sub(t1.c[i], aux_at(uint32_t(g)).c[i], t1.c[i], chunk);
-              const Fp m = mean.coeff(i);
-              for (size_t j = 0; j < chunk; ++j) t1.c[i][j] += m;
-            }
-            group_constraint(G - 1, t1);
-          }
-          K.combine(every, trans, first, last, x.data(), den_inv.data(), den_inv.data() + chunk,
-                    w_last, zinv,
-                    cpu::Planes{{q.data() + p0, q.data() + E + p0, q.data() + 2 * E + p0}}, chunk);
+  // Q at the E points from p = 0, into q (three planes of E values).
+  void Evaluate(size_t E, Fp* q, const std::stop_token& stop) const {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, E / chunk_, 8),
+                      [&](const tbb::blocked_range<size_t>& range) {
+                        QuotientChunk w(*this);
+                        for (size_t ci = range.begin(); ci < range.end(); ++ci) {
+                          if (stop.stop_requested()) return;
+                          const size_t p0 = ci * chunk_;
+                          LoadRows(p0, w);
+                          AccumulateAirConstraints(w);
+                          if (s_.aux_columns != 0) AccumulateLogUp(p0, w);
+                          Combine(w, cpu::Planes{{q + p0, q + E + p0, q + 2 * E + p0}});
+                        }
+                      });
+  }
+
+ private:
+  // One thread's planes of chunk values (an extension plane is three base arrays): the
+  // numerators by constraint kind, the running sum at the next row, the fingerprints and
+  // the last LogUp group's terms; with the evaluator of the table's expressions.
+  struct QuotientChunk {
+    explicit QuotientChunk(const QuotientEvaluator& q)
+        : ev(q.table_, q.roots_, q.publics_, q.challenges_),
+          cur(q.table_.num_columns),
+          nxt(q.table_.num_columns, nullptr),
+          next_store(q.next_cols_.size() * q.chunk_),
+          next_pos(q.chunk_),
+          x(q.chunk_),
+          den(2 * q.chunk_),
+          den_inv(2 * q.chunk_),
+          store((4 + 2 + (q.s_.aux_columns == 0 ? 0 : q.table_.interactions.size())) * 3 *
+                q.chunk_) {
+      const size_t n = q.chunk_;
+      size_t next = 0;
+      auto plane = [&] {
+        Fp* p = store.data() + 3 * n * next++;
+        return cpu::Planes{{p, p + n, p + 2 * n}};
+      };
+      every_row = plane(), transition = plane(), first_row = plane(), last_row = plane();
+      running_sum_next = plane(), last_terms = plane();
+      fingerprints.resize(q.s_.aux_columns == 0 ? 0 : q.table_.interactions.size());
+      for (cpu::Planes& f : fingerprints) f = plane();
+    }
+    const cpu::Planes& numerator(air::ConstraintKind kind) const {
+      switch (kind) {
+        case air::ConstraintKind::kEveryRow:
+          return every_row;
+        case air::ConstraintKind::kTransition:
+          return transition;
+        case air::ConstraintKind::kFirstRow:
+          return first_row;
+        case air::ConstraintKind::kLastRow:
+          break;
+      }
+      return last_row;
+    }
+
+    cpu::DagEvaluator ev;
+    std::vector<const Fp*> cur, nxt;
+    std::vector<Fp> next_store;
+    std::vector<size_t> next_pos;
+    std::vector<Fp> x, den, den_inv;
+    Fp zinv;
+    AlignedBuffer<Fp> store;
+    cpu::Planes every_row, transition, first_row, last_row;  // sums of gamma^k c_k, by kind
+    cpu::Planes running_sum_next;           // the LogUp running sum at the next-row points
+    cpu::Planes last_terms;                 // the last LogUp group's terms
+    std::vector<cpu::Planes> fingerprints;  // phi_k, one plane per interaction
+  };
+
+  // The chunk's points x and inverse vanishing factors, and its rows: the main columns at
+  // the points and, for the columns read at the next row, at the next-row points; then
+  // every expression the constraints and the fingerprints read.
+  void LoadRows(size_t p0, QuotientChunk& w) const {
+    const size_t n = s_.n(), N = s_.N();
+    const Fp* main = s_.main_lde.data();
+    for (size_t j = 0; j < chunk_; ++j) w.next_pos[j] = stark::NextRowPosition(p0 + j, s_.log_n);
+    for (uint32_t col = 0; col < table_.num_columns; ++col) w.cur[col] = main + col * N + p0;
+    for (size_t k = 0; k < next_cols_.size(); ++k) {
+      const Fp* col = main + size_t{next_cols_[k]} * N;
+      Fp* dst = w.next_store.data() + k * chunk_;
+      for (size_t j = 0; j < chunk_; ++j) dst[j] = col[w.next_pos[j]];
+      w.nxt[next_cols_[k]] = dst;
+    }
+    w.ev.Evaluate(w.cur, w.nxt, chunk_);
+    CosetPoints(s_.log_N, p0, chunk_, chunk_roots_, w.x.data());
+    for (size_t j = 0; j < chunk_; ++j) {
+      w.den[j] = w.x[j] - Fp::One();
+      w.den[chunk_ + j] = w.x[j] - w_last_;
+    }
+    BatchInverse(w.den, w.den_inv);
+    w.zinv = (w.x[0].Pow(n) - Fp::One()).Inverse();  // x^n is constant on a coset
+  }
+
+  // numerator(kind) = sum of gamma^k c_k over the AIR's constraints of that kind.
+  void AccumulateAirConstraints(QuotientChunk& w) const {
+    for (const cpu::Planes* p : {&w.every_row, &w.transition, &w.first_row, &w.last_row}) {
+      for (Fp* plane : p->c) std::fill(plane, plane + chunk_, Fp::Zero());
+    }
+    for (size_t k = 0; k < c_.num_air; ++k) {
+      const air::Constraint& con = table_.constraints[k];
+      const cpu::Planes a = w.numerator(con.kind);
+      if (w.ev.is_ext(con.expr)) {
+        const Fp3* v = w.ev.ext(con.expr);
+        for (size_t j = 0; j < chunk_; ++j) {
+          const Fp3 t = c_.gamma_pows[k] * v[j];
+          for (int i = 0; i < 3; ++i) a.c[i][j] += t.coeff(i);
         }
-      });
+      } else {
+        K_.axpy_base(c_.gamma_pows[k], w.ev.base(con.expr), a, chunk_);
+      }
+    }
+  }
+
+  // every_row += gamma^(num_air + g) times group g's constraint (protocol/formulas.h): the
+  // helper column h_g for every group but the last, whose terms are
+  // s' - s - sum of the helpers + sigma / n.
+  void AccumulateLogUp(size_t p0, QuotientChunk& w) const {
+    const size_t N = s_.N();
+    const Fp* aux = s_.aux_lde.data();
+    const uint32_t s_col = s_.aux_columns - 1;
+    for (int i = 0; i < 3; ++i) {
+      const Fp* col = aux + size_t{3 * s_col + i} * N;
+      for (size_t j = 0; j < chunk_; ++j) w.running_sum_next.c[i][j] = col[w.next_pos[j]];
+    }
+    auto aux_at = [&](uint32_t col) {
+      const Fp* b = aux + size_t{3 * col} * N + p0;
+      return cpu::ConstPlanes(b, b + N, b + 2 * N);
+    };
+    const Fp3 beta = challenges_[1];
+    std::vector<const Fp*> values;
+    for (size_t k = 0; k < table_.interactions.size(); ++k) {
+      const air::Interaction& in = table_.interactions[k];
+      values.clear();
+      for (uint32_t v : in.values) values.push_back(w.ev.base(v));
+      K_.fingerprint(stark::FingerprintStart(beta, in.bus), alpha_pows_.data(), values.data(),
+                     uint32_t(values.size()), w.fingerprints[k], chunk_);
+    }
+    auto group_constraint = [&](size_t g, cpu::ConstPlanes h) {
+      const auto& ks = s_.groups[g].interactions;
+      const Fp* mk = w.ev.base(table_.interactions[ks[0]].multiplicity);
+      const bool pair = ks.size() == 2;
+      K_.group_constraint(c_.gamma_pows[c_.num_air + g], h, w.fingerprints[ks[0]], mk,
+                          pair ? w.fingerprints[ks[1]] : cpu::Planes{},
+                          pair ? w.ev.base(table_.interactions[ks[1]].multiplicity) : nullptr,
+                          w.every_row, chunk_);
+    };
+    const size_t G = s_.groups.size();
+    for (size_t g = 0; g + 1 < G; ++g) group_constraint(g, aux_at(uint32_t(g)));
+    const cpu::ConstPlanes sv = aux_at(s_col);
+    const cpu::Planes& t = w.last_terms;
+    for (int i = 0; i < 3; ++i) {
+      K_.sub(w.running_sum_next.c[i], sv.c[i], t.c[i], chunk_);
+      for (size_t g = 0; g + 1 < G; ++g) K_.sub(t.c[i], aux_at(uint32_t(g)).c[i], t.c[i], chunk_);
+      const Fp m = c_.mean.coeff(i);
+      for (size_t j = 0; j < chunk_; ++j) t.c[i][j] += m;
+    }
+    group_constraint(G - 1, t);
+  }
+
+  // Q = (every_row + transition (x - w_last)) / (x^n - 1) + first_row / (x - 1)
+  //     + last_row / (x - w_last).
+  void Combine(const QuotientChunk& w, cpu::Planes out) const {
+    K_.combine(w.every_row, w.transition, w.first_row, w.last_row, w.x.data(), w.den_inv.data(),
+               w.den_inv.data() + chunk_, w_last_, w.zinv, out, chunk_);
+  }
+
+  const TableState& s_;
+  const air::Table& table_;
+  const QuotientConstants& c_;
+  std::span<const Fp3> challenges_;
+  std::span<const Fp> publics_;
+  const size_t chunk_;
+  const std::vector<Fp> chunk_roots_;
+  const Fp w_last_;  // w_n^(n-1)
+  const cpu::ArrayKernels& K_;
+  std::vector<uint32_t> roots_;      // the expressions the chunk evaluator computes
+  std::vector<uint32_t> next_cols_;  // the main columns read at the next row
+  std::vector<Fp3> alpha_pows_;
+};
+
+absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
+  TableState& s = tables_[t];
+  // Q has degree below parts * n, so it is known from its values on E = 2^ceil(log parts) n
+  // points: the first E positions of the bit-reversed LDE are the coset g <w_E>.
+  const int log_e = s.log_n + CeilLog2(s.parts);
+  const size_t E = size_t{1} << log_e;
+  Tracked<Fp> q(&mem_, 3 * E);
+  QuotientEvaluator(s, c, challenges_, spec_.public_inputs).Evaluate(E, q.data(), spec_.stop);
   if (auto st = Stopped(); !st.ok()) return st;  // the chunks above were skipped
-  // Coefficients of Q(g y): bit-reversed values on <w_E> -> natural coefficients.
   std::vector<Fp*> qcols = Columns(q.data(), 3, E);
+  if (auto st = QuotientCoefficients(t, log_e, qcols); !st.ok()) return st;
+  SplitQuotient(s, qcols);
+  q.Release();
+  return CommitQuotientParts(s);
+}
+
+// Q's values on g <w_E> (bit-reversed) -> the coefficients of Q(g y), which must vanish
+// from parts * n on: a higher one means a constraint fails on the trace.
+absl::Status CpuJob::QuotientCoefficients(size_t t, int log_e, std::span<Fp* const> qcols) {
+  const TableState& s = tables_[t];
   if (auto st = InverseNtt(qcols, log_e, Order::kBitReversed, Order::kNatural); !st.ok()) return st;
-  const size_t degree_bound = size_t{s.parts} * n;
+  const size_t degree_bound = size_t{s.parts} * s.n(), E = size_t{1} << log_e;
   for (int c = 0; c < 3; ++c) {
     for (size_t k = degree_bound; k < E; ++k) {
       if (!qcols[c][k].IsZero()) {
@@ -652,11 +726,14 @@ absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
       }
     }
   }
-  // Q(x) = sum_i x^(i n) Q_i(x): part i has the coefficients k in [i n, (i + 1) n) of Q,
-  // which are those of Q(g y) times g^-k.
-  const size_t base_cols = 3 * s.parts;
-  s.quotient_coeffs = Tracked<Fp>(&mem_, base_cols * n);
-  s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
+  return absl::OkStatus();
+}
+
+// Q(x) = sum_i x^(i n) Q_i(x): part i has the coefficients k in [i n, (i + 1) n) of Q,
+// which are those of Q(g y) times g^-k.
+void CpuJob::SplitQuotient(TableState& s, std::span<Fp* const> qcols) {
+  const size_t n = s.n(), degree_bound = size_t{s.parts} * n;
+  s.quotient_coeffs = Tracked<Fp>(&mem_, 3 * s.parts * n);
   const Fp g_inv = Fp::FromCanonical(stark::kLdeCosetOffset).Inverse();
   ForChunks(degree_bound, 4096, [&](size_t b, size_t e) {
     Fp f = g_inv.Pow(b);
@@ -666,10 +743,14 @@ absl::Status CpuJob::BuildQuotient(size_t t, const QuotientConstants& c) {
       f *= g_inv;
     }
   });
-  q.Release();
+}
+
+// The parts' LDE values Q_i(g w_N^bitrev(r)), an NTT of the coefficients of Q_i(g y) (those
+// of Q_i times g^j) padded to N, and their Merkle tree.
+absl::Status CpuJob::CommitQuotientParts(TableState& s) {
+  const size_t n = s.n(), N = s.N(), base_cols = 3 * s.parts;
+  s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
   std::vector<Fp*> lcols = Columns(s.quotient_lde.data(), base_cols, N);
-  // The LDE values Q_i(g w_N^bitrev(r)) are an NTT of the coefficients of Q_i(g y), those
-  // of Q_i times g^j, padded to N.
   const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
   for (size_t col = 0; col < base_cols; ++col) {
     const Fp* src = s.quotient_coeffs.data() + col * n;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "engine/base/cpu_features.h"
 #include "engine/field/extension.h"
@@ -81,6 +82,14 @@ struct ArrayKernels {
   void (*mul_ext)(ConstPlanes a, ConstPlanes b, Planes out, size_t n);
   // out -= a * m: extension values a, base values m.
   void (*sub_mul_base)(ConstPlanes a, const Fp* m, Planes out, size_t n);
+  // out = the LogUp fingerprints phi = start - sum_{i < len} alpha_pows[i + 1] values[i]
+  // (protocol/formulas.h, Fingerprint).
+  void (*fingerprint)(const Fp3& start, const Fp3* alpha_pows, const Fp* const* values,
+                      uint32_t len, Planes out, size_t n);
+  // acc += g * the constraint of a LogUp group with helper h (protocol/formulas.h,
+  // GroupConstraint): one interaction (phi_k, m_k), or two when m_l is not null.
+  void (*group_constraint)(const Fp3& g, ConstPlanes h, ConstPlanes phi_k, const Fp* m_k,
+                           ConstPlanes phi_l, const Fp* m_l, Planes acc, size_t n);
   // The quotient's value at n points x from its four accumulated numerators (every row,
   // transition, first row, last row; docs/PROTOCOL.md section 6):
   //   out = (every + trans (x - w_last)) zinv + first / (x - 1) + last / (x - w_last)

@@ -1,13 +1,17 @@
 // Internal: the row kernels of row_kernels.h written once over a packed-arithmetic type P
-// (field/packed_*.h), included by one translation unit per ISA.
+// (field/packed_*.h), included by one translation unit per ISA. Everything here has
+// internal linkage (the anonymous namespace), so no ISA's copy of a shared instantiation
+// (ScalarOps for the tails, say) can be picked by the linker for another ISA's unit.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
 #include "engine/backend/cpu/row_kernels.h"
+#include "engine/protocol/formulas.h"
 
 namespace prover::backend::cpu::row_internal {
+namespace {
 
 // One value per "vector": the tails below a multiple of P::kLanes, and the reference
 // shape every packed path must agree with.
@@ -57,6 +61,29 @@ inline __attribute__((always_inline)) V3<P> Mul3(const V3<P>& a, const V3<P>& b)
   const Vec c2 = P::Add(P::Sub(p02, P::Add(p0, p2)), p1);
   const Vec c3 = P::Sub(p12, P::Add(p1, p2));
   return {P::Add(p0, c3), P::Add(P::Add(c1, c3), p2), P::Add(c2, p2)};
+}
+
+// Operators, so that the protocol's formulas (protocol/formulas.h) run on vectors of
+// lanes: V3 with V3, and V3 with a vector of base values.
+template <typename P>
+inline __attribute__((always_inline)) V3<P> operator+(const V3<P>& a, const V3<P>& b) {
+  return Add3<P>(a, b);
+}
+template <typename P>
+inline __attribute__((always_inline)) V3<P> operator-(const V3<P>& a, const V3<P>& b) {
+  return Sub3<P>(a, b);
+}
+template <typename P>
+inline __attribute__((always_inline)) V3<P> operator*(const V3<P>& a, const V3<P>& b) {
+  return Mul3<P>(a, b);
+}
+template <typename P>
+inline __attribute__((always_inline)) V3<P> operator*(const V3<P>& a, typename P::Vec m) {
+  return {P::Mul(a.c0, m), P::Mul(a.c1, m), P::Mul(a.c2, m)};
+}
+template <typename P>
+inline __attribute__((always_inline)) V3<P> operator-(const V3<P>& a, typename P::Vec m) {
+  return {P::Sub(a.c0, m), a.c1, a.c2};
 }
 
 // acc += coef * f for a base value f.
@@ -181,25 +208,21 @@ void FoldGroups(const FoldPlan& plan, size_t begin, size_t end, const Fp3* in, F
     // v[k] = (w[3k], w[3k+1], w[3k+2]), folded in place.
     V3<P> v[16];
     for (size_t k = 0; k < arity; ++k) v[k] = {w[3 * k], w[3 * k + 1], w[3 * k + 2]};
-    for (int r = 0; r < plan.log_arity; ++r) {
-      const size_t half = arity >> (r + 1);
-      const V3<P> zeta = Splat<P>(plan.zeta[r]);
-      const Vec s_inv = P::Broadcast(plan.s_inv[r]);
-      for (size_t k = 0; k < half; ++k) {
-        alignas(64) Fp tw[L];
-        for (size_t l = 0; l < L; ++l) tw[l] = plan.twiddles[(c + l) * half + k];
-        const Vec y_inv = P::Mul(P::Load(tw), s_inv);
-        const V3<P> sum = Add3<P>(v[2 * k], v[2 * k + 1]);
-        const V3<P> d = Sub3<P>(v[2 * k], v[2 * k + 1]);
-        const V3<P> t = {P::Mul(d.c0, y_inv), P::Mul(d.c1, y_inv), P::Mul(d.c2, y_inv)};
-        v[k] = Add3<P>(sum, Mul3<P>(zeta, t));
-      }
-    }
+    V3<P> zetas[4];
+    for (int r = 0; r < plan.log_arity; ++r) zetas[r] = Splat<P>(plan.zeta[r]);
+    const V3<P> folded = stark::FoldUnscaled(
+        v, plan.log_arity, [&](int r) { return zetas[r]; },
+        [&](int r, uint32_t k) {
+          const size_t half = arity >> (r + 1);
+          alignas(64) Fp tw[L];
+          for (size_t l = 0; l < L; ++l) tw[l] = plan.twiddles[(c + l) * half + k];
+          return P::Mul(P::Load(tw), P::Broadcast(plan.s_inv[r]));
+        });
     const Vec scale = P::Broadcast(plan.scale);
     alignas(64) Fp r0[L], r1[L], r2[L];
-    P::Store(r0, P::Mul(v[0].c0, scale));
-    P::Store(r1, P::Mul(v[0].c1, scale));
-    P::Store(r2, P::Mul(v[0].c2, scale));
+    P::Store(r0, P::Mul(folded.c0, scale));
+    P::Store(r1, P::Mul(folded.c1, scale));
+    P::Store(r2, P::Mul(folded.c2, scale));
     for (size_t l = 0; l < L; ++l) {
       const Fp3 value(r0[l], r1[l], r2[l]);
       out[c + l] = plan.inject != nullptr ? value + plan.inject[c + l] : value;
@@ -293,6 +316,31 @@ void ArraySubMulBase(ConstPlanes a, const Fp* m, Planes out, size_t n) {
   });
 }
 
+// The LogUp fingerprints and group constraints (protocol/formulas.h).
+template <typename P>
+void ArrayFingerprint(const Fp3& start, const Fp3* alpha_pows, const Fp* const* values,
+                      uint32_t len, Planes out, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    const auto pows = [&](uint32_t i) { return Splat<Q>(alpha_pows[i]); };
+    Store3<Q>(out, j, stark::Fingerprint(Splat<Q>(start), pows, len, [&](uint32_t i) {
+                return Q::Load(values[i] + j);
+              }));
+  });
+}
+
+template <typename P>
+void ArrayGroupConstraint(const Fp3& g, ConstPlanes h, ConstPlanes phi_k, const Fp* m_k,
+                          ConstPlanes phi_l, const Fp* m_l, Planes acc, size_t n) {
+  ForLanes<P>(n, [&]<typename Q>(size_t j) {
+    const V3<Q> hv = Load3<Q>(h, j), pk = Load3<Q>(phi_k, j);
+    const typename Q::Vec mk = Q::Load(m_k + j);
+    const V3<Q> c = m_l == nullptr
+                        ? stark::GroupConstraint(hv, pk, mk)
+                        : stark::GroupConstraint(hv, pk, mk, Load3<Q>(phi_l, j), Q::Load(m_l + j));
+    Store3<Q>(acc, j, Load3<Q>(acc, j) + Splat<Q>(g) * c);
+  });
+}
+
 template <typename P>
 void ArrayCombine(ConstPlanes every, ConstPlanes trans, ConstPlanes first, ConstPlanes last,
                   const Fp* x, const Fp* inv_first, const Fp* inv_last, Fp w_last, Fp zinv,
@@ -312,8 +360,10 @@ RowKernels MakeRowKernels() {
   return RowKernels{
       P::kLanes,
       ArrayKernels{&ArrayAdd<P>, &ArraySub<P>, &ArrayMul<P>, &ArrayNeg<P>, &ArrayAxpyBase<P>,
-                   &ArrayAxpyExt<P>, &ArrayMulExt<P>, &ArraySubMulBase<P>, &ArrayCombine<P>},
+                   &ArrayAxpyExt<P>, &ArrayMulExt<P>, &ArraySubMulBase<P>, &ArrayFingerprint<P>,
+                   &ArrayGroupConstraint<P>, &ArrayCombine<P>},
       &DeepRows<P>, &FoldGroups<P>};
 }
 
+}  // namespace
 }  // namespace prover::backend::cpu::row_internal

@@ -124,6 +124,64 @@ TEST(RowKernels, FoldMatchesBinaryFoldingOnEveryPath) {
 
 // Every array kernel on every path, at lengths around the lane counts, against the scalar
 // field operations; outputs aliasing an input as the backend uses them.
+// The LogUp kernels against docs/PROTOCOL.md section 5 written out with Fp3 arithmetic:
+// phi = beta - (bus + sum_i alpha^(i+1) v_i), and g * (h phi_k - m_k) or
+// g * (h phi_k phi_l - phi_l m_k - phi_k m_l) added to acc.
+TEST(ArrayKernels, LogUpFingerprintAndGroupConstraintOnEveryPath) {
+  std::mt19937_64 rng(0x1a9b);
+  for (size_t n : {size_t{1}, size_t{7}, size_t{64}, size_t{1000}}) {
+    for (uint32_t len : {0u, 1u, 3u, 9u}) {
+      SCOPED_TRACE(::testing::Message() << "n " << n << " tuple length " << len);
+      const Fp3 alpha = RandomFp3(rng), beta = RandomFp3(rng), g = RandomFp3(rng);
+      const uint64_t bus = rng() % 1000;
+      std::vector<std::vector<Fp>> values(len, std::vector<Fp>(n));
+      for (auto& col : values)
+        for (Fp& v : col) v = RandomFp(rng);
+      std::vector<const Fp*> value_ptrs;
+      for (const auto& col : values) value_ptrs.push_back(col.data());
+      std::vector<Fp3> alpha_pows(len + 1, Fp3::One());
+      for (uint32_t i = 1; i <= len; ++i) alpha_pows[i] = alpha_pows[i - 1] * alpha;
+      std::vector<Fp> mk(n), ml(n), h(3 * n), pl(3 * n), acc0(3 * n);
+      for (auto* v : {&mk, &ml, &h, &pl, &acc0})
+        for (Fp& e : *v) e = RandomFp(rng);
+      auto ext = [&](const std::vector<Fp>& v, size_t j) {
+        return Fp3(v[j], v[n + j], v[2 * n + j]);
+      };
+      auto planes = [&](std::vector<Fp>& v) {
+        return Planes{{v.data(), v.data() + n, v.data() + 2 * n}};
+      };
+
+      std::vector<Fp3> want_phi(n), want_single(n), want_pair(n);
+      for (size_t j = 0; j < n; ++j) {
+        Fp3 sum = Fp3(Fp::FromU64(bus)), a = Fp3::One();
+        for (uint32_t i = 0; i < len; ++i) {
+          a = a * alpha;
+          sum = sum + a * Fp3(values[i][j]);
+        }
+        const Fp3 phi = beta - sum, hj = ext(h, j), plj = ext(pl, j);
+        want_phi[j] = phi;
+        want_single[j] = ext(acc0, j) + g * (hj * phi - Fp3(mk[j]));
+        want_pair[j] = ext(acc0, j) + g * (hj * phi * plj - plj * Fp3(mk[j]) - phi * Fp3(ml[j]));
+      }
+      prover::testing::ForEachSimdLevel([&](SimdLevel level) {
+        const ArrayKernels& K = RowKernelsFor(level).array;
+        std::vector<Fp> phi(3 * n), single = acc0, pair = acc0;
+        K.fingerprint(beta - Fp3(Fp::FromU64(bus)), alpha_pows.data(), value_ptrs.data(), len,
+                      planes(phi), n);
+        for (size_t j = 0; j < n; ++j) ASSERT_EQ(ext(phi, j), want_phi[j]) << "phi at " << j;
+        K.group_constraint(g, planes(h), planes(phi), mk.data(), Planes{}, nullptr, planes(single),
+                           n);
+        K.group_constraint(g, planes(h), planes(phi), mk.data(), planes(pl), ml.data(),
+                           planes(pair), n);
+        for (size_t j = 0; j < n; ++j) {
+          ASSERT_EQ(ext(single, j), want_single[j]) << "one interaction, at " << j;
+          ASSERT_EQ(ext(pair, j), want_pair[j]) << "two interactions, at " << j;
+        }
+      });
+    }
+  }
+}
+
 TEST(ArrayKernels, MatchTheScalarOperationsOnEveryPath) {
   std::mt19937_64 rng(0xa77a);
   for (size_t n : {size_t{0}, size_t{1}, size_t{3}, size_t{4}, size_t{7}, size_t{8}, size_t{9},

@@ -10,8 +10,8 @@
 #include "engine/backend/job_common.h"
 #include "engine/backend/job_driver.h"
 #include "engine/base/failure.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/shape.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/shape.h"
 
 namespace prover::backend::cuda {
 namespace {

@@ -238,7 +238,7 @@ class EmulatedDevice final : public Device {
       std::vector<Fp3> ext(p.num_ext_regs);
       const RegisterFile regs{base.data(), ext.data(), 1};
       for (uint64_t i = 0; i < E; ++i) {
-        const uint64_t next = kernels::NextRowPosition(i, q.log_n);
+        const uint64_t next = stark::NextRowPosition(i, q.log_n);
         kernels::RunProgram(p, regs, [&](uint32_t col, uint32_t off) {
           return AsFp(q.main[col * N + (off ? next : i)]);
         });

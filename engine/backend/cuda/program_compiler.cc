@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/protocol/formulas.h"
+
 namespace prover::backend::cuda {
 
 using air::ExprOp;
@@ -60,21 +62,17 @@ CompiledProgram CompileTableProgram(const air::Table& table, const ProgramReques
     }
   }
   const size_t K = req.fingerprints ? table.interactions.size() : 0;
-  std::vector<Fp3> alpha_pows;
-  if (K != 0) {
-    size_t len = 0;
-    for (const air::Interaction& in : table.interactions) len = std::max(len, in.values.size());
-    alpha_pows.resize(len + 1);
-    alpha_pows[0] = Fp3::One();
-    for (size_t i = 1; i <= len; ++i) alpha_pows[i] = alpha_pows[i - 1] * req.alpha;
-  }
+  // The fingerprints (protocol/formulas.h): kFingerInit loads the constant term, each value
+  // then subtracts its alpha power times itself (kFingerSub).
+  const std::vector<Fp3> alpha_pows =
+      K != 0 ? stark::FingerprintAlphaPowers(table, req.alpha) : std::vector<Fp3>{};
   const uint32_t alpha_base = out.AddExtPool(alpha_pows);
   for (size_t k = 0; k < K; ++k) {
     out.phi_reg.push_back(ext.Take());
     out.tmp_reg.push_back(ext.Take());
     out.mult_reg.push_back(base.Take());
-    const uint32_t init =
-        out.AddExtPool(std::vector<Fp3>{req.beta - Fp3(Fp::FromU64(table.interactions[k].bus))});
+    const uint32_t init = out.AddExtPool(
+        std::vector<Fp3>{stark::FingerprintStart(req.beta, table.interactions[k].bus)});
     out.code.push_back(Make(Op::kFingerInit, 0, out.phi_reg[k], init, 0));
   }
 

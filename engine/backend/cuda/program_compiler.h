@@ -13,7 +13,7 @@
 
 #include "engine/air/air.h"
 #include "engine/field/extension.h"
-#include "engine/stark/logup.h"
+#include "engine/protocol/logup.h"
 #include "kernels/program.h"
 
 namespace prover::backend::cuda {

@@ -1,6 +1,7 @@
-#include "engine/stark/protocol.h"
+#include "engine/protocol/protocol.h"
 
 #include "engine/air/eval.h"
+#include "engine/protocol/formulas.h"
 
 namespace prover::stark {
 
@@ -72,23 +73,19 @@ absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGrou
   if (!groups.empty()) {
     const size_t k_count = table.interactions.size();
     std::vector<Fp3> phi(k_count), m(k_count);
+    const std::vector<Fp3> alpha_pows = FingerprintAlphaPowers(table, alpha);
     for (size_t k = 0; k < k_count; ++k) {
       const air::Interaction& in = table.interactions[k];
-      Fp3 acc = Fp3(Fp::FromU64(in.bus)), a = Fp3::One();
-      for (uint32_t v : in.values) {
-        a *= alpha;
-        acc += a * values[v];
-      }
-      phi[k] = beta - acc;
+      phi[k] = Fingerprint(
+          FingerprintStart(beta, in.bus), [&](uint32_t i) { return alpha_pows[i]; },
+          uint32_t(in.values.size()), [&](uint32_t i) { return values[in.values[i]]; });
       m[k] = values[in.multiplicity];
     }
     // Group g's constraint with h standing for its terms (section 5).
     auto group_constraint = [&](const LogUpGroup& grp, const Fp3& h) {
       const auto& ks = grp.interactions;
-      if (ks.size() == 2) {
-        return h * phi[ks[0]] * phi[ks[1]] - m[ks[0]] * phi[ks[1]] - m[ks[1]] * phi[ks[0]];
-      }
-      return h * phi[ks[0]] - m[ks[0]];
+      if (ks.size() == 2) return GroupConstraint(h, phi[ks[0]], m[ks[0]], phi[ks[1]], m[ks[1]]);
+      return GroupConstraint(h, phi[ks[0]], m[ks[0]]);
     };
     const size_t G = groups.size();
     const Fp3 s = ood.aux[G - 1], s_next = ood.aux_next[G - 1];

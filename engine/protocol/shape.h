@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "engine/air/air.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/params.h"
 
 namespace prover::stark {
 

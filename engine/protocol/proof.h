@@ -14,7 +14,7 @@
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
 #include "engine/hash/keccak.h"
-#include "engine/stark/params.h"
+#include "engine/protocol/params.h"
 
 namespace prover::stark {
 

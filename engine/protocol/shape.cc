@@ -1,4 +1,4 @@
-#include "engine/stark/shape.h"
+#include "engine/protocol/shape.h"
 
 #include <algorithm>
 

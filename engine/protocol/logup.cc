@@ -1,4 +1,4 @@
-#include "engine/stark/logup.h"
+#include "engine/protocol/logup.h"
 
 #include <algorithm>
 
@@ -27,6 +27,15 @@ std::vector<LogUpGroup> GroupInteractions(const air::Table& table, uint32_t max_
     }
   }
   return groups;
+}
+
+std::vector<Fp3> FingerprintAlphaPowers(const air::Table& table, const Fp3& alpha) {
+  if (table.interactions.empty()) return {};
+  size_t len = 0;
+  for (const air::Interaction& in : table.interactions) len = std::max(len, in.values.size());
+  std::vector<Fp3> p(len + 1, Fp3::One());
+  for (size_t i = 1; i <= len; ++i) p[i] = p[i - 1] * alpha;
+  return p;
 }
 
 }  // namespace prover::stark

@@ -1,4 +1,4 @@
-#include "engine/stark/params.h"
+#include "engine/protocol/params.h"
 
 #include <algorithm>
 

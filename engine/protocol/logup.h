@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/air/air.h"
+#include "engine/field/extension.h"
 
 namespace prover::stark {
 
@@ -30,5 +31,9 @@ inline uint32_t NumAuxColumns(const std::vector<LogUpGroup>& groups) {
 inline uint32_t NumLogUpConstraints(const std::vector<LogUpGroup>& groups) {
   return static_cast<uint32_t>(groups.size());
 }
+
+// alpha^0 .. alpha^L for the table's longest tuple L: the fingerprints' coefficients
+// (formulas.h, Fingerprint); empty for a table without interactions.
+std::vector<Fp3> FingerprintAlphaPowers(const air::Table& table, const Fp3& alpha);
 
 }  // namespace prover::stark

@@ -1,4 +1,4 @@
-#include "engine/stark/proof.h"
+#include "engine/protocol/proof.h"
 
 #include <cstring>
 #include <string>

@@ -11,9 +11,9 @@
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
 #include "engine/hash/transcript.h"
-#include "engine/stark/logup.h"
-#include "engine/stark/params.h"
-#include "engine/stark/proof.h"
+#include "engine/protocol/logup.h"
+#include "engine/protocol/params.h"
+#include "engine/protocol/proof.h"
 
 namespace prover::stark {
 
