@@ -13,8 +13,7 @@
 #include <fstream>
 #include <string>
 
-#include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/zkvm.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/stark/prover.h"
 #include "engine/testing/chain_air.h"
@@ -58,10 +57,14 @@ int main(int argc, char** argv) {
     }
   }
   air::WorkloadInstance w;
-  if (shape == "fibonacci") {
-    w = *air::Fibonacci(log_rows);
-  } else if (shape == "zkvm") {
-    w = *air::Zkvm(log_rows, seed);
+  if (const air::BuiltinWorkload* builtin = air::FindWorkload(shape)) {
+    auto made = builtin->make(log_rows, builtin->takes_seed ? seed : 0);
+    if (!made.ok()) {
+      std::fprintf(stderr, "prover-memory-probe: %s\n",
+                   std::string(made.status().message()).c_str());
+      return 2;
+    }
+    w = *std::move(made);
   } else if (shape == "random") {
     testing::RandomAirOptions o;
     o.seed = seed;

@@ -22,8 +22,7 @@
 #include <string>
 
 #include "bench/bench_main.h"
-#include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/zkvm.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
 #include "engine/base/scratch_pool.h"
@@ -68,7 +67,9 @@ const air::WorkloadInstance& Workload(const std::string& name, int size) {
   static std::map<std::pair<std::string, int>, std::unique_ptr<air::WorkloadInstance>> cache;
   auto& slot = cache[{name, size}];
   if (!slot) {
-    auto w = name == "fibonacci" ? air::Fibonacci(size) : air::Zkvm(size, 0);
+    const air::BuiltinWorkload* builtin = air::FindWorkload(name);
+    auto w = builtin != nullptr ? builtin->make(size, 0)
+                                : absl::InvalidArgumentError("unknown workload " + name);
     if (!w.ok()) {
       std::fprintf(stderr, "%s\n", std::string(w.status().message()).c_str());
       std::exit(2);

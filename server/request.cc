@@ -3,8 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
-#include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/zkvm.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/protocol/shape.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -71,14 +70,46 @@ std::string ContentHash(const v1::SubmitProofRequest& request, std::string_view 
   return h.FinalHex();
 }
 
+namespace {
+
+const air::BuiltinWorkload* Workload(const v1::BuiltinStatement& b) {
+  return air::FindWorkload(b.workload());
+}
+
+absl::Status UnknownWorkload(const v1::BuiltinStatement& b) {
+  return Bad("builtin.workload", absl::StrCat("unknown workload '", Excerpt(b.workload()), "' (",
+                                              air::WorkloadNames(), ")"));
+}
+
+// The size of a builtin statement, within the workload's range and the server's
+// max_log_rows, with no field the workload does not take.
+absl::StatusOr<int> BuiltinSize(const v1::BuiltinStatement& b, const air::BuiltinWorkload& w,
+                                int max_log_rows) {
+  const int size = WorkloadSize(b, w), max = std::min(w.max_size, max_log_rows);
+  if (size < w.min_size || size > max) {
+    return Bad(absl::StrCat("builtin.", w.size_name),
+               absl::StrCat(size, " is outside [", w.min_size, ", ", max, "]"));
+  }
+  const bool by_log_rows = std::string(w.size_name) == "log_rows";
+  const char* extra = (by_log_rows ? b.scale() : b.log_rows()) != 0
+                          ? (by_log_rows ? "scale" : "log_rows")
+                      : (!w.takes_seed && b.seed() != 0) ? "seed"
+                                                         : nullptr;
+  if (extra != nullptr) {
+    return Bad(absl::StrCat("builtin.", extra),
+               absl::StrCat(w.name, " takes ", w.size_name, w.takes_seed ? " and seed" : " only"));
+  }
+  return size;
+}
+
+}  // namespace
+
 absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
                                const air::AirLimits& limits) {
   if (request.has_builtin()) {
-    const std::string& w = request.builtin().workload();
-    if (w == "fibonacci") return air::FibonacciAir();
-    if (w == "zkvm") return air::ZkvmAir();
-    return Bad("builtin.workload",
-               absl::StrCat("unknown workload '", Excerpt(w), "' (fibonacci, zkvm)"));
+    const air::BuiltinWorkload* w = Workload(request.builtin());
+    if (w == nullptr) return UnknownWorkload(request.builtin());
+    return w->air();
   }
   if (request.has_user()) {
     auto a = air::AirFromProto(request.user().air(), limits);
@@ -97,9 +128,7 @@ absl::Status CheckRequestSize(const v1::SubmitProofRequest& request, const Reque
     }
   }
   if (request.has_builtin() && request.builtin().workload().size() > 64) {
-    return Bad("builtin.workload",
-               absl::StrCat("unknown workload '", Excerpt(request.builtin().workload()),
-                            "' (fibonacci, zkvm)"));
+    return UnknownWorkload(request.builtin());
   }
   return absl::OkStatus();
 }
@@ -129,26 +158,12 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
     if (!trace.empty()) return Bad("trace", "a builtin workload takes no trace");
     const v1::BuiltinStatement& b = request.builtin();
     job.workload = b.workload();
-    if (b.workload() == "fibonacci") {
-      if (b.log_rows() < 1 || b.log_rows() > uint32_t(limits.max_log_rows)) {
-        return Bad("builtin.log_rows",
-                   absl::StrCat(b.log_rows(), " is outside [1, ", limits.max_log_rows, "]"));
-      }
-      if (b.scale() != 0 || b.seed() != 0) {
-        return Bad("builtin.scale", "fibonacci takes log_rows only");
-      }
-      job.log_rows = {int(b.log_rows())};
-    } else {
-      const int max_scale = std::min(air::kZkvmMaxScale, limits.max_log_rows);
-      if (b.scale() < uint32_t(air::kZkvmMinScale) || b.scale() > uint32_t(max_scale)) {
-        return Bad("builtin.scale", absl::StrCat(b.scale(), " is outside [", air::kZkvmMinScale,
-                                                 ", ", max_scale, "]"));
-      }
-      if (b.log_rows() != 0) return Bad("builtin.log_rows", "zkvm takes scale and seed");
-      auto rows = air::ZkvmLogRows(int(b.scale()));
-      if (!rows.ok()) return Prefix("builtin.scale: ", rows.status());
-      job.log_rows = *rows;
-    }
+    auto size = BuiltinSize(b, *Workload(b), limits.max_log_rows);
+    if (!size.ok()) return size.status();
+    auto rows = Workload(b)->log_rows(*size);
+    if (!rows.ok())
+      return Prefix(absl::StrCat("builtin.", Workload(b)->size_name, ": "), rows.status());
+    job.log_rows = *rows;
   } else {
     job.workload = "custom";
     const v1::UserStatement& u = request.user();
@@ -191,13 +206,18 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
   return job;
 }
 
+int WorkloadSize(const v1::BuiltinStatement& b, const air::BuiltinWorkload& w) {
+  const uint32_t v = std::string(w.size_name) == "log_rows" ? b.log_rows() : b.scale();
+  return int(std::min<uint32_t>(v, 1u << 20));
+}
+
 absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest& request,
                                                     std::string_view trace) {
   if (request.has_builtin()) {
     const v1::BuiltinStatement& b = request.builtin();
-    if (b.workload() == "fibonacci") return air::Fibonacci(int(b.log_rows()));
-    if (b.workload() == "zkvm") return air::Zkvm(int(b.scale()), b.seed());
-    return Bad("builtin.workload", absl::StrCat("unknown workload '", Excerpt(b.workload()), "'"));
+    const air::BuiltinWorkload* w = Workload(b);
+    if (w == nullptr) return UnknownWorkload(b);
+    return w->make(WorkloadSize(b, *w), b.seed());
   }
   auto air = AirOf(request);
   if (!air.ok()) return air.status();

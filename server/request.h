@@ -16,6 +16,7 @@
 #include "engine/air/air.h"
 #include "engine/air/trace.h"
 #include "engine/air/workload.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/backend/backend.h"
 #include "engine/protocol/params.h"
 #include "prover/v1/prover.pb.h"
@@ -78,6 +79,10 @@ absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,
 // elements: INVALID_ARGUMENT naming the first that is not canonical (at least p).
 absl::StatusOr<std::vector<Fp>> FieldElements(
     const google::protobuf::RepeatedField<uint64_t>& values, std::string_view path);
+
+// The builtin statement's value of the field that sizes workload w (its log_rows or its
+// scale; air/workloads/builtin.h).
+int WorkloadSize(const v1::BuiltinStatement& b, const air::BuiltinWorkload& w);
 
 // The statement to prove: the builtin workload generated, or the user AIR with the trace.
 absl::StatusOr<air::WorkloadInstance> LoadStatement(const v1::SubmitProofRequest& request,

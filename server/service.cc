@@ -8,8 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/air/air_proto.h"
-#include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/zkvm.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/base/build_info.h"
 #include "engine/stark/verifier.h"
 #include "server/log.h"
@@ -853,9 +852,10 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
       auto p = FieldElements(req.public_inputs(), "public_inputs");
       if (!p.ok()) return p.status();
       publics = *std::move(p);
-    } else if (req.builtin().workload() == "fibonacci") {
-      // Constant memory: the recurrence, not the trace.
-      auto p = air::FibonacciPublicInputs(int(req.builtin().log_rows()));
+    } else if (const air::BuiltinWorkload* w = air::FindWorkload(req.builtin().workload());
+               w != nullptr && w->public_inputs != nullptr) {
+      // Constant memory (fibonacci: the recurrence, not the trace).
+      auto p = w->public_inputs(WorkloadSize(req.builtin(), *w), req.builtin().seed());
       if (!p.ok()) return p.status();
       publics = *std::move(p);
     } else {
@@ -900,10 +900,12 @@ uint64_t VerifyCost(const v1::VerifyProofRequest& req, uint64_t* generator_bytes
   *generator_bytes = 0;
   uint64_t bytes = 4 * uint64_t(req.proof().size()) + (1u << 20);
   if (req.has_user()) bytes += 8 * req.user().air().ByteSizeLong();
-  if (req.has_builtin() && req.public_inputs_size() == 0 && req.builtin().workload() == "zkvm") {
-    auto rows = air::ZkvmLogRows(int(std::min<uint32_t>(req.builtin().scale(), 64)));
+  const air::BuiltinWorkload* w =
+      req.has_builtin() ? air::FindWorkload(req.builtin().workload()) : nullptr;
+  if (w != nullptr && w->public_inputs == nullptr && req.public_inputs_size() == 0) {
+    auto rows = w->log_rows(WorkloadSize(req.builtin(), *w));
     if (rows.ok()) {
-      const air::Air air = air::ZkvmAir();
+      const air::Air air = w->air();
       uint64_t trace = 0;
       for (size_t t = 0; t < rows->size(); ++t) {
         trace += 8ull * air.tables[t].num_columns << (*rows)[t];

@@ -1,5 +1,6 @@
 #include "client/cli/offline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,8 +15,7 @@
 #include "client/cli/common.h"
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
-#include "engine/air/workloads/fibonacci.h"
-#include "engine/air/workloads/zkvm.h"
+#include "engine/air/workloads/builtin.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
 #include "engine/stark/prover.h"
@@ -35,24 +35,27 @@ absl::StatusOr<air::WorkloadInstance> LoadInputs(const Flags& f, bool need_trace
       return absl::InvalidArgumentError("--workload and --air/--trace are exclusive");
     }
     const std::string name = f.Get("workload");
-    absl::StatusOr<air::WorkloadInstance> w;
-    if (name == "fibonacci") {
-      if (!f.Has("log-rows")) return absl::InvalidArgumentError("fibonacci needs --log-rows N");
-      auto n = f.GetU64("log-rows", 0);
-      if (!n.ok()) return n.status();
-      w = air::Fibonacci(int(std::min<uint64_t>(*n, 1000)));
-    } else if (name == "zkvm") {
-      const std::string key = f.Has("scale") ? "scale" : "log-rows";
-      if (!f.Has(key)) return absl::InvalidArgumentError("zkvm needs --scale K");
-      auto k = f.GetU64(key, 0);
-      auto seed = f.GetU64("seed", 0);
-      if (!k.ok()) return k.status();
-      if (!seed.ok()) return seed.status();
-      w = air::Zkvm(int(std::min<uint64_t>(*k, 1000)), *seed);
-    } else {
+    const air::BuiltinWorkload* wl = air::FindWorkload(name);
+    if (wl == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--workload: unknown workload '", name, "' (fibonacci, zkvm)"));
+          absl::StrCat("--workload: unknown workload '", name, "' (", air::WorkloadNames(), ")"));
     }
+    // The sizing flag (--log-rows or --scale; --log-rows also sizes a workload by scale).
+    std::string key = wl->size_name;
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (!f.Has(key) && f.Has("log-rows")) key = "log-rows";
+    if (!f.Has(key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          wl->name, " needs --", wl->size_name == std::string("scale") ? "scale K" : "log-rows N"));
+    }
+    auto size = f.GetU64(key, 0);
+    if (!size.ok()) return size.status();
+    auto seed = f.GetU64("seed", 0);
+    if (!seed.ok()) return seed.status();
+    if (*seed != 0 && !wl->takes_seed) {
+      return absl::InvalidArgumentError(absl::StrCat("--seed: ", wl->name, " takes no seed"));
+    }
+    absl::StatusOr<air::WorkloadInstance> w = wl->make(int(std::min<uint64_t>(*size, 1000)), *seed);
     if (!w.ok()) return w.status();
     if (f.Has("public-inputs")) {
       auto pi = ParsePublicInputs(f.Get("public-inputs"));
