@@ -88,46 +88,65 @@ Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp,
   return at_z * inv_z + at_zw * inv_zw;
 }
 
-}  // namespace
+// The checks of docs/PROTOCOL.md section 11, in its order. Each step reads only what the
+// steps before it established, and the first failure ends the verification.
+class Verification {
+ public:
+  Verification(const air::Air& air, std::span<const Fp> public_inputs, const Proof& proof,
+               const VerifyOptions& options)
+      : air_(air), publics_(public_inputs), proof_(proof), options_(options) {}
 
-absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, const Proof& proof,
-                    const VerifyOptions& options) {
-  if (auto s = air::Validate(air, options.limits); !s.ok()) return s;
-  if (public_inputs.size() != air.public_inputs.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("public_inputs: ", public_inputs.size(),
-                                                   " values; the AIR has ",
-                                                   air.public_inputs.size()));
+  absl::Status Run() {
+    if (auto s = CheckStatementAndShape(); !s.ok()) return s;  // 1
+    if (auto s = CheckSecurity(); !s.ok()) return s;           // 2
+    if (auto s = CheckFriShape(); !s.ok()) return s;           // 3
+    if (auto s = ReplayTranscript(); !s.ok()) return s;        // 4
+    if (auto s = CheckOpenings(); !s.ok()) return s;           // 5
+    return CheckQueries();                                     // 6
   }
-  if (proof.version != kProofVersion) return Reject("proof.version: unsupported");
-  const uint32_t D = air.max_constraint_degree;
-  const ProofParams& params = proof.params;
-  if (auto s = ValidateParams(params, D); !s.ok()) return Reject(std::string(s.message()));
-  if (proof.tables.size() != air.tables.size()) {
-    return Reject(absl::StrCat("proof.tables: ", proof.tables.size(), " tables; the AIR has ",
-                               air.tables.size()));
+
+ private:
+  // 1. The AIR, the public inputs, the version, the parameters, and each table proof's
+  // height and counts of aux fields and OOD values.
+  absl::Status CheckStatementAndShape() {
+    if (auto s = air::Validate(air_, options_.limits); !s.ok()) return s;
+    if (publics_.size() != air_.public_inputs.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "public_inputs: ", publics_.size(), " values; the AIR has ", air_.public_inputs.size()));
+    }
+    if (proof_.version != kProofVersion) return Reject("proof.version: unsupported");
+    if (auto s = ValidateParams(params(), D()); !s.ok()) return Reject(std::string(s.message()));
+    if (proof_.tables.size() != air_.tables.size()) {
+      return Reject(absl::StrCat("proof.tables: ", proof_.tables.size(), " tables; the AIR has ",
+                                 air_.tables.size()));
+    }
+    info_.resize(air_.tables.size());
+    for (size_t t = 0; t < air_.tables.size(); ++t) {
+      if (auto s = CheckTableShape(t); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
-  std::vector<int> log_rows;
-  std::vector<TableInfo> info(air.tables.size());
-  for (size_t t = 0; t < air.tables.size(); ++t) {
-    const TableProof& tp = proof.tables[t];
-    const air::Table& table = air.tables[t];
+
+  absl::Status CheckTableShape(size_t t) {
+    const TableProof& tp = proof_.tables[t];
+    const air::Table& table = air_.tables[t];
     const std::string path = absl::StrCat("proof.tables[", t, "]");
-    if (tp.log_rows < 1 || int(tp.log_rows) > options.limits.max_log_rows ||
-        tp.log_rows + params.log_blowup > uint32_t(Fp::kTwoAdicity)) {
+    if (tp.log_rows < 1 || int(tp.log_rows) > options_.limits.max_log_rows ||
+        tp.log_rows + params().log_blowup > uint32_t(Fp::kTwoAdicity)) {
       return Reject(absl::StrCat(path, ".log_rows: ", tp.log_rows, " out of range"));
     }
     if (table.fixed_log_rows >= 0 && int(tp.log_rows) != table.fixed_log_rows) {
       return Reject(absl::StrCat(path, ".log_rows: ", tp.log_rows, "; the table is fixed at ",
                                  table.fixed_log_rows));
     }
-    log_rows.push_back(int(tp.log_rows));
-    TableInfo& ti = info[t];
-    TableShape shape = ShapeOf(table, D);
+    log_rows_.push_back(int(tp.log_rows));
+    TableInfo& ti = info_[t];
+    TableShape shape = ShapeOf(table, D());
     ti.groups = std::move(shape.groups);
     ti.aux = shape.aux_columns;
     ti.parts = shape.quotient_parts;
     ti.log_n = int(tp.log_rows);
-    ti.log_N = ti.log_n + int(params.log_blowup);
+    ti.log_N = ti.log_n + int(params().log_blowup);
     if (tp.has_aux != (ti.aux != 0)) {
       return Reject(absl::StrCat(path, ".aux_root: ", tp.has_aux ? "present" : "missing",
                                  " for a table ", ti.aux != 0 ? "with" : "without",
@@ -146,141 +165,161 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
                                    " values; expected ", counts[k].second));
       }
     }
-  }
-  const uint32_t bits = SecurityBits(params, log_rows, D);
-  if (proof.security_bits != bits) {
-    return Reject(absl::StrCat("proof.security_bits: states ", proof.security_bits,
-                               "; the parameters give ", bits));
-  }
-  if (bits < options.min_security_bits) {
-    return Reject(absl::StrCat("conjectured security ", bits, " bits is below the minimum ",
-                               options.min_security_bits));
-  }
-  std::vector<int> log_lde;
-  for (int l : log_rows) log_lde.push_back(l + int(params.log_blowup));
-  const FriSchedule schedule = MakeFriSchedule(params, log_lde);
-  if (int(proof.fri_layers.size()) != schedule.num_committed()) {
-    return Reject(absl::StrCat("proof.fri_layers: ", proof.fri_layers.size(), " layers; expected ",
-                               schedule.num_committed()));
-  }
-  const int log_final = schedule.log_final_layer();
-  const size_t final_len = size_t{1} << (log_final - int(params.log_blowup));
-  if (proof.final_poly.size() != final_len) {
-    return Reject(absl::StrCat("proof.final_poly: ", proof.final_poly.size(),
-                               " coefficients; expected ", final_len));
+    return absl::OkStatus();
   }
 
-  // The transcript, in the prover's order.
-  Transcript tr = StartTranscript(params, air, log_rows, public_inputs);
-  for (const TableProof& tp : proof.tables) tr.AbsorbDigest(label::kMainRoot, tp.main_root);
-  const Fp3 alpha = tr.ChallengeFp3(label::kLogupAlpha);
-  const Fp3 beta = tr.ChallengeFp3(label::kLogupBeta);
-  Fp3 total = Fp3::Zero();
-  for (const TableProof& tp : proof.tables) {
-    if (!tp.has_aux) continue;
-    tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&tp.logup_sum, 1));
-    tr.AbsorbDigest(label::kAuxRoot, tp.aux_root);
-    total += tp.logup_sum;
-  }
-  if (!total.IsZero()) return Reject("the LogUp sums of the tables do not cancel");
-  const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
-  for (const TableProof& tp : proof.tables) tr.AbsorbDigest(label::kQuotientRoot, tp.quotient_root);
-  const Fp3 z = tr.ChallengeFp3(label::kOod);
-  for (size_t t = 0; t < proof.tables.size(); ++t) {
-    const OodValues& o = proof.tables[t].ood;
-    tr.AbsorbFp3(label::kOodValues,
-                 OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
-    if (auto s = CheckOodIdentity(air.tables[t], info[t].groups, info[t].log_n, o,
-                                  proof.tables[t].logup_sum, public_inputs, alpha, beta, gamma, z);
-        !s.ok()) {
-      return Reject(absl::StrCat("tables[", t, "]: ", s.message()));
+  // 2. The stated security equals the figure of section 2 and reaches the floor.
+  absl::Status CheckSecurity() const {
+    const uint32_t bits = SecurityBits(params(), log_rows_, D());
+    if (proof_.security_bits != bits) {
+      return Reject(absl::StrCat("proof.security_bits: states ", proof_.security_bits,
+                                 "; the parameters give ", bits));
     }
+    if (bits < options_.min_security_bits) {
+      return Reject(absl::StrCat("conjectured security ", bits, " bits is below the minimum ",
+                                 options_.min_security_bits));
+    }
+    return absl::OkStatus();
   }
-  const Fp3 delta = tr.ChallengeFp3(label::kDeep);
-  const Fp3 lambda = tr.ChallengeFp3(label::kFriBatch);
-  std::vector<Fp3> zetas;
-  for (const FriLayerProof& l : proof.fri_layers) {
-    tr.AbsorbDigest(label::kFriRoot, l.root);
-    zetas.push_back(tr.ChallengeFp3(label::kFriFold));
-  }
-  tr.AbsorbFp3(label::kFinalPoly, proof.final_poly);
-  if (!tr.CheckProofOfWork(int(params.grinding_bits), proof.pow_nonce)) {
-    return Reject("proof.pow_nonce: the proof of work does not hold");
-  }
-  tr.AbsorbU64(label::kPowNonce, proof.pow_nonce);
-  const int log_m0 = schedule.log_size.front();
-  const std::vector<uint64_t> positions =
-      tr.ChallengeIndices(label::kQueries, params.num_queries, log_m0);
 
-  // Openings.
-  for (size_t t = 0; t < proof.tables.size(); ++t) {
-    const TableProof& tp = proof.tables[t];
-    TableInfo& ti = info[t];
-    ti.rows = Rows(positions, log_m0 - ti.log_N);
-    const std::string path = absl::StrCat("proof.tables[", t, "]");
-    const size_t N = size_t{1} << ti.log_N;
-    if (auto s = CheckOpening(tp.main_opening, tp.main_root, N, ti.rows, air.tables[t].num_columns,
-                              path + ".main_opening");
-        !s.ok()) {
-      return s;
+  // 3. The FRI layers and the final polynomial have the schedule's counts (section 8).
+  absl::Status CheckFriShape() {
+    std::vector<int> log_lde;
+    for (int l : log_rows_) log_lde.push_back(l + int(params().log_blowup));
+    schedule_ = MakeFriSchedule(params(), log_lde);
+    if (int(proof_.fri_layers.size()) != schedule_.num_committed()) {
+      return Reject(absl::StrCat("proof.fri_layers: ", proof_.fri_layers.size(),
+                                 " layers; expected ", schedule_.num_committed()));
     }
-    if (ti.aux != 0) {
-      if (auto s = CheckOpening(tp.aux_opening, tp.aux_root, N, ti.rows, 3 * ti.aux,
-                                path + ".aux_opening");
+    log_m0_ = schedule_.log_size.front();
+    log_final_ = schedule_.log_final_layer();
+    const size_t final_len = size_t{1} << (log_final_ - int(params().log_blowup));
+    if (proof_.final_poly.size() != final_len) {
+      return Reject(absl::StrCat("proof.final_poly: ", proof_.final_poly.size(),
+                                 " coefficients; expected ", final_len));
+    }
+    return absl::OkStatus();
+  }
+
+  // 4. The transcript in the prover's order (sections 3 to 9): the LogUp sums cancel, each
+  // table's OOD identity holds, the proof of work holds; the query positions.
+  absl::Status ReplayTranscript() {
+    Transcript tr = StartTranscript(params(), air_, log_rows_, publics_);
+    for (const TableProof& tp : proof_.tables) tr.AbsorbDigest(label::kMainRoot, tp.main_root);
+    alpha_ = tr.ChallengeFp3(label::kLogupAlpha);
+    beta_ = tr.ChallengeFp3(label::kLogupBeta);
+    Fp3 total = Fp3::Zero();
+    for (const TableProof& tp : proof_.tables) {
+      if (!tp.has_aux) continue;
+      tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&tp.logup_sum, 1));
+      tr.AbsorbDigest(label::kAuxRoot, tp.aux_root);
+      total += tp.logup_sum;
+    }
+    if (!total.IsZero()) return Reject("the LogUp sums of the tables do not cancel");
+    const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
+    for (const TableProof& tp : proof_.tables) {
+      tr.AbsorbDigest(label::kQuotientRoot, tp.quotient_root);
+    }
+    z_ = tr.ChallengeFp3(label::kOod);
+    for (size_t t = 0; t < proof_.tables.size(); ++t) {
+      const OodValues& o = proof_.tables[t].ood;
+      tr.AbsorbFp3(label::kOodValues,
+                   OodTranscriptValues(o.main, o.aux, o.quotient, o.main_next, o.aux_next));
+      if (auto s = CheckOodIdentity(air_.tables[t], info_[t].groups, info_[t].log_n, o,
+                                    proof_.tables[t].logup_sum, publics_, alpha_, beta_, gamma, z_);
+          !s.ok()) {
+        return Reject(absl::StrCat("tables[", t, "]: ", s.message()));
+      }
+    }
+    delta_ = tr.ChallengeFp3(label::kDeep);
+    lambda_ = tr.ChallengeFp3(label::kFriBatch);
+    for (const FriLayerProof& l : proof_.fri_layers) {
+      tr.AbsorbDigest(label::kFriRoot, l.root);
+      zetas_.push_back(tr.ChallengeFp3(label::kFriFold));
+    }
+    tr.AbsorbFp3(label::kFinalPoly, proof_.final_poly);
+    if (!tr.CheckProofOfWork(int(params().grinding_bits), proof_.pow_nonce)) {
+      return Reject("proof.pow_nonce: the proof of work does not hold");
+    }
+    tr.AbsorbU64(label::kPowNonce, proof_.pow_nonce);
+    positions_ = tr.ChallengeIndices(label::kQueries, params().num_queries, log_m0_);
+    return absl::OkStatus();
+  }
+
+  // 5. Every opening: its value count, its rows' hashes and its multi-proof.
+  absl::Status CheckOpenings() {
+    for (size_t t = 0; t < proof_.tables.size(); ++t) {
+      const TableProof& tp = proof_.tables[t];
+      TableInfo& ti = info_[t];
+      ti.rows = Rows(positions_, log_m0_ - ti.log_N);
+      const std::string path = absl::StrCat("proof.tables[", t, "]");
+      const size_t N = size_t{1} << ti.log_N;
+      if (auto s = CheckOpening(tp.main_opening, tp.main_root, N, ti.rows,
+                                air_.tables[t].num_columns, path + ".main_opening");
           !s.ok()) {
         return s;
       }
-    } else if (!tp.aux_opening.values.empty() || !tp.aux_opening.siblings.empty()) {
-      return Reject(path + ".aux_opening: present for a table without bus interactions");
+      if (ti.aux != 0) {
+        if (auto s = CheckOpening(tp.aux_opening, tp.aux_root, N, ti.rows, 3 * ti.aux,
+                                  path + ".aux_opening");
+            !s.ok()) {
+          return s;
+        }
+      } else if (!tp.aux_opening.values.empty() || !tp.aux_opening.siblings.empty()) {
+        return Reject(path + ".aux_opening: present for a table without bus interactions");
+      }
+      if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * ti.parts,
+                                path + ".quotient_opening");
+          !s.ok()) {
+        return s;
+      }
     }
-    if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * ti.parts,
-                              path + ".quotient_opening");
-        !s.ok()) {
-      return s;
+    layer_groups_.resize(schedule_.num_committed());
+    for (int i = 0; i < schedule_.num_committed(); ++i) {
+      const int log_a = schedule_.log_arity[i];
+      layer_groups_[i] = Rows(positions_, log_m0_ - schedule_.log_size[i] + log_a);
+      if (auto s = CheckOpening(proof_.fri_layers[i].opening, proof_.fri_layers[i].root,
+                                size_t{1} << (schedule_.log_size[i] - log_a), layer_groups_[i],
+                                3 << log_a, absl::StrCat("proof.fri_layers[", i, "].opening"));
+          !s.ok()) {
+        return s;
+      }
     }
-  }
-  std::vector<std::vector<uint64_t>> layer_groups(schedule.num_committed());
-  for (int i = 0; i < schedule.num_committed(); ++i) {
-    const int log_a = schedule.log_arity[i];
-    layer_groups[i] = Rows(positions, log_m0 - schedule.log_size[i] + log_a);
-    if (auto s = CheckOpening(proof.fri_layers[i].opening, proof.fri_layers[i].root,
-                              size_t{1} << (schedule.log_size[i] - log_a), layer_groups[i],
-                              3 << log_a, absl::StrCat("proof.fri_layers[", i, "].opening"));
-        !s.ok()) {
-      return s;
-    }
+    return absl::OkStatus();
   }
 
-  // Per query: DEEP values, layer by layer folding, the final polynomial.
-  size_t max_terms = 0;
-  for (size_t t = 0; t < air.tables.size(); ++t) {
-    max_terms = std::max<size_t>(max_terms,
-                                 2 * air.tables[t].num_columns + 2 * info[t].aux + info[t].parts);
-  }
-  std::vector<Fp3> dp(max_terms + 1);
-  for (size_t k = 0; k < dp.size(); ++k) dp[k] = k == 0 ? Fp3::One() : dp[k - 1] * delta;
-  std::vector<Fp3> lambda_pow(air.tables.size());
-  for (size_t t = 0; t < lambda_pow.size(); ++t)
-    lambda_pow[t] = t == 0 ? Fp3::One() : lambda_pow[t - 1] * lambda;
-  const Fp g = Fp::FromCanonical(kLdeCosetOffset);
-  // The DEEP values entering at a layer of log size L, at position p of that layer.
-  auto injected = [&](int L, uint64_t p) {
-    Fp3 sum = Fp3::Zero();
-    for (size_t t = 0; t < air.tables.size(); ++t) {
-      if (info[t].log_N != L) continue;
-      sum += lambda_pow[t] * DeepAt(air.tables[t], info[t], proof.tables[t], p, dp, z);
+  // 6. Per query: the DEEP values from the opened rows, folded layer by layer against each
+  // committed layer, and the last value against the final polynomial.
+  absl::Status CheckQueries() {
+    size_t max_terms = 0;
+    for (size_t t = 0; t < air_.tables.size(); ++t) {
+      max_terms = std::max<size_t>(
+          max_terms, 2 * air_.tables[t].num_columns + 2 * info_[t].aux + info_[t].parts);
     }
-    return sum;
-  };
-  for (size_t qi = 0; qi < positions.size(); ++qi) {
-    const uint64_t u = positions[qi];
-    Fp3 value = injected(log_m0, u);
-    for (int i = 0; i < schedule.num_committed(); ++i) {
-      const int L = schedule.log_size[i], log_a = schedule.log_arity[i];
-      const uint64_t p = u >> (log_m0 - L);
+    delta_pows_.resize(max_terms + 1);
+    for (size_t k = 0; k < delta_pows_.size(); ++k) {
+      delta_pows_[k] = k == 0 ? Fp3::One() : delta_pows_[k - 1] * delta_;
+    }
+    lambda_pows_.resize(air_.tables.size());
+    for (size_t t = 0; t < lambda_pows_.size(); ++t) {
+      lambda_pows_[t] = t == 0 ? Fp3::One() : lambda_pows_[t - 1] * lambda_;
+    }
+    for (size_t qi = 0; qi < positions_.size(); ++qi) {
+      if (auto s = CheckQuery(qi); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckQuery(size_t qi) const {
+    const uint64_t u = positions_[qi];
+    const Fp g = Fp::FromCanonical(kLdeCosetOffset);
+    Fp3 value = Injected(log_m0_, u);
+    for (int i = 0; i < schedule_.num_committed(); ++i) {
+      const int L = schedule_.log_size[i], log_a = schedule_.log_arity[i];
+      const uint64_t p = u >> (log_m0_ - L);
       const uint64_t c = p >> log_a;
       const size_t a = size_t{1} << log_a;
-      const Fp* group = RowValues(proof.fri_layers[i].opening, layer_groups[i], c, 3 * a);
+      const Fp* group = RowValues(proof_.fri_layers[i].opening, layer_groups_[i], c, 3 * a);
       if (Ext(group + 3 * (p & (a - 1))) != value) {
         return Reject(absl::StrCat("query ", qi, ": FRI layer ", i,
                                    " does not match the value the previous round implies"));
@@ -289,9 +328,9 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
       for (size_t j = 0; j < a; ++j) v[j] = Ext(group + 3 * j);
       // Step r pairs the values at y and -y of the sub-layer of 2^(L - r) points, whose
       // coset offset is s^(2^r).
-      const Fp s = g.Pow(uint64_t{1} << (log_m0 - L));
+      const Fp s = g.Pow(uint64_t{1} << (log_m0_ - L));
       const Fp3 folded = FoldUnscaled(
-          v.data(), log_a, [&](int r) { return zetas[i].Pow(uint64_t{1} << r); },
+          v.data(), log_a, [&](int r) { return zetas_[i].Pow(uint64_t{1} << r); },
           [&](int r, uint32_t k) {
             const int log_sub = L - r;
             const uint64_t pos = c * (a >> r) + 2 * k;
@@ -299,19 +338,58 @@ absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, cons
                 s.Pow(uint64_t{1} << r) * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
             return y.Inverse();
           });
-      value = folded * Fp::FromU64(a).Inverse() + injected(L - log_a, c);
+      value = folded * Fp::FromU64(a).Inverse() + Injected(L - log_a, c);
     }
-    const uint64_t pf = u >> (log_m0 - log_final);
-    const Fp y = g.Pow(uint64_t{1} << (log_m0 - log_final)) *
-                 Fp::RootOfUnity(log_final).Pow(BitRev(pf, log_final));
+    const uint64_t pf = u >> (log_m0_ - log_final_);
+    const Fp y = g.Pow(uint64_t{1} << (log_m0_ - log_final_)) *
+                 Fp::RootOfUnity(log_final_).Pow(BitRev(pf, log_final_));
     Fp3 expect = Fp3::Zero();
-    for (size_t j = proof.final_poly.size(); j-- > 0;) expect = expect * y + proof.final_poly[j];
+    for (size_t j = proof_.final_poly.size(); j-- > 0;) expect = expect * y + proof_.final_poly[j];
     if (expect != value) {
       return Reject(
           absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
     }
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+
+  // The DEEP values entering at a layer of log size L, at position p of that layer.
+  Fp3 Injected(int L, uint64_t p) const {
+    Fp3 sum = Fp3::Zero();
+    for (size_t t = 0; t < air_.tables.size(); ++t) {
+      if (info_[t].log_N != L) continue;
+      sum +=
+          lambda_pows_[t] * DeepAt(air_.tables[t], info_[t], proof_.tables[t], p, delta_pows_, z_);
+    }
+    return sum;
+  }
+
+  const ProofParams& params() const { return proof_.params; }
+  uint32_t D() const { return air_.max_constraint_degree; }
+
+  const air::Air& air_;
+  std::span<const Fp> publics_;
+  const Proof& proof_;
+  const VerifyOptions& options_;
+  // Step 1.
+  std::vector<int> log_rows_;
+  std::vector<TableInfo> info_;
+  // Step 3.
+  FriSchedule schedule_;
+  int log_m0_ = 0, log_final_ = 0;
+  // Step 4: the challenges and the query positions.
+  Fp3 alpha_, beta_, z_, delta_, lambda_;
+  std::vector<Fp3> zetas_;
+  std::vector<uint64_t> positions_;
+  // Step 5: the opened groups of each FRI layer. Step 6: the challenges' powers.
+  std::vector<std::vector<uint64_t>> layer_groups_;
+  std::vector<Fp3> delta_pows_, lambda_pows_;
+};
+
+}  // namespace
+
+absl::Status Verify(const air::Air& air, std::span<const Fp> public_inputs, const Proof& proof,
+                    const VerifyOptions& options) {
+  return Verification(air, public_inputs, proof, options).Run();
 }
 
 absl::Status VerifyEncoded(const air::Air& air, std::span<const Fp> public_inputs,

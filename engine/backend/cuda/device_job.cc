@@ -247,121 +247,12 @@ class DeviceJob final : public DataPath {
     return out;
   }
 
+  // Round 3 (docs/PROTOCOL.md section 6): each table's quotient on g <w_E>, its
+  // coefficients (checked against the degree bound), its parts, their LDE and tree.
   absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) override {
-    std::vector<QuotientTable> qs;
-    std::vector<Buffer> values(tables_.size());
-    std::map<int, std::vector<size_t>> by_e;
-    const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
-    for (size_t t = 0; t < tables_.size(); ++t) {
-      TableState& s = tables_[t];
-      const air::Table& table = *s.table;
-      const int log_e = s.log_n + CeilLog2(s.parts);
-      const QuotientConstants& qc = round.tables[t];
-      const std::vector<Fp3>& gpow = qc.gamma_pows;
-      const size_t num_air = qc.num_air;
-      const size_t num_logup = gpow.size() - num_air;
-      ProgramRequest req;
-      req.constraints = true;
-      req.gamma_pows = std::span<const Fp3>(gpow.data(), num_air);
-      req.fingerprints = s.aux_columns != 0;
-      req.alpha = round.challenges[0];
-      req.beta = round.challenges[1];
-      req.public_inputs = spec_.public_inputs;
-      req.challenges = round.challenges;
-      CompiledProgram prog = CompileTableProgram(table, req);
-      uint32_t logup_gamma = 0, logup_mean = 0;
-      if (num_logup != 0) {
-        logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
-        logup_mean = prog.AddExtPool(std::vector<Fp3>{qc.mean});
-      }
-      QuotientTable q;
-      ASSIGN_OR_RETURN(q.prog, StageProgram(prog, s));
-      q.prog.logup_gamma = logup_gamma;
-      q.prog.logup_mean = logup_mean;
-      for (int k = 0; k < 4; ++k) q.prog.acc_reg[k] = prog.acc_reg[k];
-      q.main = s.main_lde.get();
-      q.aux = s.aux_lde.get();
-      q.log_n = s.log_n;
-      q.log_N = s.log_N;
-      q.log_e = log_e;
-      q.tw = s.domain->fwd;
-      q.shift = s.domain->shift;
-      const uint64_t cosets = uint64_t{1} << (log_e - s.log_n);
-      if (cosets > 8) return absl::InternalError("device job: more than 8 quotient cosets");
-      for (uint64_t c = 0; c < cosets; ++c) {
-        // x^n is constant on the coset of positions [c n, (c + 1) n).
-        const uint64_t e = BitRev(c * s.n(), s.log_N);
-        const Fp x = g * Fp::RootOfUnity(s.log_N).Pow(e);
-        q.zinv[c] = (x.Pow(s.n()) - Fp::One()).Inverse();
-      }
-      ASSIGN_OR_RETURN(values[t], Buffer::Make(*dev_, mem_, 3ull << log_e));
-      q.out = values[t].get();
-      qs.push_back(q);
-      by_e[log_e].push_back(t);
-    }
-    RETURN_IF_ERROR(dev_->Quotients(qs));
-    // Values of Q(g y) on <w_E>, bit-reversed -> natural coefficients, per size of E.
-    for (auto& [log_e, members] : by_e) {
-      std::vector<uint64_t*> cols;
-      for (size_t t : members) {
-        for (uint64_t* c : ColumnsOf(values[t], 3, uint64_t{1} << log_e)) cols.push_back(c);
-      }
-      const DeviceDomain& d = *tables_[members[0]].domain;
-      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::One()));
-      RETURN_IF_ERROR(dev_->Ntt(cols, log_e, d, /*inverse=*/true));
-      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::FromU64(uint64_t{1} << log_e).Inverse()));
-    }
-    // The degree check: every coefficient from parts * n on must vanish.
-    for (size_t t = 0; t < tables_.size(); ++t) {
-      const TableState& s = tables_[t];
-      const uint64_t E = values[t].words() / 3, bound = uint64_t{s.parts} * s.n();
-      if (bound >= E) continue;
-      const std::vector<uint64_t*> cols = ColumnsOf(values[t], 3, E);
-      ASSIGN_OR_RETURN(
-          const bool zero,
-          dev_->AllZero(std::vector<const uint64_t*>(cols.begin(), cols.end()), bound, E));
-      if (!zero) {
-        return WithFailureKind(absl::InternalError(absl::StrCat("cuda backend: quotient: tables[",
-                                                                t, "]: the quotient has degree >= ",
-                                                                bound, " (a constraint fails)")),
-                               FailureKind::kConstraintsUnsatisfied);
-      }
-    }
-    // Part i: coefficients of Q(g y) from i n on, times g^-(i n); then their LDE and tree.
-    std::vector<TreeJob> trees;
-    const Fp g_inv = g.Inverse();
-    for (auto& [log_n, members] : classes_) {
-      std::vector<const uint64_t*> src, coeff_src;
-      std::vector<uint64_t*> coeffs, lde;
-      std::vector<Fp> scale, ones;
-      for (size_t t : members) {
-        TableState& s = tables_[t];
-        const uint32_t cols = 3 * s.parts;
-        const uint64_t E = values[t].words() / 3;
-        ASSIGN_OR_RETURN(s.quotient_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
-        ASSIGN_OR_RETURN(s.quotient_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
-        ASSIGN_OR_RETURN(s.quotient_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
-        const Fp g_inv_n = g_inv.Pow(s.n());
-        Fp factor = Fp::One();
-        for (uint32_t i = 0; i < s.parts; ++i) {
-          for (int c = 0; c < 3; ++c) {
-            src.push_back(values[t].get() + c * E + i * s.n());
-            coeffs.push_back(s.quotient_coeffs.get() + (3 * i + c) * s.n());
-            coeff_src.push_back(coeffs.back());
-            lde.push_back(s.quotient_lde.get() + (3 * i + c) * s.N());
-            scale.push_back(factor);
-            ones.push_back(Fp::One());
-          }
-          factor *= g_inv_n;
-        }
-        trees.push_back({s.quotient_lde.get(), cols, s.N(), false, s.quotient_tree.get()});
-      }
-      const TableState& first = tables_[members[0]];
-      RETURN_IF_ERROR(dev_->Spread(src, coeffs, scale, log_n, log_n, nullptr));
-      RETURN_IF_ERROR(dev_->Spread(coeff_src, lde, ones, log_n, first.log_N, nullptr));
-      RETURN_IF_ERROR(dev_->Ntt(lde, first.log_N, *first.domain, /*inverse=*/false));
-    }
-    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    ASSIGN_OR_RETURN(std::vector<Buffer> values, EvaluateQuotients(round));
+    RETURN_IF_ERROR(QuotientCoefficients(values));
+    RETURN_IF_ERROR(CommitQuotientParts(values));
     GatherList gl;
     for (const TableState& s : tables_) gl.AddDigest(s.quotient_tree.get(), 1);
     RETURN_IF_ERROR(gl.Run(*dev_));
@@ -566,6 +457,137 @@ class DeviceJob final : public DataPath {
   }
 
  private:
+  // Q of every table at the E = 2^ceil(log parts) n points g <w_E> (the first E positions
+  // of its bit-reversed LDE): three planes of E values per table.
+  absl::StatusOr<std::vector<Buffer>> EvaluateQuotients(const QuotientRound& round) {
+    std::vector<QuotientTable> qs;
+    std::vector<Buffer> values(tables_.size());
+    const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      TableState& s = tables_[t];
+      const air::Table& table = *s.table;
+      const int log_e = s.log_n + CeilLog2(s.parts);
+      const QuotientConstants& qc = round.tables[t];
+      const std::vector<Fp3>& gpow = qc.gamma_pows;
+      const size_t num_air = qc.num_air;
+      const size_t num_logup = gpow.size() - num_air;
+      ProgramRequest req;
+      req.constraints = true;
+      req.gamma_pows = std::span<const Fp3>(gpow.data(), num_air);
+      req.fingerprints = s.aux_columns != 0;
+      req.alpha = round.challenges[0];
+      req.beta = round.challenges[1];
+      req.public_inputs = spec_.public_inputs;
+      req.challenges = round.challenges;
+      CompiledProgram prog = CompileTableProgram(table, req);
+      uint32_t logup_gamma = 0, logup_mean = 0;
+      if (num_logup != 0) {
+        logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
+        logup_mean = prog.AddExtPool(std::vector<Fp3>{qc.mean});
+      }
+      QuotientTable q;
+      ASSIGN_OR_RETURN(q.prog, StageProgram(prog, s));
+      q.prog.logup_gamma = logup_gamma;
+      q.prog.logup_mean = logup_mean;
+      for (int k = 0; k < 4; ++k) q.prog.acc_reg[k] = prog.acc_reg[k];
+      q.main = s.main_lde.get();
+      q.aux = s.aux_lde.get();
+      q.log_n = s.log_n;
+      q.log_N = s.log_N;
+      q.log_e = log_e;
+      q.tw = s.domain->fwd;
+      q.shift = s.domain->shift;
+      const uint64_t cosets = uint64_t{1} << (log_e - s.log_n);
+      if (cosets > 8) return absl::InternalError("device job: more than 8 quotient cosets");
+      for (uint64_t c = 0; c < cosets; ++c) {
+        // x^n is constant on the coset of positions [c n, (c + 1) n).
+        const uint64_t e = BitRev(c * s.n(), s.log_N);
+        const Fp x = g * Fp::RootOfUnity(s.log_N).Pow(e);
+        q.zinv[c] = (x.Pow(s.n()) - Fp::One()).Inverse();
+      }
+      ASSIGN_OR_RETURN(values[t], Buffer::Make(*dev_, mem_, 3ull << log_e));
+      q.out = values[t].get();
+      qs.push_back(q);
+    }
+    RETURN_IF_ERROR(dev_->Quotients(qs));
+    return values;
+  }
+
+  // The values of Q(g y) on <w_E>, bit-reversed -> natural coefficients, per size of E; every
+  // coefficient from parts * n on must vanish (a constraint fails otherwise).
+  absl::Status QuotientCoefficients(std::vector<Buffer>& values) {
+    std::map<int, std::vector<size_t>> by_e;
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      by_e[tables_[t].log_n + CeilLog2(tables_[t].parts)].push_back(t);
+    }
+    for (auto& [log_e, members] : by_e) {
+      std::vector<uint64_t*> cols;
+      for (size_t t : members) {
+        for (uint64_t* c : ColumnsOf(values[t], 3, uint64_t{1} << log_e)) cols.push_back(c);
+      }
+      const DeviceDomain& d = *tables_[members[0]].domain;
+      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::One()));
+      RETURN_IF_ERROR(dev_->Ntt(cols, log_e, d, /*inverse=*/true));
+      RETURN_IF_ERROR(dev_->BitReverse(cols, log_e, Fp::FromU64(uint64_t{1} << log_e).Inverse()));
+    }
+    for (size_t t = 0; t < tables_.size(); ++t) {
+      const TableState& s = tables_[t];
+      const uint64_t E = values[t].words() / 3, bound = uint64_t{s.parts} * s.n();
+      if (bound >= E) continue;
+      const std::vector<uint64_t*> cols = ColumnsOf(values[t], 3, E);
+      ASSIGN_OR_RETURN(
+          const bool zero,
+          dev_->AllZero(std::vector<const uint64_t*>(cols.begin(), cols.end()), bound, E));
+      if (!zero) {
+        return WithFailureKind(absl::InternalError(absl::StrCat("cuda backend: quotient: tables[",
+                                                                t, "]: the quotient has degree >= ",
+                                                                bound, " (a constraint fails)")),
+                               FailureKind::kConstraintsUnsatisfied);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Part i of Q: the coefficients of Q(g y) from i n on, times g^-(i n); then the parts' LDE
+  // and Merkle tree, per height class.
+  absl::Status CommitQuotientParts(const std::vector<Buffer>& values) {
+    const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
+    std::vector<TreeJob> trees;
+    const Fp g_inv = g.Inverse();
+    for (auto& [log_n, members] : classes_) {
+      std::vector<const uint64_t*> src, coeff_src;
+      std::vector<uint64_t*> coeffs, lde;
+      std::vector<Fp> scale, ones;
+      for (size_t t : members) {
+        TableState& s = tables_[t];
+        const uint32_t cols = 3 * s.parts;
+        const uint64_t E = values[t].words() / 3;
+        ASSIGN_OR_RETURN(s.quotient_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
+        ASSIGN_OR_RETURN(s.quotient_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
+        ASSIGN_OR_RETURN(s.quotient_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
+        const Fp g_inv_n = g_inv.Pow(s.n());
+        Fp factor = Fp::One();
+        for (uint32_t i = 0; i < s.parts; ++i) {
+          for (int c = 0; c < 3; ++c) {
+            src.push_back(values[t].get() + c * E + i * s.n());
+            coeffs.push_back(s.quotient_coeffs.get() + (3 * i + c) * s.n());
+            coeff_src.push_back(coeffs.back());
+            lde.push_back(s.quotient_lde.get() + (3 * i + c) * s.N());
+            scale.push_back(factor);
+            ones.push_back(Fp::One());
+          }
+          factor *= g_inv_n;
+        }
+        trees.push_back({s.quotient_lde.get(), cols, s.N(), false, s.quotient_tree.get()});
+      }
+      const TableState& first = tables_[members[0]];
+      RETURN_IF_ERROR(dev_->Spread(src, coeffs, scale, log_n, log_n, nullptr));
+      RETURN_IF_ERROR(dev_->Spread(coeff_src, lde, ones, log_n, first.log_N, nullptr));
+      RETURN_IF_ERROR(dev_->Ntt(lde, first.log_N, *first.domain, /*inverse=*/false));
+    }
+    return dev_->MerkleTrees(trees);
+  }
+
   // The stop token is checked between operations (by the driver): each is a short sequence
   // of kernels on the device (milliseconds), so a stop takes effect at the next one.
 
