@@ -64,6 +64,24 @@ struct Expr {
 
 enum class ConstraintKind : uint8_t { kEveryRow = 0, kTransition = 1, kFirstRow = 2, kLastRow = 3 };
 
+// Of four values, one per constraint kind, the one for `kind`: for evaluators that keep
+// something per kind (a numerator, a zerofier's inverse, a register).
+template <typename T>
+const T& ForKind(ConstraintKind kind, const T& every_row, const T& transition, const T& first_row,
+                 const T& last_row) {
+  switch (kind) {
+    case ConstraintKind::kEveryRow:
+      return every_row;
+    case ConstraintKind::kTransition:
+      return transition;
+    case ConstraintKind::kFirstRow:
+      return first_row;
+    case ConstraintKind::kLastRow:
+      break;
+  }
+  return last_row;
+}
+
 struct Constraint {
   ConstraintKind kind = ConstraintKind::kTransition;
   uint32_t expr = 0;

@@ -77,6 +77,31 @@ struct OpeningPlan {
   std::vector<std::vector<uint64_t>> layer_groups;
 };
 
+// A data path's FRI buffers, indexed as the driver's rounds number them: layer i (layer 0
+// holds the DEEP codewords of the tables that enter first), the codewords of the tables
+// that enter at layer i > 0 (added by the fold into it, then released), and the tree of
+// each committed layer. Layer is the data path's buffer type, Tree its tree's.
+template <typename Layer, typename Tree>
+struct FriBuffers {
+  std::vector<Layer> layers, inject;
+  std::vector<Tree> trees;
+
+  // Empty buffers for a round of log_size.size() layers (the final one included).
+  void Reset(const DeepRound& round) {
+    const size_t n = round.log_size.size();
+    layers.clear(), inject.clear(), trees.clear();
+    layers.resize(n), inject.resize(n), trees.resize(n - 1);
+  }
+  // Where table DEEP codewords of `task` go.
+  Layer& deep_target(const DeepTask& task) {
+    return task.layer == 0 ? layers[0] : inject[size_t(task.layer)];
+  }
+  // Fold i reads layers[i] and writes layers[i + 1], adding inject[i + 1] (if any).
+  const Layer& fold_input(const FoldStep& step) const { return layers[size_t(step.layer.index)]; }
+  Layer& fold_output(const FoldStep& step) { return layers[size_t(step.layer.index) + 1]; }
+  Layer& entering(const FoldStep& step) { return inject[size_t(step.layer.index) + 1]; }
+};
+
 // A backend's share of a job: the buffers and the work on them. Each call comes once, in
 // the order of the members below (CommitLayer and Fold once per committed layer, in turn),
 // and only after the earlier ones succeeded. Calls poll the job's stop token in their long

@@ -50,17 +50,7 @@ absl::Status CheckOodIdentity(const air::Table& table, std::span<const LogUpGrou
   const Fp3 inv_trans = z_last * inv_every;
   const Fp3 inv_first = z_first.Inverse(), inv_last = z_last.Inverse();
   auto inv_for = [&](air::ConstraintKind kind) {
-    switch (kind) {
-      case air::ConstraintKind::kEveryRow:
-        return inv_every;
-      case air::ConstraintKind::kTransition:
-        return inv_trans;
-      case air::ConstraintKind::kFirstRow:
-        return inv_first;
-      case air::ConstraintKind::kLastRow:
-        return inv_last;
-    }
-    return Fp3::Zero();
+    return air::ForKind(kind, inv_every, inv_trans, inv_first, inv_last);
   };
   const std::vector<Fp3> challenges = {alpha, beta};
   std::vector<Fp3> values;

@@ -214,16 +214,13 @@ class CpuJob final : public DataPath {
   }
 
   absl::Status BuildDeep(const DeepRound& round) override {
-    const size_t layers = round.log_size.size();
-    layers_.resize(layers);
-    inject_.resize(layers);
-    layer_trees_.resize(layers - 1);
+    fri_.Reset(round);
     const int log_m0 = round.log_size[0];
-    layers_[0] = Tracked<Fp3>(&mem_, size_t{1} << log_m0);
-    std::fill(layers_[0].data(), layers_[0].data() + layers_[0].size(), Fp3::Zero());
+    fri_.layers[0] = Tracked<Fp3>(&mem_, size_t{1} << log_m0);
+    std::fill(fri_.layers[0].data(), fri_.layers[0].data() + fri_.layers[0].size(), Fp3::Zero());
     for (size_t t = 0; t < tables_.size(); ++t) {
       const DeepTask& task = round.tables[t];
-      Tracked<Fp3>& target = task.layer == 0 ? layers_[0] : inject_[size_t(task.layer)];
+      Tracked<Fp3>& target = fri_.deep_target(task);
       if (target.size() == 0) {
         target = Tracked<Fp3>(&mem_, tables_[t].N());
         std::fill(target.data(), target.data() + target.size(), Fp3::Zero());
@@ -249,23 +246,22 @@ class CpuJob final : public DataPath {
 
   absl::StatusOr<Digest> CommitLayer(const FriLayer& layer) override {
     const size_t arity = size_t{1} << layer.log_arity;
-    const Tracked<Fp3>& v = layers_[size_t(layer.index)];
+    const Tracked<Fp3>& v = fri_.layers[size_t(layer.index)];
     auto tree = MerkleTree::BuildFromRows(reinterpret_cast<const Fp*>(v.data()), 3 * arity,
                                           v.size() / arity, spec_.stop);
     if (!tree.ok()) return tree.status();
-    layer_trees_[size_t(layer.index)].emplace(*std::move(tree));
-    return layer_trees_[size_t(layer.index)]->root();
+    fri_.trees[size_t(layer.index)].emplace(*std::move(tree));
+    return fri_.trees[size_t(layer.index)]->root();
   }
 
   absl::Status Fold(const FoldStep& step) override {
-    const size_t i = size_t(step.layer.index);
     const int log_a = step.layer.log_arity;
     const size_t arity = size_t{1} << log_a;
-    const Tracked<Fp3>& in = layers_[i];
+    const Tracked<Fp3>& in = fri_.fold_input(step);
     const size_t groups = in.size() / arity;
-    Tracked<Fp3>& out = layers_[i + 1];
+    Tracked<Fp3>& out = fri_.fold_output(step);
     out = Tracked<Fp3>(&mem_, groups);
-    const Tracked<Fp3>& inject = inject_[i + 1];
+    Tracked<Fp3>& inject = fri_.entering(step);
     cpu::FoldPlan plan;
     plan.log_arity = log_a;
     for (int r = 0; r < log_a; ++r) plan.zeta[r] = step.zetas[r], plan.s_inv[r] = step.s_invs[r];
@@ -277,12 +273,12 @@ class CpuJob final : public DataPath {
       if (!spec_.stop.stop_requested()) kernels.fold(plan, b, e, in.data(), out.data());
     });
     if (auto s = Stopped(); !s.ok()) return s;
-    inject_[i + 1].Release();
+    inject.Release();
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    const Tracked<Fp3>& last = layers_.back();
+    const Tracked<Fp3>& last = fri_.layers.back();
     return std::vector<Fp3>(last.data(), last.data() + last.size());
   }
 
@@ -309,11 +305,11 @@ class CpuJob final : public DataPath {
       TreeOpening o;
       o.indices = groups;
       const size_t width = 3 << plan.layers[i].log_arity;
-      const Fp* base = reinterpret_cast<const Fp*>(layers_[i].data());
+      const Fp* base = reinterpret_cast<const Fp*>(fri_.layers[i].data());
       for (uint64_t g : groups)
         o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
       std::vector<size_t> idx(groups.begin(), groups.end());
-      auto proof = layer_trees_[i]->Open(idx);
+      auto proof = fri_.trees[i]->Open(idx);
       if (!proof.ok()) return proof.status();
       o.proof = *std::move(proof);
       out.fri_layers.push_back(std::move(o));
@@ -356,8 +352,7 @@ class CpuJob final : public DataPath {
   MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
   std::vector<Fp3> challenges_;  // alpha, beta
-  std::vector<Tracked<Fp3>> layers_, inject_;
-  std::vector<std::optional<MerkleTree>> layer_trees_;
+  FriBuffers<Tracked<Fp3>, std::optional<MerkleTree>> fri_;
   Tracked<Fp> fold_twiddles_;
 };
 
@@ -557,17 +552,7 @@ class QuotientEvaluator {
       for (cpu::Planes& f : fingerprints) f = plane();
     }
     const cpu::Planes& numerator(air::ConstraintKind kind) const {
-      switch (kind) {
-        case air::ConstraintKind::kEveryRow:
-          return every_row;
-        case air::ConstraintKind::kTransition:
-          return transition;
-        case air::ConstraintKind::kFirstRow:
-          return first_row;
-        case air::ConstraintKind::kLastRow:
-          break;
-      }
-      return last_row;
+      return air::ForKind(kind, every_row, transition, first_row, last_row);
     }
 
     cpu::DagEvaluator ev;

@@ -306,18 +306,15 @@ class DeviceJob final : public DataPath {
   }
 
   absl::Status BuildDeep(const DeepRound& round) override {
-    const size_t layers = round.log_size.size();
-    layers_.resize(layers);
-    inject_.resize(layers);
-    layer_trees_.resize(layers - 1);
+    fri_.Reset(round);
     const int log_m0 = round.log_size[0];
-    ASSIGN_OR_RETURN(layers_[0], Buffer::Make(*dev_, mem_, 3ull << log_m0));
-    RETURN_IF_ERROR(dev_->Zero(layers_[0].get(), 3ull << log_m0));
+    ASSIGN_OR_RETURN(fri_.layers[0], Buffer::Make(*dev_, mem_, 3ull << log_m0));
+    RETURN_IF_ERROR(dev_->Zero(fri_.layers[0].get(), 3ull << log_m0));
     std::vector<kernels::DeepTable> deep;
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
       const DeepTask& task = round.tables[t];
-      Buffer& target = task.layer == 0 ? layers_[0] : inject_[size_t(task.layer)];
+      Buffer& target = fri_.deep_target(task);
       if (target.empty()) {
         ASSIGN_OR_RETURN(target, Buffer::Make(*dev_, mem_, 3 * s.N()));
         RETURN_IF_ERROR(dev_->Zero(target.get(), 3 * s.N()));
@@ -357,25 +354,26 @@ class DeviceJob final : public DataPath {
     const size_t i = size_t(layer.index);
     const uint64_t arity = uint64_t{1} << layer.log_arity;
     const uint64_t size = uint64_t{1} << layer.log_size;
-    ASSIGN_OR_RETURN(layer_trees_[i], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
-    TreeJob tree{layers_[i].get(), uint32_t(3 * arity), size / arity, true, layer_trees_[i].get()};
+    ASSIGN_OR_RETURN(fri_.trees[i], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
+    TreeJob tree{fri_.layers[i].get(), uint32_t(3 * arity), size / arity, true,
+                 fri_.trees[i].get()};
     RETURN_IF_ERROR(dev_->MerkleTrees(std::span<const TreeJob>(&tree, 1)));
     GatherList g;
-    g.AddDigest(layer_trees_[i].get(), 1);
+    g.AddDigest(fri_.trees[i].get(), 1);
     RETURN_IF_ERROR(g.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
     return g.NextDigest();
   }
 
   absl::Status Fold(const FoldStep& step) override {
-    const size_t i = size_t(step.layer.index);
     const int log_a = step.layer.log_arity;
     const uint64_t groups = uint64_t{1} << (step.layer.log_size - log_a);
-    ASSIGN_OR_RETURN(layers_[i + 1], Buffer::Make(*dev_, mem_, 3 * groups));
+    ASSIGN_OR_RETURN(fri_.fold_output(step), Buffer::Make(*dev_, mem_, 3 * groups));
+    Buffer& inject = fri_.entering(step);
     FoldArgs f;
-    f.in = layers_[i].get();
-    f.out = layers_[i + 1].get();
-    f.inject = inject_[i + 1].empty() ? nullptr : inject_[i + 1].get();
+    f.in = fri_.fold_input(step).get();
+    f.out = fri_.fold_output(step).get();
+    f.inject = inject.empty() ? nullptr : inject.get();
     f.groups = groups;
     f.log_a = log_a;
     for (int r = 0; r < log_a; ++r) f.zetas[r] = step.zetas[r], f.s_invs[r] = step.s_invs[r];
@@ -383,12 +381,12 @@ class DeviceJob final : public DataPath {
     f.scale = step.scale;
     RETURN_IF_ERROR(dev_->Fold(f));
     RETURN_IF_ERROR(dev_->Sync());
-    inject_[i + 1].Release();
+    inject.Release();
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Fp3>> FinalLayer() override {
-    const Buffer& last = layers_.back();
+    const Buffer& last = fri_.layers.back();
     std::vector<uint64_t> raw(last.words());
     RETURN_IF_ERROR(dev_->Download(raw.data(), last.get(), raw.size()));
     std::vector<Fp3> out(raw.size() / 3);
@@ -438,11 +436,11 @@ class DeviceJob final : public DataPath {
       o.indices = groups;
       const uint64_t width = 3ull << log_a;
       for (uint64_t grp : groups) {
-        for (uint64_t k = 0; k < width; ++k) g.Add(layers_[i].get() + grp * width + k);
+        for (uint64_t k = 0; k < width; ++k) g.Add(fri_.layers[i].get() + grp * width + k);
       }
       Plan p{&o, width,
              MultiOpeningSiblings(uint64_t{1} << (plan.layers[i].log_size - log_a), groups)};
-      for (uint64_t node : p.siblings) g.AddDigest(layer_trees_[i].get(), node);
+      for (uint64_t node : p.siblings) g.AddDigest(fri_.trees[i].get(), node);
       plans.push_back(std::move(p));
     }
     RETURN_IF_ERROR(g.Run(*dev_));
@@ -644,7 +642,7 @@ class DeviceJob final : public DataPath {
   MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
   std::map<int, std::vector<size_t>> classes_;  // log n -> tables
-  std::vector<Buffer> layers_, inject_, layer_trees_;
+  FriBuffers<Buffer, Buffer> fri_;
   Buffer fold_twiddles_;
 };
 

@@ -85,7 +85,9 @@ CompiledProgram CompileTableProgram(const air::Table& table, const ProgramReques
       const air::Constraint& c = table.constraints[k];
       needed[c.expr] = true;
       sinks[c.expr].push_back(
-          {Op::kAccum, out.acc_reg[static_cast<int>(c.kind)], gamma_base + uint32_t(k)});
+          {Op::kAccum,
+           air::ForKind(c.kind, out.acc_reg[0], out.acc_reg[1], out.acc_reg[2], out.acc_reg[3]),
+           gamma_base + uint32_t(k)});
     }
   }
   for (size_t k = 0; k < K; ++k) {

@@ -34,7 +34,9 @@ struct CompiledProgram {
   uint32_t num_base_regs = 0, num_ext_regs = 0;
   std::vector<Fp> base_pool;
   std::vector<Fp3> ext_pool;
-  uint32_t acc_reg[4] = {0, 0, 0, 0};                // with constraints
+  // With constraints: the sums of every row, transition, first row and last row constraints,
+  // in the order QuotientValue (kernels/bodies.h) reads them.
+  uint32_t acc_reg[4] = {0, 0, 0, 0};
   std::vector<uint32_t> phi_reg, mult_reg, tmp_reg;  // with fingerprints, per interaction
   // Appends values to the ext pool and returns the index of the first.
   uint32_t AddExtPool(std::span<const Fp3> values);
