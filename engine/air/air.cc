@@ -291,6 +291,45 @@ std::vector<bool> NodeUsesNextRow(const Table& table) {
   return n;
 }
 
+std::vector<bool> NodeIsExtension(const Table& table) {
+  std::vector<bool> x(table.exprs.size(), false);
+  for (size_t i = 0; i < table.exprs.size(); ++i) {
+    const Expr& e = table.exprs[i];
+    switch (e.op) {
+      case ExprOp::kChallenge:
+        x[i] = true;
+        break;
+      case ExprOp::kAdd:
+      case ExprOp::kSub:
+      case ExprOp::kMul:
+        x[i] = x[e.lhs] || x[e.rhs];
+        break;
+      case ExprOp::kNeg:
+        x[i] = x[e.lhs];
+        break;
+      default:
+        break;
+    }
+  }
+  return x;
+}
+
+std::vector<bool> NodesNeeded(const Table& table, std::span<const uint32_t> roots) {
+  std::vector<bool> needed(table.exprs.size(), false);
+  for (uint32_t r : roots) needed[r] = true;
+  // Operands precede their users, so one backward sweep marks every dependency.
+  for (size_t i = table.exprs.size(); i-- > 0;) {
+    if (!needed[i]) continue;
+    const Expr& e = table.exprs[i];
+    if (e.op == ExprOp::kAdd || e.op == ExprOp::kSub || e.op == ExprOp::kMul) {
+      needed[e.lhs] = needed[e.rhs] = true;
+    } else if (e.op == ExprOp::kNeg) {
+      needed[e.lhs] = true;
+    }
+  }
+  return needed;
+}
+
 Digest AirDigest(const Air& air) {
   Encoder enc;
   enc.Str("prover.air.v1");

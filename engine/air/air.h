@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,12 @@ std::vector<uint32_t> NodeDegrees(const Table& table);
 
 // True when a node's expression reads the next row.
 std::vector<bool> NodeUsesNextRow(const Table& table);
+
+// True when a node's value lies in the extension field (it depends on a challenge).
+std::vector<bool> NodeIsExtension(const Table& table);
+
+// True for the nodes that the roots' values depend on, the roots included.
+std::vector<bool> NodesNeeded(const Table& table, std::span<const uint32_t> roots);
 
 // The AIR's identity: Keccak-256 of its canonical binary encoding (every field, in order,
 // lengths first). Bound into every proof's transcript.

@@ -8,40 +8,14 @@ DagEvaluator::DagEvaluator(const air::Table& table, std::span<const uint32_t> ro
                            std::span<const Fp> public_inputs, std::span<const Fp3> challenges)
     : table_(table), kernels_(RowKernelsFor(ActiveSimdLevel()).array) {
   const size_t n = table.exprs.size();
-  std::vector<bool> needed(n, false);
-  for (uint32_t r : roots) needed[r] = true;
-  // Operands precede their users, so one backward sweep marks every dependency.
-  for (size_t i = n; i-- > 0;) {
-    if (!needed[i]) continue;
-    const air::Expr& e = table.exprs[i];
-    if (e.op == ExprOp::kAdd || e.op == ExprOp::kSub || e.op == ExprOp::kMul) {
-      needed[e.lhs] = needed[e.rhs] = true;
-    } else if (e.op == ExprOp::kNeg) {
-      needed[e.lhs] = true;
-    }
-  }
-  ext_.assign(n, false);
+  const std::vector<bool> needed = air::NodesNeeded(table, roots);
+  ext_ = air::NodeIsExtension(table);
   base_ptr_.assign(n, nullptr);
   ext_ptr_.assign(n, nullptr);
   slot_.assign(n, 0);
   size_t base_slots = 0, ext_slots = 0;
   for (size_t i = 0; i < n; ++i) {
     const air::Expr& e = table.exprs[i];
-    switch (e.op) {
-      case ExprOp::kChallenge:
-        ext_[i] = true;
-        break;
-      case ExprOp::kAdd:
-      case ExprOp::kSub:
-      case ExprOp::kMul:
-        ext_[i] = ext_[e.lhs] || ext_[e.rhs];
-        break;
-      case ExprOp::kNeg:
-        ext_[i] = ext_[e.lhs];
-        break;
-      default:
-        break;
-    }
     if (!needed[i]) continue;
     if (e.op == ExprOp::kColumn) {
       columns_.push_back(static_cast<uint32_t>(i));

@@ -99,35 +99,23 @@ CompiledProgram CompileTableProgram(const air::Table& table, const ProgramReques
     needed[in.multiplicity] = true;
     sinks[in.multiplicity].push_back({Op::kMult, out.mult_reg[k], 0});
   }
-  for (size_t i = n; i-- > 0;) {
+  {
+    std::vector<uint32_t> roots;
+    for (size_t i = 0; i < n; ++i) {
+      if (needed[i]) roots.push_back(uint32_t(i));
+    }
+    needed = air::NodesNeeded(table, roots);
+  }
+  const std::vector<bool> is_ext = air::NodeIsExtension(table);
+  // The last node that reads each node's value: its register is free after that.
+  std::vector<int64_t> last_use(n, -1);
+  for (size_t i = 0; i < n; ++i) {
     if (!needed[i]) continue;
     const air::Expr& e = table.exprs[i];
     if (e.op == ExprOp::kAdd || e.op == ExprOp::kSub || e.op == ExprOp::kMul) {
-      needed[e.lhs] = needed[e.rhs] = true;
+      last_use[e.lhs] = last_use[e.rhs] = int64_t(i);
     } else if (e.op == ExprOp::kNeg) {
-      needed[e.lhs] = true;
-    }
-  }
-  std::vector<bool> is_ext(n, false);
-  std::vector<int64_t> last_use(n, -1);
-  for (size_t i = 0; i < n; ++i) {
-    const air::Expr& e = table.exprs[i];
-    switch (e.op) {
-      case ExprOp::kChallenge:
-        is_ext[i] = true;
-        break;
-      case ExprOp::kAdd:
-      case ExprOp::kSub:
-      case ExprOp::kMul:
-        is_ext[i] = is_ext[e.lhs] || is_ext[e.rhs];
-        if (needed[i]) last_use[e.lhs] = last_use[e.rhs] = int64_t(i);
-        break;
-      case ExprOp::kNeg:
-        is_ext[i] = is_ext[e.lhs];
-        if (needed[i]) last_use[e.lhs] = int64_t(i);
-        break;
-      default:
-        break;
+      last_use[e.lhs] = int64_t(i);
     }
   }
 
