@@ -268,50 +268,40 @@ std::vector<uint32_t> NodeDegrees(const Table& table) {
   return d;
 }
 
-std::vector<bool> NodeUsesNextRow(const Table& table) {
-  std::vector<bool> n(table.exprs.size(), false);
+namespace {
+
+// Per node: leaf(e) for a leaf, for any other node whether one of its operands has the flag.
+template <typename Leaf>
+std::vector<bool> FlagFromLeaves(const Table& table, Leaf leaf) {
+  std::vector<bool> f(table.exprs.size(), false);
   for (size_t i = 0; i < table.exprs.size(); ++i) {
     const Expr& e = table.exprs[i];
     switch (e.op) {
-      case ExprOp::kColumn:
-        n[i] = e.row_offset == 1;
-        break;
       case ExprOp::kAdd:
       case ExprOp::kSub:
       case ExprOp::kMul:
-        n[i] = n[e.lhs] || n[e.rhs];
+        f[i] = f[e.lhs] || f[e.rhs];
         break;
       case ExprOp::kNeg:
-        n[i] = n[e.lhs];
+        f[i] = f[e.lhs];
         break;
       default:
+        f[i] = leaf(e);
         break;
     }
   }
-  return n;
+  return f;
+}
+
+}  // namespace
+
+std::vector<bool> NodeUsesNextRow(const Table& table) {
+  return FlagFromLeaves(table,
+                        [](const Expr& e) { return e.op == ExprOp::kColumn && e.row_offset == 1; });
 }
 
 std::vector<bool> NodeIsExtension(const Table& table) {
-  std::vector<bool> x(table.exprs.size(), false);
-  for (size_t i = 0; i < table.exprs.size(); ++i) {
-    const Expr& e = table.exprs[i];
-    switch (e.op) {
-      case ExprOp::kChallenge:
-        x[i] = true;
-        break;
-      case ExprOp::kAdd:
-      case ExprOp::kSub:
-      case ExprOp::kMul:
-        x[i] = x[e.lhs] || x[e.rhs];
-        break;
-      case ExprOp::kNeg:
-        x[i] = x[e.lhs];
-        break;
-      default:
-        break;
-    }
-  }
-  return x;
+  return FlagFromLeaves(table, [](const Expr& e) { return e.op == ExprOp::kChallenge; });
 }
 
 std::vector<bool> NodesNeeded(const Table& table, std::span<const uint32_t> roots) {
