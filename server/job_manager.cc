@@ -1304,8 +1304,12 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
         return fail(v1::INVALID_INPUT, message);
       case FailureKind::kConstraintsUnsatisfied:
         return fail(v1::CONSTRAINTS_UNSATISFIED, message);
-      case FailureKind::kUnprovable:  // every engine draws the same challenges
-        return fail(v1::INTERNAL, message);
+      case FailureKind::kUnprovable:
+        // Every engine draws the same challenges from the statement and the options, so no
+        // rerun helps; other options draw others.
+        return fail(v1::INVALID_INPUT,
+                    absl::StrCat(message, "; other options (another number of queries, say) "
+                                          "draw other challenges"));
       case FailureKind::kResources:
         if (!gpu) return fail(v1::OUT_OF_MEMORY, message);
         break;
