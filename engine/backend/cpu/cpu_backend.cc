@@ -356,20 +356,24 @@ class CpuJob final : public DataPath {
   Tracked<Fp> fold_twiddles_;
 };
 
-// The fingerprints phi_k (protocol/formulas.h) of a chunk's rows, interaction-major.
+// The fingerprints phi_k (protocol/formulas.h) of a chunk's rows, interaction-major, through
+// the SIMD kernel (`planes`: scratch of 3 count values).
 void Fingerprints(const air::Table& table, const backend::cpu::DagEvaluator& ev,
                   std::span<const Fp3> alpha_pows, const Fp3& beta, size_t count,
-                  std::vector<Fp3>& phi) {
+                  AlignedBuffer<Fp>& planes, std::vector<Fp3>& phi) {
   const size_t k_count = table.interactions.size();
+  const cpu::ArrayKernels& K = cpu::RowKernelsFor(ActiveSimdLevel()).array;
   phi.resize(k_count * count);
+  std::vector<const Fp*> values;
   for (size_t k = 0; k < k_count; ++k) {
     const air::Interaction& in = table.interactions[k];
-    const Fp3 start = stark::FingerprintStart(beta, in.bus);
-    for (size_t j = 0; j < count; ++j) {
-      phi[k * count + j] = stark::Fingerprint(
-          start, [&](uint32_t i) { return alpha_pows[i]; }, uint32_t(in.values.size()),
-          [&](uint32_t i) { return ev.base(in.values[i])[j]; });
-    }
+    values.clear();
+    for (uint32_t v : in.values) values.push_back(ev.base(v));
+    const cpu::Planes p{{planes.data(), planes.data() + count, planes.data() + 2 * count}};
+    K.fingerprint(stark::FingerprintStart(beta, in.bus), alpha_pows.data(), values.data(),
+                  uint32_t(values.size()), p, count);
+    Fp3* out = phi.data() + k * count;
+    for (size_t j = 0; j < count; ++j) out[j] = Fp3(p.c[0][j], p.c[1][j], p.c[2][j]);
   }
 }
 
@@ -401,13 +405,14 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
       tbb::blocked_range<size_t>(0, chunks, 16), [&](const tbb::blocked_range<size_t>& range) {
         cpu::DagEvaluator ev(table, roots, spec_.public_inputs, challenges_);
         std::vector<Fp3> phi, inv;
+        AlignedBuffer<Fp> planes(3 * chunk);
         std::vector<const Fp*> cur(trace_cols.size());
         for (size_t ci = range.begin(); ci < range.end(); ++ci) {
           if (spec_.stop.stop_requested()) return;
           const size_t r0 = ci * chunk;
           for (size_t c = 0; c < cur.size(); ++c) cur[c] = trace_cols[c] + r0;
           ev.Evaluate(cur, {}, chunk);
-          Fingerprints(table, ev, alpha_pows, beta, chunk, phi);
+          Fingerprints(table, ev, alpha_pows, beta, chunk, planes, phi);
           for (size_t i = 0; i < phi.size(); ++i) {
             if (phi[i].IsZero()) {
               uint64_t row = r0 + i % chunk, prev = bad_row.load();
