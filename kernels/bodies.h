@@ -256,21 +256,6 @@ PROVER_HOST_DEVICE Fp3 DeepValue(const DeepTable& d, uint64_t p, Fp x, Fp inv_de
 }
 
 // ---------------------------------------------------------------------------------------
-// FRI fold of group c of 2^log_a consecutive values (docs/PROTOCOL.md section 9;
-// protocol/formulas.h). zetas[r] = zeta^(2^r), s_invs[r] = s^-(2^r);
-// twiddles[c] = w_M0^-bitrev_{M0/2}(c).
-PROVER_HOST_DEVICE Fp3 FoldGroup(const Fp3* in, uint64_t c, int log_a, const Fp3* zetas,
-                                 const Fp* s_invs, const Fp* twiddles, Fp scale) {
-  Fp3 v[16];
-  const uint64_t arity = uint64_t{1} << log_a;
-  for (uint64_t k = 0; k < arity; ++k) v[k] = in[c * arity + k];
-  const Fp3 folded = stark::FoldUnscaled(
-      v, log_a, [&](int r) { return zetas[r]; },
-      [&](int r, uint32_t k) { return s_invs[r] * twiddles[c * ((arity >> r) / 2) + k]; });
-  return folded * scale;
-}
-
-// ---------------------------------------------------------------------------------------
 // Polynomial evaluation: sum over k in [begin, end) of coeffs[k] x^k (a chunk of Horner's
 // rule, shifted by x^begin).
 PROVER_HOST_DEVICE Fp3 EvalChunk(const uint64_t* coeffs, uint64_t begin, uint64_t end,

@@ -66,6 +66,14 @@ struct PolyEval {
   Fp3 point;
 };
 
+// DEEP: the tables [first, first + count) of a DeepTable array whose codewords go to one
+// target (a FRI layer of 2^log_N values, or a later layer's entering codewords).
+struct DeepTarget {
+  uint32_t first, count;
+  int log_N;
+  uint64_t* target;
+};
+
 struct FoldArgs {
   const uint64_t* in = nullptr;      // groups * 2^log_a interleaved extension values
   uint64_t* out = nullptr;           // groups values

@@ -1,6 +1,7 @@
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
 #include "kernels/field_ops.cuh"
+#include "kernels/geometry.h"
 
 namespace prover::kernels {
 namespace {
@@ -20,16 +21,16 @@ __device__ F Apply(FieldOp op, F a, F b) {
   return a;
 }
 
-__global__ void FpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
-                              size_t n) {
+__global__ void __launch_bounds__(kBlock)
+    FpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out, size_t n) {
   for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < n;
        i += size_t{gridDim.x} * blockDim.x) {
     out[i] = Apply(op, Fp::FromCanonical(a[i]), Fp::FromCanonical(b[i])).value();
   }
 }
 
-__global__ void Fp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
-                               size_t n) {
+__global__ void __launch_bounds__(kBlock)
+    Fp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out, size_t n) {
   for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < n;
        i += size_t{gridDim.x} * blockDim.x) {
     const uint64_t* x = a + 3 * i;
@@ -41,23 +42,18 @@ __global__ void Fp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b,
   }
 }
 
-unsigned GridFor(size_t n, unsigned block) {
-  size_t blocks = (n + block - 1) / block;
-  return static_cast<unsigned>(blocks < 65535 ? (blocks == 0 ? 1 : blocks) : 65535);
-}
+unsigned GridFor(size_t n, unsigned block) { return BlocksFor(n, block, kMaxGridY); }
 
 }  // namespace
 
 cudaError_t EnqueueFpElementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
                                  size_t n, cudaStream_t stream) {
-  constexpr unsigned kBlock = 256;
   FpElementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
   return cudaGetLastError();
 }
 
 cudaError_t EnqueueFp3Elementwise(FieldOp op, const uint64_t* a, const uint64_t* b, uint64_t* out,
                                   size_t n, cudaStream_t stream) {
-  constexpr unsigned kBlock = 256;
   Fp3Elementwise<<<GridFor(n, kBlock), kBlock, 0, stream>>>(op, a, b, out, n);
   return cudaGetLastError();
 }

@@ -14,12 +14,6 @@
 
 #include "engine/base/host_device.h"
 
-#if defined(__CUDA_ARCH__)
-#define PROVER_UNROLL _Pragma("unroll")
-#else
-#define PROVER_UNROLL
-#endif
-
 namespace prover::kernels {
 
 inline constexpr int kKeccakRateLanes = 17;

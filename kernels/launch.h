@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/descriptors.h"
+#include "kernels/geometry.h"
 
 namespace prover::kernels {
 
@@ -70,8 +71,7 @@ cudaError_t LaunchSegmentedScan(const ScanChunk* chunks, uint32_t num_chunks,
                                 uint64_t* chunk_sums, cudaStream_t stream, uint64_t* launches);
 
 // Round 3: the quotient values of every table; group_prefix counts groups of
-// kPointsPerThread points per table.
-inline constexpr uint32_t kPointsPerThread = 8;
+// kPointsPerThread points (geometry.h) per table.
 cudaError_t LaunchQuotients(const QuotientTable* tables, uint32_t num_tables,
                             const uint64_t* group_prefix, uint64_t total_groups, uint64_t* scratch,
                             uint32_t base_regs, uint32_t ext_regs, const GridLimits& g,
@@ -88,12 +88,7 @@ cudaError_t LaunchEvalPolys(const PolyEval* polys, uint32_t num_polys, const uin
                             uint64_t total_chunks, uint64_t* partials, uint64_t* out,
                             cudaStream_t stream, uint64_t* launches);
 
-// DEEP: tables grouped by target (tables [first, first + count) of `tables` share it).
-struct DeepTarget {
-  uint32_t first, count;
-  int log_N;
-  uint64_t* target;
-};
+// DEEP: tables grouped by target (DeepTarget, descriptors.h).
 cudaError_t LaunchDeep(const DeepTable* tables, const DeepTarget* targets, uint32_t num_targets,
                        const uint64_t* group_prefix, uint64_t total_groups, Fp lde_shift,
                        cudaStream_t stream, uint64_t* launches);

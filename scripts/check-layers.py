@@ -39,7 +39,7 @@ HOST_DEVICE = {
     "engine/base/host_device.h", "engine/base/bits.h", "engine/field/goldilocks.h",
     "engine/field/wide_sum.h", "engine/field/extension.h", "engine/field/difference_inverse.h",
     "engine/protocol/formulas.h", "kernels/bodies.h", "kernels/program.h", "kernels/keccak_body.h",
-    "kernels/descriptors.h",
+    "kernels/descriptors.h", "kernels/geometry.h", "kernels/thread_bodies.h",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -12,3 +12,11 @@
 #define PROVER_HOST_DEVICE inline __attribute__((always_inline))
 #define PROVER_DEVICE_CODE 0
 #endif
+
+// PROVER_UNROLL before a loop with a compile-time trip count unrolls it fully on both
+// compilers, so that arrays indexed by its counter stay in registers on the device.
+#if defined(__CUDA_ARCH__)
+#define PROVER_UNROLL _Pragma("unroll")
+#else
+#define PROVER_UNROLL _Pragma("GCC unroll 16")
+#endif

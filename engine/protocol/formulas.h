@@ -81,9 +81,11 @@ PROVER_HOST_DEVICE uint64_t NextRowPosition(uint64_t p, int log_n) {
 // zeta(r) gives zeta^(2^r), y_inv(r, k) gives 1 / y for pair k of step r.
 template <typename E, typename Zeta, typename YInv>
 PROVER_HOST_DEVICE E FoldUnscaled(E* v, int log_a, Zeta zeta, YInv y_inv) {
+  PROVER_UNROLL
   for (int r = 0; r < log_a; ++r) {
     const uint32_t half = (uint32_t{1} << log_a) >> (r + 1);
     const E z = zeta(r);
+    PROVER_UNROLL
     for (uint32_t k = 0; k < half; ++k) {
       const E sum = v[2 * k] + v[2 * k + 1];
       const E diff = v[2 * k] - v[2 * k + 1];

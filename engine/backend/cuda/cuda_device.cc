@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
+#include "engine/backend/cuda/launch_plan.h"
 #include "engine/base/failure.h"
 #include "kernels/launch.h"
 #include "tbb/blocked_range.h"
@@ -559,29 +560,12 @@ class CudaDevice final : public Device {
   absl::Status Deep(std::span<const kernels::DeepTable> tables, Fp lde_shift) override {
     if (tables.empty()) return absl::OkStatus();
     DeviceScope scope(ctx_->ordinal());
-    // Tables adding into the same target run in one thread per point, one after another,
-    // so no two threads ever add into the same value.
-    std::vector<kernels::DeepTable> sorted(tables.begin(), tables.end());
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const kernels::DeepTable& a, const kernels::DeepTable& b) {
-                       return a.target < b.target;
-                     });
-    std::vector<kernels::DeepTarget> targets;
-    std::vector<uint64_t> prefix(1, 0);
-    for (uint32_t j = 0; j < sorted.size(); ++j) {
-      if (targets.empty() || targets.back().target != sorted[j].target) {
-        targets.push_back({j, 0, sorted[j].log_N, sorted[j].target});
-        const uint64_t N = uint64_t{1} << sorted[j].log_N;
-        prefix.push_back(prefix.back() +
-                         (N + kernels::kPointsPerThread - 1) / kernels::kPointsPerThread);
-      }
-      ++targets.back().count;
-    }
-    ASSIGN_OR_RETURN_(dtables, StageVector(sorted));
-    ASSIGN_OR_RETURN_(dtargets, StageVector(targets));
-    ASSIGN_OR_RETURN_(dprefix, StageVector(prefix));
-    return Launched(kernels::LaunchDeep(dtables, dtargets, uint32_t(targets.size()), dprefix,
-                                        prefix.back(), lde_shift, stream_, &launches_),
+    const DeepPlan plan = PlanDeep(tables);
+    ASSIGN_OR_RETURN_(dtables, StageVector(plan.tables));
+    ASSIGN_OR_RETURN_(dtargets, StageVector(plan.targets));
+    ASSIGN_OR_RETURN_(dprefix, StageVector(plan.group_prefix));
+    return Launched(kernels::LaunchDeep(dtables, dtargets, uint32_t(plan.targets.size()), dprefix,
+                                        plan.group_prefix.back(), lde_shift, stream_, &launches_),
                     "LaunchDeep");
   }
 

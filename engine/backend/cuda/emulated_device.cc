@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
+#include "engine/backend/cuda/launch_plan.h"
+#include "kernels/thread_bodies.h"
 
 namespace prover::backend::cuda {
 namespace {
@@ -220,36 +222,18 @@ class EmulatedDevice final : public Device {
     return std::make_pair(-1, uint64_t{0});
   }
 
+  // The kernel's threads in order: each takes kPointsPerThread points of one table
+  // (kernels/thread_bodies.h), with its own register files.
   absl::Status Quotients(std::span<const QuotientTable> tables) override {
-    stats_.launches += 3;
+    ++stats_.launches;
     for (const QuotientTable& q : tables) {
       const kernels::ProgramView& p = q.prog.program;
-      const uint64_t N = uint64_t{1} << q.log_N, E = uint64_t{1} << q.log_e;
-      const Fp w_last = Fp::RootOfUnity(q.log_n).Inverse();
-      // Denominators x - 1 and x - w^(n-1), batch-inverted (the device uses scans).
-      std::vector<Fp> den(2 * E);
-      for (uint64_t i = 0; i < E; ++i) {
-        const Fp x = kernels::LdePoint(q.tw, q.log_N, q.shift, i);
-        den[i] = x - Fp::One();
-        den[E + i] = x - w_last;
-      }
-      BatchInvert(den);
       std::vector<Fp> base(p.num_base_regs);
       std::vector<Fp3> ext(p.num_ext_regs);
       const RegisterFile regs{base.data(), ext.data(), 1};
-      for (uint64_t i = 0; i < E; ++i) {
-        const uint64_t next = stark::NextRowPosition(i, q.log_n);
-        kernels::RunProgram(p, regs, [&](uint32_t col, uint32_t off) {
-          return AsFp(q.main[col * N + (off ? next : i)]);
-        });
-        const Fp x = kernels::LdePoint(q.tw, q.log_N, q.shift, i);
-        const Fp3 v = kernels::QuotientValue(
-            p, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_mean,
-            [&](uint32_t g, uint32_t off) {
-              return kernels::LoadExtColumn(q.aux + 3 * g * N, N, off ? next : i);
-            },
-            x, w_last, q.zinv[i >> q.log_n], den[i], den[E + i]);
-        for (int c = 0; c < 3; ++c) q.out[c * E + i] = v.coeff(c).value();
+      const uint64_t E = uint64_t{1} << q.log_e;
+      for (uint64_t p0 = 0; p0 < E; p0 += kernels::kPointsPerThread) {
+        kernels::QuotientPoints(q, p0, regs);
       }
     }
     return absl::OkStatus();
@@ -279,23 +263,15 @@ class EmulatedDevice final : public Device {
     return out;
   }
 
+  // As the kernel: tables that share a target are summed by one thread per group of
+  // kPointsPerThread points, table after table (kernels/thread_bodies.h).
   absl::Status Deep(std::span<const kernels::DeepTable> tables, Fp lde_shift) override {
-    stats_.launches += 3;
-    for (const kernels::DeepTable& d : tables) {
-      const uint64_t N = uint64_t{1} << d.log_N;
-      std::vector<Fp> den(2 * N);
-      for (uint64_t p = 0; p < N; ++p) {
-        const Fp x = kernels::LdePoint(d.tw, d.log_N, lde_shift, p);
-        den[p] = d.inv_z.Denominator(x);
-        den[N + p] = d.inv_zw.Denominator(x);
-      }
-      BatchInvert(den);
-      for (uint64_t p = 0; p < N; ++p) {
-        const Fp x = kernels::LdePoint(d.tw, d.log_N, lde_shift, p);
-        const Fp3 v = kernels::DeepValue(d, p, x, den[p], den[N + p]);
-        uint64_t* t = d.target + 3 * p;
-        const Fp3 sum = Fp3(AsFp(t[0]), AsFp(t[1]), AsFp(t[2])) + v;
-        for (int c = 0; c < 3; ++c) t[c] = sum.coeff(c).value();
+    ++stats_.launches;
+    const DeepPlan plan = PlanDeep(tables);
+    for (size_t t = 0; t < plan.targets.size(); ++t) {
+      for (uint64_t g = plan.group_prefix[t]; g < plan.group_prefix[t + 1]; ++g) {
+        kernels::DeepPoints(plan.tables.data(), plan.targets[t],
+                            (g - plan.group_prefix[t]) * kernels::kPointsPerThread, lde_shift);
       }
     }
     return absl::OkStatus();
@@ -312,13 +288,23 @@ class EmulatedDevice final : public Device {
 
   absl::Status Fold(const FoldArgs& f) override {
     ++stats_.launches;
-    const Fp3* in = reinterpret_cast<const Fp3*>(f.in);
     for (uint64_t c = 0; c < f.groups; ++c) {
-      Fp3 v = kernels::FoldGroup(in, c, f.log_a, f.zetas, f.s_invs, f.twiddles, f.scale);
-      if (f.inject != nullptr) {
-        v += Fp3(AsFp(f.inject[3 * c]), AsFp(f.inject[3 * c + 1]), AsFp(f.inject[3 * c + 2]));
+      switch (f.log_a) {
+        case 1:
+          kernels::FoldPoint<1>(f, c);
+          break;
+        case 2:
+          kernels::FoldPoint<2>(f, c);
+          break;
+        case 3:
+          kernels::FoldPoint<3>(f, c);
+          break;
+        case 4:
+          kernels::FoldPoint<4>(f, c);
+          break;
+        default:
+          return absl::InternalError("emulated device: fold arity outside 2 to 16");
       }
-      for (int k = 0; k < 3; ++k) f.out[3 * c + k] = v.coeff(k).value();
     }
     return absl::OkStatus();
   }

@@ -1,0 +1,74 @@
+// The launch geometry of the CUDA engine's kernels as plain functions: block sizes, grid
+// sizes and how a launch over many columns is split within the grid's limits. The
+// launchers (kernels/prover_kernels.cu) take every grid and block from here, each kernel's
+// __launch_bounds__ is the block size named here, and host tests (geometry_test.cc, in
+// every build) check them at the largest shapes valid input reaches.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/base/host_device.h"
+#include "kernels/bodies.h"
+
+namespace prover::kernels {
+
+// CUDA's limits on sm_90 (and every GPU since sm_30).
+inline constexpr uint64_t kMaxGridX = 2147483647u;  // 2^31 - 1
+inline constexpr uint32_t kMaxGridY = 65535;
+inline constexpr uint32_t kMaxBlockThreads = 1024;
+inline constexpr uint32_t kMaxStaticSharedBytes = 48 * 1024;
+
+// Block sizes, one per kind of kernel.
+inline constexpr uint32_t kBlock = 256;            // grid-stride loops over values
+inline constexpr uint32_t kHashBlock = 128;        // Keccak: a 25-lane state per thread
+inline constexpr uint32_t kProgramBlock = 128;     // constraint programs (aux rows, quotient)
+inline constexpr uint32_t kPointsBlock = 128;      // DEEP and polynomial chunks
+inline constexpr uint32_t kScanOffsetsBlock = 64;  // one thread per LogUp segment
+inline constexpr uint32_t kNttBlock = kBlock;      // at most; smaller tiles take fewer
+
+// Consecutive points one thread of the quotient and DEEP kernels takes (one inversion for
+// all their denominators).
+inline constexpr uint32_t kPointsPerThread = 8;
+
+// Blocks for a grid-stride loop over `items` with `block` threads each: enough for one item
+// per thread, at least one, at most `cap`.
+PROVER_HOST_DEVICE uint32_t BlocksFor(uint64_t items, uint32_t block = kBlock,
+                                      uint64_t cap = uint64_t{1} << 20) {
+  uint64_t b = (items + block - 1) / block;
+  if (b == 0) b = 1;
+  return static_cast<uint32_t>(b < cap ? b : cap);
+}
+
+// Kernels over many columns (NTT passes, bit reversal, spread, zero checks) give each column
+// its own row of blocks: gridDim.y = columns. A launch holds at most kMaxGridY columns, so
+// num_cols columns take NumColumnSlices launches; launch i covers the columns
+// [first, first + count) of ColumnSliceAt(num_cols, i), in blockIdx.y order.
+struct ColumnSlice {
+  uint32_t first = 0, count = 0;
+};
+PROVER_HOST_DEVICE uint32_t NumColumnSlices(uint32_t num_cols) {
+  return (num_cols + kMaxGridY - 1) / kMaxGridY;
+}
+PROVER_HOST_DEVICE ColumnSlice ColumnSliceAt(uint32_t num_cols, uint32_t i) {
+  const uint32_t first = i * kMaxGridY;
+  const uint32_t left = num_cols - first;
+  return ColumnSlice{first, left < kMaxGridY ? left : kMaxGridY};
+}
+
+// An NTT pass: blocks of tiles (grid-stride over tiles, at most kMaxGridY of them so that
+// the x extent stays small), threads per block, and the tile's shared memory.
+struct NttPassGeometry {
+  uint32_t blocks = 0, threads = 0;
+  uint32_t shared_bytes = 0;
+};
+PROVER_HOST_DEVICE NttPassGeometry NttPassLaunch(const NttPass& p) {
+  NttPassGeometry g;
+  const uint64_t tiles = p.tiles();
+  g.blocks = static_cast<uint32_t>(tiles < kMaxGridY ? tiles : kMaxGridY);
+  const uint64_t half = p.tile_elems() / 2;
+  g.threads = static_cast<uint32_t>(half < kNttBlock ? half : kNttBlock);
+  g.shared_bytes = static_cast<uint32_t>(sizeof(uint64_t) << kNttTileBits);
+  return g;
+}
+
+}  // namespace prover::kernels

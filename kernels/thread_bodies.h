@@ -1,0 +1,170 @@
+// The work of one thread of the batched kernels of rounds 3 and 5 and of the FRI fold,
+// written once for the host and the device: the CUDA kernels (prover_kernels.cu) run it
+// per thread of a grid-stride loop, the emulated device (engine/backend/cuda/
+// emulated_device.cc) per thread index in order, so CI runs the code a GPU thread runs.
+//
+// A thread takes kPointsPerThread consecutive points, and inverts all their denominators
+// with one inversion. Its small arrays are indexed only by the counters of fully unrolled
+// loops (PROVER_UNROLL) or through RegisterSelect, so that nvcc keeps them in registers
+// instead of a stack frame in local memory (scripts/check-kernel-resources.py gates the
+// frames).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/base/host_device.h"
+#include "engine/field/extension.h"
+#include "engine/field/goldilocks.h"
+#include "kernels/bodies.h"
+#include "kernels/descriptors.h"
+#include "kernels/geometry.h"
+#include "kernels/program.h"
+
+namespace prover::kernels {
+
+// Montgomery's trick over the first `count` values of v (K known at compile time): one
+// inversion for all of them. Zero values are not allowed.
+template <int K>
+PROVER_HOST_DEVICE void InvertInPlace(Fp (&v)[K], int count) {
+  Fp prefix[K];
+  Fp acc = Fp::One();
+  PROVER_UNROLL
+  for (int i = 0; i < K; ++i) {
+    if (i < count) {
+      prefix[i] = acc;
+      acc *= v[i];
+    }
+  }
+  Fp inv = acc.Inverse();
+  PROVER_UNROLL
+  for (int i = K - 1; i >= 0; --i) {
+    if (i < count) {
+      const Fp x = v[i];
+      v[i] = inv * prefix[i];
+      inv *= x;
+    }
+  }
+}
+
+// v[i] for a run-time i, by compile-time indices only (K predicated moves).
+template <typename T, int K>
+PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
+  T r = v[0];
+  PROVER_UNROLL
+  for (int k = 1; k < K; ++k) {
+    if (k == i) r = v[k];
+  }
+  return r;
+}
+
+// The number of points from p0 in a run of `len`, at most kPointsPerThread.
+PROVER_HOST_DEVICE int PointsFrom(uint64_t p0, uint64_t len) {
+  return len - p0 < kPointsPerThread ? int(len - p0) : int(kPointsPerThread);
+}
+
+// Round 3 (docs/PROTOCOL.md section 6): the quotient of table q at the points [p0, p0 +
+// count) of its first E LDE positions, into q.out. regs: this thread's register files.
+PROVER_HOST_DEVICE void QuotientPoints(const QuotientTable& q, uint64_t p0,
+                                       const RegisterFile& regs) {
+  const uint64_t N = uint64_t{1} << q.log_N, E = uint64_t{1} << q.log_e;
+  const int count = PointsFrom(p0, E);
+  const Fp w_last = Fp::RootOfUnity(q.log_n).Inverse();
+  // Per point k: 1 / (x_k - 1) and 1 / (x_k - w_last) at 2k and 2k + 1.
+  Fp den[2 * kPointsPerThread];
+  PROVER_UNROLL
+  for (int k = 0; k < int(kPointsPerThread); ++k) {
+    if (k < count) {
+      const Fp x = LdePoint(q.tw, q.log_N, q.shift, p0 + k);
+      den[2 * k] = x - Fp::One();
+      den[2 * k + 1] = x - w_last;
+    }
+  }
+  InvertInPlace(den, 2 * count);
+  // One program run per point: not unrolled (the interpreter is large), so the inverses
+  // come out of the array through RegisterSelect; x_k is read again (one table load).
+  for (int k = 0; k < count; ++k) {
+    const uint64_t i = p0 + k, next = stark::NextRowPosition(i, q.log_n);
+    RunProgram(q.prog.program, regs, [&](uint32_t col, uint32_t off) {
+      return Fp::FromCanonical(q.main[col * N + (off ? next : i)]);
+    });
+    const Fp3 v = QuotientValue(
+        q.prog.program, regs, q.prog.acc_reg, q.prog.logup, q.prog.logup_gamma, q.prog.logup_mean,
+        [&](uint32_t grp, uint32_t off) {
+          return LoadExtColumn(q.aux + 3 * grp * N, N, off ? next : i);
+        },
+        LdePoint(q.tw, q.log_N, q.shift, i), w_last, q.zinv[i >> q.log_n],
+        RegisterSelect(den, 2 * k), RegisterSelect(den, 2 * k + 1));
+    for (int c = 0; c < 3; ++c) q.out[c * E + i] = v.coeff(c).value();
+  }
+}
+
+// Round 5 (section 8): the DEEP values of the tables of target tg at the points [p0, p0 +
+// count) of its layer, added to the target.
+PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg, uint64_t p0,
+                                   Fp lde_shift) {
+  const uint64_t N = uint64_t{1} << tg.log_N;
+  const int count = PointsFrom(p0, N);
+  Fp3 acc[kPointsPerThread];
+  PROVER_UNROLL
+  for (int k = 0; k < int(kPointsPerThread); ++k) {
+    if (k < count) {
+      const uint64_t* t = tg.target + 3 * (p0 + k);
+      acc[k] = Fp3(Fp::FromCanonical(t[0]), Fp::FromCanonical(t[1]), Fp::FromCanonical(t[2]));
+    }
+  }
+  for (uint32_t j = tg.first; j < tg.first + tg.count; ++j) {
+    const DeepTable& d = tables[j];
+    // Per point k: the denominators of 1 / (x_k - z) and 1 / (x_k - z w) at 2k and 2k + 1
+    // (x_k is read again below: one table load, where keeping it costs registers).
+    Fp den[2 * kPointsPerThread];
+    PROVER_UNROLL
+    for (int k = 0; k < int(kPointsPerThread); ++k) {
+      if (k < count) {
+        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, p0 + k);
+        den[2 * k] = d.inv_z.Denominator(x);
+        den[2 * k + 1] = d.inv_zw.Denominator(x);
+      }
+    }
+    InvertInPlace(den, 2 * count);
+    PROVER_UNROLL
+    for (int k = 0; k < int(kPointsPerThread); ++k) {
+      if (k < count) {
+        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, p0 + k);
+        acc[k] += DeepValue(d, p0 + k, x, den[2 * k], den[2 * k + 1]);
+      }
+    }
+  }
+  PROVER_UNROLL
+  for (int k = 0; k < int(kPointsPerThread); ++k) {
+    if (k < count) {
+      uint64_t* t = tg.target + 3 * (p0 + k);
+      for (int c = 0; c < 3; ++c) t[c] = acc[k].coeff(c).value();
+    }
+  }
+}
+
+// The FRI fold of group c (section 9) by 2^kLogA, into f.out (plus what enters there).
+template <int kLogA>
+PROVER_HOST_DEVICE void FoldPoint(const FoldArgs& f, uint64_t c) {
+  constexpr uint32_t kArity = uint32_t{1} << kLogA;
+  const uint64_t* in = f.in + 3 * kArity * c;
+  Fp3 v[kArity];
+  PROVER_UNROLL
+  for (uint32_t k = 0; k < kArity; ++k) {
+    v[k] = Fp3(Fp::FromCanonical(in[3 * k]), Fp::FromCanonical(in[3 * k + 1]),
+               Fp::FromCanonical(in[3 * k + 2]));
+  }
+  Fp3 out = stark::FoldUnscaled(
+                v, kLogA, [&](int r) { return f.zetas[r]; },
+                [&](int r, uint32_t k) {
+                  return f.s_invs[r] * f.twiddles[c * ((kArity >> r) / 2) + k];
+                }) *
+            f.scale;
+  if (f.inject != nullptr) {
+    out += Fp3(Fp::FromCanonical(f.inject[3 * c]), Fp::FromCanonical(f.inject[3 * c + 1]),
+               Fp::FromCanonical(f.inject[3 * c + 2]));
+  }
+  for (int k = 0; k < 3; ++k) f.out[3 * c + k] = out.coeff(k).value();
+}
+
+}  // namespace prover::kernels
