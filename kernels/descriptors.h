@@ -2,6 +2,7 @@
 // documents each). No host-library types: nvcc compiles this header too.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/field/extension.h"
@@ -85,5 +86,33 @@ struct FoldArgs {
   const Fp* twiddles = nullptr;
   Fp scale;
 };
+
+// The layouts a descriptor has on the host, which copies it byte for byte to the device,
+// and in nvcc's device code: both compilers compile these, so a difference fails the build
+// of one of them (values as g++ 12 lays them out for x86-64).
+static_assert(sizeof(DeviceDomain) == 40 && alignof(DeviceDomain) == 8);
+static_assert(offsetof(DeviceDomain, shift_pows) == 32);
+static_assert(sizeof(TableProgram) == 112 && alignof(TableProgram) == 8);
+static_assert(offsetof(TableProgram, logup_mean) == 108);
+static_assert(sizeof(AuxTable) == 144 && alignof(AuxTable) == 8);
+static_assert(offsetof(AuxTable, sum) == 136);
+static_assert(sizeof(QuotientTable) == 232 && alignof(QuotientTable) == 8);
+static_assert(offsetof(QuotientTable, zinv) == 160 && offsetof(QuotientTable, out) == 224);
+static_assert(sizeof(TreeJob) == 40 && alignof(TreeJob) == 8);
+static_assert(offsetof(TreeJob, nodes) == 32);
+static_assert(sizeof(PolyEval) == 40 && alignof(PolyEval) == 8);
+static_assert(offsetof(PolyEval, point) == 16);
+static_assert(sizeof(DeepTarget) == 24 && alignof(DeepTarget) == 8);
+static_assert(offsetof(DeepTarget, target) == 16);
+static_assert(sizeof(FoldArgs) == 184 && alignof(FoldArgs) == 8);
+static_assert(offsetof(FoldArgs, s_invs) == 136 && offsetof(FoldArgs, scale) == 176);
+static_assert(sizeof(NttPass) == 20 && alignof(NttPass) == 4);
+static_assert(sizeof(LogUpView) == 48 && alignof(LogUpView) == 8);
+static_assert(offsetof(LogUpView, tmp_reg) == 40);
+static_assert(sizeof(DeepTable) == 280 && alignof(DeepTable) == 8);
+static_assert(offsetof(DeepTable, inv_zw) == 200 && offsetof(DeepTable, target) == 272);
+static_assert(sizeof(Instr) == 16 && alignof(Instr) == 4);
+static_assert(sizeof(ProgramView) == 40 && alignof(ProgramView) == 8);
+static_assert(offsetof(ProgramView, ext_pool) == 32);
 
 }  // namespace prover::kernels

@@ -17,6 +17,8 @@
 // compilers, so that arrays indexed by its counter stay in registers on the device.
 #if defined(__CUDA_ARCH__)
 #define PROVER_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define PROVER_UNROLL  // nvcc's host pass of a .cu file: its host copy is never run
 #else
 #define PROVER_UNROLL _Pragma("GCC unroll 16")
 #endif
