@@ -13,12 +13,11 @@
 #define PROVER_DEVICE_CODE 0
 #endif
 
-// PROVER_UNROLL before a loop with a compile-time trip count unrolls it fully on both
-// compilers, so that arrays indexed by its counter stay in registers on the device.
+// PROVER_UNROLL before a loop with a compile-time trip count unrolls it fully in device
+// code, so that arrays indexed by its counter stay in registers. The host compilers decide
+// for themselves.
 #if defined(__CUDA_ARCH__)
 #define PROVER_UNROLL _Pragma("unroll")
-#elif defined(__CUDACC__)
-#define PROVER_UNROLL  // nvcc's host pass of a .cu file: its host copy is never run
 #else
-#define PROVER_UNROLL _Pragma("GCC unroll 16")
+#define PROVER_UNROLL
 #endif
