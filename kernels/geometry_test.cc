@@ -74,7 +74,9 @@ TEST(LaunchGeometry, GridStrideLoopsStayWithinGridX) {
       EXPECT_GE(b, 1u);
       EXPECT_LE(b, uint32_t{1} << 20);
       EXPECT_LE(uint64_t{b}, kMaxGridX);
-      if (items <= (uint64_t{1} << 20) * block) EXPECT_GE(uint64_t{b} * block, items);
+      if (items <= (uint64_t{1} << 20) * block) {
+        EXPECT_GE(uint64_t{b} * block, items);
+      }
     }
   }
   for (uint32_t block :

@@ -449,7 +449,9 @@ void JobManager::Submit(const std::string& tenant, v1::SubmitProofRequest reques
       EstimateJobBytes(*estimator_, prepared->air, prepared->log_rows, prepared->params);
   if (!scheduler_->Fits(estimate)) {
     uint64_t largest = 0;
-    for (const EngineInfo& info : engines()) largest = std::max(largest, info.memory_budget_bytes);
+    for (const Scheduler::EngineStats& e : engines()) {
+      if (e.out_of_service.empty()) largest = std::max(largest, e.info.memory_budget_bytes);
+    }
     return done(absl::ResourceExhaustedError(absl::StrCat("the job needs about ", Gib(estimate),
                                                           " of memory; the largest engine has ",
                                                           Gib(largest))),
@@ -1308,10 +1310,20 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
         // Every engine draws the same challenges from the statement and the options, so no
         // rerun helps; other options draw others.
         return fail(v1::INVALID_INPUT,
-                    absl::StrCat(message, "; other options (another number of queries, say) "
-                                          "draw other challenges"));
+                    absl::StrCat(message,
+                                 "; other options (another number of queries, say) "
+                                 "draw other challenges"));
       case FailureKind::kResources:
         if (!gpu) return fail(v1::OUT_OF_MEMORY, message);
+        break;
+      case FailureKind::kDeviceLost:
+        if (!gpu) return fail(v1::INTERNAL, message);
+        // The GPU can run nothing more in this process: it takes no more jobs, visibly
+        // (GetServerInfo, prover_engine_in_service); this job reruns on the CPU.
+        if (scheduler_->TakeOutOfService(&engine, message)) {
+          JobLog(LogLevel::kError, "engine out of service", e->id, e->trace_id,
+                 {{"engine", engine.info().name}, {"error", message}});
+        }
         break;
       case FailureKind::kDeviceFault:
       case FailureKind::kBug:
@@ -1619,7 +1631,9 @@ void JobManager::HeartbeatLoop() {
     const int64_t now = NowMs();
     std::vector<std::string> engines;
     uint64_t memory = 0;
-    for (const EngineInfo& info : this->engines()) {
+    for (const Scheduler::EngineStats& e : this->engines()) {
+      if (!e.out_of_service.empty()) continue;  // a lost GPU serves no more
+      const EngineInfo& info = e.info;
       engines.push_back(info.name);
       memory += info.memory_budget_bytes;
     }
@@ -1930,7 +1944,9 @@ std::vector<JobStore::NodeRecord> JobManager::Nodes() const {
     self.address = node_address_;
   }
   std::vector<std::string> names;
-  for (const EngineInfo& info : engines()) {
+  for (const Scheduler::EngineStats& e : engines()) {
+    if (!e.out_of_service.empty()) continue;
+    const EngineInfo& info = e.info;
     names.push_back(info.name);
     self.memory_bytes += info.memory_budget_bytes;
   }
@@ -1990,6 +2006,7 @@ LiveStats JobManager::Live() const {
     le.running = e.running;
     le.reserved_bytes = e.reserved_bytes;
     le.budget_bytes = e.info.memory_budget_bytes;
+    le.in_service = e.out_of_service.empty();
     DeviceFigures d;
     if (i < engines.size() && engines[i]->device_figures(&d)) {
       le.has_device = true;
@@ -2011,10 +2028,8 @@ LiveStats JobManager::Live() const {
   return s;
 }
 
-std::vector<EngineInfo> JobManager::engines() const {
-  std::vector<EngineInfo> out;
-  for (const Engine* e : scheduler_->engines()) out.push_back(e->info());
-  return out;
+std::vector<Scheduler::EngineStats> JobManager::engines() const {
+  return scheduler_->stats().engines;
 }
 
 }  // namespace prover::server

@@ -149,7 +149,8 @@ class JobManager {
   // state (read from the database) -> FAILED.
   static bool Allowed(v1::JobState from, v1::JobState to);
   LiveStats Live() const;
-  std::vector<EngineInfo> engines() const;
+  // Every engine with its state (running jobs, and why it is out of service if it is).
+  std::vector<Scheduler::EngineStats> engines() const;
   // Cluster mode: the nodes whose heartbeat is at most 3 leases old, as the last heartbeat
   // read them from the database; one mode: this process alone. Never blocks on the store.
   std::vector<JobStore::NodeRecord> Nodes() const;

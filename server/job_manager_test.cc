@@ -2,6 +2,7 @@
 // fail), the real CPU engine and real artifact files in a temporary directory.
 #include "server/job_manager.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
@@ -236,13 +237,15 @@ class HangingEngine final : public Engine {
 class FailingGpuEngine final : public Engine {
  public:
   explicit FailingGpuEngine(absl::Status failure)
-      : backend_("cuda:9", [failure](std::unique_ptr<backend::ProvingJob> job) {
+      : backend_("cuda:9", [this, failure](std::unique_ptr<backend::ProvingJob> job) {
+          ++jobs_started_;
           return std::unique_ptr<backend::ProvingJob>(new Job(std::move(job), failure));
         }) {
     info_ = {"cuda:9", EngineKind::kCuda, "test", uint64_t{4} << 30, 1};
   }
   const EngineInfo& info() const override { return info_; }
   backend::Backend& backend() override { return backend_; }
+  int jobs_started() const { return jobs_started_.load(); }
 
  private:
   class Job final : public testing::ForwardingJob {
@@ -257,6 +260,7 @@ class FailingGpuEngine final : public Engine {
     absl::Status failure_;
   };
   EngineInfo info_;
+  std::atomic<int> jobs_started_{0};
   testing::WrappedCpuBackend backend_;
 };
 
@@ -570,6 +574,42 @@ TEST_F(JobManagerTest, AJobThatMovesIsNotStuck) {
   const v1::Job done = WaitFinal(job->job_id());
   EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
   EXPECT_EQ(done.attempts(), 1u);
+}
+
+// A lost device (a sticky CUDA error) takes its engine out of service for good: the job it
+// failed reruns on the CPU, later jobs never reach it, and the engine list (GetServerInfo)
+// and the live figures (prover_engine_in_service) say so.
+TEST_F(JobManagerTest, ALostDeviceTakesItsEngineOutOfService) {
+  auto gpu = std::make_unique<FailingGpuEngine>(
+      WithFailureKind(absl::InternalError("cuda: an illegal memory access was encountered"),
+                      FailureKind::kDeviceLost));
+  const FailingGpuEngine* g = gpu.get();
+  std::vector<std::unique_ptr<Engine>> engines;
+  engines.push_back(std::move(gpu));
+  engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
+  OpenEngines(std::move(engines));
+  for (uint32_t log_rows : {6u, 7u, 8u}) {
+    auto job = Submit(Fib(log_rows));
+    ASSERT_TRUE(job.ok()) << job.status();
+    const v1::Job done = WaitFinal(job->job_id());
+    EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+    EXPECT_EQ(done.engine(), "cpu");
+  }
+  EXPECT_EQ(g->jobs_started(), 1) << "only the first job reached the lost GPU";
+  bool saw_gpu = false;
+  for (const Scheduler::EngineStats& e : manager_->engines()) {
+    if (e.info.name == "cuda:9") {
+      saw_gpu = true;
+      EXPECT_NE(e.out_of_service.find("illegal memory access"), std::string::npos)
+          << e.out_of_service;
+    } else {
+      EXPECT_EQ(e.out_of_service, "") << e.info.name;
+    }
+  }
+  EXPECT_TRUE(saw_gpu);
+  for (const LiveStats::Engine& e : manager_->Live().engines) {
+    EXPECT_EQ(e.in_service, e.name != "cuda:9") << e.name;
+  }
 }
 
 // The kind of an engine's failure decides the job's cause and whether the CPU engine

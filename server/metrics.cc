@@ -122,7 +122,7 @@ class Metrics::Live : public prometheus::Collectable {
     std::map<std::string, double> kinds = {{"cpu", 0}, {"cuda", 0}};
     for (const auto& e : s.engines) {
       engine_names += (engine_names.empty() ? "" : ",") + e.name;
-      kinds[e.kind] += 1;
+      if (e.in_service) kinds[e.kind] += 1;  // a lost GPU serves no more
     }
     auto info = Family("prover_build_info", "The build and engines of this proverd (always 1).",
                        MetricType::Gauge);
@@ -168,13 +168,20 @@ class Metrics::Live : public prometheus::Collectable {
                "Estimated peak memory of the jobs running per engine.", MetricType::Gauge);
     auto budget =
         Family("prover_engine_memory_budget_bytes", "Memory budget per engine.", MetricType::Gauge);
+    auto in_service = Family("prover_engine_in_service",
+                             "1 while an engine takes jobs; 0 once its device is lost (the "
+                             "process must restart to use it again).",
+                             MetricType::Gauge);
     for (const auto& e : s.engines) {
+      in_service.metric.push_back(
+          Value(MetricType::Gauge, e.in_service ? 1.0 : 0.0, {{"engine", e.name}}));
       running.metric.push_back(Value(MetricType::Gauge, e.running, {{"engine", e.name}}));
       reserved.metric.push_back(
           Value(MetricType::Gauge, double(e.reserved_bytes), {{"engine", e.name}}));
       budget.metric.push_back(
           Value(MetricType::Gauge, double(e.budget_bytes), {{"engine", e.name}}));
     }
+    out.push_back(std::move(in_service));
     out.push_back(std::move(running));
     out.push_back(std::move(reserved));
     out.push_back(std::move(budget));

@@ -30,6 +30,7 @@ struct LiveStats {
     uint32_t running = 0;
     uint64_t reserved_bytes = 0;
     uint64_t budget_bytes = 0;
+    bool in_service = true;  // false once its device is lost
     bool has_device = false;
     uint64_t device_memory_in_use = 0, device_memory_peak = 0, device_domain_cache_bytes = 0;
     uint32_t streams = 0, streams_busy = 0;

@@ -24,8 +24,10 @@ std::string_view EngineKindName(EngineKind kind) {
 Scheduler::~Scheduler() { Stop(); }
 
 bool Scheduler::Fits(uint64_t estimated_bytes, bool cpu_only) const {
+  std::lock_guard<std::mutex> lock(mu_);
   for (const Slot& s : slots_) {
     if (cpu_only && s.engine->info().kind != EngineKind::kCpu) continue;
+    if (!s.out_of_service.empty()) continue;
     if (s.engine->info().max_concurrent_jobs > 0 &&
         estimated_bytes <= s.engine->info().memory_budget_bytes) {
       return true;
@@ -103,6 +105,7 @@ int Scheduler::PickEngineLocked(const QueuedJob& job) const {
     const Slot& s = slots_[i];
     const EngineInfo& info = s.engine->info();
     if (job.cpu_only && info.kind != EngineKind::kCpu) continue;
+    if (!s.out_of_service.empty()) continue;
     if (s.running >= info.max_concurrent_jobs) continue;
     if (s.reserved + job.estimated_bytes > info.memory_budget_bytes) continue;
     return int(i);
@@ -230,8 +233,20 @@ Scheduler::Stats Scheduler::stats() const {
       st.oldest_queued_ms = j.queued_ms;
     }
   }
-  for (const Slot& s : slots_) st.engines.push_back({s.engine->info(), s.running, s.reserved});
+  for (const Slot& s : slots_) {
+    st.engines.push_back({s.engine->info(), s.running, s.reserved, s.out_of_service});
+  }
   return st;
+}
+
+bool Scheduler::TakeOutOfService(const Engine* engine, const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Slot& s : slots_) {
+    if (s.engine.get() != engine) continue;
+    if (s.out_of_service.empty()) s.out_of_service = why.empty() ? "out of service" : why;
+    return true;
+  }
+  return false;
 }
 
 std::vector<const Engine*> Scheduler::engines() const {

@@ -95,6 +95,7 @@ class Scheduler {
     EngineInfo info;
     uint32_t running = 0;
     uint64_t reserved_bytes = 0;
+    std::string out_of_service;  // why the engine takes no more jobs; empty while it does
   };
   struct Stats {
     size_t queued = 0;
@@ -108,8 +109,12 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Whether some engine could ever run a job of this estimate.
+  // Whether some engine in service could ever run a job of this estimate.
   bool Fits(uint64_t estimated_bytes, bool cpu_only = false) const;
+  // The engine takes no more jobs, for good (its device is lost); `why` is shown in the
+  // stats. Its running jobs go on and return. Queued jobs go to the other engines, and one
+  // that fits no other engine stays queued. False when the engine is not one of these.
+  bool TakeOutOfService(const Engine* engine, const std::string& why);
   void Enqueue(QueuedJob job);
   // Removes a queued job; false when it is not queued (running, finished or unknown).
   bool Remove(const std::string& id);
@@ -150,6 +155,7 @@ class Scheduler {
     std::unique_ptr<Engine> engine;
     uint32_t running = 0;
     uint64_t reserved = 0;
+    std::string out_of_service;
   };
   struct Assignment {
     QueuedJob job;

@@ -996,13 +996,15 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
   if (tenant.ok()) {
     response->set_version(BuildVersion());
     response->set_commit(BuildCommit());
-    for (const EngineInfo& e : shared_->manager->engines()) {
+    for (const Scheduler::EngineStats& st : shared_->manager->engines()) {
+      const EngineInfo& e = st.info;
       v1::EngineInfo* out = response->add_engines();
       out->set_name(e.name);
       out->set_kind(std::string(EngineKindName(e.kind)));
       out->set_device(e.device);
       out->set_memory_budget_bytes(e.memory_budget_bytes);
       out->set_max_concurrent_jobs(e.max_concurrent_jobs);
+      out->set_out_of_service(st.out_of_service);
     }
     for (const std::string& u : shared_->options.unavailable_engines) {
       response->add_unavailable_engines(u);

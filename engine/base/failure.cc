@@ -12,7 +12,8 @@ constexpr char kPayloadUrl[] = "type.prover.dev/failure-kind";
 constexpr FailureKind kKinds[] = {
     FailureKind::kInvalidInput, FailureKind::kConstraintsUnsatisfied,
     FailureKind::kUnprovable,   FailureKind::kResources,
-    FailureKind::kDeviceFault,  FailureKind::kBug,
+    FailureKind::kDeviceFault,  FailureKind::kDeviceLost,
+    FailureKind::kBug,
 };
 
 }  // namespace
@@ -29,6 +30,8 @@ std::string_view FailureKindName(FailureKind kind) {
       return "resources";
     case FailureKind::kDeviceFault:
       return "device_fault";
+    case FailureKind::kDeviceLost:
+      return "device_lost";
     case FailureKind::kBug:
       return "bug";
   }

@@ -17,7 +17,9 @@ enum class FailureKind {
   kUnprovable,              // a rare event of the protocol's randomness (a LogUp fingerprint
                             // vanished): these inputs cannot be proved with these parameters
   kResources,               // memory (host or device) ran short
-  kDeviceFault,             // the accelerator failed (a CUDA error)
+  kDeviceFault,             // the accelerator failed (a CUDA error); it can run other work
+  kDeviceLost,              // the accelerator can run no more work in this process (a sticky
+                            // CUDA error: an illegal address, a launch failure, ECC)
   kBug,                     // an internal inconsistency: a caller's, a driver's or a backend's
 };
 

@@ -8,7 +8,8 @@ namespace {
 TEST(FailureKind, RidesOnTheStatusAndSurvivesCopies) {
   const FailureKind all[] = {FailureKind::kInvalidInput, FailureKind::kConstraintsUnsatisfied,
                              FailureKind::kUnprovable,   FailureKind::kResources,
-                             FailureKind::kDeviceFault,  FailureKind::kBug};
+                             FailureKind::kDeviceFault,  FailureKind::kDeviceLost,
+                             FailureKind::kBug};
   for (FailureKind k : all) {
     const absl::Status s = WithFailureKind(absl::InternalError("x"), k);
     const absl::Status copy = s;

@@ -19,6 +19,31 @@
 #include "tbb/parallel_for.h"
 
 namespace prover::backend::cuda {
+
+FailureKind CudaErrorKind(int error) {
+  switch (static_cast<cudaError_t>(error)) {
+    case cudaErrorMemoryAllocation:
+      return FailureKind::kResources;
+    // Errors a kernel leaves in its context: every later call in this process fails with
+    // them (CUDA Runtime API, "sticky" errors).
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorContextIsDestroyed:
+    case cudaErrorDevicesUnavailable:
+      return FailureKind::kDeviceLost;
+    default:
+      return FailureKind::kDeviceFault;
+  }
+}
+
 namespace {
 
 // A failed runtime call also leaves its error as this host thread's "last error", which
@@ -31,10 +56,10 @@ absl::Status CudaStatus(cudaError_t e, const char* call, const char* file, int l
   (void)cudaGetLastError();
   const std::string msg = absl::StrCat("cuda: ", file, ":", line, ": ", cudaGetErrorName(e), ": ",
                                        cudaGetErrorString(e), " (", call, ")");
-  if (e == cudaErrorMemoryAllocation) {
-    return WithFailureKind(absl::ResourceExhaustedError(msg), FailureKind::kResources);
-  }
-  return WithFailureKind(absl::InternalError(msg), FailureKind::kDeviceFault);
+  const FailureKind kind = CudaErrorKind(int(e));
+  if (kind == FailureKind::kResources)
+    return WithFailureKind(absl::ResourceExhaustedError(msg), kind);
+  return WithFailureKind(absl::InternalError(msg), kind);
 }
 
 #define CUDA_RETURN_IF_ERROR(call)                                                            \

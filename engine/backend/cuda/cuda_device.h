@@ -23,8 +23,15 @@
 #include "absl/status/statusor.h"
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/device.h"
+#include "engine/base/failure.h"
 
 namespace prover::backend::cuda {
+
+// What a CUDA error (a cudaError_t) means for the engine: out of memory is kResources; an
+// error a kernel leaves in its context, after which every later call in this process fails
+// (an illegal address, a launch failure, an uncorrectable ECC error), kDeviceLost: the
+// service takes the GPU out of service; anything else kDeviceFault.
+FailureKind CudaErrorKind(int error);
 
 struct GpuInfo {
   int ordinal = 0;

@@ -59,4 +59,18 @@ TEST(CudaErrors, AnEarlierFailedCallDoesNotFailTheNextProof) {
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
+// Needs no GPU: what each CUDA error tells the service.
+TEST(CudaErrors, StickyErrorsLoseTheDeviceOthersFailTheJob) {
+  using backend::cuda::CudaErrorKind;
+  EXPECT_EQ(CudaErrorKind(cudaErrorMemoryAllocation), FailureKind::kResources);
+  for (cudaError_t e : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorECCUncorrectable,
+                        cudaErrorMisalignedAddress, cudaErrorIllegalInstruction}) {
+    EXPECT_EQ(CudaErrorKind(e), FailureKind::kDeviceLost) << cudaGetErrorName(e);
+  }
+  for (cudaError_t e : {cudaErrorInvalidValue, cudaErrorLaunchOutOfResources,
+                        cudaErrorInvalidConfiguration, cudaErrorNotReady}) {
+    EXPECT_EQ(CudaErrorKind(e), FailureKind::kDeviceFault) << cudaGetErrorName(e);
+  }
+}
+
 }  // namespace prover::testing
