@@ -26,9 +26,35 @@ inline constexpr uint32_t kPointsBlock = 128;      // DEEP and polynomial chunks
 inline constexpr uint32_t kScanOffsetsBlock = 64;  // one thread per LogUp segment
 inline constexpr uint32_t kNttBlock = kBlock;      // at most; smaller tiles take fewer
 
-// Consecutive points one thread of the quotient and DEEP kernels takes (one inversion for
-// all their denominators).
+// Points one thread of the quotient and DEEP kernels takes (one inversion for all their
+// denominators).
 inline constexpr uint32_t kPointsPerThread = 8;
+
+// Which points a thread of those kernels takes, out of a table's `len`. The table has
+// PointThreads(len) threads, in tiles of 32 (a warp) over 256 points: thread t takes the
+// points first + 32 k, k < count, first = 256 (t / 32) + t % 32. At each k the 32 threads
+// of a warp read 32 consecutive values of a column (one coalesced access), where 8
+// consecutive points per thread would have them read 64 bytes apart.
+inline constexpr uint32_t kPointLanes = 32;
+inline constexpr uint32_t kPointTile = kPointLanes * kPointsPerThread;
+struct ThreadPoints {
+  uint64_t first = 0;
+  uint32_t stride = kPointLanes;
+  int count = 0;  // 0 to kPointsPerThread
+  PROVER_HOST_DEVICE uint64_t at(int k) const { return first + uint64_t(k) * stride; }
+};
+PROVER_HOST_DEVICE uint64_t PointThreads(uint64_t len) {
+  return (len + kPointTile - 1) / kPointTile * kPointLanes;
+}
+PROVER_HOST_DEVICE ThreadPoints PointsOfThread(uint64_t t, uint64_t len) {
+  ThreadPoints p;
+  p.first = t / kPointLanes * kPointTile + t % kPointLanes;
+  if (p.first < len) {
+    const uint64_t left = (len - p.first + kPointLanes - 1) / kPointLanes;
+    p.count = left < kPointsPerThread ? int(left) : int(kPointsPerThread);
+  }
+  return p;
+}
 
 // Blocks for a grid-stride loop over `items` with `block` threads each: enough for one item
 // per thread, at least one, at most `cap`.

@@ -86,5 +86,41 @@ TEST(LaunchGeometry, GridStrideLoopsStayWithinGridX) {
   }
 }
 
+// The quotient and DEEP threads' points: every point of a table exactly once, at most
+// kPointsPerThread per thread, and at each step a full warp reads 32 consecutive points.
+TEST(LaunchGeometry, ThreadPointsCoverEveryPointOnceAndWarpsReadConsecutively) {
+  for (uint64_t len :
+       {uint64_t{1}, uint64_t{2}, uint64_t{8}, uint64_t{31}, uint64_t{32}, uint64_t{255},
+        uint64_t{256}, uint64_t{257}, uint64_t{4096}, uint64_t{1} << 16}) {
+    SCOPED_TRACE(len);
+    const uint64_t threads = PointThreads(len);
+    ASSERT_EQ(threads % kPointLanes, 0u) << "whole warps";
+    std::vector<int> seen(len, 0);
+    for (uint64_t t = 0; t < threads; ++t) {
+      const ThreadPoints p = PointsOfThread(t, len);
+      ASSERT_GE(p.count, 0);
+      ASSERT_LE(p.count, int(kPointsPerThread));
+      for (int k = 0; k < p.count; ++k) {
+        ASSERT_LT(p.at(k), len);
+        ++seen[p.at(k)];
+      }
+      if (p.count < int(kPointsPerThread)) {
+        EXPECT_GE(p.at(p.count), len) << "a thread stops only at the end of the table";
+      }
+    }
+    for (uint64_t i = 0; i < len; ++i) ASSERT_EQ(seen[i], 1) << "point " << i;
+    for (uint64_t w = 0; w < threads / kPointLanes; ++w) {
+      for (int k = 0; k < int(kPointsPerThread); ++k) {
+        const uint64_t base = PointsOfThread(w * kPointLanes, len).at(k);
+        for (uint64_t lane = 0; lane < kPointLanes; ++lane) {
+          EXPECT_EQ(PointsOfThread(w * kPointLanes + lane, len).at(k), base + lane);
+        }
+      }
+    }
+  }
+  // The largest tables: LDEs of 2^30 values stay within the grid-stride loops' reach.
+  EXPECT_EQ(PointThreads(uint64_t{1} << 30), (uint64_t{1} << 30) / kPointsPerThread);
+}
+
 }  // namespace
 }  // namespace prover::kernels

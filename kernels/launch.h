@@ -70,8 +70,8 @@ cudaError_t LaunchSegmentedScan(const ScanChunk* chunks, uint32_t num_chunks,
                                 const ScanSegment* segments, uint32_t num_segments,
                                 uint64_t* chunk_sums, cudaStream_t stream, uint64_t* launches);
 
-// Round 3: the quotient values of every table; group_prefix counts groups of
-// kPointsPerThread points (geometry.h) per table.
+// Round 3: the quotient values of every table; group_prefix counts the threads of each
+// table (PointThreads, geometry.h).
 cudaError_t LaunchQuotients(const QuotientTable* tables, uint32_t num_tables,
                             const uint64_t* group_prefix, uint64_t total_groups, uint64_t* scratch,
                             uint32_t base_regs, uint32_t ext_regs, const GridLimits& g,

@@ -212,7 +212,7 @@ __global__ void __launch_bounds__(kProgramBlock)
   const RegisterFile regs = ThreadRegisters(scratch, base_regs, GridThreads());
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
     const uint32_t t = FindSegment(prefix, num_tables, g);
-    QuotientPoints(tables[t], (g - prefix[t]) * kPointsPerThread, regs);
+    QuotientPoints(tables[t], g - prefix[t], regs);
   }
 }
 
@@ -260,7 +260,7 @@ __global__ void __launch_bounds__(kPointsBlock)
                const uint64_t* prefix, uint64_t total, Fp lde_shift) {
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
     const uint32_t ti = FindSegment(prefix, num_targets, g);
-    DeepPoints(tables, targets[ti], (g - prefix[ti]) * kPointsPerThread, lde_shift);
+    DeepPoints(tables, targets[ti], g - prefix[ti], lde_shift);
   }
 }
 

@@ -3,11 +3,11 @@
 // per thread of a grid-stride loop, the emulated device (engine/backend/cuda/
 // emulated_device.cc) per thread index in order, so CI runs the code a GPU thread runs.
 //
-// A thread takes kPointsPerThread consecutive points, and inverts all their denominators
-// with one inversion. Its small arrays are indexed only by the counters of fully unrolled
-// loops (PROVER_UNROLL) or through RegisterSelect, so that nvcc keeps them in registers
-// instead of a stack frame in local memory (scripts/check-kernel-resources.py gates the
-// frames).
+// A thread takes up to kPointsPerThread points spaced by a warp's width (PointsOfThread,
+// geometry.h), and inverts all their denominators with one inversion. Its small arrays are indexed
+// only by the counters of fully unrolled loops (PROVER_UNROLL) or through RegisterSelect, so that
+// nvcc keeps them in registers instead of a stack frame in local memory
+// (scripts/check-kernel-resources.py gates the frames).
 #pragma once
 
 #include <cstdint>
@@ -57,24 +57,22 @@ PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
   return r;
 }
 
-// The number of points from p0 in a run of `len`, at most kPointsPerThread.
-PROVER_HOST_DEVICE int PointsFrom(uint64_t p0, uint64_t len) {
-  return len - p0 < kPointsPerThread ? int(len - p0) : int(kPointsPerThread);
-}
-
-// Round 3 (docs/PROTOCOL.md section 6): the quotient of table q at the points [p0, p0 +
-// count) of its first E LDE positions, into q.out. regs: this thread's register files.
-PROVER_HOST_DEVICE void QuotientPoints(const QuotientTable& q, uint64_t p0,
+// Round 3 (docs/PROTOCOL.md section 6): the quotient of table q at the points of its
+// thread `t` among the first E LDE positions (PointsOfThread), into q.out. regs: this
+// thread's register files.
+PROVER_HOST_DEVICE void QuotientPoints(const QuotientTable& q, uint64_t t,
                                        const RegisterFile& regs) {
   const uint64_t N = uint64_t{1} << q.log_N, E = uint64_t{1} << q.log_e;
-  const int count = PointsFrom(p0, E);
+  const ThreadPoints pts = PointsOfThread(t, E);
+  const int count = pts.count;
+  if (count == 0) return;
   const Fp w_last = Fp::RootOfUnity(q.log_n).Inverse();
   // Per point k: 1 / (x_k - 1) and 1 / (x_k - w_last) at 2k and 2k + 1.
   Fp den[2 * kPointsPerThread];
   PROVER_UNROLL
   for (int k = 0; k < int(kPointsPerThread); ++k) {
     if (k < count) {
-      const Fp x = LdePoint(q.tw, q.log_N, q.shift, p0 + k);
+      const Fp x = LdePoint(q.tw, q.log_N, q.shift, pts.at(k));
       den[2 * k] = x - Fp::One();
       den[2 * k + 1] = x - w_last;
     }
@@ -83,7 +81,7 @@ PROVER_HOST_DEVICE void QuotientPoints(const QuotientTable& q, uint64_t p0,
   // One program run per point: not unrolled (the interpreter is large), so the inverses
   // come out of the array through RegisterSelect; x_k is read again (one table load).
   for (int k = 0; k < count; ++k) {
-    const uint64_t i = p0 + k, next = stark::NextRowPosition(i, q.log_n);
+    const uint64_t i = pts.at(k), next = stark::NextRowPosition(i, q.log_n);
     RunProgram(q.prog.program, regs, [&](uint32_t col, uint32_t off) {
       return Fp::FromCanonical(q.main[col * N + (off ? next : i)]);
     });
@@ -98,18 +96,20 @@ PROVER_HOST_DEVICE void QuotientPoints(const QuotientTable& q, uint64_t p0,
   }
 }
 
-// Round 5 (section 8): the DEEP values of the tables of target tg at the points [p0, p0 +
-// count) of its layer, added to the target.
-PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg, uint64_t p0,
+// Round 5 (section 8): the DEEP values of the tables of target tg at the points of its
+// thread `t` (PointsOfThread over the layer), added to the target.
+PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg, uint64_t t,
                                    Fp lde_shift) {
   const uint64_t N = uint64_t{1} << tg.log_N;
-  const int count = PointsFrom(p0, N);
+  const ThreadPoints pts = PointsOfThread(t, N);
+  const int count = pts.count;
+  if (count == 0) return;
   Fp3 acc[kPointsPerThread];
   PROVER_UNROLL
   for (int k = 0; k < int(kPointsPerThread); ++k) {
     if (k < count) {
-      const uint64_t* t = tg.target + 3 * (p0 + k);
-      acc[k] = Fp3(Fp::FromCanonical(t[0]), Fp::FromCanonical(t[1]), Fp::FromCanonical(t[2]));
+      const uint64_t* v = tg.target + 3 * pts.at(k);
+      acc[k] = Fp3(Fp::FromCanonical(v[0]), Fp::FromCanonical(v[1]), Fp::FromCanonical(v[2]));
     }
   }
   for (uint32_t j = tg.first; j < tg.first + tg.count; ++j) {
@@ -120,7 +120,7 @@ PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg
     PROVER_UNROLL
     for (int k = 0; k < int(kPointsPerThread); ++k) {
       if (k < count) {
-        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, p0 + k);
+        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, pts.at(k));
         den[2 * k] = d.inv_z.Denominator(x);
         den[2 * k + 1] = d.inv_zw.Denominator(x);
       }
@@ -129,16 +129,16 @@ PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg
     PROVER_UNROLL
     for (int k = 0; k < int(kPointsPerThread); ++k) {
       if (k < count) {
-        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, p0 + k);
-        acc[k] += DeepValue(d, p0 + k, x, den[2 * k], den[2 * k + 1]);
+        const Fp x = LdePoint(d.tw, d.log_N, lde_shift, pts.at(k));
+        acc[k] += DeepValue(d, pts.at(k), x, den[2 * k], den[2 * k + 1]);
       }
     }
   }
   PROVER_UNROLL
   for (int k = 0; k < int(kPointsPerThread); ++k) {
     if (k < count) {
-      uint64_t* t = tg.target + 3 * (p0 + k);
-      for (int c = 0; c < 3; ++c) t[c] = acc[k].coeff(c).value();
+      uint64_t* v = tg.target + 3 * pts.at(k);
+      for (int c = 0; c < 3; ++c) v[c] = acc[k].coeff(c).value();
     }
   }
 }

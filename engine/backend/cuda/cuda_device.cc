@@ -230,6 +230,14 @@ class GpuContext {
     DomainEntry e;
     e.bytes = 8 * (2 * half + n);
     CUDA_RETURN_IF_ERROR(cudaMalloc(&e.storage, e.bytes));
+    // Freed again when a later step fails: only a finished domain enters the cache.
+    struct FreeUnlessKept {
+      uint64_t* storage;
+      bool keep = false;
+      ~FreeUnlessKept() {
+        if (!keep) (void)cudaFree(storage);
+      }
+    } guard{e.storage};
     const Fp w = Fp::RootOfUnity(log_N);
     uint64_t launches = 0;
     CUDA_RETURN_IF_ERROR(kernels::LaunchPowers(e.storage, w, half, cache_stream_, &launches));
@@ -246,6 +254,7 @@ class GpuContext {
               reinterpret_cast<const Fp*>(e.storage + half),
               reinterpret_cast<const Fp*>(e.storage + 2 * half)};
     domain_bytes_ += e.bytes;
+    guard.keep = true;
     return &domains_.emplace(key, e).first->second.view;
   }
 
@@ -530,7 +539,7 @@ class CudaDevice final : public Device {
     uint32_t base_regs = 1, ext_regs = 1;
     for (uint32_t t = 0; t < T; ++t) {
       const uint64_t E = uint64_t{1} << tables[t].log_e;
-      prefix[t + 1] = prefix[t] + (E + kernels::kPointsPerThread - 1) / kernels::kPointsPerThread;
+      prefix[t + 1] = prefix[t] + kernels::PointThreads(E);
       base_regs = std::max(base_regs, tables[t].prog.program.num_base_regs);
       ext_regs = std::max(ext_regs, tables[t].prog.program.num_ext_regs);
     }

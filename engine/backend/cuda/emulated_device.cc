@@ -222,8 +222,8 @@ class EmulatedDevice final : public Device {
     return std::make_pair(-1, uint64_t{0});
   }
 
-  // The kernel's threads in order: each takes kPointsPerThread points of one table
-  // (kernels/thread_bodies.h), with its own register files.
+  // The kernel's threads in order: each takes up to kPointsPerThread points of one table
+  // (PointsOfThread; kernels/thread_bodies.h), with its own register files.
   absl::Status Quotients(std::span<const QuotientTable> tables) override {
     ++stats_.launches;
     for (const QuotientTable& q : tables) {
@@ -231,10 +231,8 @@ class EmulatedDevice final : public Device {
       std::vector<Fp> base(p.num_base_regs);
       std::vector<Fp3> ext(p.num_ext_regs);
       const RegisterFile regs{base.data(), ext.data(), 1};
-      const uint64_t E = uint64_t{1} << q.log_e;
-      for (uint64_t p0 = 0; p0 < E; p0 += kernels::kPointsPerThread) {
-        kernels::QuotientPoints(q, p0, regs);
-      }
+      const uint64_t threads = kernels::PointThreads(uint64_t{1} << q.log_e);
+      for (uint64_t t = 0; t < threads; ++t) kernels::QuotientPoints(q, t, regs);
     }
     return absl::OkStatus();
   }
@@ -263,15 +261,15 @@ class EmulatedDevice final : public Device {
     return out;
   }
 
-  // As the kernel: tables that share a target are summed by one thread per group of
-  // kPointsPerThread points, table after table (kernels/thread_bodies.h).
+  // As the kernel: tables that share a target are summed by one thread per set of points,
+  // table after table (kernels/thread_bodies.h).
   absl::Status Deep(std::span<const kernels::DeepTable> tables, Fp lde_shift) override {
     ++stats_.launches;
     const DeepPlan plan = PlanDeep(tables);
     for (size_t t = 0; t < plan.targets.size(); ++t) {
       for (uint64_t g = plan.group_prefix[t]; g < plan.group_prefix[t + 1]; ++g) {
-        kernels::DeepPoints(plan.tables.data(), plan.targets[t],
-                            (g - plan.group_prefix[t]) * kernels::kPointsPerThread, lde_shift);
+        kernels::DeepPoints(plan.tables.data(), plan.targets[t], g - plan.group_prefix[t],
+                            lde_shift);
       }
     }
     return absl::OkStatus();

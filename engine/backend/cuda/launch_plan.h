@@ -15,8 +15,8 @@ namespace prover::backend::cuda {
 
 // DEEP: tables adding into the same target run in one thread per group of points, one
 // after another, so no two threads ever add into the same value. `tables` sorted by target
-// (stable), the targets in that order, and per target the running count of groups of
-// kPointsPerThread points (targets.size() + 1 values, from 0).
+// (stable), the targets in that order, and per target the running count of its threads
+// (PointThreads; targets.size() + 1 values, from 0).
 struct DeepPlan {
   std::vector<kernels::DeepTable> tables;
   std::vector<kernels::DeepTarget> targets;
@@ -35,8 +35,7 @@ inline DeepPlan PlanDeep(std::span<const kernels::DeepTable> tables) {
     if (plan.targets.empty() || plan.targets.back().target != d.target) {
       plan.targets.push_back({j, 0, d.log_N, d.target});
       const uint64_t N = uint64_t{1} << d.log_N;
-      plan.group_prefix.push_back(plan.group_prefix.back() +
-                                  (N + kernels::kPointsPerThread - 1) / kernels::kPointsPerThread);
+      plan.group_prefix.push_back(plan.group_prefix.back() + kernels::PointThreads(N));
     }
     ++plan.targets.back().count;
   }
