@@ -15,10 +15,18 @@
 
 namespace prover::kernels {
 
-// Grid sizes: at most this many resident blocks per SM are launched for grid-stride loops.
+// What the grids of a GPU are sized by: its SMs, and how many blocks of each constraint
+// program kernel are resident on one SM at once (ProgramOccupancy: the occupancy API at
+// start-up, at most kMaxProgramBlocksPerSm).
+inline constexpr int kMaxProgramBlocksPerSm = 8;
 struct GridLimits {
   int sm_count = 132;
+  int aux_blocks_per_sm = kMaxProgramBlocksPerSm;
+  int quotient_blocks_per_sm = kMaxProgramBlocksPerSm;
 };
+// Fills the blocks per SM of g from the occupancy the compiled kernels achieve on the
+// current device.
+cudaError_t ProgramOccupancy(GridLimits* g);
 
 // out[j] = base^j * first for j < count.
 cudaError_t LaunchPowers(uint64_t* out, Fp base, uint64_t count, cudaStream_t stream,
@@ -40,9 +48,12 @@ cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_
                          const uint64_t* level_totals, int levels, cudaStream_t stream,
                          uint64_t* launches);
 
+// The constraint program kernels. Each launches exactly the threads that are resident at
+// once (a grid-stride loop), and their register scratch is sized for those.
+enum class ProgramKernel { kAuxRows, kQuotients };
+uint64_t ProgramThreads(const GridLimits& g, ProgramKernel kernel);
 // Register scratch of a program kernel: words for `threads` threads.
 uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs, uint64_t threads);
-uint64_t ProgramThreads(const GridLimits& g);
 
 // Round 2 rows: helpers and row sums (into the running-sum columns) for every row of every
 // table; the lowest (table << 40 | row) whose fingerprint vanishes goes to *bad

@@ -356,7 +356,31 @@ cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_
   return cudaSuccess;
 }
 
-uint64_t ProgramThreads(const GridLimits& g) { return uint64_t(g.sm_count) * 8 * kProgramBlock; }
+cudaError_t ProgramOccupancy(GridLimits* g) {
+  int aux = 0, quotient = 0;
+  if (cudaError_t e =
+          cudaOccupancyMaxActiveBlocksPerMultiprocessor(&aux, AuxRowsKernel, kProgramBlock, 0);
+      e != cudaSuccess) {
+    return e;
+  }
+  if (cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&quotient, QuotientsKernel,
+                                                                    kProgramBlock, 0);
+      e != cudaSuccess) {
+    return e;
+  }
+  auto clamp = [](int blocks) {
+    return blocks < 1 ? 1 : (blocks > kMaxProgramBlocksPerSm ? kMaxProgramBlocksPerSm : blocks);
+  };
+  g->aux_blocks_per_sm = clamp(aux);
+  g->quotient_blocks_per_sm = clamp(quotient);
+  return cudaSuccess;
+}
+
+uint64_t ProgramThreads(const GridLimits& g, ProgramKernel kernel) {
+  const int per_sm =
+      kernel == ProgramKernel::kAuxRows ? g.aux_blocks_per_sm : g.quotient_blocks_per_sm;
+  return uint64_t(g.sm_count) * uint64_t(per_sm) * kProgramBlock;
+}
 
 uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs, uint64_t threads) {
   return (uint64_t{base_regs} + 3 * uint64_t{ext_regs}) * threads;
@@ -366,7 +390,8 @@ cudaError_t LaunchAuxRows(const AuxTable* tables, uint32_t num_tables, const uin
                           uint64_t total_rows, uint64_t* scratch, uint32_t base_regs,
                           uint32_t /*ext_regs*/, unsigned long long* bad, const GridLimits& g,
                           cudaStream_t stream, uint64_t* launches) {
-  const unsigned blocks = static_cast<unsigned>(ProgramThreads(g) / kProgramBlock);
+  const unsigned blocks =
+      static_cast<unsigned>(ProgramThreads(g, ProgramKernel::kAuxRows) / kProgramBlock);
   AuxRowsKernel<<<blocks, kProgramBlock, 0, stream>>>(tables, num_tables, row_prefix, total_rows,
                                                       scratch, base_regs, bad);
   Count(launches);
@@ -389,7 +414,8 @@ cudaError_t LaunchQuotients(const QuotientTable* tables, uint32_t num_tables,
                             const uint64_t* group_prefix, uint64_t total_groups, uint64_t* scratch,
                             uint32_t base_regs, uint32_t /*ext_regs*/, const GridLimits& g,
                             cudaStream_t stream, uint64_t* launches) {
-  const unsigned blocks = static_cast<unsigned>(ProgramThreads(g) / kProgramBlock);
+  const unsigned blocks =
+      static_cast<unsigned>(ProgramThreads(g, ProgramKernel::kQuotients) / kProgramBlock);
   QuotientsKernel<<<blocks, kProgramBlock, 0, stream>>>(tables, num_tables, group_prefix,
                                                         total_groups, scratch, base_regs);
   Count(launches);

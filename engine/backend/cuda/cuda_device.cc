@@ -112,6 +112,8 @@ class GpuContext {
     ctx->info_ = {ordinal,    prop.name, prop.totalGlobalMem, prop.multiProcessorCount,
                   prop.major, prop.minor};
     ctx->grid_.sm_count = prop.multiProcessorCount;
+    // The program kernels' grids and scratch: as many blocks as are resident at once.
+    CUDA_RETURN_IF_ERROR(kernels::ProgramOccupancy(&ctx->grid_));
     size_t free_bytes = 0, total = 0;
     CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free_bytes, &total));
     ctx->budget_ = options.memory_budget != 0 ? options.memory_budget : free_bytes / 10 * 9;
@@ -507,7 +509,8 @@ class CudaDevice final : public Device {
         segments.push_back(seg);
       }
     }
-    const uint64_t threads = kernels::ProgramThreads(ctx_->grid());
+    const uint64_t threads =
+        kernels::ProgramThreads(ctx_->grid(), kernels::ProgramKernel::kAuxRows);
     ASSIGN_OR_RETURN_(scratch, Scratch(kernels::ProgramScratchWords(base_regs, ext_regs, threads)));
     ASSIGN_OR_RETURN_(bad, Scratch(1));
     CUDA_RETURN_IF_ERROR(cudaMemsetAsync(bad, 0xFF, 8, stream_));
@@ -543,7 +546,8 @@ class CudaDevice final : public Device {
       base_regs = std::max(base_regs, tables[t].prog.program.num_base_regs);
       ext_regs = std::max(ext_regs, tables[t].prog.program.num_ext_regs);
     }
-    const uint64_t threads = kernels::ProgramThreads(ctx_->grid());
+    const uint64_t threads =
+        kernels::ProgramThreads(ctx_->grid(), kernels::ProgramKernel::kQuotients);
     ASSIGN_OR_RETURN_(scratch, Scratch(kernels::ProgramScratchWords(base_regs, ext_regs, threads)));
     ASSIGN_OR_RETURN_(dtables, StageArray(tables));
     ASSIGN_OR_RETURN_(dprefix, StageVector(prefix));
