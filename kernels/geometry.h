@@ -26,6 +26,31 @@ inline constexpr uint32_t kPointsBlock = 128;      // DEEP and polynomial chunks
 inline constexpr uint32_t kScanOffsetsBlock = 64;  // one thread per LogUp segment
 inline constexpr uint32_t kNttBlock = kBlock;      // at most; smaller tiles take fewer
 
+// What the grids of a GPU are sized by: its SMs, and how many blocks of each constraint
+// program kernel are resident on one SM at once (ProgramOccupancy in launch.h: the
+// occupancy API at start-up, at most kMaxProgramBlocksPerSm).
+inline constexpr int kMaxProgramBlocksPerSm = 8;
+struct GridLimits {
+  int sm_count = 132;
+  int aux_blocks_per_sm = kMaxProgramBlocksPerSm;
+  int quotient_blocks_per_sm = kMaxProgramBlocksPerSm;
+};
+
+// The constraint program kernels. Each launches exactly the threads that are resident at
+// once (a grid-stride loop), and their register scratch is sized for those.
+enum class ProgramKernel { kAuxRows, kQuotients };
+PROVER_HOST_DEVICE uint64_t ProgramThreads(const GridLimits& g, ProgramKernel kernel) {
+  const int per_sm =
+      kernel == ProgramKernel::kAuxRows ? g.aux_blocks_per_sm : g.quotient_blocks_per_sm;
+  return uint64_t(g.sm_count) * uint64_t(per_sm) * kProgramBlock;
+}
+// Register scratch of a program kernel, in words: the base and extension register files
+// (an extension register is three words) of `threads` threads.
+PROVER_HOST_DEVICE uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs,
+                                                uint64_t threads) {
+  return (uint64_t{base_regs} + 3 * uint64_t{ext_regs}) * threads;
+}
+
 // Points one thread of the quotient and DEEP kernels takes (one inversion for all their
 // denominators).
 inline constexpr uint32_t kPointsPerThread = 8;

@@ -15,17 +15,8 @@
 
 namespace prover::kernels {
 
-// What the grids of a GPU are sized by: its SMs, and how many blocks of each constraint
-// program kernel are resident on one SM at once (ProgramOccupancy: the occupancy API at
-// start-up, at most kMaxProgramBlocksPerSm).
-inline constexpr int kMaxProgramBlocksPerSm = 8;
-struct GridLimits {
-  int sm_count = 132;
-  int aux_blocks_per_sm = kMaxProgramBlocksPerSm;
-  int quotient_blocks_per_sm = kMaxProgramBlocksPerSm;
-};
-// Fills the blocks per SM of g from the occupancy the compiled kernels achieve on the
-// current device.
+// Fills the blocks per SM of g (geometry.h) from the occupancy the compiled program
+// kernels achieve on the current device, at most kMaxProgramBlocksPerSm.
 cudaError_t ProgramOccupancy(GridLimits* g);
 
 // out[j] = base^j * first for j < count.
@@ -47,13 +38,6 @@ cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_
                          uint64_t total_leaves, const uint64_t* level_prefix,
                          const uint64_t* level_totals, int levels, cudaStream_t stream,
                          uint64_t* launches);
-
-// The constraint program kernels. Each launches exactly the threads that are resident at
-// once (a grid-stride loop), and their register scratch is sized for those.
-enum class ProgramKernel { kAuxRows, kQuotients };
-uint64_t ProgramThreads(const GridLimits& g, ProgramKernel kernel);
-// Register scratch of a program kernel: words for `threads` threads.
-uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs, uint64_t threads);
 
 // Round 2 rows: helpers and row sums (into the running-sum columns) for every row of every
 // table; the lowest (table << 40 | row) whose fingerprint vanishes goes to *bad

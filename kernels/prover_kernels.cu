@@ -376,16 +376,6 @@ cudaError_t ProgramOccupancy(GridLimits* g) {
   return cudaSuccess;
 }
 
-uint64_t ProgramThreads(const GridLimits& g, ProgramKernel kernel) {
-  const int per_sm =
-      kernel == ProgramKernel::kAuxRows ? g.aux_blocks_per_sm : g.quotient_blocks_per_sm;
-  return uint64_t(g.sm_count) * uint64_t(per_sm) * kProgramBlock;
-}
-
-uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext_regs, uint64_t threads) {
-  return (uint64_t{base_regs} + 3 * uint64_t{ext_regs}) * threads;
-}
-
 cudaError_t LaunchAuxRows(const AuxTable* tables, uint32_t num_tables, const uint64_t* row_prefix,
                           uint64_t total_rows, uint64_t* scratch, uint32_t base_regs,
                           uint32_t /*ext_regs*/, unsigned long long* bad, const GridLimits& g,

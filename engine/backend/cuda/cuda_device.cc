@@ -651,9 +651,13 @@ class CudaBackendImpl final : public CudaBackend {
   explicit CudaBackendImpl(std::shared_ptr<GpuContext> ctx)
       : ctx_(ctx),
         name_(absl::StrCat("cuda:", ctx->ordinal())),
-        inner_(MakeDeviceBackend(name_, [ctx]() -> absl::StatusOr<std::unique_ptr<Device>> {
-          return std::unique_ptr<Device>(new CudaDevice(ctx));
-        })) {}
+        inner_(MakeDeviceBackend(
+            name_,
+            [ctx]() -> absl::StatusOr<std::unique_ptr<Device>> {
+              return std::unique_ptr<Device>(new CudaDevice(ctx));
+            },
+            std::max(kernels::ProgramThreads(ctx->grid(), kernels::ProgramKernel::kAuxRows),
+                     kernels::ProgramThreads(ctx->grid(), kernels::ProgramKernel::kQuotients)))) {}
   std::string_view name() const override { return name_; }
   absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
     return inner_->StartJob(spec);

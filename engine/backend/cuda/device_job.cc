@@ -12,6 +12,7 @@
 #include "engine/base/failure.h"
 #include "engine/protocol/logup.h"
 #include "engine/protocol/shape.h"
+#include "kernels/geometry.h"
 
 namespace prover::backend::cuda {
 namespace {
@@ -125,6 +126,31 @@ class GatherList {
 
 // The CUDA engine's data path (job_driver.h): device buffers, kernels on one stream; each
 // call ends with the stream synchronized.
+// The constraint programs of rounds 2 and 3 of a table, as the job compiles them and as
+// the memory estimate sizes their register scratch. challenges: alpha, beta.
+ProgramRequest AuxRequest(std::span<const Fp3> challenges, std::span<const Fp> publics) {
+  ProgramRequest req;
+  req.fingerprints = true;
+  req.alpha = challenges[0];
+  req.beta = challenges[1];
+  req.public_inputs = publics;
+  req.challenges = challenges;
+  return req;
+}
+
+ProgramRequest QuotientRequest(std::span<const Fp3> air_gamma_pows, bool logup,
+                               std::span<const Fp3> challenges, std::span<const Fp> publics) {
+  ProgramRequest req;
+  req.constraints = true;
+  req.gamma_pows = air_gamma_pows;
+  req.fingerprints = logup;
+  req.alpha = challenges[0];
+  req.beta = challenges[1];
+  req.public_inputs = publics;
+  req.challenges = challenges;
+  return req;
+}
+
 class DeviceJob final : public DataPath {
  public:
   DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec, MemoryCounter* mem)
@@ -185,14 +211,11 @@ class DeviceJob final : public DataPath {
     for (size_t t = 0; t < tables_.size(); ++t) {
       TableState& s = tables_[t];
       if (s.aux_columns == 0) continue;
-      ProgramRequest req;
-      req.fingerprints = true;
-      req.alpha = alpha;
-      req.beta = beta;
-      req.public_inputs = spec_.public_inputs;
-      req.challenges = challenges;
       AuxTable a;
-      ASSIGN_OR_RETURN(a.prog, StageProgram(CompileTableProgram(*s.table, req), s));
+      ASSIGN_OR_RETURN(
+          a.prog,
+          StageProgram(CompileTableProgram(*s.table, AuxRequest(challenges, spec_.public_inputs)),
+                       s));
       ASSIGN_OR_RETURN(s.aux_trace, Buffer::Make(*dev_, mem_, 3ull * s.aux_columns * s.n()));
       ASSIGN_OR_RETURN(s.aux_sum, Buffer::Make(*dev_, mem_, 3));
       a.trace = s.trace.get();
@@ -469,15 +492,9 @@ class DeviceJob final : public DataPath {
       const std::vector<Fp3>& gpow = qc.gamma_pows;
       const size_t num_air = qc.num_air;
       const size_t num_logup = gpow.size() - num_air;
-      ProgramRequest req;
-      req.constraints = true;
-      req.gamma_pows = std::span<const Fp3>(gpow.data(), num_air);
-      req.fingerprints = s.aux_columns != 0;
-      req.alpha = round.challenges[0];
-      req.beta = round.challenges[1];
-      req.public_inputs = spec_.public_inputs;
-      req.challenges = round.challenges;
-      CompiledProgram prog = CompileTableProgram(table, req);
+      CompiledProgram prog = CompileTableProgram(
+          table, QuotientRequest(std::span<const Fp3>(gpow.data(), num_air), s.aux_columns != 0,
+                                 round.challenges, spec_.public_inputs));
       uint32_t logup_gamma = 0, logup_mean = 0;
       if (num_logup != 0) {
         logup_gamma = prog.AddExtPool(std::span<const Fp3>(gpow.data() + num_air, num_logup));
@@ -648,8 +665,8 @@ class DeviceJob final : public DataPath {
 
 class DeviceBackend final : public Backend {
  public:
-  DeviceBackend(std::string name, DeviceFactory factory)
-      : name_(std::move(name)), factory_(std::move(factory)) {}
+  DeviceBackend(std::string name, DeviceFactory factory, uint64_t program_threads)
+      : name_(std::move(name)), factory_(std::move(factory)), program_threads_(program_threads) {}
   std::string_view name() const override { return name_; }
   absl::StatusOr<std::unique_ptr<ProvingJob>> StartJob(const JobSpec& spec) override {
     if (spec.air != nullptr && spec.air->max_constraint_degree - 1 > 8) {
@@ -666,17 +683,40 @@ class DeviceBackend final : public Backend {
         });
   }
   uint64_t EstimatePeakBytes(const JobSpec& spec) const override {
-    return EstimateDeviceJobBytes(spec);
+    return EstimateDeviceJobBytes(spec, program_threads_);
   }
 
  private:
   std::string name_;
   DeviceFactory factory_;
+  uint64_t program_threads_;
 };
 
 }  // namespace
 
-uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
+uint64_t ProgramScratchBytes(const JobSpec& spec, uint64_t program_threads) {
+  // Register counts depend on each table's expressions alone, not on the challenges' values.
+  const std::vector<Fp3> challenges(air::kNumChallenges, Fp3::One());
+  uint32_t aux_base = 1, aux_ext = 1, q_base = 1, q_ext = 1;  // as the device's launches
+  for (const air::Table& table : spec.air->tables) {
+    const stark::TableShape shape = stark::ShapeOf(table, spec.air->max_constraint_degree);
+    if (shape.aux_columns != 0) {
+      const CompiledProgram p =
+          CompileTableProgram(table, AuxRequest(challenges, spec.public_inputs));
+      aux_base = std::max(aux_base, p.num_base_regs);
+      aux_ext = std::max(aux_ext, p.num_ext_regs);
+    }
+    const std::vector<Fp3> gamma(table.constraints.size(), Fp3::One());
+    const CompiledProgram p = CompileTableProgram(
+        table, QuotientRequest(gamma, shape.aux_columns != 0, challenges, spec.public_inputs));
+    q_base = std::max(q_base, p.num_base_regs);
+    q_ext = std::max(q_ext, p.num_ext_regs);
+  }
+  return 8 * std::max(kernels::ProgramScratchWords(aux_base, aux_ext, program_threads),
+                      kernels::ProgramScratchWords(q_base, q_ext, program_threads));
+}
+
+uint64_t EstimateDeviceJobBytes(const JobSpec& spec, uint64_t program_threads) {
   // Besides what every engine holds: each table's uploaded trace and the coefficients of
   // its main, aux and quotient columns, and the quotient's E values while round 3 runs.
   const uint64_t held = EstimateJobBytes(spec, [](const TableBytes& b) {
@@ -684,13 +724,13 @@ uint64_t EstimateDeviceJobBytes(const JobSpec& spec) {
                    parts = b.shape.quotient_parts;
     return 8 * b.n * (2 * m + 2 * aux + 3 * parts) + 24 * b.n * (uint64_t{1} << CeilLog2(parts));
   });
-  // Plus the program kernels' register scratch (about 135k threads on an H100, a few dozen
-  // registers each) and the staged kernel arguments.
-  return held + (uint64_t{96} << 20);
+  // Plus the program kernels' register scratch and the staged kernel arguments.
+  return held + ProgramScratchBytes(spec, program_threads) + (uint64_t{16} << 20);
 }
 
-std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory) {
-  return std::make_unique<DeviceBackend>(std::move(name), std::move(factory));
+std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory,
+                                           uint64_t program_threads) {
+  return std::make_unique<DeviceBackend>(std::move(name), std::move(factory), program_threads);
 }
 
 }  // namespace prover::backend::cuda

@@ -28,6 +28,38 @@ INSTANTIATE_TEST_SUITE_P(
       return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
     });
 
+// The device estimate holds the constraint programs' register scratch for the device's
+// threads: the widest round's compiled programs times the threads, where a fixed 96 MiB
+// stood before (less than zkvm's quotient scratch alone on a 132-SM GPU).
+TEST(CudaEngineEstimate, HoldsTheProgramScratchOfTheDevicesThreads) {
+  auto w = air::Zkvm(12, 0);
+  ASSERT_TRUE(w.ok()) << w.status();
+  const backend::JobSpec spec = SpecOf(*w, /*log_blowup=*/3);
+  const uint64_t per_thread = backend::cuda::ProgramScratchBytes(spec, 1);
+  // At least every table's quotient program, compiled here with other challenge values.
+  for (const air::Table& table : w->air.tables) {
+    backend::cuda::ProgramRequest req;
+    const std::vector<Fp3> gamma(table.constraints.size(), Fp3(Fp::FromU64(5)));
+    const std::vector<Fp3> challenges = {Fp3(Fp::FromU64(7)), Fp3(Fp::FromU64(11))};
+    req.constraints = true;
+    req.gamma_pows = gamma;
+    req.fingerprints = !table.interactions.empty();
+    req.alpha = challenges[0];
+    req.beta = challenges[1];
+    req.public_inputs = w->public_inputs;
+    req.challenges = challenges;
+    const backend::cuda::CompiledProgram p = backend::cuda::CompileTableProgram(table, req);
+    EXPECT_GE(per_thread, 8 * (uint64_t{p.num_base_regs} + 3 * uint64_t{p.num_ext_regs}))
+        << table.name;
+  }
+  const uint64_t gpu_threads = uint64_t{132} * 8 * 128;
+  EXPECT_EQ(backend::cuda::ProgramScratchBytes(spec, gpu_threads), gpu_threads * per_thread);
+  EXPECT_EQ(backend::cuda::EstimateDeviceJobBytes(spec, gpu_threads) -
+                backend::cuda::EstimateDeviceJobBytes(spec, 1),
+            (gpu_threads - 1) * per_thread);
+  EXPECT_GT(gpu_threads * per_thread, uint64_t{96} << 20);
+}
+
 // An AIR beyond the CUDA engine's 8 quotient parts (degree 10, valid at blowup 16) is this
 // engine's limit, not the input's fault: refused as a bug, which the service reruns on the
 // CPU engine, and the CPU engine proves it.

@@ -342,9 +342,11 @@ class EmulatedDevice final : public Device {
 std::unique_ptr<Device> MakeEmulatedDevice() { return std::make_unique<EmulatedDevice>(); }
 
 std::unique_ptr<Backend> MakeEmulatedCudaBackend() {
-  return MakeDeviceBackend("cuda-emulated", []() -> absl::StatusOr<std::unique_ptr<Device>> {
-    return MakeEmulatedDevice();
-  });
+  // The emulated device runs one thread at a time: one register set.
+  return MakeDeviceBackend(
+      "cuda-emulated",
+      []() -> absl::StatusOr<std::unique_ptr<Device>> { return MakeEmulatedDevice(); },
+      /*program_threads=*/1);
 }
 
 }  // namespace prover::backend::cuda
