@@ -1,4 +1,5 @@
-// CPU-vs-GPU parity of the shared field code. Skips (GTEST_SKIP) where no GPU answers.
+// CPU-vs-GPU parity of the shared field code. Skips where no GPU answers, fails instead with
+// PROVER_REQUIRE_GPU=1 (engine/testing/require_gpu.h).
 #include "kernels/field_ops.cuh"
 
 #include <cuda_runtime.h>
@@ -9,6 +10,7 @@
 
 #include "engine/field/extension.h"
 #include "engine/field/goldilocks.h"
+#include "engine/testing/require_gpu.h"
 
 namespace prover::kernels {
 namespace {
@@ -45,7 +47,7 @@ std::vector<uint64_t> RunOnDevice(bool ext, FieldOp op, const std::vector<uint64
 }
 
 TEST(FieldOpsCuda, GoldilocksMatchesHost) {
-  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  if (!HaveGpu()) PROVER_SKIP_WITHOUT_GPU("no CUDA device");
   const uint64_t seed = 0x5eed0301;
   std::mt19937_64 rng(seed);
   std::vector<uint64_t> a(1 << 16), b(1 << 16);
@@ -68,7 +70,7 @@ TEST(FieldOpsCuda, GoldilocksMatchesHost) {
 }
 
 TEST(FieldOpsCuda, ExtensionMatchesHost) {
-  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  if (!HaveGpu()) PROVER_SKIP_WITHOUT_GPU("no CUDA device");
   const uint64_t seed = 0x5eed0302;
   std::mt19937_64 rng(seed);
   std::vector<uint64_t> a(3 << 12), b(3 << 12);

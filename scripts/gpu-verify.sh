@@ -5,7 +5,8 @@
 # run), most important first:
 #   1. the GPU's description (nvidia-smi) and the commit measured; no GPU is a failure;
 #   2. the kernel tests, the device-job tests and the engine contract suite (CUDA proofs
-#      byte-identical to the CPU engine's); a skipped test is a failure here;
+#      byte-identical to the CPU engine's); a skipped test is a failure here, and
+#      PROVER_REQUIRE_GPU=1 makes a test that finds no GPU fail rather than skip;
 #   3. byte-identical proofs at the benchmark sizes (fibonacci 2^20, 2^22, zkvm 16, 18, 20):
 #      `prover prove` on both engines, compared and verified;
 #   4. the device's copy bandwidth (the memory ceiling), through the image's PyTorch;
@@ -61,6 +62,8 @@ step() {
 }
 
 # Steps run in a child bash (so that `timeout` can stop them): it sees these.
+# PROVER_REQUIRE_GPU=1: a GPU test that finds no GPU fails instead of skipping.
+export PROVER_REQUIRE_GPU=1
 export work bin carry LD_LIBRARY_PATH
 
 # 1. The GPU and the commit.

@@ -22,6 +22,7 @@
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
+#include "engine/testing/require_gpu.h"
 #include "engine/testing/stop_contract.h"
 #include "gtest/gtest.h"
 
@@ -51,7 +52,9 @@ class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
  protected:
   void SetUp() override {
     backend_ = GetParam().make();
-    if (backend_ == nullptr) GTEST_SKIP() << GetParam().name << ": not available here (no GPU)";
+    if (backend_ == nullptr) {
+      PROVER_SKIP_WITHOUT_GPU(GetParam().name << ": not available here (no GPU)");
+    }
   }
 
   static stark::ProveOptions Options(stark::ProofParams p) {

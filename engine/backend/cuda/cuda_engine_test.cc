@@ -1,11 +1,13 @@
 // The engine contract suite on the first visible GPU: CUDA proofs byte-identical to the
-// CPU engine's for fibonacci, zkvm and random AIRs. Skips (GTEST_SKIP) without a GPU.
+// CPU engine's for fibonacci, zkvm and random AIRs. Skips without a GPU, fails instead with
+// PROVER_REQUIRE_GPU=1 (engine/testing/require_gpu.h).
 #include <cuda_runtime.h>
 
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/backend/cuda/cuda_device.h"
 #include "engine/stark/prover.h"
 #include "engine/testing/backend_contract.h"
+#include "engine/testing/require_gpu.h"
 #include "gtest/gtest.h"
 
 namespace prover::testing {
@@ -33,6 +35,7 @@ INSTANTIATE_TEST_SUITE_P(Gpu, BackendContract,
 // Without a GPU, discovery says why and yields no engine.
 TEST(CudaDiscovery, ExplainsWhyThereIsNoGpu) {
   const backend::cuda::GpuDiscovery d = backend::cuda::DiscoverGpus();
+  if (GpuRequired()) EXPECT_FALSE(d.gpus.empty()) << "PROVER_REQUIRE_GPU=1: " << d.unavailable;
   if (d.gpus.empty()) {
     EXPECT_FALSE(d.unavailable.empty());
   } else {
@@ -49,7 +52,7 @@ TEST(CudaDiscovery, ExplainsWhyThereIsNoGpu) {
 // held the device's memory failed the next job's first launch as "out of memory").
 TEST(CudaErrors, AnEarlierFailedCallDoesNotFailTheNextProof) {
   std::unique_ptr<backend::Backend> gpu = FirstGpu();
-  if (gpu == nullptr) GTEST_SKIP() << "no GPU";
+  if (gpu == nullptr) PROVER_SKIP_WITHOUT_GPU("no GPU");
   auto w = air::Fibonacci(12);
   ASSERT_TRUE(w.ok()) << w.status();
   void* p = nullptr;
