@@ -187,7 +187,9 @@ class Metrics::Live : public prometheus::Collectable {
     out.push_back(std::move(budget));
     // GPU engines: device memory, streams, PCIe traffic and kernel launches.
     auto dmem = Family("prover_gpu_memory_in_use_bytes",
-                       "Device memory held by jobs on each GPU engine.", MetricType::Gauge);
+                       "Device memory held by jobs and the domain cache on each GPU engine (its "
+                       "budget's use).",
+                       MetricType::Gauge);
     auto dpeak = Family("prover_gpu_memory_peak_bytes",
                         "Peak device memory held by jobs on each GPU engine.", MetricType::Gauge);
     auto dcache = Family("prover_gpu_domain_cache_bytes",

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
+#include "engine/backend/cuda/domain_cache.h"
 #include "engine/backend/cuda/launch_plan.h"
 #include "engine/base/failure.h"
 #include "kernels/launch.h"
@@ -86,12 +87,6 @@ class DeviceScope {
   int previous_ = 0;
 };
 
-struct DomainEntry {
-  DeviceDomain view;
-  uint64_t* storage = nullptr;
-  uint64_t bytes = 0;
-};
-
 constexpr uint64_t kCopySlice = uint64_t{4} << 20;  // bytes per core in staging copies
 
 struct Staging {
@@ -128,6 +123,18 @@ class GpuContext {
       ctx->all_streams_.push_back(s);
     }
     CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&ctx->cache_stream_, cudaStreamNonBlocking));
+    // The domains count in the budget; idle ones are freed when it needs their bytes.
+    GpuContext* c = ctx.get();
+    ctx->domains_ = std::make_unique<DeviceDomainCache>(
+        DeviceDomainCache::Hooks{[c](uint64_t bytes) { return c->Reserve(bytes); },
+                                 [c](uint64_t bytes) { c->Unreserve(bytes); },
+                                 [c](int log_n, int log_blowup, Fp shift) {
+                                   return c->BuildDomain(log_n, log_blowup, shift);
+                                 },
+                                 [c](void* memory) {
+                                   DeviceScope scope(c->ordinal_);
+                                   (void)cudaFree(memory);
+                                 }});
     ctx->staging_bytes_ = options.staging_bytes;
     for (int i = 0; i < 2; ++i) {
       Staging st;
@@ -141,7 +148,7 @@ class GpuContext {
 
   ~GpuContext() {
     cudaSetDevice(ordinal_);
-    for (auto& [key, e] : domains_) cudaFree(e.storage);
+    domains_.reset();  // every job (and its leases) is gone
     for (Staging& s : staging_) {
       cudaFreeHost(s.host);
       cudaEventDestroy(s.done);
@@ -220,18 +227,16 @@ class GpuContext {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<const DeviceDomain*> Domain(int log_n, int log_blowup, Fp shift) {
-    std::lock_guard<std::mutex> lock(domain_mu_);
-    const auto key = std::make_tuple(log_n, log_blowup, shift.value());
-    auto it = domains_.find(key);
-    if (it != domains_.end()) return &it->second.view;
+  DeviceDomainCache& domains() { return *domains_; }
+
+  // Allocates and fills one domain (DeviceDomainCache's build hook; its budget is reserved).
+  absl::StatusOr<DeviceDomainCache::Storage> BuildDomain(int log_n, int log_blowup, Fp shift) {
     DeviceScope scope(ordinal_);
     const int log_N = log_n + log_blowup;
     const uint64_t half = log_N == 0 ? 1 : uint64_t{1} << (log_N - 1);
     const uint64_t n = uint64_t{1} << log_n;
-    DomainEntry e;
-    e.bytes = 8 * (2 * half + n);
-    CUDA_RETURN_IF_ERROR(cudaMalloc(&e.storage, e.bytes));
+    uint64_t* storage = nullptr;
+    CUDA_RETURN_IF_ERROR(cudaMalloc(&storage, DeviceDomainCache::DomainBytes(log_n, log_blowup)));
     // Freed again when a later step fails: only a finished domain enters the cache.
     struct FreeUnlessKept {
       uint64_t* storage;
@@ -239,25 +244,26 @@ class GpuContext {
       ~FreeUnlessKept() {
         if (!keep) (void)cudaFree(storage);
       }
-    } guard{e.storage};
+    } guard{storage};
     const Fp w = Fp::RootOfUnity(log_N);
     uint64_t launches = 0;
-    CUDA_RETURN_IF_ERROR(kernels::LaunchPowers(e.storage, w, half, cache_stream_, &launches));
+    CUDA_RETURN_IF_ERROR(kernels::LaunchPowers(storage, w, half, cache_stream_, &launches));
     CUDA_RETURN_IF_ERROR(
-        kernels::LaunchPowers(e.storage + half, w.Inverse(), half, cache_stream_, &launches));
+        kernels::LaunchPowers(storage + half, w.Inverse(), half, cache_stream_, &launches));
     CUDA_RETURN_IF_ERROR(
-        kernels::LaunchPowers(e.storage + 2 * half, shift, n, cache_stream_, &launches));
+        kernels::LaunchPowers(storage + 2 * half, shift, n, cache_stream_, &launches));
     CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cache_stream_));
     launches_ += launches;
-    e.view = {log_n,
-              log_N,
-              shift,
-              reinterpret_cast<const Fp*>(e.storage),
-              reinterpret_cast<const Fp*>(e.storage + half),
-              reinterpret_cast<const Fp*>(e.storage + 2 * half)};
-    domain_bytes_ += e.bytes;
     guard.keep = true;
-    return &domains_.emplace(key, e).first->second.view;
+    DeviceDomainCache::Storage out;
+    out.memory = storage;
+    out.view = {log_n,
+                log_N,
+                shift,
+                reinterpret_cast<const Fp*>(storage),
+                reinterpret_cast<const Fp*>(storage + half),
+                reinterpret_cast<const Fp*>(storage + 2 * half)};
+    return out;
   }
 
   GpuStats Stats() const {
@@ -265,7 +271,7 @@ class GpuContext {
     s.memory_budget = budget_;
     s.memory_in_use = used_.load();
     s.memory_peak = peak_.load();
-    s.domain_cache_bytes = domain_bytes_.load();
+    s.domain_cache_bytes = domains_->bytes();
     {
       std::lock_guard<std::mutex> lock(mu_);
       s.streams = int(all_streams_.size());
@@ -302,14 +308,13 @@ class GpuContext {
   kernels::GridLimits grid_;
   cudaMemPool_t pool_ = nullptr;
   uint64_t budget_ = 0;
-  std::atomic<uint64_t> used_{0}, peak_{0}, domain_bytes_{0};
+  std::atomic<uint64_t> used_{0}, peak_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<cudaStream_t> free_streams_, all_streams_;
   uint64_t jobs_ = 0;
   cudaStream_t cache_stream_ = nullptr;
-  std::mutex domain_mu_;
-  std::map<std::tuple<int, int, uint64_t>, DomainEntry> domains_;
+  std::unique_ptr<DeviceDomainCache> domains_;
   uint64_t staging_bytes_ = 0;
   std::mutex staging_mu_;
   std::condition_variable staging_cv_;
@@ -340,7 +345,8 @@ class CudaDevice final : public Device {
 
   absl::StatusOr<uint64_t*> Alloc(uint64_t words) override {
     const uint64_t bytes = 8 * std::max<uint64_t>(words, 1);
-    if (!ctx_->Reserve(bytes)) {
+    // Idle cached domains give way to a job's memory.
+    if (!ctx_->Reserve(bytes) && (ctx_->domains().Evict(bytes) == 0 || !ctx_->Reserve(bytes))) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "cuda:", ctx_->ordinal(), ": the job needs more device memory than the budget allows (",
           bytes, " more bytes)"));
@@ -388,7 +394,11 @@ class CudaDevice final : public Device {
     return absl::OkStatus();
   }
   absl::StatusOr<const DeviceDomain*> Domain(int log_n, int log_blowup, Fp shift) override {
-    return ctx_->Domain(log_n, log_blowup, shift);
+    // The job holds the domain while it lives (this device is the job's).
+    absl::StatusOr<DeviceDomainCache::Lease> lease = ctx_->domains().Get(log_n, log_blowup, shift);
+    if (!lease.ok()) return lease.status();
+    domain_leases_.push_back(*std::move(lease));
+    return domain_leases_.back().get();
   }
   absl::StatusOr<void*> Stage(const void* host, uint64_t bytes) override {
     auto p = Alloc((bytes + 7) / 8);
@@ -643,6 +653,7 @@ class CudaDevice final : public Device {
   cudaStream_t stream_ = nullptr;
   std::map<uint64_t*, uint64_t> live_;
   std::vector<uint64_t*> arena_;
+  std::vector<DeviceDomainCache::Lease> domain_leases_;
   uint64_t launches_ = 0, counted_ = 0;
 };
 

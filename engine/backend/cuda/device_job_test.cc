@@ -7,6 +7,7 @@
 
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/dag_eval.h"
+#include "engine/backend/cuda/domain_cache.h"
 #include "engine/backend/cuda/emulated_device.h"
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/base/failure.h"
@@ -27,6 +28,85 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BackendUnderTest>& info) {
       return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
     });
+
+// The device domain cache over a fake device: a budget of bytes, counted builds and frees.
+struct FakeDomainDevice {
+  uint64_t budget = 0, used = 0;
+  int builds = 0, frees = 0;
+  bool fail_next_build = false;
+  backend::cuda::DeviceDomainCache::Hooks Hooks() {
+    return {[this](uint64_t b) {
+              if (used + b > budget) return false;
+              used += b;
+              return true;
+            },
+            [this](uint64_t b) { used -= b; },
+            [this](int log_n, int log_blowup,
+                   Fp shift) -> absl::StatusOr<backend::cuda::DeviceDomainCache::Storage> {
+              if (fail_next_build) {
+                fail_next_build = false;
+                return absl::InternalError("cuda: the build failed");
+              }
+              ++builds;
+              backend::cuda::DeviceDomainCache::Storage st;
+              st.memory = new char[1];
+              st.view.log_n = log_n;
+              st.view.log_N = log_n + log_blowup;
+              st.view.shift = shift;
+              return st;
+            },
+            [this](void* m) {
+              ++frees;
+              delete[] static_cast<char*>(m);
+            }};
+  }
+};
+
+TEST(DeviceDomainCache, SharesEvictsIdleDomainsAndStaysWithinTheBudget) {
+  using backend::cuda::DeviceDomainCache;
+  const Fp g = Fp::FromU64(7);
+  const uint64_t one = DeviceDomainCache::DomainBytes(10, 3);  // 2^13 points
+  FakeDomainDevice dev;
+  dev.budget = 2 * one;
+  {
+    DeviceDomainCache cache(dev.Hooks());
+    auto a = cache.Get(10, 3, g);
+    auto a2 = cache.Get(10, 3, g);
+    ASSERT_TRUE(a.ok() && a2.ok());
+    EXPECT_EQ(a->get(), a2->get()) << "one entry per (log n, log blowup, offset)";
+    EXPECT_EQ(dev.builds, 1);
+    auto b = cache.Get(10, 3, Fp::FromU64(5));
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(dev.used, 2 * one);
+    EXPECT_EQ(cache.bytes(), 2 * one);
+    // Both in use: a third cannot be built, and nothing is lost.
+    auto c = cache.Get(10, 3, Fp::FromU64(3));
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted) << c.status();
+    EXPECT_EQ(FailureKindOf(c.status()), FailureKind::kResources);
+    EXPECT_EQ(dev.used, 2 * one);
+    EXPECT_EQ(cache.Evict(one), 0u) << "a leased domain is never freed";
+    // Release the first domain's leases: it is idle, and gives way to the third.
+    *a = DeviceDomainCache::Lease();
+    *a2 = DeviceDomainCache::Lease();
+    c = cache.Get(10, 3, Fp::FromU64(3));
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(dev.frees, 1);
+    EXPECT_EQ(dev.used, 2 * one);
+    EXPECT_EQ(cache.entries(), 2u);
+    // A job's allocation takes idle domains' bytes (least recently used first).
+    *b = DeviceDomainCache::Lease();
+    EXPECT_EQ(cache.Evict(1), one);
+    EXPECT_EQ(dev.used, one);
+    EXPECT_EQ(cache.entries(), 1u);
+    // A failed build returns its budget.
+    dev.fail_next_build = true;
+    auto d = cache.Get(11, 3, g);
+    EXPECT_FALSE(d.ok());
+    EXPECT_EQ(dev.used, one);
+  }
+  EXPECT_EQ(dev.used, 0u) << "the cache returns its budget when it goes";
+  EXPECT_EQ(dev.frees, dev.builds);
+}
 
 // The device estimate holds the constraint programs' register scratch for the device's
 // threads: the widest round's compiled programs times the threads, where a fixed 96 MiB

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/backend/cuda/device_job.h"
+#include "engine/backend/cuda/domain_cache.h"
 #include "engine/backend/cuda/launch_plan.h"
 #include "kernels/thread_bodies.h"
 
@@ -16,48 +17,33 @@ namespace {
 using kernels::RegisterFile;
 
 // Domains shared by every emulated job, like the per-GPU cache of the CUDA engine.
-struct HostDomain {
-  DeviceDomain view;
-  std::vector<Fp> fwd, inv, shift_pows;
-};
 
-class HostDomainCache {
- public:
-  static HostDomainCache& Global() {
-    static HostDomainCache* cache = new HostDomainCache();
-    return *cache;
-  }
-  const DeviceDomain* Get(int log_n, int log_blowup, Fp shift) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = entries_[std::make_tuple(log_n, log_blowup, shift.value())];
-    if (slot == nullptr) {
-      slot = std::make_unique<HostDomain>();
-      const int log_N = log_n + log_blowup;
-      const uint64_t half = log_N == 0 ? 1 : uint64_t{1} << (log_N - 1);
-      const Fp w = Fp::RootOfUnity(log_N), w_inv = w.Inverse();
-      slot->fwd.resize(half);
-      slot->inv.resize(half);
-      Fp a = Fp::One(), b = Fp::One();
-      for (uint64_t j = 0; j < half; ++j, a *= w, b *= w_inv) {
-        slot->fwd[j] = a;
-        slot->inv[j] = b;
-      }
-      slot->shift_pows.resize(uint64_t{1} << log_n);
-      Fp s = Fp::One();
-      for (Fp& v : slot->shift_pows) {
-        v = s;
-        s *= shift;
-      }
-      slot->view = {
-          log_n, log_N, shift, slot->fwd.data(), slot->inv.data(), slot->shift_pows.data()};
-    }
-    return &slot->view;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::tuple<int, int, uint64_t>, std::unique_ptr<HostDomain>> entries_;
-};
+// The emulated devices' domains: the CUDA device's cache logic (domain_cache.h) over host
+// memory, shared by every emulated device of the process, with no budget.
+DeviceDomainCache& HostDomains() {
+  static DeviceDomainCache* cache = new DeviceDomainCache(DeviceDomainCache::Hooks{
+      [](uint64_t) { return true; }, [](uint64_t) {},
+      [](int log_n, int log_blowup, Fp shift) -> absl::StatusOr<DeviceDomainCache::Storage> {
+        const int log_N = log_n + log_blowup;
+        const uint64_t half = log_N == 0 ? 1 : uint64_t{1} << (log_N - 1);
+        const uint64_t n = uint64_t{1} << log_n;
+        Fp* memory = new Fp[2 * half + n];
+        const Fp w = Fp::RootOfUnity(log_N), w_inv = w.Inverse();
+        Fp a = Fp::One(), b = Fp::One();
+        for (uint64_t j = 0; j < half; ++j, a *= w, b *= w_inv) {
+          memory[j] = a;
+          memory[half + j] = b;
+        }
+        Fp x = Fp::One();
+        for (uint64_t k = 0; k < n; ++k, x *= shift) memory[2 * half + k] = x;
+        DeviceDomainCache::Storage out;
+        out.memory = memory;
+        out.view = {log_n, log_N, shift, memory, memory + half, memory + 2 * half};
+        return out;
+      },
+      [](void* memory) { delete[] static_cast<Fp*>(memory); }});
+  return *cache;
+}
 
 Fp AsFp(uint64_t v) { return Fp::FromCanonical(v); }
 
@@ -98,7 +84,10 @@ class EmulatedDevice final : public Device {
     return absl::OkStatus();
   }
   absl::StatusOr<const DeviceDomain*> Domain(int log_n, int log_blowup, Fp shift) override {
-    return HostDomainCache::Global().Get(log_n, log_blowup, shift);
+    absl::StatusOr<DeviceDomainCache::Lease> lease = HostDomains().Get(log_n, log_blowup, shift);
+    if (!lease.ok()) return lease.status();
+    domain_leases_.push_back(*std::move(lease));
+    return domain_leases_.back().get();
   }
   absl::StatusOr<void*> Stage(const void* host, uint64_t bytes) override {
     arena_.emplace_back(new uint64_t[(bytes + 7) / 8 + 1]);
@@ -334,6 +323,7 @@ class EmulatedDevice final : public Device {
 
   std::map<uint64_t*, uint64_t> live_;
   std::vector<std::unique_ptr<uint64_t[]>> arena_;
+  std::vector<DeviceDomainCache::Lease> domain_leases_;
   DeviceStats stats_;
 };
 
