@@ -4,8 +4,10 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "engine/backend/cuda/domain_cache.h"
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/backend/job_common.h"
 #include "engine/backend/job_driver.h"
@@ -724,8 +726,13 @@ uint64_t EstimateDeviceJobBytes(const JobSpec& spec, uint64_t program_threads) {
                    parts = b.shape.quotient_parts;
     return 8 * b.n * (2 * m + 2 * aux + 3 * parts) + 24 * b.n * (uint64_t{1} << CeilLog2(parts));
   });
-  // Plus the program kernels' register scratch and the staged kernel arguments.
-  return held + ProgramScratchBytes(spec, program_threads) + (uint64_t{16} << 20);
+  // Plus the domains the job leases (one per table height; they count in the device's
+  // budget while the job holds them), the program kernels' register scratch and the
+  // staged kernel arguments.
+  uint64_t domains = 0;
+  std::set<int> heights(spec.log_rows.begin(), spec.log_rows.end());
+  for (int log_n : heights) domains += DeviceDomainCache::DomainBytes(log_n, spec.log_blowup);
+  return held + domains + ProgramScratchBytes(spec, program_threads) + (uint64_t{16} << 20);
 }
 
 std::unique_ptr<Backend> MakeDeviceBackend(std::string name, DeviceFactory factory,
