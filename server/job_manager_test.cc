@@ -10,6 +10,9 @@
 #include <set>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cuda/device_job.h"
+#include "engine/backend/cuda/emulated_device.h"
+#include "engine/backend/cuda/fault_injection.h"
 #include "engine/base/failure.h"
 #include "engine/testing/wrapped_backend.h"
 #include "gtest/gtest.h"
@@ -574,6 +577,55 @@ TEST_F(JobManagerTest, AJobThatMovesIsNotStuck) {
   const v1::Job done = WaitFinal(job->job_id());
   EXPECT_EQ(done.state(), v1::SUCCEEDED) << done.error();
   EXPECT_EQ(done.attempts(), 1u);
+}
+
+// The CUDA engine's job (on the emulated device) with its 10th device call failed the way
+// a CUDA error is reported: that job reruns on the CPU and is counted, and the next job on
+// the same engine proves there.
+class EmulatedGpuEngine final : public Engine {
+ public:
+  explicit EmulatedGpuEngine(absl::Status first_job_failure)
+      : backend_(backend::cuda::MakeDeviceBackend(
+            "cuda:9",
+            [this, first_job_failure]() -> absl::StatusOr<std::unique_ptr<backend::cuda::Device>> {
+              const bool first = jobs_started_++ == 0;
+              return backend::cuda::FailNthCall(backend::cuda::MakeEmulatedDevice(), first ? 10 : 0,
+                                                first_job_failure,
+                                                std::make_shared<backend::cuda::FaultLog>());
+            },
+            /*program_threads=*/1)) {
+    info_ = {"cuda:9", EngineKind::kCuda, "emulated", uint64_t{4} << 30, 1};
+  }
+  const EngineInfo& info() const override { return info_; }
+  backend::Backend& backend() override { return *backend_; }
+
+ private:
+  EngineInfo info_;
+  std::atomic<int> jobs_started_{0};
+  std::unique_ptr<backend::Backend> backend_;
+};
+
+TEST_F(JobManagerTest, AFailingDeviceCallRerunsItsJobOnTheCpuAndTheNextJobUsesTheGpu) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  engines.push_back(std::make_unique<EmulatedGpuEngine>(WithFailureKind(
+      absl::InternalError("cuda: injected launch failure"), FailureKind::kDeviceFault)));
+  engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
+  OpenEngines(std::move(engines));
+  auto first = Submit(Fib(6));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const v1::Job a = WaitFinal(first->job_id());
+  EXPECT_EQ(a.state(), v1::SUCCEEDED) << a.error();
+  EXPECT_EQ(a.engine(), "cpu") << "rerun on the CPU";
+  auto second = Submit(Fib(7));
+  ASSERT_TRUE(second.ok()) << second.status();
+  const v1::Job b = WaitFinal(second->job_id());
+  EXPECT_EQ(b.state(), v1::SUCCEEDED) << b.error();
+  EXPECT_EQ(b.engine(), "cuda:9") << "the engine is unaffected by the earlier fault";
+  for (const Scheduler::EngineStats& e : manager_->engines()) {
+    EXPECT_EQ(e.out_of_service, "") << e.info.name;
+    EXPECT_EQ(e.running, 0u) << e.info.name;
+    EXPECT_EQ(e.reserved_bytes, 0u) << e.info.name << ": the budget is returned";
+  }
 }
 
 // A lost device (a sticky CUDA error) takes its engine out of service for good: the job it

@@ -9,6 +9,7 @@
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/backend/cuda/domain_cache.h"
 #include "engine/backend/cuda/emulated_device.h"
+#include "engine/backend/cuda/fault_injection.h"
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/base/failure.h"
 #include "engine/hash/keccak.h"
@@ -28,6 +29,74 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BackendUnderTest>& info) {
       return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
     });
+
+// Every Device call of a job failed in turn, the way the CUDA device reports a CUDA error
+// (a failure kind on the status): the proof fails with that kind (never a wrong proof,
+// never a crash), the job frees every buffer it allocated, and the next job on the same
+// engine proves, byte-identical to the CPU engine.
+TEST(CudaEngineFaults, EveryFailingDeviceCallFailsOnlyItsJobAndFreesItsBuffers) {
+  using backend::cuda::FailNthCall;
+  using backend::cuda::FaultLog;
+  RandomAirOptions o;
+  o.seed = 7;
+  o.num_tables = 2;  // a table sending into a lookup table: round 2 runs too
+  o.num_lookup_tables = 1;
+  o.min_log_rows = 3;
+  o.max_log_rows = 5;
+  const air::WorkloadInstance w = RandomAir(o);
+  auto backend_failing = [](uint64_t n, absl::Status failure, std::shared_ptr<FaultLog> log) {
+    return backend::cuda::MakeDeviceBackend(
+        "cuda-faulty",
+        [=]() -> absl::StatusOr<std::unique_ptr<backend::cuda::Device>> {
+          return FailNthCall(backend::cuda::MakeEmulatedDevice(), n, failure, log);
+        },
+        /*program_threads=*/1);
+  };
+  auto cpu = backend::MakeCpuBackend();
+  auto want = stark::Prove(*cpu, w.air, w.trace, w.public_inputs);
+  ASSERT_TRUE(want.ok()) << want.status();
+  const std::vector<uint8_t> want_bytes = stark::EncodeProof(want->proof);
+
+  auto clean_log = std::make_shared<FaultLog>();
+  auto clean = backend_failing(0, absl::OkStatus(), clean_log);
+  auto proof = stark::Prove(*clean, w.air, w.trace, w.public_inputs);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_EQ(stark::EncodeProof(proof->proof), want_bytes);
+  const uint64_t calls = clean_log->calls.load();
+  ASSERT_GT(calls, 20u);
+  EXPECT_EQ(clean_log->allocs.load(), clean_log->frees.load());
+
+  for (uint64_t n = 1; n <= calls; ++n) {
+    SCOPED_TRACE(::testing::Message() << "call " << n << " of " << calls);
+    const FailureKind kind = n % 3 == 0   ? FailureKind::kResources
+                             : n % 3 == 1 ? FailureKind::kDeviceFault
+                                          : FailureKind::kDeviceLost;
+    const absl::Status failure = WithFailureKind(
+        kind == FailureKind::kResources ? absl::ResourceExhaustedError("cuda: injected")
+                                        : absl::InternalError("cuda: injected"),
+        kind);
+    auto log = std::make_shared<FaultLog>();
+    auto faulty = backend_failing(n, failure, log);
+    stark::ProveOptions opts;
+    opts.trace_check = stark::TraceCheck::kOff;  // the failure itself, not a checker report
+    auto failed = stark::Prove(*faulty, w.air, w.trace, w.public_inputs, opts);
+    ASSERT_TRUE(log->injected.load());
+    EXPECT_EQ(log->allocs.load(), log->frees.load()) << "every buffer of the job is freed";
+    if (n == calls) {
+      // The last call is the job's closing Sync, after every result came back: the proof
+      // stands (a sticky error there fails the engine's next call instead).
+      ASSERT_TRUE(failed.ok()) << failed.status();
+      EXPECT_EQ(stark::EncodeProof(failed->proof), want_bytes);
+      continue;
+    }
+    ASSERT_FALSE(failed.ok()) << "a failed device call must fail the proof";
+    EXPECT_EQ(ClassifyFailure(failed.status()), kind) << failed.status();
+    EXPECT_NE(failed.status().message().find("injected"), std::string::npos) << failed.status();
+  }
+  auto again = stark::Prove(*clean, w.air, w.trace, w.public_inputs);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(stark::EncodeProof(again->proof), want_bytes);
+}
 
 // The device domain cache over a fake device: a budget of bytes, counted builds and frees.
 struct FakeDomainDevice {
