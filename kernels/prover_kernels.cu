@@ -44,21 +44,16 @@ __global__ void __launch_bounds__(kBlock) PowersKernel(uint64_t* out, Fp base, u
 
 __global__ void __launch_bounds__(kNttBlock)
     NttPassKernel(uint64_t* const* cols, NttPass p, const Fp* tw, int log_tw) {
-  __shared__ uint64_t raw[uint64_t{1} << kNttTileBits];
-  Fp* sh = reinterpret_cast<Fp*>(raw);
+  __shared__ uint64_t shared[uint64_t{1} << kNttTileBits];
   uint64_t* col = cols[blockIdx.y];
-  const uint64_t elems = p.tile_elems();
   for (uint64_t tile = blockIdx.x; tile < p.tiles(); tile += gridDim.x) {
-    for (uint64_t e = threadIdx.x; e < elems; e += blockDim.x)
-      raw[e] = col[NttTileIndex(p, tile, e)];
+    NttTileLoad(p, col, tile, threadIdx.x, blockDim.x, shared);
     __syncthreads();
     for (int t = 0; t < p.stages; ++t) {
-      for (uint64_t u = threadIdx.x; u < elems / 2; u += blockDim.x)
-        NttTileButterfly(p, tile, t, u, sh, tw, log_tw);
+      NttTileStage(p, tile, t, threadIdx.x, blockDim.x, shared, tw, log_tw);
       __syncthreads();
     }
-    for (uint64_t e = threadIdx.x; e < elems; e += blockDim.x)
-      col[NttTileIndex(p, tile, e)] = raw[e];
+    NttTileStore(p, col, tile, threadIdx.x, blockDim.x, shared);
     __syncthreads();
   }
 }

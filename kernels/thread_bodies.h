@@ -57,6 +57,27 @@ PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
   return r;
 }
 
+// An NTT pass (bodies.h, NttPass): one thread's share of each phase of a tile, between the
+// block's barriers. Thread `tid` of `threads` loads the tile's elements tid, tid + threads,
+// ... into the block's shared array, then runs its butterflies of each stage, then stores.
+PROVER_HOST_DEVICE void NttTileLoad(const NttPass& p, const uint64_t* col, uint64_t tile,
+                                    uint32_t tid, uint32_t threads, uint64_t* shared) {
+  for (uint64_t e = tid; e < p.tile_elems(); e += threads)
+    shared[e] = col[NttTileIndex(p, tile, e)];
+}
+PROVER_HOST_DEVICE void NttTileStage(const NttPass& p, uint64_t tile, int t, uint32_t tid,
+                                     uint32_t threads, uint64_t* shared, const Fp* tw, int log_tw) {
+  Fp* sh = reinterpret_cast<Fp*>(shared);  // Fp is one canonical word
+  for (uint64_t u = tid; u < p.tile_elems() / 2; u += threads) {
+    NttTileButterfly(p, tile, t, u, sh, tw, log_tw);
+  }
+}
+PROVER_HOST_DEVICE void NttTileStore(const NttPass& p, uint64_t* col, uint64_t tile, uint32_t tid,
+                                     uint32_t threads, const uint64_t* shared) {
+  for (uint64_t e = tid; e < p.tile_elems(); e += threads)
+    col[NttTileIndex(p, tile, e)] = shared[e];
+}
+
 // Round 3 (docs/PROTOCOL.md section 6): the quotient of table q at the points of its
 // thread `t` among the first E LDE positions (PointsOfThread), into q.out. regs: this
 // thread's register files.

@@ -126,8 +126,6 @@ class GatherList {
   size_t read_ = 0;
 };
 
-// The CUDA engine's data path (job_driver.h): device buffers, kernels on one stream; each
-// call ends with the stream synchronized.
 // The constraint programs of rounds 2 and 3 of a table, as the job compiles them and as
 // the memory estimate sizes their register scratch. challenges: alpha, beta.
 ProgramRequest AuxRequest(std::span<const Fp3> challenges, std::span<const Fp> publics) {
@@ -142,17 +140,15 @@ ProgramRequest AuxRequest(std::span<const Fp3> challenges, std::span<const Fp> p
 
 ProgramRequest QuotientRequest(std::span<const Fp3> air_gamma_pows, bool logup,
                                std::span<const Fp3> challenges, std::span<const Fp> publics) {
-  ProgramRequest req;
+  ProgramRequest req = AuxRequest(challenges, publics);
+  req.fingerprints = logup;
   req.constraints = true;
   req.gamma_pows = air_gamma_pows;
-  req.fingerprints = logup;
-  req.alpha = challenges[0];
-  req.beta = challenges[1];
-  req.public_inputs = publics;
-  req.challenges = challenges;
   return req;
 }
 
+// The CUDA engine's data path (job_driver.h): device buffers, kernels on one stream; each
+// call ends with the stream synchronized.
 class DeviceJob final : public DataPath {
  public:
   DeviceJob(std::unique_ptr<Device> dev, const JobSpec& spec, MemoryCounter* mem)

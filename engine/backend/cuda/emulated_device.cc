@@ -47,6 +47,11 @@ DeviceDomainCache& HostDomains() {
 
 Fp AsFp(uint64_t v) { return Fp::FromCanonical(v); }
 
+// What the emulated device puts where the GPU leaves memory uninitialized (register
+// scratch, shared memory): a fixed canonical value unlikely to be right by accident.
+constexpr uint64_t kPoisonWord = 0x5ca1ab1e0ddba11ull;
+const Fp kPoison = Fp::FromCanonical(kPoisonWord);
+
 class EmulatedDevice final : public Device {
  public:
   ~EmulatedDevice() override {
@@ -96,26 +101,39 @@ class EmulatedDevice final : public Device {
     return static_cast<void*>(arena_.back().get());
   }
 
+  // As the kernel: per pass, the launch geometry of geometry.h (column slices, blocks,
+  // threads); per block a grid-stride loop over tiles; per tile each phase run by every
+  // thread of the block in turn, the phases split where the kernel has its barriers. The
+  // block's shared array starts poisoned, as shared memory holds garbage.
   absl::Status Ntt(std::span<uint64_t* const> cols, int log_n, const DeviceDomain& d,
                    bool inverse) override {
     kernels::NttPass passes[8];
     const int count = kernels::PlanNtt(log_n, passes);
     const Fp* tw = inverse ? d.inv : d.fwd;
-    std::vector<Fp> sh;
+    std::vector<uint64_t> shared(uint64_t{1} << kernels::kNttTileBits);
+    const uint32_t num_cols = uint32_t(cols.size());
     for (int pi = 0; pi < count; ++pi) {
       const kernels::NttPass& p = passes[pi];
-      ++stats_.launches;
-      sh.resize(p.tile_elems());
-      for (uint64_t* col : cols) {
-        for (uint64_t tile = 0; tile < p.tiles(); ++tile) {
-          for (uint64_t e = 0; e < p.tile_elems(); ++e)
-            sh[e] = AsFp(col[kernels::NttTileIndex(p, tile, e)]);
-          for (int t = 0; t < p.stages; ++t) {
-            for (uint64_t u = 0; u < p.tile_elems() / 2; ++u)
-              kernels::NttTileButterfly(p, tile, t, u, sh.data(), tw, d.log_N);
+      const kernels::NttPassGeometry g = kernels::NttPassLaunch(p);
+      for (uint32_t k = 0; k < kernels::NumColumnSlices(num_cols); ++k) {
+        const kernels::ColumnSlice slice = kernels::ColumnSliceAt(num_cols, k);
+        ++stats_.launches;
+        for (uint32_t y = 0; y < slice.count; ++y) {
+          uint64_t* col = cols[slice.first + y];
+          for (uint32_t block = 0; block < g.blocks; ++block) {
+            std::fill(shared.begin(), shared.end(), kPoisonWord);
+            for (uint64_t tile = block; tile < p.tiles(); tile += g.blocks) {
+              for (uint32_t tid = 0; tid < g.threads; ++tid)
+                kernels::NttTileLoad(p, col, tile, tid, g.threads, shared.data());
+              for (int t = 0; t < p.stages; ++t) {
+                for (uint32_t tid = 0; tid < g.threads; ++tid) {
+                  kernels::NttTileStage(p, tile, t, tid, g.threads, shared.data(), tw, d.log_N);
+                }
+              }
+              for (uint32_t tid = 0; tid < g.threads; ++tid)
+                kernels::NttTileStore(p, col, tile, tid, g.threads, shared.data());
+            }
           }
-          for (uint64_t e = 0; e < p.tile_elems(); ++e)
-            col[kernels::NttTileIndex(p, tile, e)] = sh[e].value();
         }
       }
     }
@@ -175,8 +193,10 @@ class EmulatedDevice final : public Device {
       const kernels::ProgramView& p = a.prog.program;
       const kernels::LogUpView& v = a.prog.logup;
       const uint64_t n = uint64_t{1} << a.log_n;
-      std::vector<Fp> base(p.num_base_regs);
-      std::vector<Fp3> ext(p.num_ext_regs);
+      // Poisoned, as the device's scratch holds garbage: a program that reads a register
+      // before writing it gives a wrong proof, which the tests see.
+      std::vector<Fp> base(p.num_base_regs, kPoison);
+      std::vector<Fp3> ext(p.num_ext_regs, Fp3(kPoison, kPoison, kPoison));
       const RegisterFile regs{base.data(), ext.data(), 1};
       const uint64_t s_col = 3 * (v.num_groups - 1);
       for (uint64_t j = 0; j < n; ++j) {
@@ -217,8 +237,10 @@ class EmulatedDevice final : public Device {
     ++stats_.launches;
     for (const QuotientTable& q : tables) {
       const kernels::ProgramView& p = q.prog.program;
-      std::vector<Fp> base(p.num_base_regs);
-      std::vector<Fp3> ext(p.num_ext_regs);
+      // Poisoned, as the device's scratch holds garbage: a program that reads a register
+      // before writing it gives a wrong proof, which the tests see.
+      std::vector<Fp> base(p.num_base_regs, kPoison);
+      std::vector<Fp3> ext(p.num_ext_regs, Fp3(kPoison, kPoison, kPoison));
       const RegisterFile regs{base.data(), ext.data(), 1};
       const uint64_t threads = kernels::PointThreads(uint64_t{1} << q.log_e);
       for (uint64_t t = 0; t < threads; ++t) kernels::QuotientPoints(q, t, regs);
