@@ -67,6 +67,19 @@ struct PolyEval {
   Fp3 point;
 };
 
+// LogUp running sums, in place, over segments x of length n (docs/PROTOCOL.md section 5):
+// x[i] := sum_{j < i} x[j] - i * total / n, and *total := sum_j x[j] (Goldilocks).
+struct ScanChunk {
+  uint64_t* data;
+  uint64_t count;        // values in this chunk (<= kScanChunk)
+  uint64_t first_index;  // the index of data[0] in its segment
+  uint32_t segment;
+};
+struct ScanSegment {
+  uint32_t first_chunk, num_chunks;
+  uint64_t inv_len;  // 1 / n, canonical
+  uint64_t* total;   // one word of device memory
+};
 // DEEP: the tables [first, first + count) of a DeepTable array whose codewords go to one
 // target (a FRI layer of 2^log_N values, or a later layer's entering codewords).
 struct DeepTarget {

@@ -51,6 +51,11 @@ PROVER_HOST_DEVICE uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext
   return (uint64_t{base_regs} + 3 * uint64_t{ext_regs}) * threads;
 }
 
+// Values of one chunk of the LogUp running-sum scan: one block of kBlock threads, each
+// owning kScanChunk / kBlock consecutive values.
+inline constexpr uint32_t kScanChunk = 2048;
+inline constexpr uint32_t kScanItems = kScanChunk / kBlock;
+
 // Points one thread of the quotient and DEEP kernels takes (one inversion for all their
 // denominators).
 inline constexpr uint32_t kPointsPerThread = 8;

@@ -47,20 +47,7 @@ cudaError_t LaunchAuxRows(const AuxTable* tables, uint32_t num_tables, const uin
                           uint32_t ext_regs, unsigned long long* bad, const GridLimits& g,
                           cudaStream_t stream, uint64_t* launches);
 
-// LogUp running sums, in place, over segments x of length n (docs/PROTOCOL.md section 5):
-// x[i] := sum_{j < i} x[j] - i * total / n, and *total := sum_j x[j] (Goldilocks).
-struct ScanChunk {
-  uint64_t* data;
-  uint64_t count;        // values in this chunk (<= kScanChunk)
-  uint64_t first_index;  // the index of data[0] in its segment
-  uint32_t segment;
-};
-struct ScanSegment {
-  uint32_t first_chunk, num_chunks;
-  uint64_t inv_len;  // 1 / n, canonical
-  uint64_t* total;   // one word of device memory
-};
-inline constexpr uint32_t kScanChunk = 2048;
+// LogUp running sums, in place (ScanChunk, ScanSegment: descriptors.h).
 cudaError_t LaunchSegmentedScan(const ScanChunk* chunks, uint32_t num_chunks,
                                 const ScanSegment* segments, uint32_t num_segments,
                                 uint64_t* chunk_sums, cudaStream_t stream, uint64_t* launches);

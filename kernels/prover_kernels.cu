@@ -128,23 +128,9 @@ __global__ void __launch_bounds__(kProgramBlock)
   const RegisterFile regs = ThreadRegisters(scratch, base_regs, GridThreads());
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
     const uint32_t t = FindSegment(prefix, num_tables, g);
-    const AuxTable& a = tables[t];
-    const uint64_t j = g - prefix[t], n = uint64_t{1} << a.log_n;
-    RunProgram(a.prog.program, regs,
-               [&](uint32_t col, uint32_t) { return Fp::FromCanonical(a.trace[col * n + j]); });
-    Fp3 row_sum;
-    const bool ok = AuxRow(
-        a.prog.logup, regs,
-        [&](uint32_t grp, const Fp3& h) {
-          for (int c = 0; c < 3; ++c) a.aux[(3 * grp + c) * n + j] = h.coeff(c).value();
-        },
-        &row_sum);
-    if (!ok) {
-      atomicMin(bad, (static_cast<unsigned long long>(t) << 40) | j);
-      continue;
-    }
-    const uint64_t s_col = 3 * (a.prog.logup.num_groups - 1);
-    for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
+    AuxRowThread(tables[t], t, g - prefix[t], regs, [&](uint32_t table, uint64_t row) {
+      atomicMin(bad, (static_cast<unsigned long long>(table) << 40) | row);
+    });
   }
 }
 
@@ -154,50 +140,29 @@ __global__ void __launch_bounds__(kBlock)
     ScanReduceKernel(const ScanChunk* chunks, uint64_t* sums) {
   using Reduce = cub::BlockReduce<Fp, kBlock>;
   __shared__ typename Reduce::TempStorage tmp;
-  const ScanChunk c = chunks[blockIdx.x];
-  Fp acc = Fp::Zero();
-  for (uint64_t i = threadIdx.x; i < c.count; i += blockDim.x) acc += Fp::FromCanonical(c.data[i]);
-  const Fp total = Reduce(tmp).Reduce(acc, FpAdd());
+  const Fp share = ScanChunkShare(chunks[blockIdx.x], threadIdx.x, blockDim.x);
+  const Fp total = Reduce(tmp).Reduce(share, FpAdd());
   if (threadIdx.x == 0) sums[blockIdx.x] = total.value();
 }
 
 __global__ void __launch_bounds__(kScanOffsetsBlock)
     ScanOffsetsKernel(const ScanSegment* segments, uint32_t num_segments, uint64_t* sums) {
   for (uint64_t s = GlobalThread(); s < num_segments; s += GridThreads()) {
-    Fp acc = Fp::Zero();
-    for (uint32_t k = 0; k < segments[s].num_chunks; ++k) {
-      uint64_t& slot = sums[segments[s].first_chunk + k];
-      const Fp v = Fp::FromCanonical(slot);
-      slot = acc.value();
-      acc += v;
-    }
-    *segments[s].total = acc.value();
+    ScanSegmentOffsets(segments[s], sums);
   }
 }
 
 __global__ void __launch_bounds__(kBlock)
     ScanChunksKernel(const ScanChunk* chunks, const ScanSegment* segments,
                      const uint64_t* offsets) {
-  constexpr int kItems = kScanChunk / kBlock;
   using Scan = cub::BlockScan<Fp, kBlock>;
   __shared__ typename Scan::TempStorage tmp;
   const ScanChunk c = chunks[blockIdx.x];
-  const ScanSegment seg = segments[c.segment];
-  const Fp mean = Fp::FromCanonical(*seg.total) * Fp::FromCanonical(seg.inv_len);
-  // Thread i owns the kItems consecutive values from i * kItems (a blocked arrangement).
-  Fp items[kItems];
-  for (int k = 0; k < kItems; ++k) {
-    const uint64_t i = uint64_t{threadIdx.x} * kItems + k;
-    items[k] = i < c.count ? Fp::FromCanonical(c.data[i]) : Fp::Zero();
-  }
+  Fp items[kScanItems];
+  ScanChunkLoad(c, threadIdx.x, items);
   Scan(tmp).ExclusiveScan(items, items, Fp::Zero(), FpAdd());
-  const Fp offset = Fp::FromCanonical(offsets[blockIdx.x]);
-  for (int k = 0; k < kItems; ++k) {
-    const uint64_t i = uint64_t{threadIdx.x} * kItems + k;
-    if (i < c.count) {
-      c.data[i] = (items[k] + offset - Fp::FromU64(c.first_index + i) * mean).value();
-    }
-  }
+  ScanChunkStore(c, segments[c.segment], Fp::FromCanonical(offsets[blockIdx.x]), threadIdx.x,
+                 items);
 }
 
 // ----------------------------------------------------------------------------------------

@@ -57,6 +57,69 @@ PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
   return r;
 }
 
+// Round 2 (docs/PROTOCOL.md section 5): row j of aux table a (table t of the launch): its
+// helper values and its row sum into the running-sum columns. on_vanish(t, j) when a
+// fingerprint vanishes on the row (the row then has no valid helpers).
+template <typename OnVanish>
+PROVER_HOST_DEVICE void AuxRowThread(const AuxTable& a, uint32_t t, uint64_t j,
+                                     const RegisterFile& regs, OnVanish on_vanish) {
+  const uint64_t n = uint64_t{1} << a.log_n;
+  RunProgram(a.prog.program, regs,
+             [&](uint32_t col, uint32_t) { return Fp::FromCanonical(a.trace[col * n + j]); });
+  Fp3 row_sum;
+  const bool ok = AuxRow(
+      a.prog.logup, regs,
+      [&](uint32_t grp, const Fp3& h) {
+        for (int c = 0; c < 3; ++c) a.aux[(3 * grp + c) * n + j] = h.coeff(c).value();
+      },
+      &row_sum);
+  if (!ok) {
+    on_vanish(t, j);
+    return;
+  }
+  const uint64_t s_col = 3 * (a.prog.logup.num_groups - 1);
+  for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
+}
+
+// The running sums' segmented scan, in three launches. 1: one block per chunk, thread tid's
+// share of the chunk's total (the block then reduces the shares).
+PROVER_HOST_DEVICE Fp ScanChunkShare(const ScanChunk& c, uint32_t tid, uint32_t threads) {
+  Fp acc = Fp::Zero();
+  for (uint64_t i = tid; i < c.count; i += threads) acc += Fp::FromCanonical(c.data[i]);
+  return acc;
+}
+// 2: one thread per segment: its chunks' totals become exclusive offsets, and the
+// segment's total is written.
+PROVER_HOST_DEVICE void ScanSegmentOffsets(const ScanSegment& seg, uint64_t* sums) {
+  Fp acc = Fp::Zero();
+  for (uint32_t k = 0; k < seg.num_chunks; ++k) {
+    uint64_t& slot = sums[seg.first_chunk + k];
+    const Fp v = Fp::FromCanonical(slot);
+    slot = acc.value();
+    acc += v;
+  }
+  *seg.total = acc.value();
+}
+// 3: one block per chunk; thread tid owns the kScanItems consecutive values from
+// tid * kScanItems (a blocked arrangement), loaded, scanned exclusively by the block, then
+// stored with the chunk's offset and less i * total / n.
+PROVER_HOST_DEVICE void ScanChunkLoad(const ScanChunk& c, uint32_t tid, Fp (&items)[kScanItems]) {
+  for (uint32_t k = 0; k < kScanItems; ++k) {
+    const uint64_t i = uint64_t{tid} * kScanItems + k;
+    items[k] = i < c.count ? Fp::FromCanonical(c.data[i]) : Fp::Zero();
+  }
+}
+PROVER_HOST_DEVICE void ScanChunkStore(const ScanChunk& c, const ScanSegment& seg, Fp offset,
+                                       uint32_t tid, const Fp (&items)[kScanItems]) {
+  const Fp mean = Fp::FromCanonical(*seg.total) * Fp::FromCanonical(seg.inv_len);
+  for (uint32_t k = 0; k < kScanItems; ++k) {
+    const uint64_t i = uint64_t{tid} * kScanItems + k;
+    if (i < c.count) {
+      c.data[i] = (items[k] + offset - Fp::FromU64(c.first_index + i) * mean).value();
+    }
+  }
+}
+
 // An NTT pass (bodies.h, NttPass): one thread's share of each phase of a tile, between the
 // block's barriers. Thread `tid` of `threads` loads the tile's elements tid, tid + threads,
 // ... into the block's shared array, then runs its butterflies of each stage, then stores.

@@ -497,28 +497,11 @@ class CudaDevice final : public Device {
     if (tables.empty()) return std::make_pair(-1, uint64_t{0});
     DeviceScope scope(ctx_->ordinal());
     const uint32_t T = uint32_t(tables.size());
-    std::vector<uint64_t> prefix(T + 1, 0);
-    uint32_t base_regs = 1, ext_regs = 1;
-    std::vector<kernels::ScanChunk> chunks;
-    std::vector<kernels::ScanSegment> segments;
-    for (uint32_t t = 0; t < T; ++t) {
-      const uint64_t n = uint64_t{1} << tables[t].log_n;
-      prefix[t + 1] = prefix[t] + n;
-      base_regs = std::max(base_regs, tables[t].prog.program.num_base_regs);
-      ext_regs = std::max(ext_regs, tables[t].prog.program.num_ext_regs);
-      const uint64_t s_col = 3 * (tables[t].prog.logup.num_groups - 1);
-      const uint64_t inv_n = Fp::FromU64(n).Inverse().value();
-      for (int c = 0; c < 3; ++c) {
-        uint64_t* col = tables[t].aux + (s_col + c) * n;
-        kernels::ScanSegment seg{uint32_t(chunks.size()), 0, inv_n, tables[t].sum + c};
-        for (uint64_t b = 0; b < n; b += kernels::kScanChunk) {
-          chunks.push_back({col + b, std::min<uint64_t>(kernels::kScanChunk, n - b), b,
-                            uint32_t(segments.size())});
-          ++seg.num_chunks;
-        }
-        segments.push_back(seg);
-      }
-    }
+    const AuxPlan plan = PlanAux(tables);
+    const std::vector<uint64_t>& prefix = plan.row_prefix;
+    const uint32_t base_regs = plan.base_regs, ext_regs = plan.ext_regs;
+    const std::vector<kernels::ScanChunk>& chunks = plan.chunks;
+    const std::vector<kernels::ScanSegment>& segments = plan.segments;
     const uint64_t threads =
         kernels::ProgramThreads(ctx_->grid(), kernels::ProgramKernel::kAuxRows);
     ASSIGN_OR_RETURN_(scratch, Scratch(kernels::ProgramScratchWords(base_regs, ext_regs, threads)));

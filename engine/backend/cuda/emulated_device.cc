@@ -186,49 +186,57 @@ class EmulatedDevice final : public Device {
     return absl::OkStatus();
   }
 
+  // As the kernels (kernels/thread_bodies.h): one thread per row of every table, then the
+  // segmented scan's three launches, with the blocks' reduce and exclusive scan done in
+  // order on the host (what CUB computes).
   absl::StatusOr<std::pair<int, uint64_t>> AuxColumns(std::span<const AuxTable> tables) override {
     stats_.launches += 4;
+    const AuxPlan plan = PlanAux(tables);
+    uint64_t bad = ~uint64_t{0};
     for (size_t t = 0; t < tables.size(); ++t) {
-      const AuxTable& a = tables[t];
-      const kernels::ProgramView& p = a.prog.program;
-      const kernels::LogUpView& v = a.prog.logup;
-      const uint64_t n = uint64_t{1} << a.log_n;
+      const kernels::ProgramView& p = tables[t].prog.program;
       // Poisoned, as the device's scratch holds garbage: a program that reads a register
       // before writing it gives a wrong proof, which the tests see.
       std::vector<Fp> base(p.num_base_regs, kPoison);
       std::vector<Fp3> ext(p.num_ext_regs, Fp3(kPoison, kPoison, kPoison));
       const RegisterFile regs{base.data(), ext.data(), 1};
-      const uint64_t s_col = 3 * (v.num_groups - 1);
-      for (uint64_t j = 0; j < n; ++j) {
-        kernels::RunProgram(p, regs,
-                            [&](uint32_t col, uint32_t) { return AsFp(a.trace[col * n + j]); });
-        Fp3 row_sum;
-        const bool ok = kernels::AuxRow(
-            v, regs,
-            [&](uint32_t g, const Fp3& h) {
-              for (int c = 0; c < 3; ++c) a.aux[(3 * g + c) * n + j] = h.coeff(c).value();
-            },
-            &row_sum);
-        if (!ok) return std::make_pair(int(t), j);
-        for (int c = 0; c < 3; ++c) a.aux[(s_col + c) * n + j] = row_sum.coeff(c).value();
-      }
-      // The running sum, per base coordinate: s[j] = sum_{i < j} t[i] - j sigma / n.
-      const Fp inv_n = Fp::FromU64(n).Inverse();
-      for (int c = 0; c < 3; ++c) {
-        uint64_t* col = a.aux + (s_col + c) * n;
-        Fp sigma = Fp::Zero();
-        for (uint64_t j = 0; j < n; ++j) sigma += AsFp(col[j]);
-        const Fp mean = sigma * inv_n;
-        Fp acc = Fp::Zero();
-        for (uint64_t j = 0; j < n; ++j) {
-          const Fp t = AsFp(col[j]);
-          col[j] = (acc - Fp::FromU64(j) * mean).value();
-          acc += t;
-        }
-        a.sum[c] = sigma.value();
+      for (uint64_t j = 0; j < plan.row_prefix[t + 1] - plan.row_prefix[t]; ++j) {
+        kernels::AuxRowThread(tables[t], uint32_t(t), j, regs, [&](uint32_t table, uint64_t row) {
+          bad = std::min(bad, (uint64_t{table} << 40) | row);
+        });
       }
     }
-    return std::make_pair(-1, uint64_t{0});
+    std::vector<uint64_t> sums(plan.chunks.size());
+    for (size_t ci = 0; ci < plan.chunks.size(); ++ci) {
+      Fp total = Fp::Zero();
+      for (uint32_t tid = 0; tid < kernels::kBlock; ++tid) {
+        total += kernels::ScanChunkShare(plan.chunks[ci], tid, kernels::kBlock);
+      }
+      sums[ci] = total.value();
+    }
+    for (const kernels::ScanSegment& seg : plan.segments) {
+      kernels::ScanSegmentOffsets(seg, sums.data());
+    }
+    for (size_t ci = 0; ci < plan.chunks.size(); ++ci) {
+      const kernels::ScanChunk& c = plan.chunks[ci];
+      Fp items[kernels::kBlock][kernels::kScanItems];
+      for (uint32_t tid = 0; tid < kernels::kBlock; ++tid)
+        kernels::ScanChunkLoad(c, tid, items[tid]);
+      Fp acc = Fp::Zero();  // the block's exclusive scan over the blocked arrangement
+      for (uint32_t tid = 0; tid < kernels::kBlock; ++tid) {
+        for (uint32_t k = 0; k < kernels::kScanItems; ++k) {
+          const Fp v = items[tid][k];
+          items[tid][k] = acc;
+          acc += v;
+        }
+      }
+      for (uint32_t tid = 0; tid < kernels::kBlock; ++tid) {
+        kernels::ScanChunkStore(c, plan.segments[c.segment], Fp::FromCanonical(sums[ci]), tid,
+                                items[tid]);
+      }
+    }
+    if (bad == ~uint64_t{0}) return std::make_pair(-1, uint64_t{0});
+    return std::make_pair(int(bad >> 40), bad & ((uint64_t{1} << 40) - 1));
   }
 
   // The kernel's threads in order: each takes up to kPointsPerThread points of one table

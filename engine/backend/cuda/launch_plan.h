@@ -42,4 +42,39 @@ inline DeepPlan PlanDeep(std::span<const kernels::DeepTable> tables) {
   return plan;
 }
 
+// Round 2: one thread per row of every table (row_prefix: T + 1 running row counts), the
+// widest register files, and the running sums' segmented scan: one segment per table and
+// base coordinate of its sum column, cut into chunks of at most kScanChunk values.
+struct AuxPlan {
+  std::vector<uint64_t> row_prefix;
+  uint32_t base_regs = 1, ext_regs = 1;
+  std::vector<kernels::ScanChunk> chunks;
+  std::vector<kernels::ScanSegment> segments;
+};
+
+inline AuxPlan PlanAux(std::span<const kernels::AuxTable> tables) {
+  AuxPlan plan;
+  plan.row_prefix.assign(tables.size() + 1, 0);
+  for (size_t t = 0; t < tables.size(); ++t) {
+    const kernels::AuxTable& a = tables[t];
+    const uint64_t n = uint64_t{1} << a.log_n;
+    plan.row_prefix[t + 1] = plan.row_prefix[t] + n;
+    plan.base_regs = std::max(plan.base_regs, a.prog.program.num_base_regs);
+    plan.ext_regs = std::max(plan.ext_regs, a.prog.program.num_ext_regs);
+    const uint64_t s_col = 3 * (a.prog.logup.num_groups - 1);
+    const uint64_t inv_n = Fp::FromU64(n).Inverse().value();
+    for (int c = 0; c < 3; ++c) {
+      uint64_t* col = a.aux + (s_col + c) * n;
+      kernels::ScanSegment seg{uint32_t(plan.chunks.size()), 0, inv_n, a.sum + c};
+      for (uint64_t b = 0; b < n; b += kernels::kScanChunk) {
+        plan.chunks.push_back({col + b, std::min<uint64_t>(kernels::kScanChunk, n - b), b,
+                               uint32_t(plan.segments.size())});
+        ++seg.num_chunks;
+      }
+      plan.segments.push_back(seg);
+    }
+  }
+  return plan;
+}
+
 }  // namespace prover::backend::cuda
