@@ -124,6 +124,8 @@ static_assert(sizeof(LogUpView) == 48 && alignof(LogUpView) == 8);
 static_assert(offsetof(LogUpView, tmp_reg) == 40);
 static_assert(sizeof(DeepTable) == 280 && alignof(DeepTable) == 8);
 static_assert(offsetof(DeepTable, inv_zw) == 200 && offsetof(DeepTable, target) == 272);
+static_assert(sizeof(ScanChunk) == 32 && offsetof(ScanChunk, segment) == 24);
+static_assert(sizeof(ScanSegment) == 24 && offsetof(ScanSegment, total) == 16);
 static_assert(sizeof(Instr) == 16 && alignof(Instr) == 4);
 static_assert(sizeof(ProgramView) == 40 && alignof(ProgramView) == 8);
 static_assert(offsetof(ProgramView, ext_pool) == 32);
