@@ -19,20 +19,6 @@ void Count(uint64_t* launches, uint64_t k = 1) {
   if (launches != nullptr) *launches += k;
 }
 
-// Index of the segment holding item g: the last s with prefix[s] <= g.
-__device__ uint32_t FindSegment(const uint64_t* prefix, uint32_t count, uint64_t g) {
-  uint32_t lo = 0, hi = count;  // prefix[lo] <= g < prefix[hi]
-  while (hi - lo > 1) {
-    const uint32_t mid = (lo + hi) / 2;
-    if (prefix[mid] <= g) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
-
 struct FpAdd {
   __device__ Fp operator()(const Fp& a, const Fp& b) const { return a + b; }
 };
@@ -92,13 +78,7 @@ __global__ void __launch_bounds__(kHashBlock)
     MerkleLeavesKernel(const TreeJob* trees, uint32_t num_trees, const uint64_t* prefix,
                        uint64_t total) {
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
-    const uint32_t t = FindSegment(prefix, num_trees, g);
-    const TreeJob& tree = trees[t];
-    const uint64_t r = g - prefix[t];
-    uint64_t out[4];
-    HashRowLeaf(tree.data, tree.width, tree.rows, tree.row_major, r, out);
-    uint64_t* dst = tree.nodes + 4 * (tree.rows + r);
-    for (int l = 0; l < 4; ++l) dst[l] = out[l];
+    MerkleLeafThread(trees, num_trees, prefix, g);
   }
 }
 
@@ -106,9 +86,7 @@ __global__ void __launch_bounds__(kHashBlock)
     MerkleLevelKernel(const TreeJob* trees, uint32_t num_trees, const uint64_t* prefix,
                       uint64_t total, int level) {
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
-    const uint32_t t = FindSegment(prefix, num_trees, g);
-    const TreeJob& tree = trees[t];
-    HashNode(tree.nodes, (tree.rows >> level) + (g - prefix[t]));
+    MerkleNodeThread(trees, num_trees, prefix, g, level);
   }
 }
 

@@ -57,6 +57,40 @@ PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
   return r;
 }
 
+// Index of the segment holding item g of a batched launch: the last s with prefix[s] <= g
+// (prefix: count + 1 running totals, from 0).
+PROVER_HOST_DEVICE uint32_t FindSegment(const uint64_t* prefix, uint32_t count, uint64_t g) {
+  uint32_t lo = 0, hi = count;  // prefix[lo] <= g < prefix[hi]
+  while (hi - lo > 1) {
+    const uint32_t mid = (lo + hi) / 2;
+    if (prefix[mid] <= g) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// Merkle trees of one call: item g of the leaf launch hashes one leaf of one tree; item g of
+// the launch of `level` hashes one parent of that level (level 1: the leaves' parents).
+PROVER_HOST_DEVICE void MerkleLeafThread(const TreeJob* trees, uint32_t num_trees,
+                                         const uint64_t* prefix, uint64_t g) {
+  const uint32_t t = FindSegment(prefix, num_trees, g);
+  const TreeJob& tree = trees[t];
+  const uint64_t r = g - prefix[t];
+  uint64_t out[4];
+  HashRowLeaf(tree.data, tree.width, tree.rows, tree.row_major, r, out);
+  uint64_t* dst = tree.nodes + 4 * (tree.rows + r);
+  for (int l = 0; l < 4; ++l) dst[l] = out[l];
+}
+PROVER_HOST_DEVICE void MerkleNodeThread(const TreeJob* trees, uint32_t num_trees,
+                                         const uint64_t* prefix, uint64_t g, int level) {
+  const uint32_t t = FindSegment(prefix, num_trees, g);
+  const TreeJob& tree = trees[t];
+  HashNode(tree.nodes, (tree.rows >> level) + (g - prefix[t]));
+}
+
 // Round 2 (docs/PROTOCOL.md section 5): row j of aux table a (table t of the launch): its
 // helper values and its row sum into the running-sum columns. on_vanish(t, j) when a
 // fingerprint vanishes on the row (the row then has no valid helpers).

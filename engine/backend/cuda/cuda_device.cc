@@ -467,20 +467,11 @@ class CudaDevice final : public Device {
     if (trees.empty()) return absl::OkStatus();
     DeviceScope scope(ctx_->ordinal());
     const uint32_t T = uint32_t(trees.size());
-    std::vector<uint64_t> leaf_prefix(T + 1, 0);
-    int levels = 0;
-    for (uint32_t t = 0; t < T; ++t) {
-      leaf_prefix[t + 1] = leaf_prefix[t] + trees[t].rows;
-      int l = 0;
-      while ((uint64_t{1} << l) < trees[t].rows) ++l;
-      levels = std::max(levels, l);
-    }
-    std::vector<uint64_t> level_prefix(uint64_t(levels) * (T + 1), 0), totals(levels, 0);
-    for (int d = 1; d <= levels; ++d) {
-      uint64_t* pre = level_prefix.data() + uint64_t(d - 1) * (T + 1);
-      for (uint32_t t = 0; t < T; ++t) pre[t + 1] = pre[t] + (trees[t].rows >> d);
-      totals[d - 1] = pre[T];
-    }
+    const MerklePlan plan = PlanMerkle(trees);
+    const std::vector<uint64_t>& leaf_prefix = plan.leaf_prefix;
+    const std::vector<uint64_t>& level_prefix = plan.level_prefix;
+    const std::vector<uint64_t>& totals = plan.totals;
+    const int levels = plan.levels;
     ASSIGN_OR_RETURN_(dtrees, StageArray(trees));
     ASSIGN_OR_RETURN_(dleaf, StageVector(leaf_prefix));
     uint64_t* dlevel = nullptr;

@@ -171,16 +171,19 @@ class EmulatedDevice final : public Device {
     return absl::OkStatus();
   }
 
+  // As the kernels: one leaf launch over every tree, then one launch per level.
   absl::Status MerkleTrees(std::span<const TreeJob> trees) override {
+    const MerklePlan plan = PlanMerkle(trees);
+    const uint32_t T = uint32_t(trees.size());
     ++stats_.launches;
-    for (const TreeJob& t : trees) {
-      for (uint64_t r = 0; r < t.rows; ++r)
-        kernels::HashRowLeaf(t.data, t.width, t.rows, t.row_major, r, t.nodes + 4 * (t.rows + r));
+    for (uint64_t g = 0; g < plan.leaf_prefix[T]; ++g) {
+      kernels::MerkleLeafThread(trees.data(), T, plan.leaf_prefix.data(), g);
     }
-    for (const TreeJob& t : trees) {
-      for (uint64_t m = t.rows; m > 1; m /= 2) {
-        ++stats_.launches;
-        for (uint64_t i = m / 2; i < m; ++i) kernels::HashNode(t.nodes, i);
+    for (int level = 1; level <= plan.levels; ++level) {
+      ++stats_.launches;
+      const uint64_t* prefix = plan.level_prefix.data() + uint64_t(level - 1) * (T + 1);
+      for (uint64_t g = 0; g < plan.totals[level - 1]; ++g) {
+        kernels::MerkleNodeThread(trees.data(), T, prefix, g, level);
       }
     }
     return absl::OkStatus();

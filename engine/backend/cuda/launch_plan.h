@@ -77,4 +77,34 @@ inline AuxPlan PlanAux(std::span<const kernels::AuxTable> tables) {
   return plan;
 }
 
+// Merkle trees of one call: the leaves of every tree in one launch, then one launch per
+// level over every tree's parents of that level. leaf_prefix: T + 1 running row counts;
+// level_prefix: such an array per level (levels of them, one after the other); totals: the
+// items of each level's launch.
+struct MerklePlan {
+  std::vector<uint64_t> leaf_prefix;
+  int levels = 0;
+  std::vector<uint64_t> level_prefix, totals;
+};
+
+inline MerklePlan PlanMerkle(std::span<const kernels::TreeJob> trees) {
+  MerklePlan plan;
+  const size_t T = trees.size();
+  plan.leaf_prefix.assign(T + 1, 0);
+  for (size_t t = 0; t < T; ++t) {
+    plan.leaf_prefix[t + 1] = plan.leaf_prefix[t] + trees[t].rows;
+    int l = 0;
+    while ((uint64_t{1} << l) < trees[t].rows) ++l;
+    plan.levels = std::max(plan.levels, l);
+  }
+  plan.level_prefix.assign(uint64_t(plan.levels) * (T + 1), 0);
+  plan.totals.assign(plan.levels, 0);
+  for (int d = 1; d <= plan.levels; ++d) {
+    uint64_t* pre = plan.level_prefix.data() + uint64_t(d - 1) * (T + 1);
+    for (size_t t = 0; t < T; ++t) pre[t + 1] = pre[t] + (trees[t].rows >> d);
+    plan.totals[d - 1] = pre[T];
+  }
+  return plan;
+}
+
 }  // namespace prover::backend::cuda
