@@ -522,14 +522,9 @@ class CudaDevice final : public Device {
     if (tables.empty()) return absl::OkStatus();
     DeviceScope scope(ctx_->ordinal());
     const uint32_t T = uint32_t(tables.size());
-    std::vector<uint64_t> prefix(T + 1, 0);
-    uint32_t base_regs = 1, ext_regs = 1;
-    for (uint32_t t = 0; t < T; ++t) {
-      const uint64_t E = uint64_t{1} << tables[t].log_e;
-      prefix[t + 1] = prefix[t] + kernels::PointThreads(E);
-      base_regs = std::max(base_regs, tables[t].prog.program.num_base_regs);
-      ext_regs = std::max(ext_regs, tables[t].prog.program.num_ext_regs);
-    }
+    const QuotientPlan plan = PlanQuotients(tables);
+    const std::vector<uint64_t>& prefix = plan.prefix;
+    const uint32_t base_regs = plan.base_regs, ext_regs = plan.ext_regs;
     const uint64_t threads =
         kernels::ProgramThreads(ctx_->grid(), kernels::ProgramKernel::kQuotients);
     ASSIGN_OR_RETURN_(scratch, Scratch(kernels::ProgramScratchWords(base_regs, ext_regs, threads)));

@@ -246,15 +246,17 @@ class EmulatedDevice final : public Device {
   // (PointsOfThread; kernels/thread_bodies.h), with its own register files.
   absl::Status Quotients(std::span<const QuotientTable> tables) override {
     ++stats_.launches;
-    for (const QuotientTable& q : tables) {
-      const kernels::ProgramView& p = q.prog.program;
-      // Poisoned, as the device's scratch holds garbage: a program that reads a register
-      // before writing it gives a wrong proof, which the tests see.
-      std::vector<Fp> base(p.num_base_regs, kPoison);
-      std::vector<Fp3> ext(p.num_ext_regs, Fp3(kPoison, kPoison, kPoison));
-      const RegisterFile regs{base.data(), ext.data(), 1};
-      const uint64_t threads = kernels::PointThreads(uint64_t{1} << q.log_e);
-      for (uint64_t t = 0; t < threads; ++t) kernels::QuotientPoints(q, t, regs);
+    const QuotientPlan plan = PlanQuotients(tables);
+    const uint32_t T = uint32_t(tables.size());
+    // One thread's register files, as wide as the widest table's, poisoned as the device's
+    // scratch holds garbage: a program that reads a register before writing it gives a
+    // wrong proof, which the tests see.
+    std::vector<Fp> base(plan.base_regs, kPoison);
+    std::vector<Fp3> ext(plan.ext_regs, Fp3(kPoison, kPoison, kPoison));
+    const RegisterFile regs{base.data(), ext.data(), 1};
+    for (uint64_t g = 0; g < plan.prefix[T]; ++g) {
+      const uint32_t t = kernels::FindSegment(plan.prefix.data(), T, g);
+      kernels::QuotientPoints(tables[t], g - plan.prefix[t], regs);
     }
     return absl::OkStatus();
   }

@@ -107,4 +107,22 @@ inline MerklePlan PlanMerkle(std::span<const kernels::TreeJob> trees) {
   return plan;
 }
 
+// Round 3: the threads of every table (prefix: T + 1 running counts of PointThreads) and
+// the widest register files, which every thread's scratch is sized for.
+struct QuotientPlan {
+  std::vector<uint64_t> prefix;
+  uint32_t base_regs = 1, ext_regs = 1;
+};
+
+inline QuotientPlan PlanQuotients(std::span<const kernels::QuotientTable> tables) {
+  QuotientPlan plan;
+  plan.prefix.assign(tables.size() + 1, 0);
+  for (size_t t = 0; t < tables.size(); ++t) {
+    plan.prefix[t + 1] = plan.prefix[t] + kernels::PointThreads(uint64_t{1} << tables[t].log_e);
+    plan.base_regs = std::max(plan.base_regs, tables[t].prog.program.num_base_regs);
+    plan.ext_regs = std::max(plan.ext_regs, tables[t].prog.program.num_ext_regs);
+  }
+  return plan;
+}
+
 }  // namespace prover::backend::cuda
