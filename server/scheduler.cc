@@ -12,7 +12,7 @@ Scheduler::Scheduler(std::vector<std::unique_ptr<Engine>> engines, uint32_t max_
   uint32_t threads = 0;
   for (auto& e : engines) {
     threads += e->info().max_concurrent_jobs;
-    slots_.push_back(Slot{std::move(e), 0, 0});
+    slots_.push_back(Slot{std::move(e), 0, 0, {}});
   }
   for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }

@@ -301,7 +301,9 @@ TEST_F(ClusterTest, ADrainedNodeHandsItsJobBack) {
   auto info = alpha_[other]->ServerInfo();
   ASSERT_TRUE(info.ok());
   for (const v1::NodeInfo& n : info->nodes()) {
-    if (IndexOf(n.id()) == holder) EXPECT_TRUE(n.draining());
+    if (IndexOf(n.id()) == holder) {
+      EXPECT_TRUE(n.draining());
+    }
   }
 }
 

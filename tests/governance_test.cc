@@ -422,7 +422,9 @@ TEST_F(GovernanceTest, ListJobsFiltersAreBounded) {
   std::set<std::string> unique;
   for (size_t i = 0; i < seen.size(); ++i) {
     unique.insert(seen[i].job_id());
-    if (i > 0) EXPECT_GE(seen[i - 1].created_ms(), seen[i].created_ms());
+    if (i > 0) {
+      EXPECT_GE(seen[i - 1].created_ms(), seen[i].created_ms());
+    }
     EXPECT_EQ(seen[i].state(), v1::SUCCEEDED);
   }
   EXPECT_EQ(unique.size(), 21u);

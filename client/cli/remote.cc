@@ -31,10 +31,6 @@ int Fail(const absl::Status& s) {
   }
 }
 
-bool IsFinal(const v1::Job& j) {
-  return j.state() == v1::SUCCEEDED || j.state() == v1::FAILED || j.state() == v1::CANCELLED;
-}
-
 std::string Describe(const v1::Job& j) {
   std::string s = absl::StrFormat("%s %s", j.job_id(), v1::JobState_Name(j.state()));
   if (j.state() == v1::RUNNING) {

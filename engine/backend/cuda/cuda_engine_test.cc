@@ -35,7 +35,9 @@ INSTANTIATE_TEST_SUITE_P(Gpu, BackendContract,
 // Without a GPU, discovery says why and yields no engine.
 TEST(CudaDiscovery, ExplainsWhyThereIsNoGpu) {
   const backend::cuda::GpuDiscovery d = backend::cuda::DiscoverGpus();
-  if (GpuRequired()) EXPECT_FALSE(d.gpus.empty()) << "PROVER_REQUIRE_GPU=1: " << d.unavailable;
+  if (GpuRequired()) {
+    EXPECT_FALSE(d.gpus.empty()) << "PROVER_REQUIRE_GPU=1: " << d.unavailable;
+  }
   if (d.gpus.empty()) {
     EXPECT_FALSE(d.unavailable.empty());
   } else {
