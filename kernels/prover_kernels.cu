@@ -394,22 +394,10 @@ cudaError_t LaunchFoldTwiddles(uint64_t* out, int log_m, cudaStream_t stream, ui
 
 cudaError_t LaunchFold(const FoldArgs& args, cudaStream_t stream, uint64_t* launches) {
   const unsigned blocks = BlocksFor(args.groups);
-  switch (args.log_a) {
-    case 1:
-      FoldKernel<1><<<blocks, kBlock, 0, stream>>>(args);
-      break;
-    case 2:
-      FoldKernel<2><<<blocks, kBlock, 0, stream>>>(args);
-      break;
-    case 3:
-      FoldKernel<3><<<blocks, kBlock, 0, stream>>>(args);
-      break;
-    case 4:
-      FoldKernel<4><<<blocks, kBlock, 0, stream>>>(args);
-      break;
-    default:
-      return cudaErrorInvalidValue;
-  }
+  const bool launched = WithFoldLogArity(args.log_a, [&](auto log_a) {
+    FoldKernel<decltype(log_a)::value><<<blocks, kBlock, 0, stream>>>(args);
+  });
+  if (!launched) return cudaErrorInvalidValue;
   Count(launches);
   return cudaGetLastError();
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "engine/base/host_device.h"
 #include "engine/field/extension.h"
@@ -259,6 +260,27 @@ PROVER_HOST_DEVICE void DeepPoints(const DeepTable* tables, const DeepTarget& tg
       for (int c = 0; c < 3; ++c) v[c] = acc[k].coeff(c).value();
     }
   }
+}
+
+// Calls f(std::integral_constant<int, log_a>{}) for a fold arity 2^log_a, log_a in [1, 4]
+// (one kernel, or one FoldPoint, per arity); false for any other.
+template <typename F>
+inline bool WithFoldLogArity(int log_a, F&& f) {
+  switch (log_a) {
+    case 1:
+      f(std::integral_constant<int, 1>{});
+      return true;
+    case 2:
+      f(std::integral_constant<int, 2>{});
+      return true;
+    case 3:
+      f(std::integral_constant<int, 3>{});
+      return true;
+    case 4:
+      f(std::integral_constant<int, 4>{});
+      return true;
+  }
+  return false;
 }
 
 // The FRI fold of group c (section 9) by 2^kLogA, into f.out (plus what enters there).

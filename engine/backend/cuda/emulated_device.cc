@@ -310,24 +310,10 @@ class EmulatedDevice final : public Device {
 
   absl::Status Fold(const FoldArgs& f) override {
     ++stats_.launches;
-    for (uint64_t c = 0; c < f.groups; ++c) {
-      switch (f.log_a) {
-        case 1:
-          kernels::FoldPoint<1>(f, c);
-          break;
-        case 2:
-          kernels::FoldPoint<2>(f, c);
-          break;
-        case 3:
-          kernels::FoldPoint<3>(f, c);
-          break;
-        case 4:
-          kernels::FoldPoint<4>(f, c);
-          break;
-        default:
-          return absl::InternalError("emulated device: fold arity outside 2 to 16");
-      }
-    }
+    const bool folded = kernels::WithFoldLogArity(f.log_a, [&](auto log_a) {
+      for (uint64_t c = 0; c < f.groups; ++c) kernels::FoldPoint<decltype(log_a)::value>(f, c);
+    });
+    if (!folded) return absl::InternalError("emulated device: fold arity outside 2 to 16");
     return absl::OkStatus();
   }
 
