@@ -92,12 +92,7 @@ __global__ void __launch_bounds__(kHashBlock)
 
 // ----------------------------------------------------------------------------------------
 __device__ RegisterFile ThreadRegisters(uint64_t* scratch, uint32_t base_regs, uint64_t threads) {
-  const uint64_t t = GlobalThread();
-  RegisterFile r;
-  r.stride = threads;
-  r.base = reinterpret_cast<Fp*>(scratch) + t;
-  r.ext = reinterpret_cast<Fp3*>(scratch + uint64_t{base_regs} * threads) + t;
-  return r;
+  return ThreadRegisterFile(scratch, base_regs, threads, GlobalThread());
 }
 
 __global__ void __launch_bounds__(kProgramBlock)

@@ -92,6 +92,18 @@ PROVER_HOST_DEVICE void MerkleNodeThread(const TreeJob* trees, uint32_t num_tree
   HashNode(tree.nodes, (tree.rows >> level) + (g - prefix[t]));
 }
 
+// Thread t's register files in a program kernel's scratch of ProgramScratchWords(base_regs,
+// ext_regs, threads) words: the base registers, then the extension registers, register r of
+// thread t at r * threads + t, so that a warp's accesses to one register are coalesced.
+PROVER_HOST_DEVICE RegisterFile ThreadRegisterFile(uint64_t* scratch, uint32_t base_regs,
+                                                   uint64_t threads, uint64_t t) {
+  RegisterFile r;
+  r.stride = threads;
+  r.base = reinterpret_cast<Fp*>(scratch) + t;
+  r.ext = reinterpret_cast<Fp3*>(scratch + uint64_t{base_regs} * threads) + t;
+  return r;
+}
+
 // Round 2 (docs/PROTOCOL.md section 5): row j of aux table a (table t of the launch): its
 // helper values and its row sum into the running-sum columns. on_vanish(t, j) when a
 // fingerprint vanishes on the row (the row then has no valid helpers).

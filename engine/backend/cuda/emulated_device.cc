@@ -52,6 +52,18 @@ Fp AsFp(uint64_t v) { return Fp::FromCanonical(v); }
 constexpr uint64_t kPoisonWord = 0x5ca1ab1e0ddba11ull;
 const Fp kPoison = Fp::FromCanonical(kPoisonWord);
 
+// The program kernels' threads, emulated as a grid of this many: thread t takes items t,
+// t + 96, ... in a grid-stride loop, its registers at the GPU's layout and stride
+// (ThreadRegisterFile) in poisoned scratch, so that a program reading a register before
+// writing it, or a stride mistake, gives a wrong proof, which the tests see. Three warps,
+// not a power of two.
+constexpr uint64_t kEmulatedProgramThreads = 96;
+
+std::vector<uint64_t> ProgramScratch(uint32_t base_regs, uint32_t ext_regs) {
+  return std::vector<uint64_t>(
+      kernels::ProgramScratchWords(base_regs, ext_regs, kEmulatedProgramThreads), kPoisonWord);
+}
+
 class EmulatedDevice final : public Device {
  public:
   ~EmulatedDevice() override {
@@ -189,24 +201,24 @@ class EmulatedDevice final : public Device {
     return absl::OkStatus();
   }
 
-  // As the kernels (kernels/thread_bodies.h): one thread per row of every table, then the
-  // segmented scan's three launches, with the blocks' reduce and exclusive scan done in
-  // order on the host (what CUB computes).
+  // As the kernels (kernels/thread_bodies.h): a grid of kEmulatedProgramThreads threads
+  // over the rows of every table (registers in the GPU's layout), then the segmented
+  // scan's three launches, with the blocks' reduce and exclusive scan done in order on the
+  // host (what CUB computes).
   absl::StatusOr<std::pair<int, uint64_t>> AuxColumns(std::span<const AuxTable> tables) override {
     stats_.launches += 4;
     const AuxPlan plan = PlanAux(tables);
     uint64_t bad = ~uint64_t{0};
-    for (size_t t = 0; t < tables.size(); ++t) {
-      const kernels::ProgramView& p = tables[t].prog.program;
-      // Poisoned, as the device's scratch holds garbage: a program that reads a register
-      // before writing it gives a wrong proof, which the tests see.
-      std::vector<Fp> base(p.num_base_regs, kPoison);
-      std::vector<Fp3> ext(p.num_ext_regs, Fp3(kPoison, kPoison, kPoison));
-      const RegisterFile regs{base.data(), ext.data(), 1};
-      for (uint64_t j = 0; j < plan.row_prefix[t + 1] - plan.row_prefix[t]; ++j) {
-        kernels::AuxRowThread(tables[t], uint32_t(t), j, regs, [&](uint32_t table, uint64_t row) {
-          bad = std::min(bad, (uint64_t{table} << 40) | row);
-        });
+    const uint32_t T = uint32_t(tables.size());
+    std::vector<uint64_t> scratch = ProgramScratch(plan.base_regs, plan.ext_regs);
+    for (uint64_t t = 0; t < kEmulatedProgramThreads; ++t) {
+      const RegisterFile regs =
+          kernels::ThreadRegisterFile(scratch.data(), plan.base_regs, kEmulatedProgramThreads, t);
+      for (uint64_t g = t; g < plan.row_prefix[T]; g += kEmulatedProgramThreads) {
+        const uint32_t table = kernels::FindSegment(plan.row_prefix.data(), T, g);
+        kernels::AuxRowThread(
+            tables[table], table, g - plan.row_prefix[table], regs,
+            [&](uint32_t tt, uint64_t row) { bad = std::min(bad, (uint64_t{tt} << 40) | row); });
       }
     }
     std::vector<uint64_t> sums(plan.chunks.size());
@@ -242,21 +254,20 @@ class EmulatedDevice final : public Device {
     return std::make_pair(int(bad >> 40), bad & ((uint64_t{1} << 40) - 1));
   }
 
-  // The kernel's threads in order: each takes up to kPointsPerThread points of one table
-  // (PointsOfThread; kernels/thread_bodies.h), with its own register files.
+  // As the kernel: a grid of kEmulatedProgramThreads threads over every table's point
+  // threads (PointsOfThread; kernels/thread_bodies.h), registers in the GPU's layout.
   absl::Status Quotients(std::span<const QuotientTable> tables) override {
     ++stats_.launches;
     const QuotientPlan plan = PlanQuotients(tables);
     const uint32_t T = uint32_t(tables.size());
-    // One thread's register files, as wide as the widest table's, poisoned as the device's
-    // scratch holds garbage: a program that reads a register before writing it gives a
-    // wrong proof, which the tests see.
-    std::vector<Fp> base(plan.base_regs, kPoison);
-    std::vector<Fp3> ext(plan.ext_regs, Fp3(kPoison, kPoison, kPoison));
-    const RegisterFile regs{base.data(), ext.data(), 1};
-    for (uint64_t g = 0; g < plan.prefix[T]; ++g) {
-      const uint32_t t = kernels::FindSegment(plan.prefix.data(), T, g);
-      kernels::QuotientPoints(tables[t], g - plan.prefix[t], regs);
+    std::vector<uint64_t> scratch = ProgramScratch(plan.base_regs, plan.ext_regs);
+    for (uint64_t t = 0; t < kEmulatedProgramThreads; ++t) {
+      const RegisterFile regs =
+          kernels::ThreadRegisterFile(scratch.data(), plan.base_regs, kEmulatedProgramThreads, t);
+      for (uint64_t g = t; g < plan.prefix[T]; g += kEmulatedProgramThreads) {
+        const uint32_t table = kernels::FindSegment(plan.prefix.data(), T, g);
+        kernels::QuotientPoints(tables[table], g - plan.prefix[table], regs);
+      }
     }
     return absl::OkStatus();
   }
