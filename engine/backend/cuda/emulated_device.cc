@@ -59,9 +59,21 @@ const Fp kPoison = Fp::FromCanonical(kPoisonWord);
 // not a power of two.
 constexpr uint64_t kEmulatedProgramThreads = 96;
 
-std::vector<uint64_t> ProgramScratch(uint32_t base_regs, uint32_t ext_regs) {
-  return std::vector<uint64_t>(
+// A program kernel's launch: items [0, prefix[T]) over the tables (prefix: T + 1 running
+// counts), body(table, item within the table, the thread's registers).
+template <typename Body>
+void ProgramGrid(const std::vector<uint64_t>& prefix, uint32_t T, uint32_t base_regs,
+                 uint32_t ext_regs, Body body) {
+  std::vector<uint64_t> scratch(
       kernels::ProgramScratchWords(base_regs, ext_regs, kEmulatedProgramThreads), kPoisonWord);
+  for (uint64_t t = 0; t < kEmulatedProgramThreads; ++t) {
+    const RegisterFile regs =
+        kernels::ThreadRegisterFile(scratch.data(), base_regs, kEmulatedProgramThreads, t);
+    for (uint64_t g = t; g < prefix[T]; g += kEmulatedProgramThreads) {
+      const uint32_t table = kernels::FindSegment(prefix.data(), T, g);
+      body(table, g - prefix[table], regs);
+    }
+  }
 }
 
 class EmulatedDevice final : public Device {
@@ -210,17 +222,13 @@ class EmulatedDevice final : public Device {
     const AuxPlan plan = PlanAux(tables);
     uint64_t bad = ~uint64_t{0};
     const uint32_t T = uint32_t(tables.size());
-    std::vector<uint64_t> scratch = ProgramScratch(plan.base_regs, plan.ext_regs);
-    for (uint64_t t = 0; t < kEmulatedProgramThreads; ++t) {
-      const RegisterFile regs =
-          kernels::ThreadRegisterFile(scratch.data(), plan.base_regs, kEmulatedProgramThreads, t);
-      for (uint64_t g = t; g < plan.row_prefix[T]; g += kEmulatedProgramThreads) {
-        const uint32_t table = kernels::FindSegment(plan.row_prefix.data(), T, g);
-        kernels::AuxRowThread(
-            tables[table], table, g - plan.row_prefix[table], regs,
-            [&](uint32_t tt, uint64_t row) { bad = std::min(bad, (uint64_t{tt} << 40) | row); });
-      }
-    }
+    ProgramGrid(plan.row_prefix, T, plan.base_regs, plan.ext_regs,
+                [&](uint32_t table, uint64_t row, const RegisterFile& regs) {
+                  kernels::AuxRowThread(tables[table], table, row, regs,
+                                        [&](uint32_t tt, uint64_t r) {
+                                          bad = std::min(bad, (uint64_t{tt} << 40) | r);
+                                        });
+                });
     std::vector<uint64_t> sums(plan.chunks.size());
     for (size_t ci = 0; ci < plan.chunks.size(); ++ci) {
       Fp total = Fp::Zero();
@@ -260,15 +268,10 @@ class EmulatedDevice final : public Device {
     ++stats_.launches;
     const QuotientPlan plan = PlanQuotients(tables);
     const uint32_t T = uint32_t(tables.size());
-    std::vector<uint64_t> scratch = ProgramScratch(plan.base_regs, plan.ext_regs);
-    for (uint64_t t = 0; t < kEmulatedProgramThreads; ++t) {
-      const RegisterFile regs =
-          kernels::ThreadRegisterFile(scratch.data(), plan.base_regs, kEmulatedProgramThreads, t);
-      for (uint64_t g = t; g < plan.prefix[T]; g += kEmulatedProgramThreads) {
-        const uint32_t table = kernels::FindSegment(plan.prefix.data(), T, g);
-        kernels::QuotientPoints(tables[table], g - plan.prefix[table], regs);
-      }
-    }
+    ProgramGrid(plan.prefix, T, plan.base_regs, plan.ext_regs,
+                [&](uint32_t table, uint64_t thread, const RegisterFile& regs) {
+                  kernels::QuotientPoints(tables[table], thread, regs);
+                });
     return absl::OkStatus();
   }
 
