@@ -1561,13 +1561,7 @@ void JobManager::ClaimLoop() {
     // claim still waits for its engine.
     const Scheduler::Stats st = scheduler_->stats();
     if (st.queued > 0) continue;
-    uint64_t max_bytes = 0;
-    for (const auto& eng : st.engines) {
-      if (eng.running < eng.info.max_concurrent_jobs &&
-          eng.reserved_bytes < eng.info.memory_budget_bytes) {
-        max_bytes = std::max(max_bytes, eng.info.memory_budget_bytes - eng.reserved_bytes);
-      }
-    }
+    const uint64_t max_bytes = ClaimableBytes(st);
     if (max_bytes == 0) continue;
     const auto t0 = std::chrono::steady_clock::now();
     auto claimed = store_->Claim(JobStore::ClaimRequest{

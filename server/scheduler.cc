@@ -255,4 +255,15 @@ std::vector<const Engine*> Scheduler::engines() const {
   return out;
 }
 
+uint64_t ClaimableBytes(const Scheduler::Stats& stats) {
+  uint64_t max_bytes = 0;
+  for (const Scheduler::EngineStats& e : stats.engines) {
+    if (e.out_of_service.empty() && e.running < e.info.max_concurrent_jobs &&
+        e.reserved_bytes < e.info.memory_budget_bytes) {
+      max_bytes = std::max(max_bytes, e.info.memory_budget_bytes - e.reserved_bytes);
+    }
+  }
+  return max_bytes;
+}
+
 }  // namespace prover::server

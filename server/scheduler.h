@@ -181,4 +181,10 @@ class Scheduler {
   std::vector<std::thread> workers_;
 };
 
+// Cluster mode: the largest job this node could start now, from its scheduler's stats: the
+// most unreserved budget of an engine in service with a free slot; 0 when none has one.
+// A lost GPU counts for nothing: a job claimed for it would wait under this node's lease
+// while other nodes could run it.
+uint64_t ClaimableBytes(const Scheduler::Stats& stats);
+
 }  // namespace prover::server

@@ -211,6 +211,36 @@ TEST(Scheduler, GpuFailureRerunsOnTheCpu) {
   EXPECT_TRUE(s.Fits(100, /*cpu_only=*/true));
 }
 
+// An engine out of service takes no job and counts for nothing: dispatch, Fits and the
+// cluster's claim size (ClaimableBytes) skip it; jobs only it could hold stay queued.
+TEST(Scheduler, AnEngineOutOfServiceTakesNothing) {
+  Gate g;
+  std::vector<std::unique_ptr<Engine>> engines;
+  engines.push_back(std::make_unique<TestEngine>("cuda:0", EngineKind::kCuda, 1000, 1));
+  engines.push_back(std::make_unique<TestEngine>("cpu", EngineKind::kCpu, 100, 1));
+  Scheduler s(std::move(engines), 4, Blocking(g));
+  EXPECT_EQ(ClaimableBytes(s.stats()), 1000u);
+  EXPECT_TRUE(s.Fits(500));
+  const Engine* gpu = s.engines()[0];
+  EXPECT_TRUE(s.TakeOutOfService(gpu, "cuda: an illegal memory access was encountered"));
+  EXPECT_FALSE(s.TakeOutOfService(nullptr, "x")) << "not one of its engines";
+  EXPECT_EQ(ClaimableBytes(s.stats()), 100u) << "the CPU's budget alone";
+  EXPECT_FALSE(s.Fits(500)) << "only the lost GPU could hold it";
+  EXPECT_TRUE(s.Fits(100));
+  s.Enqueue({"small", "a", 0, 1, 10, false});
+  g.WaitStarted(1);
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    EXPECT_EQ(g.started[0], (std::pair<std::string, std::string>{"small", "cpu"}));
+  }
+  const Scheduler::Stats st = s.stats();
+  EXPECT_EQ(st.engines[0].out_of_service, "cuda: an illegal memory access was encountered");
+  EXPECT_EQ(st.engines[1].out_of_service, "");
+  EXPECT_EQ(ClaimableBytes(st), 0u) << "the CPU's one slot is taken";
+  g.Release("small");
+  EXPECT_TRUE(s.WaitIdle(std::chrono::seconds(10)));
+}
+
 TEST(Scheduler, RemoveOnlyQueuedJobs) {
   Gate g;
   Scheduler s(OneCpu(), 4, Blocking(g));
