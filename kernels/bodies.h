@@ -1,10 +1,10 @@
 // The per-element work of every CUDA kernel, written once for host and device.
 //
 // A kernel in kernels/*.cu is a grid-stride loop (or a block-tile loop) around one of
-// these functions; engine/backend/cuda/emulated_device.cc runs the same functions in host
-// loops. The host tests therefore check the kernels' index arithmetic and field math
-// against the CPU backend on every CI run, even on machines without a GPU; only the
-// launch mechanics (blocks, shared memory, streams, CUB) need a GPU to be exercised.
+// these functions; the host runtime (engine/backend/cuda/host_runtime.cc) runs the same
+// functions in host loops over the same grids. The host tests therefore check the kernels'
+// index arithmetic and field math against the CPU backend on every CI run, even on machines
+// without a GPU; only the launch mechanics (the launches, shared memory, CUB) need a GPU.
 #pragma once
 
 #include <cstdint>

@@ -51,6 +51,9 @@ PROVER_HOST_DEVICE uint64_t ProgramScratchWords(uint32_t base_regs, uint32_t ext
   return (uint64_t{base_regs} + 3 * uint64_t{ext_regs}) * threads;
 }
 
+// Coefficients per chunk of a polynomial evaluation (one item of its first launch).
+inline constexpr uint64_t kEvalChunk = 256;
+
 // Values of one chunk of the LogUp running-sum scan: one block of kBlock threads, each
 // owning kScanChunk / kBlock consecutive values.
 inline constexpr uint32_t kScanChunk = 2048;

@@ -64,8 +64,8 @@ cudaError_t LaunchAllZero(const uint64_t* const* cols, uint32_t num_cols, uint64
                           uint64_t* launches);
 
 // Evaluations: partial sums per chunk of kEvalChunk coefficients, then one block per
-// polynomial. chunk_prefix: num_polys + 1 running chunk counts. out: 3 words per poly.
-inline constexpr uint64_t kEvalChunk = 256;
+// polynomial. chunk_prefix: num_polys + 1 running chunk counts (kEvalChunk: geometry.h).
+// out: 3 words per poly.
 cudaError_t LaunchEvalPolys(const PolyEval* polys, uint32_t num_polys, const uint64_t* chunk_prefix,
                             uint64_t total_chunks, uint64_t* partials, uint64_t* out,
                             cudaStream_t stream, uint64_t* launches);

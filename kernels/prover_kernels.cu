@@ -25,7 +25,7 @@ struct FpAdd {
 
 // ----------------------------------------------------------------------------------------
 __global__ void __launch_bounds__(kBlock) PowersKernel(uint64_t* out, Fp base, uint64_t count) {
-  for (uint64_t j = GlobalThread(); j < count; j += GridThreads()) out[j] = base.Pow(j).value();
+  for (uint64_t j = GlobalThread(); j < count; j += GridThreads()) PowerItem(out, base, j);
 }
 
 __global__ void __launch_bounds__(kNttBlock)
@@ -48,29 +48,16 @@ __global__ void __launch_bounds__(kBlock)
     BitReverseKernel(uint64_t* const* cols, int log_n, Fp scale) {
   uint64_t* col = cols[blockIdx.y];
   const uint64_t n = uint64_t{1} << log_n;
-  for (uint64_t i = GlobalThread(); i < n; i += GridThreads()) {
-    const uint64_t j = BitRev(i, log_n);
-    if (i > j) continue;
-    const Fp a = Fp::FromCanonical(col[i]) * scale;
-    const Fp b = Fp::FromCanonical(col[j]) * scale;
-    col[i] = b.value();
-    col[j] = a.value();
-  }
+  for (uint64_t i = GlobalThread(); i < n; i += GridThreads()) BitReverseItem(col, log_n, scale, i);
 }
 
 __global__ void __launch_bounds__(kBlock)
     SpreadKernel(const uint64_t* const* src, uint64_t* const* dst, const Fp* scale, int log_n,
                  int log_len, const Fp* shift_pows) {
   const uint32_t c = blockIdx.y;
-  const uint64_t n = uint64_t{1} << log_n, len = uint64_t{1} << log_len;
-  for (uint64_t k = GlobalThread(); k < len; k += GridThreads()) {
-    Fp v = Fp::Zero();
-    if (k < n) {
-      v = Fp::FromCanonical(src[c][k]) * scale[c];
-      if (shift_pows != nullptr) v *= shift_pows[k];
-    }
-    dst[c][k] = v.value();
-  }
+  const uint64_t len = uint64_t{1} << log_len;
+  for (uint64_t k = GlobalThread(); k < len; k += GridThreads())
+    SpreadItem(src[c], dst[c], scale[c], log_n, shift_pows, k);
 }
 
 // ----------------------------------------------------------------------------------------
@@ -161,14 +148,8 @@ __global__ void __launch_bounds__(kBlock) AllZeroKernel(const uint64_t* const* c
 __global__ void __launch_bounds__(kPointsBlock)
     EvalChunksKernel(const PolyEval* polys, uint32_t num_polys, const uint64_t* prefix,
                      uint64_t total, uint64_t* partials) {
-  for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
-    const uint32_t k = FindSegment(prefix, num_polys, g);
-    const PolyEval& e = polys[k];
-    const uint64_t begin = (g - prefix[k]) * kEvalChunk;
-    const uint64_t end = begin + kEvalChunk < e.len ? begin + kEvalChunk : e.len;
-    const Fp3 v = EvalChunk(e.coeffs, begin, end, e.point);
-    for (int c = 0; c < 3; ++c) partials[3 * g + c] = v.coeff(c).value();
-  }
+  for (uint64_t g = GlobalThread(); g < total; g += GridThreads())
+    EvalChunkItem(polys, num_polys, prefix, partials, g);
 }
 
 __global__ void __launch_bounds__(kBlock)
@@ -201,7 +182,7 @@ __global__ void __launch_bounds__(kBlock) FoldTwiddlesKernel(uint64_t* out, int 
   const uint64_t half = log_m == 0 ? 1 : uint64_t{1} << (log_m - 1);
   const Fp w_inv = Fp::RootOfUnity(log_m).Inverse();
   for (uint64_t c = GlobalThread(); c < half; c += GridThreads())
-    out[c] = w_inv.Pow(BitRev(c, log_m == 0 ? 0 : log_m - 1)).value();
+    FoldTwiddleItem(out, w_inv, log_m, c);
 }
 
 // One kernel per arity, so that a group's values stay in registers.

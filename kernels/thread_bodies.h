@@ -1,7 +1,7 @@
-// The work of one thread of the batched kernels of rounds 3 and 5 and of the FRI fold,
-// written once for the host and the device: the CUDA kernels (prover_kernels.cu) run it
-// per thread of a grid-stride loop, the emulated device (engine/backend/cuda/
-// emulated_device.cc) per thread index in order, so CI runs the code a GPU thread runs.
+// The work of one thread (or one item of a grid-stride loop) of every kernel, written once
+// for the host and the device: the CUDA kernels (prover_kernels.cu) run it per thread, the
+// host runtime (engine/backend/cuda/host_runtime.cc) per thread index of the same grid, in
+// order, so CI runs the code a GPU thread runs.
 //
 // A thread takes up to kPointsPerThread points spaced by a warp's width (PointsOfThread,
 // geometry.h), and inverts all their denominators with one inversion. Its small arrays are indexed
@@ -58,6 +58,36 @@ PROVER_HOST_DEVICE T RegisterSelect(const T (&v)[K], int i) {
   return r;
 }
 
+// The small grid-stride kernels, one item each.
+// Powers: out[j] = base^j.
+PROVER_HOST_DEVICE void PowerItem(uint64_t* out, Fp base, uint64_t j) {
+  out[j] = base.Pow(j).value();
+}
+// Bit reversal of a column with a scale: item i swaps i with bitrev(i) when i <= bitrev(i)
+// (both scaled once; the other item of the pair does nothing).
+PROVER_HOST_DEVICE void BitReverseItem(uint64_t* col, int log_n, Fp scale, uint64_t i) {
+  const uint64_t j = BitRev(i, log_n);
+  if (i > j) return;
+  const Fp a = Fp::FromCanonical(col[i]) * scale;
+  const Fp b = Fp::FromCanonical(col[j]) * scale;
+  col[i] = b.value();
+  col[j] = a.value();
+}
+// Spread: dst[k] = src[k] * scale * shift_pows[k] below n = 2^log_n, zero above.
+PROVER_HOST_DEVICE void SpreadItem(const uint64_t* src, uint64_t* dst, Fp scale, int log_n,
+                                   const Fp* shift_pows, uint64_t k) {
+  Fp v = Fp::Zero();
+  if (k < (uint64_t{1} << log_n)) {
+    v = Fp::FromCanonical(src[k]) * scale;
+    if (shift_pows != nullptr) v *= shift_pows[k];
+  }
+  dst[k] = v.value();
+}
+// The fold twiddles of a layer of size 2^log_m: out[c] = w^-bitrev(c) (w_inv = w^-1).
+PROVER_HOST_DEVICE void FoldTwiddleItem(uint64_t* out, Fp w_inv, int log_m, uint64_t c) {
+  out[c] = w_inv.Pow(BitRev(c, log_m == 0 ? 0 : log_m - 1)).value();
+}
+
 // Index of the segment holding item g of a batched launch: the last s with prefix[s] <= g
 // (prefix: count + 1 running totals, from 0).
 PROVER_HOST_DEVICE uint32_t FindSegment(const uint64_t* prefix, uint32_t count, uint64_t g) {
@@ -71,6 +101,18 @@ PROVER_HOST_DEVICE uint32_t FindSegment(const uint64_t* prefix, uint32_t count, 
     }
   }
   return lo;
+}
+
+// Polynomial evaluation, launch 1: chunk g (over every polynomial's kEvalChunk-coefficient
+// chunks, prefix: num_polys + 1 running chunk counts) into partials[3g, 3g + 3).
+PROVER_HOST_DEVICE void EvalChunkItem(const PolyEval* polys, uint32_t num_polys,
+                                      const uint64_t* prefix, uint64_t* partials, uint64_t g) {
+  const uint32_t k = FindSegment(prefix, num_polys, g);
+  const PolyEval& e = polys[k];
+  const uint64_t begin = (g - prefix[k]) * kEvalChunk;
+  const uint64_t end = begin + kEvalChunk < e.len ? begin + kEvalChunk : e.len;
+  const Fp3 v = EvalChunk(e.coeffs, begin, end, e.point);
+  for (int c = 0; c < 3; ++c) partials[3 * g + c] = v.coeff(c).value();
 }
 
 // Merkle trees of one call: item g of the leaf launch hashes one leaf of one tree; item g of

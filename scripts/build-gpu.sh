@@ -3,8 +3,10 @@
 # other libraries: build-gpu/carry/bin with proverd, the CLI, the CUDA engine's tests and
 # the benchmark binaries, all for sm_90, and build-gpu/carry/lib with every shared library
 # they need that is not part of the CUDA driver or the C runtime, plus carry/commit.txt
-# (the commit built, "+dirty" when the tree had changes). Carry build-gpu/carry to the
-# machine and run scripts/gpu-verify.sh there (docs/BENCHMARKS.md, "The CUDA engine").
+# (the commit built, "+dirty" when the tree had changes), packed as build-gpu/carry.tgz (the
+# binaries and libraries are over 60 MiB, about a third of it packed). Carry
+# build-gpu/carry.tgz to the machine and run scripts/gpu-verify.sh there, which unpacks it
+# (docs/BENCHMARKS.md, "The CUDA engine").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null  # a no-op when everything is installed
@@ -35,11 +37,12 @@ strip build-gpu/carry/bin/* build-gpu/carry/lib/* 2>/dev/null || true
 glibc="$(objdump -T build-gpu/carry/bin/* build-gpu/carry/lib/* 2>/dev/null |
   grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -1)"
 echo "carry needs a host glibc >= ${glibc#GLIBC_}" | tee build-gpu/carry/glibc.txt
+tar czf build-gpu/carry.tgz -C build-gpu carry
 # What travels to the device machine (the working tree and the carry) must stay under 64 MiB.
-tree_kib=$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
-carry_kib=$(du -sk build-gpu/carry | cut -f1)
+tree_kib=$( (git ls-files -z | xargs -0 du -ck 2>/dev/null || true) | tail -1 | cut -f1)
+carry_kib=$(du -sk build-gpu/carry.tgz | cut -f1)
 if (( tree_kib + carry_kib > 60 * 1024 )); then
   echo "build-gpu.sh: the tree (${tree_kib} KiB) and the carry (${carry_kib} KiB) exceed the device tool's 64 MiB" >&2
   exit 1
 fi
-du -sh build-gpu/carry
+echo "carry: build-gpu/carry.tgz, ${carry_kib} KiB ($(du -sk build-gpu/carry | cut -f1) KiB unpacked)"

@@ -8,6 +8,10 @@
 # $OUT/profile-summary.txt; summarize here with scripts/gpu-profile-summary.py.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The carry travels packed (scripts/build-gpu.sh); unpack it once.
+if [[ ! -d build-gpu/carry/bin && -f build-gpu/carry.tgz ]]; then
+  tar xzf build-gpu/carry.tgz -C build-gpu || { echo "cannot unpack build-gpu/carry.tgz" >&2; exit 1; }
+fi
 final="${OUT:-gpu-results}"
 mkdir -p "$final"
 work="$(mktemp -d /tmp/gpu-profile.XXXXXX)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine, from the repository root, with build-gpu/carry carried there
+# Runs on the GPU machine, from the repository root, with build-gpu/carry.tgz carried there
 # (scripts/build-gpu.sh). One batched run, each step under its own time limit and the whole
 # under a deadline (GPU_VERIFY_DEADLINE_S, default 420 s; steps past it are reported as not
 # run), most important first:
@@ -20,6 +20,10 @@
 # JSON; the device tool returns at most 8 files). Exit status 0 only when every step passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The carry travels packed (scripts/build-gpu.sh); unpack it once.
+if [[ ! -d build-gpu/carry/bin && -f build-gpu/carry.tgz ]]; then
+  tar xzf build-gpu/carry.tgz -C build-gpu || { echo "cannot unpack build-gpu/carry.tgz" >&2; exit 1; }
+fi
 final="${OUT:-gpu-results}"
 mkdir -p "$final"
 work="$(mktemp -d /tmp/gpu-verify.XXXXXX)"

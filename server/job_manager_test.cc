@@ -11,8 +11,7 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/cuda/device_job.h"
-#include "engine/backend/cuda/emulated_device.h"
-#include "engine/backend/cuda/fault_injection.h"
+#include "engine/backend/cuda/host_runtime.h"
 #include "engine/base/failure.h"
 #include "engine/testing/wrapped_backend.h"
 #include "gtest/gtest.h"
@@ -579,36 +578,47 @@ TEST_F(JobManagerTest, AJobThatMovesIsNotStuck) {
   EXPECT_EQ(done.attempts(), 1u);
 }
 
-// The CUDA engine's job (on the emulated device) with its 10th device call failed the way
-// a CUDA error is reported: that job reruns on the CPU and is counted, and the next job on
-// the same engine proves there.
+// The CUDA engine over the host runtime (engine/backend/cuda/host_runtime.h): its own
+// device code, with CUDA errors injected into the runtime's calls.
 class EmulatedGpuEngine final : public Engine {
  public:
-  explicit EmulatedGpuEngine(absl::Status first_job_failure)
-      : backend_(backend::cuda::MakeDeviceBackend(
-            "cuda:9",
-            [this, first_job_failure]() -> absl::StatusOr<std::unique_ptr<backend::cuda::Device>> {
-              const bool first = jobs_started_++ == 0;
-              return backend::cuda::FailNthCall(backend::cuda::MakeEmulatedDevice(), first ? 10 : 0,
-                                                first_job_failure,
-                                                std::make_shared<backend::cuda::FaultLog>());
-            },
-            /*program_threads=*/1)) {
+  EmulatedGpuEngine() : backend_(backend::cuda::MakeEmulatedCudaBackend(&runtime_)) {
     info_ = {"cuda:9", EngineKind::kCuda, "emulated", uint64_t{4} << 30, 1};
   }
   const EngineInfo& info() const override { return info_; }
-  backend::Backend& backend() override { return *backend_; }
+  backend::Backend& backend() override { return counting_; }
+  backend::cuda::HostRuntime& runtime() { return *runtime_; }
+  int jobs_started() const { return counting_.started.load(); }
 
  private:
+  struct Counting final : backend::Backend {
+    explicit Counting(backend::Backend& inner) : inner(inner) {}
+    std::string_view name() const override { return inner.name(); }
+    absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
+        const backend::JobSpec& spec) override {
+      ++started;
+      return inner.StartJob(spec);
+    }
+    uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
+      return inner.EstimatePeakBytes(spec);
+    }
+    backend::Backend& inner;
+    std::atomic<int> started{0};
+  };
   EngineInfo info_;
-  std::atomic<int> jobs_started_{0};
-  std::unique_ptr<backend::Backend> backend_;
+  std::shared_ptr<backend::cuda::HostRuntime> runtime_;
+  std::unique_ptr<backend::cuda::CudaBackend> backend_;
+  Counting counting_{*backend_};
 };
 
-TEST_F(JobManagerTest, AFailingDeviceCallRerunsItsJobOnTheCpuAndTheNextJobUsesTheGpu) {
+// A CUDA call of a job failing (not sticky): that job reruns on the CPU and is counted, and
+// the next job on the same engine proves there (no stale error fails it).
+TEST_F(JobManagerTest, AFailingCudaCallRerunsItsJobOnTheCpuAndTheNextJobUsesTheGpu) {
+  auto gpu = std::make_unique<EmulatedGpuEngine>();
+  gpu->runtime().FailCall(10, backend::cuda::rt::kInvalidValue);
+  EmulatedGpuEngine* g = gpu.get();
   std::vector<std::unique_ptr<Engine>> engines;
-  engines.push_back(std::make_unique<EmulatedGpuEngine>(WithFailureKind(
-      absl::InternalError("cuda: injected launch failure"), FailureKind::kDeviceFault)));
+  engines.push_back(std::move(gpu));
   engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
   OpenEngines(std::move(engines));
   auto first = Submit(Fib(6));
@@ -616,6 +626,8 @@ TEST_F(JobManagerTest, AFailingDeviceCallRerunsItsJobOnTheCpuAndTheNextJobUsesTh
   const v1::Job a = WaitFinal(first->job_id());
   EXPECT_EQ(a.state(), v1::SUCCEEDED) << a.error();
   EXPECT_EQ(a.engine(), "cpu") << "rerun on the CPU";
+  EXPECT_EQ(a.attempts(), 2u);
+  EXPECT_TRUE(g->runtime().injected());
   auto second = Submit(Fib(7));
   ASSERT_TRUE(second.ok()) << second.status();
   const v1::Job b = WaitFinal(second->job_id());
@@ -628,14 +640,13 @@ TEST_F(JobManagerTest, AFailingDeviceCallRerunsItsJobOnTheCpuAndTheNextJobUsesTh
   }
 }
 
-// A lost device (a sticky CUDA error) takes its engine out of service for good: the job it
-// failed reruns on the CPU, later jobs never reach it, and the engine list (GetServerInfo)
-// and the live figures (prover_engine_in_service) say so.
+// A lost device (a sticky CUDA error, an illegal address in a kernel) takes its engine out
+// of service for good: the job it failed reruns on the CPU, later jobs never reach it, and
+// the engine list (GetServerInfo) and the live figures (prover_engine_in_service) say so.
 TEST_F(JobManagerTest, ALostDeviceTakesItsEngineOutOfService) {
-  auto gpu = std::make_unique<FailingGpuEngine>(
-      WithFailureKind(absl::InternalError("cuda: an illegal memory access was encountered"),
-                      FailureKind::kDeviceLost));
-  const FailingGpuEngine* g = gpu.get();
+  auto gpu = std::make_unique<EmulatedGpuEngine>();
+  gpu->runtime().FailCall(30, backend::cuda::rt::kIllegalAddress);
+  const EmulatedGpuEngine* g = gpu.get();
   std::vector<std::unique_ptr<Engine>> engines;
   engines.push_back(std::move(gpu));
   engines.push_back(MakeCpuEngine(uint64_t{4} << 30, 1));
@@ -652,7 +663,7 @@ TEST_F(JobManagerTest, ALostDeviceTakesItsEngineOutOfService) {
   for (const Scheduler::EngineStats& e : manager_->engines()) {
     if (e.info.name == "cuda:9") {
       saw_gpu = true;
-      EXPECT_NE(e.out_of_service.find("illegal memory access"), std::string::npos)
+      EXPECT_NE(e.out_of_service.find("cudaErrorIllegalAddress"), std::string::npos)
           << e.out_of_service;
     } else {
       EXPECT_EQ(e.out_of_service, "") << e.info.name;

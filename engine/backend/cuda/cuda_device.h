@@ -1,4 +1,5 @@
-// The CUDA engine on real GPUs.
+// The CUDA engine: its device (CudaDevice) and per-GPU context over a Runtime (runtime.h),
+// which is the CUDA runtime on a GPU and the host runtime (host_runtime.h) in CI.
 //
 // Per GPU, one GpuContext shared by every job on it: a pool of CUDA streams (one per
 // running job), a stream-ordered device memory pool with a byte budget (allocations past
@@ -23,29 +24,17 @@
 #include "absl/status/statusor.h"
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/device.h"
+#include "engine/backend/cuda/runtime.h"
 #include "engine/base/failure.h"
 
 namespace prover::backend::cuda {
-
-// What a CUDA error (a cudaError_t) means for the engine: out of memory is kResources; an
-// error a kernel leaves in its context, after which every later call in this process fails
-// (an illegal address, a launch failure, an uncorrectable ECC error), kDeviceLost: the
-// service takes the GPU out of service; anything else kDeviceFault.
-FailureKind CudaErrorKind(int error);
-
-struct GpuInfo {
-  int ordinal = 0;
-  std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
-  uint64_t total_memory = 0;
-  int sm_count = 0;
-  int compute_major = 0, compute_minor = 0;
-};
 
 struct GpuDiscovery {
   std::vector<GpuInfo> gpus;
   std::string unavailable;  // why there are none, when empty
 };
-GpuDiscovery DiscoverGpus();
+// The GPUs of a runtime the engine can use (sm_90 or newer).
+GpuDiscovery DiscoverGpus(Runtime& rt);
 
 struct GpuOptions {
   uint64_t memory_budget = 0;                   // 0: 90% of the memory free when the context opens
@@ -68,7 +57,19 @@ class CudaBackend : public Backend {
  public:
   virtual const GpuInfo& gpu() const = 0;
   virtual GpuStats stats() const = 0;
+  // A device of this GPU as one job holds it (a stream of the pool until it is destroyed).
+  virtual absl::StatusOr<std::unique_ptr<Device>> NewDevice() = 0;
 };
+
+// The engine on GPU `ordinal` of `runtime`, named `name` ("cuda:ORDINAL" when empty).
+absl::StatusOr<std::unique_ptr<CudaBackend>> MakeRuntimeBackend(std::shared_ptr<Runtime> runtime,
+                                                                int ordinal,
+                                                                const GpuOptions& options,
+                                                                std::string name = "");
+
+// Over the CUDA runtime (libcudart; cuda_runtime.cc, in builds with nvcc only).
+std::shared_ptr<Runtime> CudaRuntime();
+GpuDiscovery DiscoverGpus();  // DiscoverGpus(*CudaRuntime())
 absl::StatusOr<std::unique_ptr<CudaBackend>> MakeCudaBackend(int ordinal,
                                                              const GpuOptions& options);
 

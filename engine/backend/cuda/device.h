@@ -3,13 +3,11 @@
 // size class at once, so the number of launches per proof grows with the rounds and the
 // size classes, never with the number of tables.
 //
-// Two implementations run the same per-element code (kernels/bodies.h, kernels/program.h):
-//   * CudaDevice (cuda_device.cc): device memory from a stream-ordered pool, one CUDA
-//     stream per job, kernels in kernels/*.cu. Everything stays on the GPU; only the
-//     results a round returns (roots, sums, out-of-domain values, openings) come back.
-//   * EmulatedDevice (emulated_device.cc): "device" memory is host memory and every kernel
-//     is a host loop over the same bodies. It exists so that CI, which has no GPU, proves
-//     with the CUDA engine's exact algorithm and compares the proofs with the CPU engine.
+// One implementation, CudaDevice (cuda_device.cc): device memory from a stream-ordered pool,
+// one CUDA stream per job, kernels in kernels/*.cu, every CUDA call through a Runtime
+// (runtime.h): libcudart on a GPU, the host runtime (host_runtime.h) in CI, which runs the
+// same per-element code (kernels/thread_bodies.h) on the host. Everything stays on the GPU;
+// only the results a round returns (roots, sums, out-of-domain values, openings) come back.
 //
 // Pointers are device addresses. Field values are canonical u64; an extension value is
 // three u64 either interleaved (FRI layers, DEEP targets) or as three base columns (aux and

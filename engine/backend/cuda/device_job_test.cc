@@ -5,16 +5,17 @@
 
 #include <random>
 
+#include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/dag_eval.h"
 #include "engine/backend/cuda/domain_cache.h"
-#include "engine/backend/cuda/emulated_device.h"
-#include "engine/backend/cuda/fault_injection.h"
+#include "engine/backend/cuda/host_runtime.h"
 #include "engine/backend/cuda/program_compiler.h"
 #include "engine/base/failure.h"
 #include "engine/hash/keccak.h"
 #include "engine/poly/ntt.h"
 #include "engine/testing/backend_contract.h"
+#include "engine/testing/wrapped_backend.h"
 #include "gtest/gtest.h"
 #include "kernels/bodies.h"
 
@@ -30,13 +31,48 @@ INSTANTIATE_TEST_SUITE_P(
       return info.index == 0 ? std::string("Cpu") : std::string("CudaEmulated");
     });
 
-// Every Device call of a job failed in turn, the way the CUDA device reports a CUDA error
-// (a failure kind on the status): the proof fails with that kind (never a wrong proof,
-// never a crash), the job frees every buffer it allocated, and the next job on the same
-// engine proves, byte-identical to the CPU engine.
-TEST(CudaEngineFaults, EveryFailingDeviceCallFailsOnlyItsJobAndFreesItsBuffers) {
-  using backend::cuda::FailNthCall;
-  using backend::cuda::FaultLog;
+// A backend whose jobs note the runtime's call count when their destruction begins: the
+// calls after it are the job's closing ones (its buffers and stream given back).
+class ClosingMarkBackend final : public backend::Backend {
+ public:
+  ClosingMarkBackend(backend::Backend& inner, const backend::cuda::HostRuntime& runtime)
+      : inner_(inner), runtime_(runtime) {}
+  std::string_view name() const override { return inner_.name(); }
+  absl::StatusOr<std::unique_ptr<backend::ProvingJob>> StartJob(
+      const backend::JobSpec& spec) override {
+    auto job = inner_.StartJob(spec);
+    if (!job.ok()) return job.status();
+    return std::unique_ptr<backend::ProvingJob>(new Job(*std::move(job), this));
+  }
+  uint64_t EstimatePeakBytes(const backend::JobSpec& spec) const override {
+    return inner_.EstimatePeakBytes(spec);
+  }
+  uint64_t closing_from() const { return closing_from_; }
+
+ private:
+  class Job final : public ForwardingJob {
+   public:
+    Job(std::unique_ptr<backend::ProvingJob> inner, ClosingMarkBackend* owner)
+        : ForwardingJob(std::move(inner)), owner_(owner) {}
+    ~Job() override { owner_->closing_from_ = owner_->runtime_.calls(); }
+
+   private:
+    ClosingMarkBackend* owner_;
+  };
+  backend::Backend& inner_;
+  const backend::cuda::HostRuntime& runtime_;
+  uint64_t closing_from_ = 0;
+};
+
+// Every CUDA call of a job failed in turn, by the host runtime under the CUDA engine's own
+// device (cuda_device.cc): a job whose call fails fails with that error's kind, naming it
+// (never a wrong proof, never a crash), unless the call was a release, which the engine
+// clears and goes on from; the job gives back its budget, buffers, streams and events; after
+// an error that is not sticky the next job on the same engine proves, byte-identical to the
+// CPU engine (no stale error fails it); after a sticky one every later call fails, and so
+// does the next job, as kDeviceLost.
+TEST(CudaEngineFaults, EveryFailingCudaCallFailsOnlyItsJobAndReleasesEverything) {
+  using namespace backend::cuda;
   RandomAirOptions o;
   o.seed = 7;
   o.num_tables = 2;  // a table sending into a lookup table: round 2 runs too
@@ -44,58 +80,167 @@ TEST(CudaEngineFaults, EveryFailingDeviceCallFailsOnlyItsJobAndFreesItsBuffers) 
   o.min_log_rows = 3;
   o.max_log_rows = 5;
   const air::WorkloadInstance w = RandomAir(o);
-  auto backend_failing = [](uint64_t n, absl::Status failure, std::shared_ptr<FaultLog> log) {
-    return backend::cuda::MakeDeviceBackend(
-        "cuda-faulty",
-        [=]() -> absl::StatusOr<std::unique_ptr<backend::cuda::Device>> {
-          return FailNthCall(backend::cuda::MakeEmulatedDevice(), n, failure, log);
-        },
-        /*program_threads=*/1);
-  };
   auto cpu = backend::MakeCpuBackend();
   auto want = stark::Prove(*cpu, w.air, w.trace, w.public_inputs);
   ASSERT_TRUE(want.ok()) << want.status();
   const std::vector<uint8_t> want_bytes = stark::EncodeProof(want->proof);
+  stark::ProveOptions opts;
+  opts.trace_check = stark::TraceCheck::kOff;  // the failure itself, not a checker report
 
-  auto clean_log = std::make_shared<FaultLog>();
-  auto clean = backend_failing(0, absl::OkStatus(), clean_log);
-  auto proof = stark::Prove(*clean, w.air, w.trace, w.public_inputs);
-  ASSERT_TRUE(proof.ok()) << proof.status();
-  EXPECT_EQ(stark::EncodeProof(proof->proof), want_bytes);
-  const uint64_t calls = clean_log->calls.load();
-  ASSERT_GT(calls, 20u);
-  EXPECT_EQ(clean_log->allocs.load(), clean_log->frees.load());
+  // An engine with its domains built by a first job: what it holds between jobs.
+  std::shared_ptr<HostRuntime> runtime;
+  std::unique_ptr<CudaBackend> gpu;
+  HostRuntime::Held idle;
+  auto fresh_engine = [&] {
+    gpu = MakeEmulatedCudaBackend(&runtime);
+    auto warm = stark::Prove(*gpu, w.air, w.trace, w.public_inputs, opts);
+    ASSERT_TRUE(warm.ok()) << warm.status();
+    ASSERT_EQ(stark::EncodeProof(warm->proof), want_bytes);
+    idle = runtime->held();
+  };
+  fresh_engine();
+  const uint64_t first = runtime->calls();
+  ClosingMarkBackend marked(*gpu, *runtime);
+  auto clean = stark::Prove(marked, w.air, w.trace, w.public_inputs, opts);
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  const uint64_t calls = runtime->calls() - first;
+  const uint64_t closing_from = marked.closing_from() - first;  // calls after it close the job
+  ASSERT_GT(calls, 100u);
+  ASSERT_LT(closing_from, calls);
+  const GpuStats s0 = gpu->stats();
+  EXPECT_EQ(s0.memory_in_use, s0.domain_cache_bytes) << "only the domains stay in the budget";
 
+  const RtError errors[] = {rt::kMemoryAllocation, rt::kInvalidValue, rt::kIllegalAddress};
+  uint64_t proved = 0;
   for (uint64_t n = 1; n <= calls; ++n) {
-    SCOPED_TRACE(::testing::Message() << "call " << n << " of " << calls);
-    const FailureKind kind = n % 3 == 0   ? FailureKind::kResources
-                             : n % 3 == 1 ? FailureKind::kDeviceFault
-                                          : FailureKind::kDeviceLost;
-    const absl::Status failure = WithFailureKind(
-        kind == FailureKind::kResources ? absl::ResourceExhaustedError("cuda: injected")
-                                        : absl::InternalError("cuda: injected"),
-        kind);
-    auto log = std::make_shared<FaultLog>();
-    auto faulty = backend_failing(n, failure, log);
-    stark::ProveOptions opts;
-    opts.trace_check = stark::TraceCheck::kOff;  // the failure itself, not a checker report
-    auto failed = stark::Prove(*faulty, w.air, w.trace, w.public_inputs, opts);
-    ASSERT_TRUE(log->injected.load());
-    EXPECT_EQ(log->allocs.load(), log->frees.load()) << "every buffer of the job is freed";
-    if (n == calls) {
-      // The last call is the job's closing Sync, after every result came back: the proof
-      // stands (a sticky error there fails the engine's next call instead).
-      ASSERT_TRUE(failed.ok()) << failed.status();
+    const RtError error = errors[n % 3];
+    const FailureKind kind = CudaErrorKind(error);
+    SCOPED_TRACE(::testing::Message()
+                 << "call " << n << " of " << calls << " fails with " << runtime->ErrorName(error));
+    runtime->FailCall(n, error);
+    auto failed = stark::Prove(*gpu, w.air, w.trace, w.public_inputs, opts);
+    ASSERT_TRUE(runtime->injected());
+    const std::string call = runtime->injected_call();
+    SCOPED_TRACE(call);
+    if (failed.ok()) {
+      // A failed release is cleared and the job goes on; any other call that fails without
+      // failing the proof is one of the job's closing calls, after its last result.
       EXPECT_EQ(stark::EncodeProof(failed->proof), want_bytes);
+      ++proved;
+      if (call != "cudaFreeAsync") EXPECT_GT(n, closing_from);
+    } else {
+      EXPECT_EQ(ClassifyFailure(failed.status()), kind) << failed.status();
+      EXPECT_NE(failed.status().message().find(runtime->ErrorName(error)), std::string::npos)
+          << failed.status();
+      // A sticky error is reported by whichever call meets it first; any other by its own.
+      if (kind != FailureKind::kDeviceLost) {
+        EXPECT_NE(failed.status().message().find(call), std::string::npos) << failed.status();
+      }
+    }
+    const GpuStats s = gpu->stats();
+    EXPECT_EQ(s.memory_in_use, s.domain_cache_bytes) << "the job's budget is returned";
+    EXPECT_EQ(s.streams_busy, 0);
+    if (kind == FailureKind::kDeviceLost) {
+      // Every later call fails: so does the next job, as a lost device.
+      auto next = stark::Prove(*gpu, w.air, w.trace, w.public_inputs, opts);
+      ASSERT_FALSE(next.ok());
+      EXPECT_EQ(ClassifyFailure(next.status()), FailureKind::kDeviceLost) << next.status();
+      fresh_engine();
       continue;
     }
-    ASSERT_FALSE(failed.ok()) << "a failed device call must fail the proof";
-    EXPECT_EQ(ClassifyFailure(failed.status()), kind) << failed.status();
-    EXPECT_NE(failed.status().message().find("injected"), std::string::npos) << failed.status();
+    const HostRuntime::Held held = runtime->held();
+    // A failed cudaFreeAsync keeps its allocation (the job's budget is returned regardless).
+    EXPECT_EQ(held.device_allocations, idle.device_allocations + (call == "cudaFreeAsync"));
+    EXPECT_EQ(held.streams, idle.streams);
+    EXPECT_EQ(held.events, idle.events);
+    EXPECT_EQ(held.pinned_bytes, idle.pinned_bytes);
+    auto next = stark::Prove(*gpu, w.air, w.trace, w.public_inputs, opts);
+    ASSERT_TRUE(next.ok()) << "the next job on the engine: " << next.status();
+    EXPECT_EQ(stark::EncodeProof(next->proof), want_bytes);
+    if (call == "cudaFreeAsync") idle = runtime->held();
   }
-  auto again = stark::Prove(*clean, w.air, w.trace, w.public_inputs);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(stark::EncodeProof(again->proof), want_bytes);
+  EXPECT_LT(proved, calls / 4) << "most failures fail their job";
+}
+
+// The CUDA engine's start-up with each of its CUDA calls failed in turn: it fails, naming
+// the error, and gives back every stream, event and pinned buffer it had taken.
+TEST(CudaEngineFaults, AFailedStartUpReleasesWhatItTook) {
+  using namespace backend::cuda;
+  uint64_t calls = 0;
+  {
+    auto runtime = std::make_shared<HostRuntime>();
+    auto gpu = MakeRuntimeBackend(runtime, 0, EmulatedGpuOptions());
+    ASSERT_TRUE(gpu.ok()) << gpu.status();
+    calls = runtime->calls();
+  }
+  ASSERT_GT(calls, 8u);
+  for (uint64_t n = 1; n <= calls; ++n) {
+    SCOPED_TRACE(::testing::Message() << "call " << n << " of " << calls);
+    auto runtime = std::make_shared<HostRuntime>();
+    runtime->FailCall(n, rt::kMemoryAllocation);
+    auto gpu = MakeRuntimeBackend(runtime, 0, EmulatedGpuOptions());
+    ASSERT_FALSE(gpu.ok());
+    EXPECT_EQ(gpu.status().code(), absl::StatusCode::kResourceExhausted) << gpu.status();
+    EXPECT_NE(gpu.status().message().find(runtime->injected_call()), std::string::npos)
+        << gpu.status();
+    const HostRuntime::Held held = runtime->held();
+    EXPECT_EQ(held.streams, 0u);
+    EXPECT_EQ(held.events, 0u);
+    EXPECT_EQ(held.pinned_bytes, 0u);
+    EXPECT_EQ(held.device_allocations, 0u);
+  }
+}
+
+// A trace upload larger than both staging buffers crosses them in turn (first in, first
+// out), so that one fills while the other's copy is in flight.
+TEST(CudaDevice, UploadsAlternateBetweenTheStagingBuffers) {
+  using namespace backend::cuda;
+  std::shared_ptr<HostRuntime> runtime;
+  auto gpu = MakeEmulatedCudaBackend(&runtime);  // 256 KiB buffers
+  auto device = gpu->NewDevice();
+  ASSERT_TRUE(device.ok()) << device.status();
+  const uint64_t words = 5 * (uint64_t{256} << 10) / 8 + 3;  // 5 buffers' worth and a bit
+  std::vector<uint64_t> host(words);
+  for (uint64_t i = 0; i < words; ++i) host[i] = i * 0x9e3779b97f4a7c15ull;
+  auto dst = (*device)->Alloc(words);
+  ASSERT_TRUE(dst.ok()) << dst.status();
+  ASSERT_TRUE((*device)->Upload(*dst, host.data(), words).ok());
+  std::vector<uint64_t> back(words);
+  ASSERT_TRUE((*device)->Download(back.data(), *dst, words).ok());
+  EXPECT_EQ(back, host);
+  EXPECT_EQ(runtime->copies_from_pinned(), (std::vector<uint64_t>{3, 3}));
+}
+
+// Jobs of many shapes on an engine whose budget holds only some of their domains: idle
+// domains are evicted for the jobs' memory, and the pool (which keeps what it freed, for
+// jobs and domains alike) never holds more than the budget.
+TEST(CudaDevice, ThePoolStaysWithinTheBudgetAcrossJobsAndDomains) {
+  using namespace backend::cuda;
+  auto cpu = backend::MakeCpuBackend();
+  GpuOptions options = EmulatedGpuOptions();
+  options.memory_budget = uint64_t{3} << 20;  // 3 MiB
+  std::shared_ptr<HostRuntime> runtime;
+  auto gpu = MakeEmulatedCudaBackend(&runtime, options);
+  int proved = 0;
+  for (uint32_t log_rows = 6; log_rows <= 12; ++log_rows) {
+    auto w = air::Fibonacci(log_rows);
+    ASSERT_TRUE(w.ok()) << w.status();
+    auto proof = stark::Prove(*gpu, w->air, w->trace, w->public_inputs);
+    if (!proof.ok()) {
+      // Past the budget: refused as such, nothing else.
+      EXPECT_EQ(proof.status().code(), absl::StatusCode::kResourceExhausted) << proof.status();
+      continue;
+    }
+    ++proved;
+    auto want = stark::Prove(*cpu, w->air, w->trace, w->public_inputs);
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(stark::EncodeProof(proof->proof), stark::EncodeProof(want->proof)) << log_rows;
+    EXPECT_LE(runtime->held().pool_footprint, options.memory_budget) << log_rows;
+    const GpuStats s = gpu->stats();
+    EXPECT_EQ(s.memory_in_use, s.domain_cache_bytes) << log_rows;
+    EXPECT_LE(s.memory_peak, options.memory_budget) << log_rows;
+  }
+  EXPECT_GE(proved, 4);
 }
 
 // The device domain cache over a fake device: a budget of bytes, counted builds and frees.
@@ -287,7 +432,10 @@ TEST(NttBody, PlansCoverEveryStageAndIndex) {
 
 // The emulated device's NTT (the kernels' passes) against the CPU NTT, forward and inverse.
 TEST(NttBody, MatchesTheCpuNtt) {
-  auto dev = MakeEmulatedDevice();
+  auto backend = MakeEmulatedCudaBackend();
+  auto device = backend->NewDevice();
+  ASSERT_TRUE(device.ok()) << device.status();
+  Device* dev = device->get();
   std::mt19937_64 rng(0x5eed0502);
   for (int log_n : {1, 2, 5, 11, 12, 13, 16, 19}) {
     auto domain = dev->Domain(log_n, 1, Fp::FromU64(7));

@@ -1,6 +1,5 @@
-// Host-side planning of the CUDA engine's batched launches, shared by the CUDA device
-// (cuda_device.cc) and the emulated device (emulated_device.cc), so that CI runs the same
-// grouping the GPU gets.
+// Host-side planning of the CUDA engine's batched launches (cuda_device.cc): descriptor
+// arrays, prefix counts and groupings, the same over either runtime.
 #pragma once
 
 #include <algorithm>
