@@ -68,6 +68,15 @@ absl::Status ValidateTable(const Air& air, const Table& table, size_t t, const A
   for (size_t i = 0; i < table.exprs.size(); ++i) {
     const Expr& e = table.exprs[i];
     const std::string ep = absl::StrCat(tp, ".exprs[", i, "]");
+    // The fields an operation does not use are zero (the digest encodes all five, so an
+    // AIR has one encoding; AirFromProto and the builders leave them zero).
+    const bool uses_value = e.op <= ExprOp::kChallenge;
+    const bool uses_lhs = e.op >= ExprOp::kAdd && e.op <= ExprOp::kNeg;
+    const bool uses_rhs = e.op >= ExprOp::kAdd && e.op <= ExprOp::kMul;
+    if ((!uses_value && e.value != 0) || (e.op != ExprOp::kColumn && e.row_offset != 0) ||
+        (!uses_lhs && e.lhs != 0) || (!uses_rhs && e.rhs != 0)) {
+      return Error(ep, "a field this operation does not use is not zero");
+    }
     switch (e.op) {
       case ExprOp::kConstant:
         if (e.value >= Fp::kModulus) {
@@ -320,7 +329,7 @@ std::vector<bool> NodesNeeded(const Table& table, std::span<const uint32_t> root
   return needed;
 }
 
-Digest AirDigest(const Air& air) {
+std::vector<uint8_t> AirEncoding(const Air& air) {
   Encoder enc;
   enc.Str("prover.air.v1");
   enc.Str(air.name);
@@ -356,7 +365,9 @@ Digest AirDigest(const Air& air) {
       enc.U64(in.multiplicity);
     }
   }
-  return Keccak256(enc.out);
+  return std::move(enc.out);
 }
+
+Digest AirDigest(const Air& air) { return Keccak256(AirEncoding(air)); }
 
 }  // namespace prover::air

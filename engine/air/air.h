@@ -156,8 +156,10 @@ std::vector<bool> NodeIsExtension(const Table& table);
 // True for the nodes that the roots' values depend on, the roots included.
 std::vector<bool> NodesNeeded(const Table& table, std::span<const uint32_t> roots);
 
-// The AIR's identity: Keccak-256 of its canonical binary encoding (every field, in order,
-// lengths first). Bound into every proof's transcript.
+// The AIR's canonical binary encoding (docs/PROTOCOL.md section 3: every field in order,
+// lengths first, u64 little-endian) and its identity, the Keccak-256 of that encoding,
+// bound into every proof's transcript. Names are part of it.
+std::vector<uint8_t> AirEncoding(const Air& air);
 Digest AirDigest(const Air& air);
 
 }  // namespace prover::air

@@ -47,6 +47,18 @@ TEST(AirValidate, ErrorsCarryThePath) {
     ExpectInvalid(air, "tables[0].exprs[2]: row offset 2");
   }
   {
+    Air air = FibonacciAir();  // an unused field set: the AIR would have a second encoding
+    air.tables[0].exprs[2].lhs = 1;
+    ExpectInvalid(air, "tables[0].exprs[2]: a field this operation does not use is not zero");
+  }
+  {
+    Air air = FibonacciAir();
+    Expr e = Expr::Binary(ExprOp::kAdd, 0, 1);
+    e.value = 5;
+    air.tables[0].exprs.push_back(e);
+    ExpectInvalid(air, "tables[0].exprs[13]: a field this operation does not use is not zero");
+  }
+  {
     Air air = FibonacciAir();
     air.tables[0].constraints[4].expr = 500;
     ExpectInvalid(air, "tables[0].constraints[4].expr: expression 500 out of range");
