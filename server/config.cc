@@ -77,6 +77,7 @@ const std::map<std::string, Setter>& Setters() {
       {"rate-limit", Number(&ServerConfig::rate_limit)},
       {"max-log-rows", Number(&ServerConfig::max_log_rows)},
       {"min-security-bits", Number(&ServerConfig::min_security_bits)},
+      {"min-proven-security-bits", Number(&ServerConfig::min_proven_security_bits)},
       {"retention-hours", Number(&ServerConfig::retention_hours)},
       {"drain-timeout-s", Number(&ServerConfig::drain_timeout_s)},
       {"verify-threads", Number(&ServerConfig::verify_threads)},
@@ -171,7 +172,8 @@ std::string ServerUsage() {
   --max-running-per-tenant N  (default 4)
   --rate-limit R              calls per second per tenant, bursts of 2R (default 200; 0: off)
   --max-log-rows N            largest table height accepted, log2 (default 24)
-  --min-security-bits N       security floor for proofs (default 100)
+  --min-security-bits N       conjectured security floor for proofs (default 100)
+  --min-proven-security-bits N  proven security floor for proofs (default 0: none)
   --retention-hours H         keep finished jobs and proofs this long (default 168)
   --drain-timeout-s S         on SIGTERM, wait this long for running jobs (default 30)
   --log-level debug|info|warning|error

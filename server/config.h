@@ -40,6 +40,7 @@ struct ServerConfig {
   double rate_limit = 200;  // calls per second per tenant; burst twice that
   uint32_t max_log_rows = 24;
   uint32_t min_security_bits = 100;
+  uint32_t min_proven_security_bits = 0;  // 0: no floor on the proven figure
   double retention_hours = 168;
   double drain_timeout_s = 30;
   // Resource governance (docs/OPERATIONS.md, "Resources").

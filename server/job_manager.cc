@@ -1242,8 +1242,15 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   if (!instance.ok()) return fail(v1::INVALID_INPUT, std::string(instance.status().message()));
 
   stark::ProveOptions options;
-  options.params = ParamsOf(request.options());
+  {
+    std::vector<int> log_rows;
+    for (const air::TableTrace& t : instance->trace.tables) log_rows.push_back(t.log_rows());
+    auto params = ParamsOf(request.options(), instance->air, log_rows);
+    if (!params.ok()) return fail(v1::INVALID_INPUT, std::string(params.status().message()));
+    options.params = *params;
+  }
   options.min_security_bits = options_.request_limits.min_security_bits;
+  options.min_proven_security_bits = options_.request_limits.min_proven_security_bits;
   options.stop = stop;
   const int stages = int(stark::Stage::kCount);
   options.on_stage = [&](stark::Stage stage) {

@@ -172,6 +172,7 @@ int Main(const std::vector<std::string>& args) {
   }
   manager_options.request_limits.max_log_rows = int(c.max_log_rows);
   manager_options.request_limits.min_security_bits = c.min_security_bits;
+  manager_options.request_limits.min_proven_security_bits = c.min_proven_security_bits;
   manager_options.request_limits.max_trace_bytes = c.max_upload_bytes;
   manager_options.max_queued_per_tenant = c.max_queued_per_tenant;
   manager_options.max_running_per_tenant = c.max_running_per_tenant;

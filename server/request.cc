@@ -4,6 +4,7 @@
 #include "engine/air/air_proto.h"
 #include "engine/air/checker.h"
 #include "engine/air/workloads/builtin.h"
+#include "engine/protocol/security.h"
 #include "engine/protocol/shape.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -47,7 +48,20 @@ std::string Excerpt(std::string_view s, size_t max) {
   return absl::StrCat(std::string(s.substr(0, max)), "... (", s.size(), " bytes)");
 }
 
-stark::ProofParams ParamsOf(const v1::ProofOptions& o) {
+absl::StatusOr<stark::ProofParams> ParamsOf(const v1::ProofOptions& o, const air::Air& air,
+                                            std::span<const int> log_rows) {
+  if (!o.security().empty()) {
+    if (o.log_blowup() != 0 || o.num_queries() != 0 || o.has_grinding_bits() ||
+        o.log_fri_arity() != 0 || o.has_log_final_size()) {
+      return absl::InvalidArgumentError(
+          "options.security: a preset chooses every parameter; leave the others unset");
+    }
+    auto preset = stark::ParseSecurityPreset(o.security());
+    if (!preset.ok()) return Prefix("options.", preset.status());
+    auto chosen = stark::ChoosePresetParams(*preset, air, log_rows);
+    if (!chosen.ok()) return Prefix("options.", chosen.status());
+    return chosen->params;
+  }
   stark::ProofParams p;
   if (o.log_blowup() != 0) p.log_blowup = o.log_blowup();
   if (o.num_queries() != 0) p.num_queries = o.num_queries();
@@ -184,9 +198,11 @@ absl::StatusOr<PreparedJob> PrepareJob(const v1::SubmitProofRequest& request,
     for (const auto& t : decoded->tables) job.log_rows.push_back(t.log_rows());
   }
 
-  job.params = ParamsOf(request.options());
-  if (auto s = stark::CheckParams(job.params, job.log_rows, air->max_constraint_degree,
-                                  limits.min_security_bits);
+  auto params = ParamsOf(request.options(), *air, job.log_rows);
+  if (!params.ok()) return params.status();
+  job.params = *params;
+  if (auto s = stark::CheckSecurity(job.params, *air, job.log_rows,
+                                    {limits.min_security_bits, limits.min_proven_security_bits});
       !s.ok()) {
     return Prefix("options: ", s);
   }

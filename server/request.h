@@ -30,7 +30,9 @@ struct RequestLimits {
   // The largest proof a statement may produce (stark::ProofBytesBound), so that GetProof
   // and VerifyProof can always serve it back. 0: no limit.
   uint64_t max_proof_bytes = 0;
+  // Floors of the two security figures (docs/PROTOCOL.md section 2).
   uint32_t min_security_bits = stark::kDefaultMinSecurityBits;
+  uint32_t min_proven_security_bits = 0;
   uint64_t max_trace_bytes = uint64_t{1} << 30;
   uint64_t max_deadline_ms = uint64_t{7} * 24 * 3600 * 1000;
 };
@@ -68,8 +70,11 @@ std::string ContentHash(const v1::SubmitProofRequest& request_without_trace,
 // cut: an error never echoes an unbounded input.
 std::string Excerpt(std::string_view s, size_t max = 64);
 
-// The proof parameters of a request's options (zero fields mean the defaults).
-stark::ProofParams ParamsOf(const v1::ProofOptions& options);
+// The proof parameters of a request's options for a statement's AIR and heights: zero
+// fields mean the defaults; `security` names a preset, which chooses them all (and
+// combines with no field). INVALID_ARGUMENT naming the field.
+absl::StatusOr<stark::ProofParams> ParamsOf(const v1::ProofOptions& options, const air::Air& air,
+                                            std::span<const int> log_rows);
 
 // The AIR a statement is about (builtin AIRs are the workloads' own).
 absl::StatusOr<air::Air> AirOf(const v1::SubmitProofRequest& request,

@@ -81,6 +81,38 @@ TEST(PrepareJob, ErrorsStartWithTheFieldPath) {
   auto weak = Fib(4);
   weak.mutable_options()->set_num_queries(5);
   EXPECT_EQ(ErrorOf(weak).rfind("options:", 0), 0u) << ErrorOf(weak);
+  auto unknown_preset = Fib(4);
+  unknown_preset.mutable_options()->set_security("proven-256");
+  EXPECT_EQ(ErrorOf(unknown_preset).rfind("options.security: unknown preset", 0), 0u)
+      << ErrorOf(unknown_preset);
+  auto mixed = Fib(4);
+  mixed.mutable_options()->set_security("proven-100");
+  mixed.mutable_options()->set_num_queries(60);
+  EXPECT_EQ(ErrorOf(mixed).rfind("options.security: a preset chooses every parameter", 0), 0u)
+      << ErrorOf(mixed);
+  auto out_of_reach = Fib(22);
+  out_of_reach.mutable_options()->set_security("proven-128");
+  RequestLimits big;
+  big.max_log_rows = 22;
+  auto refused = PrepareJob(out_of_reach, "", big);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(std::string(refused.status().message()).rfind("options.security: ", 0), 0u)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("out of reach"), std::string::npos);
+  // A preset resolves to the parameters it names; a proven floor refuses the defaults.
+  auto preset = Fib(8);
+  preset.mutable_options()->set_security("proven-100");
+  auto prepared = PrepareJob(preset, "", RequestLimits());
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_EQ(prepared->params.log_blowup, 4u);
+  EXPECT_GT(prepared->params.num_queries, 28u);
+  RequestLimits proven_floor;
+  proven_floor.min_proven_security_bits = 100;
+  auto defaults = PrepareJob(Fib(8), "", proven_floor);
+  ASSERT_FALSE(defaults.ok());
+  EXPECT_NE(defaults.status().message().find("proven security"), std::string::npos)
+      << defaults.status();
+  EXPECT_TRUE(PrepareJob(preset, "", proven_floor).ok());
 
   auto [user, trace] = UserFib(6);
   EXPECT_TRUE(PrepareJob(user, trace, RequestLimits()).ok());

@@ -876,12 +876,14 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
   } else {
     return absl::InvalidArgumentError("statement: one of builtin or user is required");
   }
-  const uint32_t floor =
-      req.min_security_bits() != 0 ? req.min_security_bits() : limits.min_security_bits;
   v1::VerifyProofResponse out;
   const auto& p = req.proof();
   stark::VerifyOptions vo;
-  vo.min_security_bits = floor;
+  vo.min_security_bits =
+      req.min_security_bits() != 0 ? req.min_security_bits() : limits.min_security_bits;
+  vo.min_proven_security_bits = req.min_proven_security_bits() != 0
+                                    ? req.min_proven_security_bits()
+                                    : limits.min_proven_security_bits;
   const absl::Status s = stark::VerifyEncoded(
       air, publics, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()),
       vo);
@@ -889,7 +891,10 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
   if (!s.ok()) out.set_reason(std::string(s.message()));
   auto decoded = stark::DecodeProof(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()));
-  if (decoded.ok()) out.set_security_bits(decoded->security_bits);
+  if (decoded.ok()) {
+    out.set_security_bits(decoded->security_bits);
+    out.set_proven_security_bits(decoded->proven_security_bits);
+  }
   return out;
 }
 
@@ -1017,6 +1022,7 @@ grpc::ServerUnaryReactor* ProverService::GetServerInfo(grpc::CallbackServerConte
     l->set_max_running_per_tenant(mo.max_running_per_tenant);
     l->set_rate_limit_per_second(shared_->options.rate_limit_per_second);
     l->set_min_security_bits(mo.request_limits.min_security_bits);
+    l->set_min_proven_security_bits(mo.request_limits.min_proven_security_bits);
     l->set_max_log_rows(uint32_t(mo.request_limits.max_log_rows));
     l->set_max_proof_bytes(mo.request_limits.max_proof_bytes);
     l->set_max_stored_bytes_per_tenant(mo.max_stored_bytes_per_tenant);

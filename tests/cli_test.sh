@@ -36,7 +36,7 @@ contains out "accepted" "verify prints accepted"
 expect 1 "verify against another height" -- "$P" verify --workload fibonacci --log-rows 11 "$WORK/fib.proof"
 contains err "proof rejected" "rejection reason"
 expect 0 "verify --json" -- "$P" verify --workload fibonacci --log-rows 12 --json "$WORK/fib.proof"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["accepted"] is True and d["security_bits"] == 100 and d["reason"] == ""' "$WORK/out" \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["accepted"] is True and d["security_bits"] == 100 and d["proven_security_bits"] == 57 and d["reason"] == ""' "$WORK/out" \
   || { echo "FAIL: verify --json schema"; fails=$((fails + 1)); }
 expect 1 "verify --json rejected" -- "$P" verify --workload fibonacci --log-rows 11 --json "$WORK/fib.proof"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["accepted"] is False and d["reason"]' "$WORK/out" \
@@ -47,6 +47,7 @@ printf '\x01' | dd of="$WORK/bad.proof" bs=1 seek=200 conv=notrunc status=none
 expect 1 "verify a corrupted proof" -- "$P" verify --workload fibonacci --log-rows 12 "$WORK/bad.proof"
 expect 0 "inspect" -- "$P" inspect "$WORK/fib.proof"
 contains out '"security_bits": 100' "inspect shows security bits"
+contains out '"proven_security_bits": 57' "inspect shows proven security bits"
 contains out '"fri_paths"' "inspect shows section sizes"
 head -c 100 "$WORK/fib.proof" >"$WORK/cut.proof"
 expect 3 "inspect a truncated proof" -- "$P" inspect "$WORK/cut.proof"
@@ -56,6 +57,16 @@ expect 2 "unknown flag" -- "$P" prove --workload fibonacci --log-rows 4 --out "$
 expect 2 "unknown workload" -- "$P" prove --workload nope --out "$WORK/x"
 expect 2 "security floor" -- "$P" prove --workload fibonacci --log-rows 4 --queries 4 --out "$WORK/x"
 contains err "below the minimum" "floor message"
+expect 2 "proven floor" -- "$P" prove --workload fibonacci --log-rows 4 --min-proven-security 80 --out "$WORK/x"
+contains err "bits is below the minimum 80" "proven floor message"
+expect 2 "unknown preset" -- "$P" prove --workload fibonacci --log-rows 4 --security proven-256 --out "$WORK/x"
+contains err "unknown preset" "preset message"
+expect 2 "preset with explicit parameters" -- "$P" prove --workload fibonacci --log-rows 4 --security proven-100 --queries 50 --out "$WORK/x"
+expect 0 "prove with the proven-100 preset" -- "$P" prove --workload fibonacci --log-rows 8 --security proven-100 --out "$WORK/proven.proof"
+contains err "of proven security" "prove reports both figures"
+expect 0 "verify it with a proven floor" -- "$P" verify --workload fibonacci --log-rows 8 --min-proven-security 100 "$WORK/proven.proof"
+expect 1 "the default proof under a proven floor" -- "$P" verify --workload fibonacci --log-rows 12 --min-proven-security 100 "$WORK/fib.proof"
+contains err "proven security 57 bits is below the minimum 100" "verifier proven floor message"
 [[ -e "$WORK/x" || -e "$WORK/x.tmp" ]] && { echo "FAIL: partial output file left"; fails=$((fails + 1)); }
 expect 2 "unknown command" -- "$P" frobnicate
 expect 0 "prove with every option" -- "$P" prove --workload fibonacci --log-rows 10 --blowup 4 --queries 40 --grinding 20 --arity 16 --final-size 16 --threads 1 --out "$WORK/fib2.proof"

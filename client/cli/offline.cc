@@ -18,6 +18,7 @@
 #include "engine/air/workloads/builtin.h"
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
+#include "engine/protocol/security.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "tbb/global_control.h"
@@ -127,7 +128,8 @@ std::vector<std::string> With(std::vector<std::string> a, const std::vector<std:
 int RunProve(const std::vector<std::string>& args) {
   auto f =
       Flags::Parse(args, With(kWorkloadFlags, {"out", "blowup", "queries", "grinding", "arity",
-                                               "final-size", "min-security", "threads", "engine"}));
+                                               "final-size", "min-security", "min-proven-security",
+                                               "security", "threads", "engine"}));
   if (!f.ok()) return Usage(f.status());
   if (!f->Has("out")) return Usage(absl::InvalidArgumentError("prove needs --out FILE"));
   if (!f->positional().empty()) {
@@ -138,22 +140,45 @@ int RunProve(const std::vector<std::string>& args) {
   if (!params.ok()) return Usage(params.status());
   auto min_bits = f->GetU64("min-security", stark::kDefaultMinSecurityBits);
   if (!min_bits.ok()) return Usage(min_bits.status());
+  auto min_proven = f->GetU64("min-proven-security", 0);
+  if (!min_proven.ok()) return Usage(min_proven.status());
+  std::optional<stark::SecurityPreset> preset;
+  if (f->Has("security")) {
+    for (const char* flag : {"blowup", "queries", "grinding", "arity", "final-size"}) {
+      if (f->Has(flag)) {
+        return Usage(absl::InvalidArgumentError(
+            absl::StrCat("--security chooses the parameters; it does not combine with --", flag)));
+      }
+    }
+    auto p = stark::ParseSecurityPreset(f->Get("security"));
+    if (!p.ok()) return Usage(p.status());
+    preset = *p;
+  }
   auto limit = ThreadLimit(*f);
   auto w = LoadInputs(*f, /*need_trace=*/true);
   if (!w.ok()) return Usage(w.status());
+  stark::SecurityFloors floors{uint32_t(*min_bits), uint32_t(*min_proven)};
   {
     // The parameters are flags: a usage error (the statement's own problems are inputs).
     std::vector<int> log_rows;
     for (const auto& t : w->trace.tables) log_rows.push_back(t.log_rows());
-    if (auto s = stark::CheckParams(*params, log_rows, w->air.max_constraint_degree,
-                                    uint32_t(*min_bits));
-        !s.ok() && log_rows.size() == w->air.tables.size()) {
-      return Usage(s);
+    if (log_rows.size() == w->air.tables.size()) {
+      if (preset.has_value()) {
+        auto chosen = stark::ChoosePresetParams(*preset, w->air, log_rows);
+        if (!chosen.ok()) return Usage(chosen.status());
+        *params = chosen->params;
+        floors.conjectured = std::max(floors.conjectured, chosen->floors.conjectured);
+        floors.proven = std::max(floors.proven, chosen->floors.proven);
+      }
+      if (auto s = stark::CheckSecurity(*params, w->air, log_rows, floors); !s.ok()) {
+        return Usage(s);
+      }
     }
   }
   stark::ProveOptions options;
   options.params = *params;
-  options.min_security_bits = uint32_t(*min_bits);
+  options.min_security_bits = floors.conjectured;
+  options.min_proven_security_bits = floors.proven;
   const auto start = std::chrono::steady_clock::now();
   auto since = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -192,8 +217,11 @@ int RunProve(const std::vector<std::string>& args) {
   if (auto s = WriteFileAtomically(f->Get("out"), bytes.data(), bytes.size()); !s.ok()) {
     return Usage(s);
   }
-  std::fprintf(stderr, "prover: %7.3f s  done: %zu bytes, %u bits of conjectured security -> %s\n",
-               since(), bytes.size(), result->proof.security_bits, f->Get("out").c_str());
+  std::fprintf(stderr,
+               "prover: %7.3f s  done: %zu bytes, %u bits of conjectured and %u of proven "
+               "security -> %s\n",
+               since(), bytes.size(), result->proof.security_bits,
+               result->proof.proven_security_bits, f->Get("out").c_str());
   return 0;
 }
 
@@ -203,13 +231,16 @@ int RunVerify(const std::vector<std::string>& raw_args) {
     args.push_back(s);
     if (s == "--json") args.push_back("true");  // a switch: give the parser its value
   }
-  auto f = Flags::Parse(args, With(kWorkloadFlags, {"min-security", "threads", "json"}));
+  auto f = Flags::Parse(
+      args, With(kWorkloadFlags, {"min-security", "min-proven-security", "threads", "json"}));
   if (!f.ok()) return Usage(f.status());
   if (f->positional().size() != 1) {
     return Usage(absl::InvalidArgumentError("verify needs exactly one PROOF file"));
   }
   auto min_bits = f->GetU64("min-security", stark::kDefaultMinSecurityBits);
   if (!min_bits.ok()) return Usage(min_bits.status());
+  auto min_proven = f->GetU64("min-proven-security", 0);
+  if (!min_proven.ok()) return Usage(min_proven.status());
   auto limit = ThreadLimit(*f);
   auto w = LoadInputs(*f, /*need_trace=*/false);
   if (!w.ok()) return Usage(w.status());
@@ -217,6 +248,7 @@ int RunVerify(const std::vector<std::string>& raw_args) {
   if (!bytes.ok()) return Usage(bytes.status());  // an input error: exit 3
   stark::VerifyOptions options;
   options.min_security_bits = uint32_t(*min_bits);
+  options.min_proven_security_bits = uint32_t(*min_proven);
   const auto start = std::chrono::steady_clock::now();
   const absl::Status s = stark::VerifyEncoded(
       w->air, w->public_inputs,
@@ -224,12 +256,16 @@ int RunVerify(const std::vector<std::string>& raw_args) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (f->Has("json")) {
-    // The fields of VerifyProofResponse (accepted, reason, security_bits), and the time.
+    // The fields of VerifyProofResponse (accepted, reason, security_bits,
+    // proven_security_bits), and the time.
     auto decoded = stark::DecodeProof(
         std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
-    std::printf("{\"accepted\": %s, \"reason\": %s, \"security_bits\": %u, \"verify_ms\": %.3f}\n",
-                s.ok() ? "true" : "false", JsonString(std::string(s.message())).c_str(),
-                decoded.ok() ? decoded->security_bits : 0u, ms);
+    std::printf(
+        "{\"accepted\": %s, \"reason\": %s, \"security_bits\": %u, \"proven_security_bits\": "
+        "%u, \"verify_ms\": %.3f}\n",
+        s.ok() ? "true" : "false", JsonString(std::string(s.message())).c_str(),
+        decoded.ok() ? decoded->security_bits : 0u,
+        decoded.ok() ? decoded->proven_security_bits : 0u, ms);
     return s.ok() ? kYes : kNo;
   }
   if (!s.ok()) {
@@ -288,15 +324,16 @@ int RunInspect(const std::vector<std::string>& args) {
   std::printf(
       "{\n  \"version\": %u,\n  \"params\": {\"blowup\": %u, \"queries\": %u, \"grinding_bits\": "
       "%u, "
-      "\"fri_arity\": %u, \"final_size\": %u},\n  \"security_bits\": %u,\n  \"tables\": [%s],\n"
+      "\"fri_arity\": %u, \"final_size\": %u},\n  \"security_bits\": %u,\n"
+      "  \"proven_security_bits\": %u,\n  \"tables\": [%s],\n"
       "  \"fri_layers\": %zu,\n  \"final_poly_coefficients\": %zu,\n  \"pow_nonce\": %llu,\n"
       "  \"bytes\": {\"total\": %zu, \"commitments\": %zu, \"ood\": %zu, \"trace_openings\": %zu, "
       "\"trace_paths\": %zu, \"fri_openings\": %zu, \"fri_paths\": %zu, \"final_poly\": %zu}\n}\n",
       p.version, 1u << p.params.log_blowup, p.params.num_queries, p.params.grinding_bits,
-      1u << p.params.log_fri_arity, 1u << p.params.log_final_size, p.security_bits, tables.c_str(),
-      p.fri_layers.size(), p.final_poly.size(), static_cast<unsigned long long>(p.pow_nonce),
-      sz.total, sz.commitments, sz.ood, sz.trace_openings, sz.trace_paths, sz.fri_openings,
-      sz.fri_paths, sz.final_poly);
+      1u << p.params.log_fri_arity, 1u << p.params.log_final_size, p.security_bits,
+      p.proven_security_bits, tables.c_str(), p.fri_layers.size(), p.final_poly.size(),
+      static_cast<unsigned long long>(p.pow_nonce), sz.total, sz.commitments, sz.ood,
+      sz.trace_openings, sz.trace_paths, sz.fri_openings, sz.fri_paths, sz.final_poly);
   return 0;
 }
 

@@ -108,6 +108,10 @@ absl::StatusOr<v1::SubmitProofRequest> BuildRequest(const Flags& f) {
   } else {
     return absl::InvalidArgumentError("give --workload or --air");
   }
+  if (f.Has("security")) {
+    // The server chooses the parameters of the preset for the statement's heights.
+    r.mutable_options()->set_security(f.Get("security"));
+  }
   if (f.Has("blowup") || f.Has("queries") || f.Has("grinding") || f.Has("arity") ||
       f.Has("final-size")) {
     auto p = ParseParams(f);
@@ -161,10 +165,10 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
               const std::vector<std::string>& args) {
   std::vector<std::string> known;
   if (command == "submit") {
-    known = {"workload", "log-rows",      "scale",      "seed",     "air",
-             "trace",    "public-inputs", "blowup",     "queries",  "grinding",
-             "arity",    "final-size",    "request-id", "priority", "deadline-ms",
-             "wait",     "out",           "timeout-s",  "json"};
+    known = {"workload",    "log-rows",      "scale",    "seed",       "air",
+             "trace",       "public-inputs", "blowup",   "queries",    "grinding",
+             "arity",       "final-size",    "security", "request-id", "priority",
+             "deadline-ms", "wait",          "out",      "timeout-s",  "json"};
   } else if (command == "wait") {
     known = {"timeout-s", "out", "json"};
   } else if (command == "cancel" || command == "watch") {

@@ -42,19 +42,6 @@ absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_d
   return absl::OkStatus();
 }
 
-absl::Status CheckParams(const ProofParams& params, std::span<const int> table_log_rows,
-                         uint32_t max_constraint_degree, uint32_t min_security_bits) {
-  if (auto s = ValidateParams(params, max_constraint_degree); !s.ok()) return s;
-  const uint32_t bits = SecurityBits(params, table_log_rows, max_constraint_degree);
-  if (bits < min_security_bits) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("params: conjectured security ", bits, " bits is below the minimum ",
-                     min_security_bits, " (num_queries * log_blowup + grinding_bits = ",
-                     params.num_queries * params.log_blowup + params.grinding_bits, ")"));
-  }
-  return absl::OkStatus();
-}
-
 FriSchedule MakeFriSchedule(const ProofParams& params, std::span<const int> table_log_lde) {
   std::vector<int> sizes(table_log_lde.begin(), table_log_lde.end());
   std::sort(sizes.begin(), sizes.end());

@@ -32,12 +32,9 @@ inline constexpr uint32_t kDefaultMinSecurityBits = 100;
 uint32_t SecurityBits(const ProofParams& params, std::span<const int> table_log_rows,
                       uint32_t max_constraint_degree);
 
-// Ranges of section 2 (without the security floor). INVALID_ARGUMENT naming the parameter.
+// Ranges of section 2 (without the security floors: security.h, CheckSecurity).
+// INVALID_ARGUMENT naming the parameter.
 absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_degree);
-
-// Ranges, then the security floor for these heights.
-absl::Status CheckParams(const ProofParams& params, std::span<const int> table_log_rows,
-                         uint32_t max_constraint_degree, uint32_t min_security_bits);
 
 // The FRI layers of one job: layer i has 2^log_size[i] values and folds by 2^log_arity[i]
 // into layer i + 1; the last entry of log_size is the final layer (no arity), of

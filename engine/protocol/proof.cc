@@ -108,6 +108,7 @@ pb::Proof ToMessage(const Proof& p) {
   params->set_log_fri_arity(p.params.log_fri_arity);
   params->set_log_final_size(p.params.log_final_size);
   m.set_security_bits(p.security_bits);
+  m.set_proven_security_bits(p.proven_security_bits);
   for (const TableProof& t : p.tables) {
     pb::TableProof* out = m.add_tables();
     out->set_log_rows(t.log_rows);
@@ -157,7 +158,10 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
   }
   if (m.version() != kProofVersion) {
     return Bad("proof.version",
-               absl::StrCat(m.version(), "; this verifier reads version ", kProofVersion));
+               absl::StrCat(m.version(), "; this verifier reads version ", kProofVersion,
+                            m.version() < kProofVersion
+                                ? " (a proof of an earlier version must be proved again)"
+                                : ""));
   }
   Proof p;
   p.version = m.version();
@@ -168,6 +172,7 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
   p.params.log_fri_arity = m.params().log_fri_arity();
   p.params.log_final_size = m.params().log_final_size();
   p.security_bits = m.security_bits();
+  p.proven_security_bits = m.proven_security_bits();
   for (int i = 0; i < m.tables_size(); ++i) {
     const pb::TableProof& in = m.tables(i);
     const std::string path = absl::StrCat("proof.tables[", i, "]");

@@ -18,7 +18,7 @@
 
 namespace prover::stark {
 
-inline constexpr uint32_t kProofVersion = 1;
+inline constexpr uint32_t kProofVersion = 2;
 // Decoding refuses larger inputs before parsing.
 inline constexpr size_t kMaxProofBytes = size_t{64} << 20;
 
@@ -54,7 +54,8 @@ struct FriLayerProof {
 struct Proof {
   uint32_t version = kProofVersion;
   ProofParams params;
-  uint32_t security_bits = 0;
+  uint32_t security_bits = 0;         // conjectured (section 2)
+  uint32_t proven_security_bits = 0;  // proven, list-decoding regime (section 2)
   std::vector<TableProof> tables;
   std::vector<FriLayerProof> fri_layers;
   std::vector<Fp3> final_poly;

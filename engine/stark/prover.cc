@@ -8,6 +8,7 @@
 #include "engine/poly/ntt.h"
 #include "engine/protocol/logup.h"
 #include "engine/protocol/protocol.h"
+#include "engine/protocol/security.h"
 
 namespace prover::stark {
 namespace {
@@ -119,7 +120,11 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   }
   const ProofParams& params = options.params;
   const uint32_t D = air.max_constraint_degree;
-  if (auto s = CheckParams(params, log_rows, D, options.min_security_bits); !s.ok()) return s;
+  if (auto s = CheckSecurity(params, air, log_rows,
+                             {options.min_security_bits, options.min_proven_security_bits});
+      !s.ok()) {
+    return s;
+  }
 
   ProveResult result;
   StageClock clock(options, result.timings);
@@ -156,6 +161,7 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   Proof& proof = result.proof;
   proof.params = params;
   proof.security_bits = SecurityBits(params, log_rows, D);
+  proof.proven_security_bits = ProvenSecurityOf(params, air, log_rows).bits;
   proof.tables.resize(log_rows.size());
   for (size_t t = 0; t < log_rows.size(); ++t) proof.tables[t].log_rows = log_rows[t];
 

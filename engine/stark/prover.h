@@ -55,7 +55,10 @@ enum class TraceCheck {
 
 struct ProveOptions {
   ProofParams params;
+  // Floors of the two security figures (docs/PROTOCOL.md section 2); the proven one is off
+  // unless set.
   uint32_t min_security_bits = kDefaultMinSecurityBits;
+  uint32_t min_proven_security_bits = 0;
   // When the row-by-row checker (air::CheckTrace) runs. Whatever the mode, a trace that
   // breaks a constraint or a bus never yields a proof.
   TraceCheck trace_check = TraceCheck::kOnFailure;

@@ -192,7 +192,7 @@ TEST(Prover, GoldenFibonacci1024) {
   ASSERT_TRUE(result.ok()) << result.status();
   const std::vector<uint8_t> bytes = EncodeProof(result->proof);
   EXPECT_EQ(DigestToHex(Keccak256(bytes)),
-            "e32a63bcddf7581a88a7f4c38b722a7d8ce0bc784513702d5dda7697949ae1dd")
+            "0eee4f3a8c241677633f9ad357abc19029c9ab967cb4f2e4db34d287444275f9")
       << "proof of " << bytes.size() << " bytes";
 }
 

@@ -80,6 +80,7 @@ TEST(Soundness, EveryChangedPartIsRejected) {
   edits.push_back({"params.log_fri_arity", [](Proof& p) { p.params.log_fri_arity += 1; }});
   edits.push_back({"params.log_final_size", [](Proof& p) { p.params.log_final_size += 1; }});
   edits.push_back({"security_bits", [](Proof& p) { p.security_bits += 1; }});
+  edits.push_back({"proven_security_bits", [](Proof& p) { p.proven_security_bits += 1; }});
   edits.push_back({"pow_nonce", [](Proof& p) { p.pow_nonce += 1; }});
   for (size_t t = 0; t < f.proof.tables.size(); ++t) {
     const TableProof& tp = f.proof.tables[t];
@@ -232,14 +233,20 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
   EXPECT_FALSE(DecodeProof(repeated).ok());
   v1::Proof m;
   ASSERT_TRUE(m.ParseFromArray(f.bytes.data(), int(f.bytes.size())));
-  m.set_version(2);
-  std::string b;
-  ASSERT_TRUE(m.SerializeToString(&b));
-  EXPECT_THAT(
-      std::string(DecodeProof(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()))
-                      .status()
-                      .message()),
-      HasSubstr("proof.version"));
+  // A proof of the previous version (before the proven figure) is refused with what to
+  // do; a later one as unknown.
+  for (uint32_t version : {1u, 3u}) {
+    m.set_version(version);
+    std::string b;
+    ASSERT_TRUE(m.SerializeToString(&b));
+    const std::string why(
+        DecodeProof(std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()))
+            .status()
+            .message());
+    EXPECT_THAT(why, HasSubstr(absl::StrCat("proof.version: ", version,
+                                            "; this verifier reads version 2")));
+    EXPECT_EQ(why.find("proved again") != std::string::npos, version == 1) << why;
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "engine/protocol/formulas.h"
 #include "engine/protocol/logup.h"
 #include "engine/protocol/protocol.h"
+#include "engine/protocol/security.h"
 #include "engine/protocol/shape.h"
 
 namespace prover::stark {
@@ -168,7 +169,7 @@ class Verification {
     return absl::OkStatus();
   }
 
-  // 2. The stated security equals the figure of section 2 and reaches the floor.
+  // 2. The stated security figures equal those of section 2 and reach their floors.
   absl::Status CheckSecurity() const {
     const uint32_t bits = SecurityBits(params(), log_rows_, D());
     if (proof_.security_bits != bits) {
@@ -178,6 +179,15 @@ class Verification {
     if (bits < options_.min_security_bits) {
       return Reject(absl::StrCat("conjectured security ", bits, " bits is below the minimum ",
                                  options_.min_security_bits));
+    }
+    const uint32_t proven = ProvenSecurityOf(params(), air_, log_rows_).bits;
+    if (proof_.proven_security_bits != proven) {
+      return Reject(absl::StrCat("proof.proven_security_bits: states ", proof_.proven_security_bits,
+                                 "; the parameters give ", proven));
+    }
+    if (proven < options_.min_proven_security_bits) {
+      return Reject(absl::StrCat("proven security ", proven, " bits is below the minimum ",
+                                 options_.min_proven_security_bits));
     }
     return absl::OkStatus();
   }

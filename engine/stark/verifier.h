@@ -14,7 +14,9 @@
 namespace prover::stark {
 
 struct VerifyOptions {
+  // Floors of the proof's two security figures (docs/PROTOCOL.md section 2).
   uint32_t min_security_bits = kDefaultMinSecurityBits;
+  uint32_t min_proven_security_bits = 0;
   air::AirLimits limits;
 };
 
