@@ -6,6 +6,11 @@
 // (prove_over_main_commit), proof bytes, conjectured security bits, the backend's peak
 // buffer bytes and the process's peak resident memory during the benchmark (peak_rss).
 // verify/<workload>/<size>: verification of an encoded proof (decoding included).
+// params/<setting>/<workload>/<size>: the trade-offs of the proof parameters (docs/PROTOCOL.md
+// section 2): per setting, one proof after a warm-up, then 20 verifications; counters: the
+// proof's bytes and their parts (proof.h, ProofSizeBreakdown), prove_s, verify_ms (the median
+// verification), and both security figures. Registered only with PROVER_BENCH_PARAMS=1:
+// they take minutes.
 //
 // Flags: --threads=N (oneTBB parallelism, default all cores), --engine=cpu|cuda|cuda:N, plus
 // Google Benchmark's (--benchmark_filter, --benchmark_out=FILE --benchmark_out_format=json).
@@ -14,6 +19,8 @@
 // adds them on the CPU).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -27,6 +34,7 @@
 #include "engine/backend/select_backend.h"
 #include "engine/base/scratch_pool.h"
 #include "engine/stark/prover.h"
+#include "engine/protocol/security.h"
 #include "engine/stark/verifier.h"
 
 namespace prover {
@@ -147,6 +155,106 @@ void BM_Verify(benchmark::State& state, std::string name, int size) {
   state.counters["proof_bytes"] = double(bytes.size());
 }
 
+// One parameter setting: fixed parameters, or a --security preset resolved for the workload.
+struct Setting {
+  std::string name;
+  stark::ProofParams params;
+  const char* preset = nullptr;
+};
+
+void BM_Params(benchmark::State& state, Setting setting, std::string name, int size) {
+  const air::WorkloadInstance& w = Workload(name, size);
+  std::vector<int> log_rows;
+  for (const auto& t : w.trace.tables) log_rows.push_back(t.log_rows());
+  stark::ProveOptions options;
+  options.params = setting.params;
+  options.min_security_bits = 0;
+  if (setting.preset != nullptr) {
+    auto preset = stark::ParseSecurityPreset(setting.preset);
+    auto chosen = preset.ok() ? stark::ChoosePresetParams(*preset, w.air, log_rows)
+                              : absl::StatusOr<stark::PresetParams>(preset.status());
+    if (!chosen.ok()) {
+      state.SkipWithError(std::string(chosen.status().message()).c_str());
+      return;
+    }
+    options.params = chosen->params;
+  }
+  auto backend = MakeBackend();
+  if (auto warm = stark::Prove(*backend, w.air, w.trace, w.public_inputs, options); !warm.ok()) {
+    state.SkipWithError(std::string(warm.status().message()).c_str());
+    return;
+  }
+  stark::ProveResult last;
+  for (auto _ : state) {
+    auto r = stark::Prove(*backend, w.air, w.trace, w.public_inputs, options);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    last = *std::move(r);
+  }
+  double prove_s = 0;
+  for (const stark::StageTiming& t : last.timings) prove_s += t.seconds;
+  const std::vector<uint8_t> bytes = stark::EncodeProof(last.proof);
+  stark::VerifyOptions vo;
+  vo.min_security_bits = 0;
+  std::vector<double> ms;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const absl::Status s = stark::VerifyEncoded(w.air, w.public_inputs, bytes, vo);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  const stark::ProofSizeBreakdown sz = stark::MeasureProof(last.proof);
+  const stark::ProofParams& p = last.proof.params;
+  state.counters["blowup"] = double(1u << p.log_blowup);
+  state.counters["queries"] = p.num_queries;
+  state.counters["grinding_bits"] = p.grinding_bits;
+  state.counters["fri_arity"] = double(1u << p.log_fri_arity);
+  state.counters["final_size"] = double(1u << p.log_final_size);
+  state.counters["proof_bytes"] = double(bytes.size());
+  state.counters["trace_paths_bytes"] = double(sz.trace_paths);
+  state.counters["trace_openings_bytes"] = double(sz.trace_openings);
+  state.counters["fri_paths_bytes"] = double(sz.fri_paths);
+  state.counters["fri_openings_bytes"] = double(sz.fri_openings);
+  state.counters["prove_s"] = prove_s;
+  state.counters["verify_ms"] = ms[ms.size() / 2];
+  state.counters["security_bits"] = last.proof.security_bits;
+  state.counters["proven_security_bits"] = last.proof.proven_security_bits;
+  state.SetLabel(g_engine);
+}
+
+std::vector<Setting> ParamSettings() {
+  auto params = [](uint32_t b, uint32_t q, uint32_t g, uint32_t a, uint32_t f) {
+    stark::ProofParams p;
+    p.log_blowup = b;
+    p.num_queries = q;
+    p.grinding_bits = g;
+    p.log_fri_arity = a;
+    p.log_final_size = f;
+    return p;
+  };
+  return {
+      // conjectured 100 bits, each trading something else for queries or layers
+      {"c100-default_b8_q28_g16_a8_f32", params(3, 28, 16, 3, 5)},
+      {"c100-final_b8_q28_g16_a8_f128", params(3, 28, 16, 3, 7)},
+      {"c100-arity16_b8_q28_g16_a16_f128", params(3, 28, 16, 4, 7)},
+      {"c100-grind20_b8_q27_g20_a8_f32", params(3, 27, 20, 3, 5)},
+      {"c100-grind22_b8_q26_g22_a8_f32", params(3, 26, 22, 3, 5)},
+      {"c100-blowup16_b16_q21_g16_a8_f32", params(4, 21, 16, 3, 5)},
+      {"c100-blowup4_b4_q42_g16_a8_f32", params(2, 42, 16, 3, 5)},
+      // the presets
+      {"preset-conjectured-128", {}, "conjectured-128"},
+      {"preset-proven-100", {}, "proven-100"},
+      {"preset-proven-128", {}, "proven-128"},
+  };
+}
+
 void RegisterAll() {
   auto prove = [](const std::string& label, const std::string& name, int size, int iters) {
     benchmark::RegisterBenchmark(("prove/" + label).c_str(), BM_Prove, name, size)
@@ -177,6 +285,21 @@ void RegisterAll() {
   verify("fibonacci/2^20", "fibonacci", 20);
   verify("zkvm/12", "zkvm", 12);
   verify("zkvm/16", "zkvm", 16);
+  // Parameter trade-offs: minutes; registered for a filter that asks for them.
+  const char* params_env = std::getenv("PROVER_BENCH_PARAMS");
+  if (params_env != nullptr && std::string(params_env) == "1") {
+    for (const Setting& setting : ParamSettings()) {
+      for (const auto& [name, size] :
+           std::vector<std::pair<std::string, int>>{{"fibonacci", 20}, {"zkvm", 16}}) {
+        benchmark::RegisterBenchmark(
+            ("params/" + setting.name + "/" + name + "/" + std::to_string(size)).c_str(),
+            BM_Params, setting, name, size)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime()
+            ->Iterations(1);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -16,18 +16,6 @@ namespace {
 constexpr double kNone = -std::numeric_limits<double>::infinity();
 constexpr int kMaxProximity = 4096;  // the m searched: 3..4096
 
-// log2(2^a + 2^b + ...), exact for terms far below the largest.
-double Log2Sum(std::initializer_list<double> terms) {
-  double top = kNone;
-  for (double t : terms) top = std::max(top, t);
-  if (top == kNone) return kNone;
-  double sum = 0;
-  for (double t : terms) {
-    if (t != kNone) sum += std::exp2(t - top);
-  }
-  return top + std::log2(sum);
-}
-
 // What the figure depends on, from the AIR, the heights and the parameters.
 struct Shape {
   double log2_field = 0;   // log2 |K|, |K| = p^3
@@ -72,43 +60,76 @@ Shape ShapeFor(const ProofParams& params, const air::Air& air, std::span<const i
   return s;
 }
 
-ProvenSecurity At(const Shape& s, const ProofParams& params, int m) {
-  ProvenSecurity r;
-  r.m = m;
-  const double mm = m;
-  const double commit_batch = std::log2(s.batched - 0.5) + 7 * std::log2(mm + 0.5) - 1 -
-                              1.5 * s.log2_rho + 2 * s.log2_lde - s.log2_field;
-  const double commit_fold = s.arity_sum > 0
-                                 ? std::log2(2 * mm + 1) + std::log2(std::exp2(s.log2_lde) + 1) +
-                                       std::log2(s.arity_sum) - s.log2_field
-                                 : kNone;
-  r.log2_commit = Log2Sum({commit_batch, commit_fold});
-  r.log2_query = double(params.num_queries) * (std::log2(1 + 1 / (2 * mm)) + 0.5 * s.log2_rho) -
-                 double(params.grinding_bits);
-  const double log2_list = std::log2(mm + 0.5) - 0.5 * s.log2_rho;  // L+ = (m + 1/2) / sqrt(rho+)
-  r.log2_ali = s.constraints > 0 ? log2_list + std::log2(s.constraints) - s.log2_field : kNone;
+// The error terms at one m, as numbers (every term is far above the smallest double).
+struct Terms {
+  double commit, query, ali, deep, logup;
+  double total() const { return commit + query + ali + deep + logup; }
+};
+
+// What does not depend on m, once.
+struct Constants {
+  double batch;      // (L - 1/2) / (2 rho+^(3/2)) * N_0^2 / |K|
+  double fold;       // (N_0 + 1) S / |K|
+  double log2_rate;  // q/2 log2 rho+ - grinding
+  double list;       // 1 / sqrt(rho+)
+  double ali, deep;  // C / |K|, (D (n + 1) + n - 1) / (|K| - 2 N_0)
+  double logup;
+  double queries;
+};
+
+Constants ConstantsFor(const Shape& s, const ProofParams& params) {
+  Constants c;
+  const double field = std::exp2(s.log2_field), lde = std::exp2(s.log2_lde);
+  const double rho = std::exp2(s.log2_rho);
+  c.batch = (s.batched - 0.5) / (2 * rho * std::sqrt(rho)) * lde * lde / field;
+  c.fold = (lde + 1) * s.arity_sum / field;
+  c.log2_rate = double(params.num_queries) * 0.5 * s.log2_rho - double(params.grinding_bits);
+  c.list = 1 / std::sqrt(rho);
+  c.ali = s.constraints / field;
   // |K| - |D u H| >= |K| - 2 N_0: the DEEP point avoids both domains.
-  const double log2_deep_space =
-      s.log2_field + std::log2(1 - std::exp2(s.log2_lde + 1 - s.log2_field));
-  r.log2_deep = log2_list + std::log2(s.deep_degree) - log2_deep_space;
-  r.log2_logup = s.log2_logup;
-  r.log2_total = Log2Sum({r.log2_commit, r.log2_query, r.log2_ali, r.log2_deep, r.log2_logup});
-  const double bits = std::floor(-r.log2_total);
-  r.bits = bits <= 0 ? 0 : uint32_t(std::min<double>(bits, kHashSecurityBits));
-  return r;
+  c.deep = s.deep_degree / (field - 2 * lde);
+  c.logup = s.log2_logup == kNone ? 0 : std::exp2(s.log2_logup);
+  c.queries = double(params.num_queries);
+  return c;
 }
+
+Terms At(const Constants& c, int m) {
+  const double h = m + 0.5;
+  const double h2 = h * h, h7 = h2 * h2 * h2 * h;
+  const double list = h * c.list;  // L+ = (m + 1/2) / sqrt(rho+)
+  Terms t;
+  t.commit = c.batch * h7 + c.fold * (2.0 * m + 1);
+  t.query = std::exp2(c.queries * std::log2(1 + 1 / (2.0 * m)) + c.log2_rate);
+  t.ali = list * c.ali;
+  t.deep = list * c.deep;
+  t.logup = c.logup;
+  return t;
+}
+
+double Log2(double x) { return x > 0 ? std::log2(x) : kNone; }
 
 }  // namespace
 
 ProvenSecurity ProvenSecurityOf(const ProofParams& params, const air::Air& air,
                                 std::span<const int> table_log_rows) {
-  const Shape s = ShapeFor(params, air, table_log_rows);
-  ProvenSecurity best = At(s, params, 3);
+  const Constants c = ConstantsFor(ShapeFor(params, air, table_log_rows), params);
+  int best_m = 3;
+  Terms best = At(c, 3);
   for (int m = 4; m <= kMaxProximity; ++m) {
-    const ProvenSecurity r = At(s, params, m);
-    if (r.log2_total < best.log2_total) best = r;
+    const Terms t = At(c, m);
+    if (t.total() < best.total()) best = t, best_m = m;
   }
-  return best;
+  ProvenSecurity r;
+  r.m = best_m;
+  r.log2_commit = Log2(best.commit);
+  r.log2_query = Log2(best.query);
+  r.log2_ali = Log2(best.ali);
+  r.log2_deep = Log2(best.deep);
+  r.log2_logup = Log2(best.logup);
+  r.log2_total = Log2(best.total());
+  const double bits = std::floor(-r.log2_total);
+  r.bits = bits <= 0 ? 0 : uint32_t(std::min<double>(bits, kHashSecurityBits));
+  return r;
 }
 
 absl::Status CheckSecurity(const ProofParams& params, const air::Air& air,
