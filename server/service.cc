@@ -845,7 +845,13 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
   if (req.has_builtin()) {
     v1::SubmitProofRequest as_submit;
     *as_submit.mutable_builtin() = req.builtin();
-    auto prepared = PrepareJob(as_submit, "", limits);
+    // The statement only: what a submission at the default parameters must also meet (the
+    // floors, the proof-size bound) says nothing about the proof given here.
+    RequestLimits statement_only = limits;
+    statement_only.min_security_bits = 0;
+    statement_only.min_proven_security_bits = 0;
+    statement_only.max_proof_bytes = 0;
+    auto prepared = PrepareJob(as_submit, "", statement_only);
     if (!prepared.ok()) return prepared.status();
     air = std::move(prepared->air);
     if (req.public_inputs_size() > 0) {
@@ -879,11 +885,10 @@ absl::StatusOr<v1::VerifyProofResponse> DoVerify(const v1::VerifyProofRequest& r
   v1::VerifyProofResponse out;
   const auto& p = req.proof();
   stark::VerifyOptions vo;
-  vo.min_security_bits =
-      req.min_security_bits() != 0 ? req.min_security_bits() : limits.min_security_bits;
-  vo.min_proven_security_bits = req.min_proven_security_bits() != 0
-                                    ? req.min_proven_security_bits()
-                                    : limits.min_proven_security_bits;
+  // A call may raise the server's floors, never lower them.
+  vo.min_security_bits = std::max(req.min_security_bits(), limits.min_security_bits);
+  vo.min_proven_security_bits =
+      std::max(req.min_proven_security_bits(), limits.min_proven_security_bits);
   const absl::Status s = stark::VerifyEncoded(
       air, publics, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()),
       vo);

@@ -54,6 +54,46 @@ TEST_F(ServiceTest, FibonacciLifecycle) {
   EXPECT_EQ(beta_->List(v1::ListJobsRequest())->jobs_size(), 0);
 }
 
+// A server with a proven floor: the defaults are refused at submission, a proven-100
+// preset job proves, and VerifyProof judges the proof given (a builtin statement's
+// default parameters are not the proof's), reporting both figures; a call may raise the
+// floors, not lower them.
+TEST_F(ServiceTest, AProvenFloorAndASecurityPreset) {
+  StartServer("proven", {"--min-proven-security-bits", "100"});
+  auto refused = alpha_->Submit(Fib(10));
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_NE(refused.status().message().find("proven security"), std::string::npos)
+      << refused.status();
+  v1::SubmitProofRequest strong = Fib(10);
+  strong.mutable_options()->set_security("proven-100");
+  const v1::Job job = Submit(strong);
+  const v1::Job done = WaitFinal(job.job_id());
+  ASSERT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  auto proof = alpha_->FetchProof(job.job_id());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  v1::VerifyProofRequest vr;
+  *vr.mutable_builtin() = Fib(10).builtin();
+  vr.set_proof(*proof);
+  auto verdict = alpha_->Verify(vr);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->accepted()) << verdict->reason();
+  EXPECT_GE(verdict->proven_security_bits(), 100u);
+  EXPECT_GT(verdict->security_bits(), 100u);
+  vr.set_min_proven_security_bits(1);  // cannot lower the server's floor
+  vr.set_min_security_bits(1);
+  verdict = alpha_->Verify(vr);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->accepted()) << verdict->reason();
+  vr.set_min_proven_security_bits(128);  // can raise it
+  verdict = alpha_->Verify(vr);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_FALSE(verdict->accepted());
+  EXPECT_NE(verdict->reason().find("proven security"), std::string::npos) << verdict->reason();
+  auto info = alpha_->ServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->limits().min_proven_security_bits(), 100u);
+}
+
 TEST_F(ServiceTest, ZkvmLifecycleAndUserStatementUpload) {
   StartServer("zkvm");
   v1::SubmitProofRequest zk;

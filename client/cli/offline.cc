@@ -118,6 +118,19 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+// A floor past what any figure reaches is a typo (and must not wrap around to 0).
+absl::Status FloorInRange(uint64_t conjectured, uint64_t proven) {
+  if (conjectured > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--min-security: ", conjectured, " bits; at most 256"));
+  }
+  if (proven > stark::kHashSecurityBits) {
+    return absl::InvalidArgumentError(absl::StrCat("--min-proven-security: ", proven,
+                                                   " bits; at most ", stark::kHashSecurityBits));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -142,6 +155,7 @@ int RunProve(const std::vector<std::string>& args) {
   if (!min_bits.ok()) return Usage(min_bits.status());
   auto min_proven = f->GetU64("min-proven-security", 0);
   if (!min_proven.ok()) return Usage(min_proven.status());
+  if (auto s = FloorInRange(*min_bits, *min_proven); !s.ok()) return Usage(s);
   std::optional<stark::SecurityPreset> preset;
   if (f->Has("security")) {
     for (const char* flag : {"blowup", "queries", "grinding", "arity", "final-size"}) {
@@ -241,6 +255,7 @@ int RunVerify(const std::vector<std::string>& raw_args) {
   if (!min_bits.ok()) return Usage(min_bits.status());
   auto min_proven = f->GetU64("min-proven-security", 0);
   if (!min_proven.ok()) return Usage(min_proven.status());
+  if (auto s = FloorInRange(*min_bits, *min_proven); !s.ok()) return Usage(s);
   auto limit = ThreadLimit(*f);
   auto w = LoadInputs(*f, /*need_trace=*/false);
   if (!w.ok()) return Usage(w.status());

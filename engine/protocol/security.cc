@@ -112,6 +112,7 @@ double Log2(double x) { return x > 0 ? std::log2(x) : kNone; }
 
 ProvenSecurity ProvenSecurityOf(const ProofParams& params, const air::Air& air,
                                 std::span<const int> table_log_rows) {
+  if (table_log_rows.empty() || air.tables.empty()) return ProvenSecurity();  // 0 bits
   const Constants c = ConstantsFor(ShapeFor(params, air, table_log_rows), params);
   int best_m = 3;
   Terms best = At(c, 3);
@@ -120,6 +121,7 @@ ProvenSecurity ProvenSecurityOf(const ProofParams& params, const air::Air& air,
     if (t.total() < best.total()) best = t, best_m = m;
   }
   ProvenSecurity r;
+  if (!std::isfinite(best.total())) return r;  // 0 bits
   r.m = best_m;
   r.log2_commit = Log2(best.commit);
   r.log2_query = Log2(best.query);
@@ -208,10 +210,15 @@ absl::StatusOr<PresetParams> ChoosePresetParams(SecurityPreset preset, const air
   };
   // The preset's blowup, then (proven presets) the smaller ones the AIR allows: a smaller
   // LDE shrinks the commit phase's term, which bounds the proven figure.
+  int max_log_rows = 0;
+  for (int l : table_log_rows) max_log_rows = std::max(max_log_rows, l);
   uint32_t best = 0, best_blowup = spec.log_blowup;
+  bool tried = false;
   for (uint32_t b = spec.log_blowup; b >= 1; --b) {
-    if ((uint32_t{1} << b) + 1 < air.max_constraint_degree) break;
+    if ((uint32_t{1} << b) + 1 < air.max_constraint_degree) break;  // B >= D - 1
     if (b != spec.log_blowup && !spec.proven) break;
+    if (max_log_rows + int(b) > Fp::kTwoAdicity) continue;  // l_t + b <= 32
+    tried = true;
     out.params.log_blowup = b;
     // Both figures grow with the number of queries: the fewest that reach the target.
     const uint32_t reach = figure(256);
@@ -232,12 +239,19 @@ absl::StatusOr<PresetParams> ChoosePresetParams(SecurityPreset preset, const air
     if (auto s = CheckSecurity(out.params, air, table_log_rows, out.floors); !s.ok()) return s;
     return out;
   }
+  if (!tried) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("security: ", std::string(spec.name), " takes blowup ",
+                     uint32_t{1} << spec.log_blowup, ", which this AIR (max_constraint_degree ",
+                     air.max_constraint_degree, ") or these heights do not allow"));
+  }
   return absl::InvalidArgumentError(absl::StrCat(
-      "security: ", std::string(spec.name), " is out of reach for these heights: at most ",
-      best, " ", spec.proven ? "proven" : "conjectured", " bits (blowup ",
-      uint32_t{1} << best_blowup,
-      ", 256 queries; the proven figure is bounded by the commit phase's term, which grows "
-      "with the square of the largest LDE)"));
+      "security: ", std::string(spec.name), " is out of reach for these heights: at most ", best,
+      " ", spec.proven ? "proven" : "conjectured", " bits (blowup ", uint32_t{1} << best_blowup,
+      ", 256 queries",
+      spec.proven ? "; the proven figure is bounded by the commit phase's term, which grows "
+                    "with the square of the largest LDE)"
+                  : ")"));
 }
 
 }  // namespace prover::stark

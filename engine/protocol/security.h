@@ -16,7 +16,8 @@
 
 namespace prover::stark {
 
-// What Keccak-256's collisions allow: no figure exceeds it.
+// What Keccak-256's collisions allow: the proven figure never exceeds it (the conjectured
+// one follows its own formula).
 inline constexpr uint32_t kHashSecurityBits = 128;
 
 // The provable figure and its terms (docs/PROTOCOL.md section 2, "Proven security").

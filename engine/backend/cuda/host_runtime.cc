@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -122,8 +123,29 @@ std::vector<uint64_t> HostRuntime::copies_from_pinned() const {
   return out;
 }
 
+// The errors CUDA leaves in a context, failing every later call: not the engine's policy
+// (CudaErrorKind), which also counts a busy device as lost.
+static bool Sticky(RtError e) {
+  switch (e) {
+    case rt::kIllegalAddress:
+    case rt::kLaunchFailure:
+    case rt::kHardwareStackError:
+    case rt::kIllegalInstruction:
+    case rt::kMisalignedAddress:
+    case rt::kInvalidAddressSpace:
+    case rt::kInvalidPc:
+    case rt::kAssert:
+    case rt::kEccUncorrectable:
+    case rt::kLaunchTimeout:
+    case rt::kContextIsDestroyed:
+      return true;
+    default:
+      return false;
+  }
+}
+
 RtError HostRuntime::Fail(RtError e) {
-  if (CudaErrorKind(e) == FailureKind::kDeviceLost) {
+  if (Sticky(e)) {
     RtError none = rt::kSuccess;
     sticky_.compare_exchange_strong(none, e);
   }
@@ -157,7 +179,11 @@ std::string HostRuntime::ErrorString(RtError e) const {
   return absl::StrCat(n != nullptr ? n->text : "unknown error", " (host runtime)");
 }
 RtError HostRuntime::GetLastError() {
-  if (const RtError s = sticky_.load(); s != rt::kSuccess) return s;
+  if (const RtError s = sticky_.load(); s != rt::kSuccess) {
+    // This runtime's, not the thread's: another runtime on this thread starts clean.
+    t_last_error = rt::kSuccess;
+    return s;
+  }
   const RtError e = t_last_error;
   t_last_error = rt::kSuccess;
   return e;
@@ -220,9 +246,11 @@ RtError HostRuntime::DefaultPoolKeepingFreed(RtPool* pool, int ordinal) {
 RtError HostRuntime::MallocFromPoolAsync(void** p, size_t bytes, RtPool, RtStream) {
   HOST_ENTER("cudaMallocFromPoolAsync");
   std::lock_guard<std::mutex> lock(mu_);
-  if (device_bytes_ + bytes > options_.memory_bytes) return Fail(rt::kMemoryAllocation);
-  const uint64_t words = (bytes + 7) / 8;
-  uint64_t* mem = new uint64_t[std::max<uint64_t>(words, 1)];
+  if (bytes > options_.memory_bytes - device_bytes_) return Fail(rt::kMemoryAllocation);
+  const uint64_t words = bytes / 8 + (bytes % 8 != 0);
+  // The host's own shortage is the device's out of memory, as on a GPU.
+  uint64_t* mem = new (std::nothrow) uint64_t[std::max<uint64_t>(words, 1)];
+  if (mem == nullptr) return Fail(rt::kMemoryAllocation);
   std::fill(mem, mem + words, kPoisonWord);
   device_[mem] = bytes;
   device_bytes_ += bytes;
@@ -244,7 +272,8 @@ RtError HostRuntime::FreeAsync(void* p, RtStream) {
 RtError HostRuntime::MallocHost(void** p, size_t bytes) {
   HOST_ENTER("cudaMallocHost");
   std::lock_guard<std::mutex> lock(mu_);
-  char* mem = new char[std::max<size_t>(bytes, 1)];
+  char* mem = new (std::nothrow) char[std::max<size_t>(bytes, 1)];
+  if (mem == nullptr) return Fail(rt::kMemoryAllocation);
   pinned_[mem] = bytes;
   pinned_order_[mem] = pinned_order_.size();
   pinned_copies_[mem] = 0;

@@ -45,8 +45,9 @@ class HostRuntime final : public Runtime {
   ~HostRuntime() override;
 
   // Fault injection: the n-th counted call from now (1-based; 0 disarms) fails with `error`
-  // without taking effect. Every call but the error queries (ErrorName, ErrorString,
-  // GetLastError) is counted, launches included.
+  // without taking effect. Counted: every call that reaches the runtime's work, launches
+  // included; not the error queries (ErrorName, ErrorString, GetLastError), a launcher that
+  // has nothing to launch (zero items), or a call refused by a sticky error.
   void FailCall(uint64_t n, RtError error);
   uint64_t calls() const { return calls_.load(); }
   bool injected() const { return injected_.load(); }
