@@ -202,6 +202,16 @@ std::vector<uint64_t> MultiOpeningSiblings(uint64_t num_leaves, std::span<const 
   return out;
 }
 
+std::vector<Digest> HashRows(std::span<const Fp> values, size_t width) {
+  const size_t rows = width == 0 ? 0 : values.size() / width;
+  std::vector<Digest> out(rows);
+  if (rows > 0) {
+    Keccak256Batch(reinterpret_cast<const uint8_t*>(values.data()), 8 * width, 8 * width, rows,
+                   out.data());
+  }
+  return out;
+}
+
 absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
                                std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
                                const MerkleProof& proof) {
@@ -219,22 +229,48 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
     }
     level.emplace_back(num_leaves + indices[k], leaf_hashes[k]);
   }
+  // WalkMultiOpening's order, one level at a time: the level's pairs are gathered first and
+  // hashed together in SIMD batches (Keccak256Batch), a verifier's main cost.
   size_t used = 0;
-  const absl::StatusOr<Digest> computed = WalkMultiOpening(
-      std::move(level),
-      [&](uint64_t) -> absl::StatusOr<Digest> {
+  std::vector<uint8_t> pairs;
+  std::vector<uint64_t> parents;
+  std::vector<Digest> hashed;
+  while (level[0].first > 1) {
+    pairs.clear();
+    parents.clear();
+    for (size_t k = 0; k < level.size(); ++k) {
+      const uint64_t x = level[k].first;
+      const Digest* left = &level[k].second;
+      const Digest* right = nullptr;
+      if ((x & 1) == 0 && k + 1 < level.size() && level[k + 1].first == x + 1) {
+        right = &level[++k].second;  // both children known: no sibling needed
+      } else {
         if (used == proof.siblings.size()) {
           return absl::InvalidArgumentError("merkle: the proof is missing siblings");
         }
-        return proof.siblings[used++];
-      },
-      [](const Digest& left, const Digest& right) { return HashPair(left, right); });
-  if (!computed.ok()) return computed.status();
+        const Digest* sibling = &proof.siblings[used++];
+        if ((x & 1) == 0) {
+          right = sibling;
+        } else {
+          right = left;
+          left = sibling;
+        }
+      }
+      pairs.insert(pairs.end(), left->begin(), left->end());
+      pairs.insert(pairs.end(), right->begin(), right->end());
+      parents.push_back(x / 2);
+    }
+    hashed.resize(parents.size());
+    Keccak256Batch(pairs.data(), 64, 64, parents.size(), hashed.data());
+    level.resize(parents.size());
+    for (size_t k = 0; k < parents.size(); ++k) level[k] = {parents[k], hashed[k]};
+  }
+  const Digest& computed = level[0].second;
   if (used != proof.siblings.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("merkle: the proof has ", proof.siblings.size() - used, " unused siblings"));
   }
-  if (*computed != root) {
+  if (computed != root) {
     return absl::InvalidArgumentError("merkle: the recomputed root does not match");
   }
   return absl::OkStatus();

@@ -131,6 +131,9 @@ std::vector<uint64_t> MultiOpeningSiblings(uint64_t num_leaves, std::span<const 
 
 // Leaf hash of one row given as values.
 Digest HashRow(std::span<const Fp> row);
+// Leaf hashes of rows stored one after the other (`width` values each), hashed in SIMD
+// batches: what a verifier computes for an opening's rows.
+std::vector<Digest> HashRows(std::span<const Fp> values, size_t width);
 
 // Checks that leaf_hashes[k] is the leaf at indices[k] of a tree of num_leaves leaves with
 // the given root. Rejects unsorted, duplicate or out-of-range indices, a proof with

@@ -37,10 +37,7 @@ absl::Status CheckOpening(const Opening& o, const Digest& root, size_t leaves,
     return Reject(absl::StrCat(path, ": ", o.values.size(), " values; expected ",
                                rows.size() * width, " (", rows.size(), " rows of ", width, ")"));
   }
-  std::vector<Digest> hashes(rows.size());
-  for (size_t k = 0; k < rows.size(); ++k) {
-    hashes[k] = HashRow(std::span<const Fp>(o.values.data() + k * width, width));
-  }
+  const std::vector<Digest> hashes = HashRows(o.values, width);
   std::vector<size_t> idx(rows.begin(), rows.end());
   if (auto s = VerifyMerkleProof(root, leaves, idx, hashes, MerkleProof{o.siblings}); !s.ok()) {
     return Reject(absl::StrCat(path, ": ", s.message()));
