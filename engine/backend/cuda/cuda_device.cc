@@ -19,12 +19,8 @@
 
 namespace prover::backend::cuda {
 
-FailureKind CudaErrorKind(RtError error) {
+bool IsStickyCudaError(RtError error) {
   switch (error) {
-    case rt::kMemoryAllocation:
-      return FailureKind::kResources;
-    // Errors a kernel leaves in its context: every later call in this process fails with
-    // them (CUDA Runtime API, "sticky" errors).
     case rt::kIllegalAddress:
     case rt::kLaunchFailure:
     case rt::kHardwareStackError:
@@ -36,11 +32,19 @@ FailureKind CudaErrorKind(RtError error) {
     case rt::kEccUncorrectable:
     case rt::kLaunchTimeout:
     case rt::kContextIsDestroyed:
-    case rt::kDevicesUnavailable:
-      return FailureKind::kDeviceLost;
+      return true;
     default:
-      return FailureKind::kDeviceFault;
+      return false;
   }
+}
+
+FailureKind CudaErrorKind(RtError error) {
+  if (error == rt::kMemoryAllocation) return FailureKind::kResources;
+  // A sticky error, or a GPU another process holds exclusively: this engine cannot use it.
+  if (IsStickyCudaError(error) || error == rt::kDevicesUnavailable) {
+    return FailureKind::kDeviceLost;
+  }
+  return FailureKind::kDeviceFault;
 }
 
 namespace {

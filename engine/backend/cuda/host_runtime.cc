@@ -123,29 +123,8 @@ std::vector<uint64_t> HostRuntime::copies_from_pinned() const {
   return out;
 }
 
-// The errors CUDA leaves in a context, failing every later call: not the engine's policy
-// (CudaErrorKind), which also counts a busy device as lost.
-static bool Sticky(RtError e) {
-  switch (e) {
-    case rt::kIllegalAddress:
-    case rt::kLaunchFailure:
-    case rt::kHardwareStackError:
-    case rt::kIllegalInstruction:
-    case rt::kMisalignedAddress:
-    case rt::kInvalidAddressSpace:
-    case rt::kInvalidPc:
-    case rt::kAssert:
-    case rt::kEccUncorrectable:
-    case rt::kLaunchTimeout:
-    case rt::kContextIsDestroyed:
-      return true;
-    default:
-      return false;
-  }
-}
-
 RtError HostRuntime::Fail(RtError e) {
-  if (Sticky(e)) {
+  if (IsStickyCudaError(e)) {
     RtError none = rt::kSuccess;
     sticky_.compare_exchange_strong(none, e);
   }

@@ -46,10 +46,14 @@ inline constexpr RtError kInvalidPc = 718;
 inline constexpr RtError kLaunchFailure = 719;
 }  // namespace rt
 
-// What a CUDA error means for the engine: out of memory is kResources; an error a kernel
-// leaves in its context, after which every later call in this process fails (an illegal
-// address, a launch failure, an uncorrectable ECC error), kDeviceLost: the service takes
-// the GPU out of service; anything else kDeviceFault.
+// Errors a kernel leaves in its context, after which every later call in this process
+// fails with them (the CUDA Runtime API's "sticky" errors: an illegal address, a launch
+// failure, an uncorrectable ECC error, ...).
+bool IsStickyCudaError(RtError error);
+
+// What a CUDA error means for the engine: out of memory is kResources; a sticky error, or
+// a device another process holds (cudaErrorDevicesUnavailable), kDeviceLost: the service
+// takes the GPU out of service; anything else kDeviceFault.
 FailureKind CudaErrorKind(RtError error);
 
 struct GpuInfo {
