@@ -26,6 +26,7 @@ v1::Job ToProto(const JobRecord& r) {
   j.set_proof_sha256(r.proof_sha256);
   j.set_prove_seconds(r.prove_seconds);
   j.set_security_bits(r.security_bits);
+  j.set_proven_security_bits(r.proven_security_bits);
   j.set_node(r.lease_node);
   return j;
 }

@@ -25,7 +25,8 @@ struct JobRecord {
   uint64_t proof_bytes = 0;
   std::string proof_sha256;
   double prove_seconds = 0;
-  uint32_t security_bits = 0;
+  uint32_t security_bits = 0;         // the proof's conjectured figure
+  uint32_t proven_security_bits = 0;  // and its proven one (schema 7)
   // The request as submitted, with user.trace moved to the input artifact. Written with
   // the job's first row and never changed; held in memory only until that row is
   // committed (JobStore::LoadRequest reads it back when the job runs).

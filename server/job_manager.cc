@@ -1391,6 +1391,7 @@ RunOutcome JobManager::Run(const QueuedJob& queued, Engine& engine) {
   proved.proof_sha256 = info->sha256;
   proved.prove_seconds = seconds;
   proved.security_bits = result->proof.security_bits;
+  proved.proven_security_bits = result->proof.proven_security_bits;
   proved.progress = 1;
   ApplyLocked(e, std::move(proved));
   TransitionLocked(e, Move::Finish(v1::SUCCEEDED));
@@ -1877,8 +1878,8 @@ bool SameRow(const JobRecord& a, const JobRecord& b) {
          a.finished_ms == b.finished_ms && a.deadline_ms == b.deadline_ms &&
          a.proof_bytes == b.proof_bytes && a.proof_sha256 == b.proof_sha256 &&
          a.prove_seconds == b.prove_seconds && a.security_bits == b.security_bits &&
-         a.input_sha256 == b.input_sha256 && a.input_bytes == b.input_bytes &&
-         a.crashes == b.crashes && a.queued_ms == b.queued_ms &&
+         a.proven_security_bits == b.proven_security_bits && a.input_sha256 == b.input_sha256 &&
+         a.input_bytes == b.input_bytes && a.crashes == b.crashes && a.queued_ms == b.queued_ms &&
          a.cancel_requested == b.cancel_requested && a.lease_node == b.lease_node &&
          a.priority == b.priority;
 }

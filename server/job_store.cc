@@ -37,6 +37,7 @@ const JobColumn kJobColumns[] = {
     {"trace_id", JobColumn::kText},
     {"lease_node", JobColumn::kText},
     {"lease_expires_ms", JobColumn::kInt},
+    {"proven_security_bits", JobColumn::kInt},
 };
 const int kJobColumnCount = int(std::size(kJobColumns));
 const int kRequestColumn = 19;
@@ -85,6 +86,7 @@ std::vector<ColumnValue> JobRow(const JobRecord& r) {
   text(r.trace_id);
   text(r.lease_node);
   num(r.lease_expires_ms);
+  num(r.proven_security_bits);
   return v;
 }
 
@@ -120,6 +122,7 @@ JobRecord JobFromRow(const RowReader& row) {
   r.trace_id = row.Text(i++);
   r.lease_node = row.Text(i++);
   r.lease_expires_ms = row.Int(i++);
+  r.proven_security_bits = uint32_t(row.Int(i++));
   return r;
 }
 
@@ -252,7 +255,7 @@ std::string ForgetNodes(char p) {
 }
 }  // namespace job_sql
 
-int JobStore::LatestSchemaVersion() { return 6; }
+int JobStore::LatestSchemaVersion() { return 7; }
 
 std::string JobStore::Redacted(const std::string& database) {
   // scheme://user:password@host...: the password goes; ?password=... too.

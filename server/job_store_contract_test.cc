@@ -65,6 +65,7 @@ JobRecord Sample(const std::string& id) {
   r.proof_sha256 = "ff";
   r.prove_seconds = 1.0 / 3;
   r.security_bits = 100;
+  r.proven_security_bits = 57;
   r.request = std::string("\0\1binary", 8);
   r.input_sha256 = "cd";
   r.input_bytes = 77;
@@ -136,6 +137,7 @@ TYPED_TEST(JobStoreContract, RowsSurviveReopen) {
   EXPECT_EQ(r.proof_sha256, want.proof_sha256);
   EXPECT_EQ(r.prove_seconds, want.prove_seconds) << "doubles round-trip exactly";
   EXPECT_EQ(r.security_bits, want.security_bits);
+  EXPECT_EQ(r.proven_security_bits, want.proven_security_bits);
   EXPECT_TRUE(r.request.empty()) << "the request stays in the database";
   EXPECT_EQ(r.request_bytes, want.request.size());
   EXPECT_EQ(r.input_sha256, want.input_sha256);

@@ -100,6 +100,10 @@ CREATE TABLE nodes (
     R"sql(
 CREATE INDEX jobs_queue_by_tenant ON jobs (state, tenant, priority DESC, queued_ms, id);
 )sql",
+    // 7: the proof's proven security figure (docs/PROTOCOL.md section 2).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN proven_security_bits BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 // A result, cleared on scope exit.
@@ -228,7 +232,7 @@ class PgRow final : public RowReader {
 absl::StatusOr<std::unique_ptr<JobStore>> PostgresJobStore::Open(const std::string& uri,
                                                                  bool exclusive,
                                                                  const std::string& password) {
-  static_assert(std::size(kMigrations) == 6, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 7, "JobStore::LatestSchemaVersion");
   std::unique_ptr<PostgresJobStore> store(new PostgresJobStore(uri, password));
   auto writer = Connect(uri, password);
   if (!writer.ok()) return writer.status();

@@ -79,6 +79,10 @@ CREATE TABLE nodes (
     R"sql(
 CREATE INDEX jobs_queue_by_tenant ON jobs (state, tenant, priority DESC, queued_ms, id);
 )sql",
+    // 7: the proof's proven security figure (docs/PROTOCOL.md section 2).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN proven_security_bits INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 // UNAVAILABLE for what passes (a busy or locked database, a full disk, I/O errors, memory),
@@ -145,7 +149,7 @@ class SqliteRow final : public RowReader {
 
 absl::StatusOr<std::unique_ptr<JobStore>> SqliteJobStore::Open(const std::string& path,
                                                                bool exclusive) {
-  static_assert(std::size(kMigrations) == 6, "JobStore::LatestSchemaVersion");
+  static_assert(std::size(kMigrations) == 7, "JobStore::LatestSchemaVersion");
   int lock_fd = -1;
   if (exclusive) {
     // flock on a file of its own, before SQLite opens the database: closing a descriptor of

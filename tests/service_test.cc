@@ -69,6 +69,7 @@ TEST_F(ServiceTest, AProvenFloorAndASecurityPreset) {
   const v1::Job job = Submit(strong);
   const v1::Job done = WaitFinal(job.job_id());
   ASSERT_EQ(done.state(), v1::SUCCEEDED) << done.error();
+  EXPECT_GE(done.proven_security_bits(), 100u) << "the job states the proof's proven figure";
   auto proof = alpha_->FetchProof(job.job_id());
   ASSERT_TRUE(proof.ok()) << proof.status();
   v1::VerifyProofRequest vr;

@@ -40,8 +40,9 @@ std::string Describe(const v1::Job& j) {
     absl::StrAppendFormat(&s, " %s: %s", v1::FailureCause_Name(j.cause()), j.error());
   }
   if (j.state() == v1::SUCCEEDED) {
-    absl::StrAppendFormat(&s, " %d bytes, %d bits, %.3f s on %s", j.proof_bytes(),
-                          j.security_bits(), j.prove_seconds(), j.engine());
+    absl::StrAppendFormat(&s, " %d bytes, %d bits (%d proven), %.3f s on %s", j.proof_bytes(),
+                          j.security_bits(), j.proven_security_bits(), j.prove_seconds(),
+                          j.engine());
   }
   return s;
 }
