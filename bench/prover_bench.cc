@@ -33,8 +33,8 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
 #include "engine/base/scratch_pool.h"
-#include "engine/stark/prover.h"
 #include "engine/protocol/security.h"
+#include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 
 namespace prover {
@@ -292,8 +292,8 @@ void RegisterAll() {
       for (const auto& [name, size] :
            std::vector<std::pair<std::string, int>>{{"fibonacci", 20}, {"zkvm", 16}}) {
         benchmark::RegisterBenchmark(
-            ("params/" + setting.name + "/" + name + "/" + std::to_string(size)).c_str(),
-            BM_Params, setting, name, size)
+            ("params/" + setting.name + "/" + name + "/" + std::to_string(size)).c_str(), BM_Params,
+            setting, name, size)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime()
             ->Iterations(1);

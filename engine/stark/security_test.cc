@@ -77,7 +77,8 @@ TEST(ProvenSecurity, PresetsTakeTheFewestQueriesThatReachTheTarget) {
       SCOPED_TRACE(std::string(SecurityPresetName(preset)));
       auto chosen = ChoosePresetParams(preset, s.air, s.log_rows);
       ASSERT_TRUE(chosen.ok()) << chosen.status();
-      const bool proven = preset == SecurityPreset::kProven100 || preset == SecurityPreset::kProven128;
+      const bool proven =
+          preset == SecurityPreset::kProven100 || preset == SecurityPreset::kProven128;
       const uint32_t target =
           preset == SecurityPreset::kConjectured100 || preset == SecurityPreset::kProven100 ? 100
                                                                                             : 128;
