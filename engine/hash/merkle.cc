@@ -14,13 +14,6 @@ namespace {
 
 bool IsPowerOfTwo(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
-Digest HashPair(const Digest& left, const Digest& right) {
-  uint8_t buf[64];
-  std::memcpy(buf, left.data(), 32);
-  std::memcpy(buf + 32, right.data(), 32);
-  return Keccak256(std::span<const uint8_t>(buf, 64));
-}
-
 // Runs body(begin, end) over [0, count) in parallel chunks, or inline when small.
 template <typename Body>
 void ForRange(size_t count, size_t grain, Body body) {
@@ -62,22 +55,94 @@ absl::StatusOr<MerkleTree> MerkleTree::Allocate(size_t rows, int unstored) {
   return t;
 }
 
-void MerkleTree::HashLeaves(size_t begin, size_t count, Digest* out) const {
-  if (rows_ != nullptr) {
-    Keccak256Batch(rows_ + row_bytes_ * begin, row_bytes_, row_bytes_, count, out);
-  } else {
-    Keccak256ColumnRows(columns_, begin, count, out);
+absl::StatusOr<MerkleTree> MerkleTree::Prepare(std::span<const MerkleMatrix> matrices) {
+  if (matrices.empty()) return absl::InvalidArgumentError("merkle: no matrices to commit to");
+  size_t rows = 0;
+  for (size_t m = 0; m < matrices.size(); ++m) {
+    if (!IsPowerOfTwo(matrices[m].rows)) {
+      return absl::InvalidArgumentError(absl::StrCat("merkle: matrices[", m, "] has ",
+                                                     matrices[m].rows,
+                                                     " rows; the number must be a power of two"));
+    }
+    rows = std::max(rows, matrices[m].rows);
   }
+  auto tree = Allocate(rows, kMerkleUnstoredLevels);
+  if (!tree.ok()) return tree.status();
+  MerkleTree& t = *tree;
+  t.log_leaves_ = std::countr_zero(rows);
+  t.by_level_.resize(size_t(t.log_leaves_) + 1);
+  for (size_t m = 0; m < matrices.size(); ++m) {
+    const MerkleMatrix& in = matrices[m];
+    Source src;
+    if (in.row_data != nullptr) {
+      src.rows = reinterpret_cast<const uint8_t*>(in.row_data);
+      src.row_bytes = 8 * in.row_len;
+    } else {
+      // Fp is one canonical u64.
+      for (const Fp* c : in.columns) src.columns.push_back(reinterpret_cast<const uint64_t*>(c));
+    }
+    t.sources_.push_back(std::move(src));
+    t.by_level_[size_t(std::countr_zero(in.rows))].push_back(uint32_t(m));
+  }
+  return tree;
+}
+
+void MerkleTree::RowDigests(size_t m, size_t begin, size_t count, Digest* out) const {
+  const Source& src = sources_[m];
+  if (src.rows != nullptr) {
+    Keccak256Batch(src.rows + src.row_bytes * begin, src.row_bytes, src.row_bytes, count, out);
+  } else {
+    Keccak256ColumnRows(src.columns, begin, count, out);
+  }
+}
+
+template <typename FillPrefix>
+void MerkleTree::HashWithRows(const std::vector<uint32_t>& ms, size_t prefix, size_t begin,
+                              size_t count, FillPrefix fill_prefix, Digest* out) const {
+  const size_t k = ms.size(), len = prefix + 32 * k;
+  std::vector<Digest> rows(k * count);
+  for (size_t j = 0; j < k; ++j) RowDigests(ms[j], begin, count, rows.data() + j * count);
+  std::vector<uint8_t> msg(len * count);
+  for (size_t i = 0; i < count; ++i) {
+    uint8_t* dst = msg.data() + i * len;
+    fill_prefix(i, dst);
+    for (size_t j = 0; j < k; ++j)
+      std::memcpy(dst + prefix + 32 * j, rows[j * count + i].data(), 32);
+  }
+  Keccak256Batch(msg.data(), len, len, count, out);
+}
+
+void MerkleTree::HashLeaves(size_t begin, size_t count, Digest* out) const {
+  const std::vector<uint32_t>& ms = by_level_[size_t(log_leaves_)];
+  if (ms.size() == 1) {
+    RowDigests(ms[0], begin, count, out);
+    return;
+  }
+  HashWithRows(
+      ms, 0, begin, count, [](size_t, uint8_t*) {}, out);
+}
+
+void MerkleTree::ReduceLevel(int log_level, size_t begin, size_t count, const Digest* children,
+                             Digest* out) const {
+  const uint8_t* pairs = reinterpret_cast<const uint8_t*>(children);
+  if (size_t(log_level) >= by_level_.size() || by_level_[size_t(log_level)].empty()) {
+    Keccak256Batch(pairs, 64, 64, count, out);
+    return;
+  }
+  HashWithRows(
+      by_level_[size_t(log_level)], 64, begin, count,
+      [&](size_t i, uint8_t* dst) { std::memcpy(dst, pairs + 64 * i, 64); }, out);
 }
 
 void MerkleTree::BuildFromLeafSource(const std::stop_token& stop) {
   const size_t base = stored_base(), block = size_t{1} << unstored_;
   Digest* stored = nodes_ + base;
-  // Blocks of up to kLeaves leaves hashed into a buffer and reduced to their stored nodes.
+  // Blocks of up to kLeaves bottom nodes hashed into a buffer and reduced to their stored
+  // nodes.
   constexpr size_t kLeaves = 512;
   const size_t per_step = std::max<size_t>(1, kLeaves >> unstored_);
   ForRange(base, per_step, [&](size_t begin, size_t end) {
-    Digest buf[2][kLeaves];
+    std::vector<Digest> buf[2] = {std::vector<Digest>(kLeaves), std::vector<Digest>(kLeaves)};
     for (size_t s = begin; s < end; s += per_step) {
       if (stop.stop_requested()) return;
       const size_t nodes = std::min(per_step, end - s);
@@ -86,47 +151,43 @@ void MerkleTree::BuildFromLeafSource(const std::stop_token& stop) {
         HashLeaves(s, count, stored + s);
         continue;
       }
-      HashLeaves(s * block, count, buf[0]);
+      HashLeaves(s * block, count, buf[0].data());
       int from = 0;
       for (int level = 0; level < unstored_; ++level, count /= 2, from ^= 1) {
-        Digest* out = level + 1 == unstored_ ? stored + s : buf[from ^ 1];
-        Keccak256Batch(reinterpret_cast<const uint8_t*>(buf[from]), 64, 64, count / 2, out);
+        Digest* out = level + 1 == unstored_ ? stored + s : buf[from ^ 1].data();
+        ReduceLevel(log_leaves_ - level - 1, (s * block) >> (level + 1), count / 2,
+                    buf[from].data(), out);
       }
     }
   });
   BuildInnerNodes();
 }
 
-absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows,
+absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const MerkleMatrix> matrices,
                                              const std::stop_token& stop) {
-  auto tree = Allocate(rows, kMerkleUnstoredLevels);
+  auto tree = Prepare(matrices);
   if (!tree.ok()) return tree.status();
-  MerkleTree& t = *tree;
-  t.columns_.resize(columns.size());
-  for (size_t c = 0; c < columns.size(); ++c) {
-    t.columns_[c] = reinterpret_cast<const uint64_t*>(columns[c]);  // Fp is one canonical u64
-  }
-  t.BuildFromLeafSource(stop);
+  tree->BuildFromLeafSource(stop);
   if (stop.stop_requested()) return absl::CancelledError("merkle: stopped");
   return tree;
 }
 
+absl::StatusOr<MerkleTree> MerkleTree::Build(std::span<const Fp* const> columns, size_t rows,
+                                             const std::stop_token& stop) {
+  const MerkleMatrix m = MerkleMatrix::OfColumns(columns, rows);
+  return Build(std::span<const MerkleMatrix>(&m, 1), stop);
+}
+
 absl::StatusOr<MerkleTree> MerkleTree::BuildFromRows(const Fp* data, size_t row_len, size_t rows,
                                                      const std::stop_token& stop) {
-  auto tree = Allocate(rows, kMerkleUnstoredLevels);
-  if (!tree.ok()) return tree.status();
-  MerkleTree& t = *tree;
-  // Fp is one canonical u64, so the rows' memory is their little-endian encoding.
-  t.rows_ = reinterpret_cast<const uint8_t*>(data);
-  t.row_bytes_ = 8 * row_len;
-  t.BuildFromLeafSource(stop);
-  if (stop.stop_requested()) return absl::CancelledError("merkle: stopped");
-  return tree;
+  const MerkleMatrix m = MerkleMatrix::OfRows(data, row_len, rows);
+  return Build(std::span<const MerkleMatrix>(&m, 1), stop);
 }
 
 absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves) {
   auto tree = Allocate(leaves.size(), 0);
   if (!tree.ok()) return tree.status();
+  tree->log_leaves_ = std::countr_zero(leaves.size());
   std::copy(leaves.begin(), leaves.end(), tree->nodes_ + leaves.size());
   tree->BuildInnerNodes();
   return tree;
@@ -135,11 +196,12 @@ absl::StatusOr<MerkleTree> MerkleTree::FromLeaves(std::span<const Digest> leaves
 void MerkleTree::BuildInnerNodes() {
   // With one stored node there is nothing to do: it sits at index 1, the root.
   for (size_t m = stored_base(); m > 1; m /= 2) {
-    // Parents [m/2, m) from children [m, 2m): parent i hashes the 64 bytes at child 2i.
-    const uint8_t* children = reinterpret_cast<const uint8_t*>(nodes_ + m);
+    // Parents [m/2, m) from children [m, 2m): parent i hashes the two children at 2i.
+    const Digest* children = nodes_ + m;
     Digest* parents = nodes_ + m / 2;
+    const int log_level = std::countr_zero(m / 2);
     ForRange(m / 2, 512, [&](size_t begin, size_t end) {
-      Keccak256Batch(children + 64 * begin, 64, 64, end - begin, parents + begin);
+      ReduceLevel(log_level, begin, end - begin, children + 2 * begin, parents + begin);
     });
   }
 }
@@ -168,7 +230,9 @@ absl::StatusOr<MerkleProof> MerkleTree::Open(std::span<const size_t> indices) co
     if (unstored_ == 0 || (!blocks.empty() && blocks.back().first == b)) continue;
     std::vector<Digest> local(2 * block);
     HashLeaves(b * block, block, local.data() + block);
-    for (size_t x = block; x-- > 1;) local[x] = HashPair(local[2 * x], local[2 * x + 1]);
+    for (size_t m = block, log_level = size_t(log_leaves_); m > 1; m /= 2, --log_level) {
+      ReduceLevel(int(log_level) - 1, b * (m / 2), m / 2, local.data() + m, local.data() + m / 2);
+    }
     blocks.emplace_back(b, std::move(local));
   }
   // node(x) for a heap index at or below the stored bottom level.
@@ -212,32 +276,89 @@ std::vector<Digest> HashRows(std::span<const Fp> values, size_t width) {
   return out;
 }
 
-absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
-                               std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
-                               const MerkleProof& proof) {
-  if (!IsPowerOfTwo(num_leaves)) {
-    return absl::InvalidArgumentError("merkle: the number of leaves is not a power of two");
-  }
-  if (indices.empty() || indices.size() != leaf_hashes.size()) {
-    return absl::InvalidArgumentError("merkle: no leaves, or indices and leaves differ in count");
-  }
-  std::vector<std::pair<uint64_t, Digest>> level;
-  for (size_t k = 0; k < indices.size(); ++k) {
-    if (indices[k] >= num_leaves || (k > 0 && indices[k] <= indices[k - 1])) {
+absl::Status VerifyMerkleMultiProof(const Digest& root, std::span<const OpenedMatrix> matrices,
+                                    const MerkleProof& proof) {
+  if (matrices.empty()) return absl::InvalidArgumentError("merkle: no matrices");
+  size_t height = 0;
+  for (size_t m = 0; m < matrices.size(); ++m) {
+    const OpenedMatrix& om = matrices[m];
+    if (!IsPowerOfTwo(om.rows)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("merkle: indices[", k, "] is out of range or not strictly increasing"));
+          absl::StrCat("merkle: matrices[", m, "]: the number of rows is not a power of two"));
     }
-    level.emplace_back(num_leaves + indices[k], leaf_hashes[k]);
+    if (om.indices.empty() || om.indices.size() != om.row_digests.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "merkle: matrices[", m, "]: no rows, or indices and row digests differ in count"));
+    }
+    for (size_t k = 0; k < om.indices.size(); ++k) {
+      if (om.indices[k] >= om.rows || (k > 0 && om.indices[k] <= om.indices[k - 1])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("merkle: matrices[", m, "]: indices[", k,
+                         "] is out of range or not strictly increasing"));
+      }
+    }
+    height = std::max(height, om.rows);
   }
-  // WalkMultiOpening's order, one level at a time: the level's pairs are gathered first and
-  // hashed together in SIMD batches (Keccak256Batch), a verifier's main cost.
-  size_t used = 0;
-  std::vector<uint8_t> pairs;
-  std::vector<uint64_t> parents;
+  // The matrices of each level, in order; each must be opened at the level's known nodes.
+  const int log_h = std::countr_zero(height);
+  std::vector<std::vector<size_t>> by_level(size_t(log_h) + 1);
+  for (size_t m = 0; m < matrices.size(); ++m) {
+    by_level[size_t(std::countr_zero(matrices[m].rows))].push_back(m);
+  }
+  auto check_rows = [&](const std::vector<size_t>& ms, uint64_t level_size,
+                        std::span<const std::pair<uint64_t, Digest>> known) -> absl::Status {
+    for (size_t m : ms) {
+      const OpenedMatrix& om = matrices[m];
+      bool same = om.indices.size() == known.size();
+      for (size_t k = 0; same && k < known.size(); ++k) {
+        same = om.indices[k] == known[k].first - level_size;
+      }
+      if (!same) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "merkle: matrices[", m, "] is not opened at the rows the other openings reach"));
+      }
+    }
+    return absl::OkStatus();
+  };
+  // Hashes messages of `prefix` bytes (filled by the caller into msg) followed by the
+  // row digests of the matrices `ms` at known position k.
+  std::vector<uint8_t> msg;
   std::vector<Digest> hashed;
-  while (level[0].first > 1) {
-    pairs.clear();
+  auto hash_level = [&](const std::vector<size_t>& ms, size_t prefix, size_t count) {
+    const size_t len = prefix + 32 * ms.size();
+    for (size_t k = 0; k < count; ++k) {
+      for (size_t j = 0; j < ms.size(); ++j) {
+        std::memcpy(msg.data() + k * len + prefix + 32 * j, matrices[ms[j]].row_digests[k].data(),
+                    32);
+      }
+    }
+    hashed.resize(count);
+    Keccak256Batch(msg.data(), len, len, count, hashed.data());
+  };
+
+  // The bottom level: the tallest matrices' rows.
+  const std::vector<size_t>& bottom = by_level[size_t(log_h)];
+  const OpenedMatrix& first = matrices[bottom[0]];
+  std::vector<std::pair<uint64_t, Digest>> level;
+  for (size_t k = 0; k < first.indices.size(); ++k) {
+    level.emplace_back(height + first.indices[k], first.row_digests[k]);
+  }
+  if (auto s = check_rows(bottom, height, level); !s.ok()) return s;
+  if (bottom.size() > 1) {
+    msg.assign(32 * bottom.size() * level.size(), 0);
+    hash_level(bottom, 0, level.size());
+    for (size_t k = 0; k < level.size(); ++k) level[k].second = hashed[k];
+  }
+  // WalkMultiOpening's order, one level at a time: the level's messages are gathered first
+  // and hashed together in SIMD batches (Keccak256Batch), a verifier's main cost.
+  size_t used = 0;
+  std::vector<uint64_t> parents;
+  std::vector<std::pair<uint64_t, Digest>> next;
+  for (int log_level = log_h - 1; log_level >= 0; --log_level) {
+    const std::vector<size_t>& ms = by_level[size_t(log_level)];
+    const size_t len = 64 + 32 * ms.size();
     parents.clear();
+    msg.resize(len * level.size());
     for (size_t k = 0; k < level.size(); ++k) {
       const uint64_t x = level[k].first;
       const Digest* left = &level[k].second;
@@ -256,14 +377,17 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
           left = sibling;
         }
       }
-      pairs.insert(pairs.end(), left->begin(), left->end());
-      pairs.insert(pairs.end(), right->begin(), right->end());
+      uint8_t* dst = msg.data() + len * parents.size();
+      std::memcpy(dst, left->data(), 32);
+      std::memcpy(dst + 32, right->data(), 32);
       parents.push_back(x / 2);
     }
-    hashed.resize(parents.size());
-    Keccak256Batch(pairs.data(), 64, 64, parents.size(), hashed.data());
-    level.resize(parents.size());
-    for (size_t k = 0; k < parents.size(); ++k) level[k] = {parents[k], hashed[k]};
+    next.resize(parents.size());
+    for (size_t k = 0; k < parents.size(); ++k) next[k].first = parents[k];
+    if (auto s = check_rows(ms, uint64_t{1} << log_level, next); !s.ok()) return s;
+    hash_level(ms, 64, parents.size());
+    for (size_t k = 0; k < parents.size(); ++k) next[k].second = hashed[k];
+    level.swap(next);
   }
   const Digest& computed = level[0].second;
   if (used != proof.siblings.size()) {
@@ -274,6 +398,20 @@ absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
     return absl::InvalidArgumentError("merkle: the recomputed root does not match");
   }
   return absl::OkStatus();
+}
+
+absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
+                               std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
+                               const MerkleProof& proof) {
+  if (!IsPowerOfTwo(num_leaves)) {
+    return absl::InvalidArgumentError("merkle: the number of leaves is not a power of two");
+  }
+  if (indices.empty() || indices.size() != leaf_hashes.size()) {
+    return absl::InvalidArgumentError("merkle: no leaves, or indices and leaves differ in count");
+  }
+  std::vector<uint64_t> idx(indices.begin(), indices.end());
+  const OpenedMatrix m{num_leaves, idx, leaf_hashes};
+  return VerifyMerkleMultiProof(root, std::span<const OpenedMatrix>(&m, 1), proof);
 }
 
 }  // namespace prover

@@ -1,25 +1,33 @@
-// Keccak-256 Merkle trees over the rows of a column set, with deduplicated multi-openings.
+// Keccak-256 Merkle trees over the rows of one or more matrices, with deduplicated
+// multi-openings (docs/PROTOCOL.md section 1).
 //
-// Leaves: leaf r = Keccak256(canonical little-endian bytes of columns[0][r], ...,
-// columns[C-1][r]) (8 bytes per value, columns in order). Inner node = Keccak256(left ||
-// right) of the two 32-byte children. The number of leaves is a power of two; a tree of
-// one leaf has that leaf as its root.
+// A tree commits to matrices of power-of-two heights. With H the tallest height, the level
+// of 2^l nodes (l = log2 H at the bottom, 0 at the root) takes in the matrices of 2^l rows,
+// in the order given. The row digest of row r of a matrix is Keccak256(its values, 8 bytes
+// little-endian each, in order). Node i of level l is
+//   - at the bottom level with one matrix: that matrix's row digest of row i;
+//   - at the bottom level with matrices A, B, ...: Keccak256(d_A(i) || d_B(i) || ...);
+//   - above it: Keccak256(left || right || d_A(i) || d_B(i) || ...) over the matrices of
+//     2^l rows (just Keccak256(left || right) without any),
+// so a tree over one matrix is the plain binary tree of its rows, and every matrix's row
+// r sits on the path of the bottom nodes below node r of its level.
 //
-// Storage: heap order (root at index 1, children of i at 2i and 2i + 1, leaf r at n + r),
-// so each level's parents hash one contiguous run of children. A tree built from rows
-// (Build, BuildFromRows) stores only the levels above its lowest kMerkleUnstoredLevels:
-// each stored bottom node covers a block of 2^kMerkleUnstoredLevels leaves, whose
-// subtree is hashed in a small buffer while building and again, from the rows, for each
-// opened block. That is 1/8 of the digests in memory (a tree over 2^23 rows holds 64 MiB
-// instead of 512 MiB) for a few hundred extra hashes per opening; such a tree therefore
-// refers to its rows, which must outlive it. Building runs in parallel on the current
+// Storage: heap order (root at index 1, children of i at 2i and 2i + 1, bottom node r at
+// H + r), so each level's parents hash one contiguous run of children. A tree built from
+// matrices stores only the levels above its lowest kMerkleUnstoredLevels: each stored
+// bottom node covers a block of 2^kMerkleUnstoredLevels bottom nodes, whose subtree is
+// hashed in a small buffer while building and again, from the rows, for each opened
+// block. That is 1/8 of the digests in memory (a tree over 2^23 rows holds 64 MiB instead
+// of 512 MiB) for a few hundred extra hashes per opening; such a tree therefore refers to
+// its matrices' rows, which must outlive it. Building runs in parallel on the current
 // oneTBB arena, except for trees (and levels) of fewer than kMerkleSequentialBelow nodes,
 // where threads cost more than they save.
 //
-// Multi-opening: for a set of leaf indices, the siblings needed to recompute the root that
-// cannot be derived from the opened leaves themselves, each sent once. Order (the
-// contract between Open and Verify): level by level from the leaves up, and within a
-// level by increasing node index.
+// Multi-opening: for a set of bottom indices, the siblings needed to recompute the root
+// that cannot be derived from the opened nodes themselves, each sent once. Order (the
+// contract between Open and Verify): level by level from the bottom up, and within a
+// level by increasing node index. Opening bottom node r opens row r >> (log2 H - l) of
+// every matrix of 2^l rows: the verifier needs those rows' digests to recompute the path.
 #pragma once
 
 #include <cstddef>
@@ -45,27 +53,45 @@ struct MerkleProof {
   std::vector<Digest> siblings;
 };
 
+// One matrix a tree commits to: `rows` rows (a power of two), given as columns (each at
+// least `rows` values long) or as rows stored one after the other (`row_len` values each
+// at row_data; Fp is one canonical u64, so that memory is the rows' encoding).
+struct MerkleMatrix {
+  size_t rows = 0;
+  std::vector<const Fp*> columns;
+  const Fp* row_data = nullptr;
+  size_t row_len = 0;
+  static MerkleMatrix OfColumns(std::span<const Fp* const> columns, size_t rows) {
+    return MerkleMatrix{rows, std::vector<const Fp*>(columns.begin(), columns.end()), nullptr, 0};
+  }
+  static MerkleMatrix OfRows(const Fp* data, size_t row_len, size_t rows) {
+    return MerkleMatrix{rows, {}, data, row_len};
+  }
+};
+
 class MerkleTree {
  public:
-  // Tree over `rows` rows of the given columns (each at least `rows` values long). The
-  // columns must outlive the tree.
-  // `stop` (both builders): polled every few hundred leaves; when requested the build
-  // returns CANCELLED soon.
+  // Tree over the given matrices (at least one; heights powers of two), in that order. The
+  // matrices' rows must outlive the tree. `stop` (every builder): polled every few hundred
+  // rows; when requested the build returns CANCELLED soon.
+  static absl::StatusOr<MerkleTree> Build(std::span<const MerkleMatrix> matrices,
+                                          const std::stop_token& stop = {});
+  // Tree over `rows` rows of the given columns (one matrix).
   static absl::StatusOr<MerkleTree> Build(std::span<const Fp* const> columns, size_t rows,
                                           const std::stop_token& stop = {});
   // Tree over `rows` rows stored one after the other: row r is the `row_len` values at
-  // data + r * row_len (the same leaf hash as Build over columns holding them). The data
-  // must outlive the tree.
+  // data + r * row_len (one matrix; the same tree as Build over columns holding them).
   static absl::StatusOr<MerkleTree> BuildFromRows(const Fp* data, size_t row_len, size_t rows,
                                                   const std::stop_token& stop = {});
-  // Tree over leaf digests computed elsewhere (every level stored).
+  // Tree over bottom digests computed elsewhere (every level stored; no matrices).
   static absl::StatusOr<MerkleTree> FromLeaves(std::span<const Digest> leaves);
 
   const Digest& root() const { return nodes_[1]; }
-  size_t num_leaves() const { return num_leaves_; }
-  Digest leaf(size_t i) const;
+  size_t num_leaves() const { return num_leaves_; }  // H, the bottom level's nodes
+  Digest leaf(size_t i) const;                       // bottom node i
 
-  // Opening of the leaves at `indices`, which must be sorted, unique and in range.
+  // Opening of the bottom nodes at `indices`, which must be sorted, unique and in range:
+  // the siblings only (the opened matrices' rows are the caller's to send).
   absl::StatusOr<MerkleProof> Open(std::span<const size_t> indices) const;
 
  private:
@@ -74,8 +100,27 @@ class MerkleTree {
   // uninitialised nodes; rows must be a power of two.
   static absl::StatusOr<MerkleTree> Allocate(size_t rows, int unstored);
   size_t stored_base() const { return num_leaves_ >> unstored_; }  // nodes of the lowest kept level
-  // out[i] = leaf hash of row begin + i.
+  // Where a matrix's rows come from: columns, or rows of row_bytes bytes at rows.
+  struct Source {
+    std::vector<const uint64_t*> columns;
+    const uint8_t* rows = nullptr;
+    size_t row_bytes = 0;
+  };
+  // A tree over `matrices` with its levels' inputs set and its nodes allocated.
+  static absl::StatusOr<MerkleTree> Prepare(std::span<const MerkleMatrix> matrices);
+  // out[i] = row digest of row begin + i of source m.
+  void RowDigests(size_t m, size_t begin, size_t count, Digest* out) const;
+  // out[i] = bottom node begin + i.
   void HashLeaves(size_t begin, size_t count, Digest* out) const;
+  // out[i] = node begin + i of the level of 2^log_level nodes, from its children
+  // (children[2i], children[2i + 1]) and the rows of the matrices of that level.
+  void ReduceLevel(int log_level, size_t begin, size_t count, const Digest* children,
+                   Digest* out) const;
+  // Digests of the matrices in `ms` at rows [begin, begin + count) appended after `prefix`
+  // bytes of each message (filled by `fill_prefix(i, dst)`), then hashed into out.
+  template <typename FillPrefix>
+  void HashWithRows(const std::vector<uint32_t>& ms, size_t prefix, size_t begin, size_t count,
+                    FillPrefix fill_prefix, Digest* out) const;
   // The stored bottom level from the rows, then the levels above it.
   void BuildFromLeafSource(const std::stop_token& stop);
   void BuildInnerNodes();
@@ -88,10 +133,10 @@ class MerkleTree {
   Digest* nodes_ = nullptr;
   std::optional<ScratchPool::Lease> pooled_;
   AlignedBuffer<Digest> owned_;
-  // Where the leaves come from: columns, or rows of row_bytes_ bytes at rows_.
-  std::vector<const uint64_t*> columns_;
-  const uint8_t* rows_ = nullptr;
-  size_t row_bytes_ = 0;
+  int log_leaves_ = 0;
+  std::vector<Source> sources_;
+  // by_level_[l]: the matrices of 2^l rows, in the order given (empty for FromLeaves).
+  std::vector<std::vector<uint32_t>> by_level_;
 };
 
 // The walk of a multi-opening, which fixes the order of its siblings (the contract between
@@ -129,15 +174,30 @@ absl::StatusOr<T> WalkMultiOpening(std::vector<std::pair<uint64_t, T>> level, Si
 // num_leaves, a power of two) sends, in the order it sends them.
 std::vector<uint64_t> MultiOpeningSiblings(uint64_t num_leaves, std::span<const uint64_t> leaves);
 
-// Leaf hash of one row given as values.
+// Row digest of one row given as values.
 Digest HashRow(std::span<const Fp> row);
-// Leaf hashes of rows stored one after the other (`width` values each), hashed in SIMD
+// Row digests of rows stored one after the other (`width` values each), hashed in SIMD
 // batches: what a verifier computes for an opening's rows.
 std::vector<Digest> HashRows(std::span<const Fp> values, size_t width);
 
-// Checks that leaf_hashes[k] is the leaf at indices[k] of a tree of num_leaves leaves with
-// the given root. Rejects unsorted, duplicate or out-of-range indices, a proof with
-// missing or extra siblings, and any mismatch, with a reason.
+// What a verifier knows of one matrix of a tree: its height and the digests of its opened
+// rows, at sorted, unique row indices.
+struct OpenedMatrix {
+  size_t rows = 0;
+  std::span<const uint64_t> indices;
+  std::span<const Digest> row_digests;
+};
+
+// Checks a multi-opening of a tree over `matrices` (in the tree's order) with the given
+// root: the bottom nodes opened are the tallest matrices' indices, and every matrix of 2^l
+// rows must be opened at exactly the nodes of its level the walk reaches. Rejects unsorted,
+// duplicate or out-of-range indices, a matrix opened at other rows than its level needs, a
+// proof with missing or extra siblings, and any mismatch, with a reason.
+absl::Status VerifyMerkleMultiProof(const Digest& root, std::span<const OpenedMatrix> matrices,
+                                    const MerkleProof& proof);
+
+// The one-matrix case: leaf_hashes[k] is the row digest of row indices[k] of a matrix of
+// num_leaves rows.
 absl::Status VerifyMerkleProof(const Digest& root, size_t num_leaves,
                                std::span<const size_t> indices, std::span<const Digest> leaf_hashes,
                                const MerkleProof& proof);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <random>
 #include <set>
 #include <vector>
@@ -245,6 +247,134 @@ TEST(MerkleTree, RowTreesOpenLikeFullyStoredTrees) {
           VerifyMerkleProof(by_cols->root(), rows, idx, LeafHashes(*by_cols, idx), *got_cols).ok());
     }
   }
+}
+
+// The naive tree over matrices of mixed heights (merkle.h): a row digest per matrix row,
+// the matrices of each level hashed after the children, scalar hashing throughout.
+Digest NaiveMixedRoot(const std::vector<Table>& ms) {
+  auto row_digest = [](const Table& t, size_t r) {
+    std::vector<uint8_t> bytes;
+    for (auto& c : t.cols)
+      for (int b = 0; b < 8; ++b) bytes.push_back(static_cast<uint8_t>(c[r].value() >> (8 * b)));
+    return Keccak256(bytes);
+  };
+  size_t h = 0;
+  for (const Table& t : ms) h = std::max(h, t.cols[0].size());
+  std::vector<Digest> level;
+  for (size_t size = h; size >= 1; size /= 2) {
+    std::vector<Digest> next(size);
+    for (size_t i = 0; i < size; ++i) {
+      std::vector<uint8_t> msg;
+      if (size < h) {
+        msg.insert(msg.end(), level[2 * i].begin(), level[2 * i].end());
+        msg.insert(msg.end(), level[2 * i + 1].begin(), level[2 * i + 1].end());
+      }
+      std::vector<Digest> ds;
+      for (const Table& t : ms) {
+        if (t.cols[0].size() == size) ds.push_back(row_digest(t, i));
+      }
+      if (size == h && ds.size() == 1) {
+        next[i] = ds[0];
+        continue;
+      }
+      for (const Digest& d : ds) msg.insert(msg.end(), d.begin(), d.end());
+      next[i] = msg.empty() ? HashPairRef(level[2 * i], level[2 * i + 1]) : Keccak256(msg);
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+TEST(MerkleTree, MixedHeightsMatchTheNaiveTreeAndVerify) {
+  std::mt19937_64 rng(0x5eed0702);
+  // Heights chosen so that matrices enter inside the unstored bottom levels and above them,
+  // alone and several at one level, some given as rows.
+  const std::vector<std::vector<size_t>> shapes = {
+      {64, 32},     {64, 64, 8},     {256, 128, 64, 32, 16, 2, 2}, {16, 256, 4, 256},
+      {1024, 1, 1}, {8, 4, 2, 1, 8}, {2048, 256, 256, 256, 32}};
+  for (const auto& heights : shapes) {
+    std::vector<Table> tables;
+    std::vector<std::vector<Fp>> packed;
+    std::vector<MerkleMatrix> ms;
+    for (size_t k = 0; k < heights.size(); ++k) {
+      tables.push_back(RandomTable(1 + k % 3, heights[k], rng));
+    }
+    packed.resize(tables.size());
+    for (size_t k = 0; k < tables.size(); ++k) {
+      if (k % 2 == 1) {  // every other matrix as rows
+        for (size_t r = 0; r < heights[k]; ++r) {
+          const std::vector<Fp> row = tables[k].row(r);
+          packed[k].insert(packed[k].end(), row.begin(), row.end());
+        }
+        ms.push_back(MerkleMatrix::OfRows(packed[k].data(), tables[k].cols.size(), heights[k]));
+      } else {
+        ms.push_back(MerkleMatrix::OfColumns(tables[k].ptrs(), heights[k]));
+      }
+    }
+    auto tree = MerkleTree::Build(ms);
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    const Digest want = NaiveMixedRoot(tables);
+    ASSERT_EQ(tree->root(), want) << heights.size();
+    const size_t h = tree->num_leaves();
+    for (int trial = 0; trial < 20; ++trial) {
+      std::set<uint64_t> picked;
+      const size_t n = 1 + rng() % std::min<size_t>(h, 12);
+      while (picked.size() < n) picked.insert(rng() % h);
+      const std::vector<uint64_t> bottom(picked.begin(), picked.end());
+      std::vector<size_t> idx(bottom.begin(), bottom.end());
+      auto proof = tree->Open(idx);
+      ASSERT_TRUE(proof.ok());
+      // Each matrix's opened rows and their digests.
+      std::vector<std::vector<uint64_t>> rows(tables.size());
+      std::vector<std::vector<Digest>> digests(tables.size());
+      std::vector<OpenedMatrix> opened;
+      for (size_t k = 0; k < tables.size(); ++k) {
+        const int shift = std::countr_zero(h) - std::countr_zero(heights[k]);
+        for (uint64_t b : bottom) {
+          if (rows[k].empty() || rows[k].back() != b >> shift) rows[k].push_back(b >> shift);
+        }
+        for (uint64_t r : rows[k]) digests[k].push_back(HashRow(tables[k].row(r)));
+      }
+      for (size_t k = 0; k < tables.size(); ++k) {
+        opened.push_back(OpenedMatrix{heights[k], rows[k], digests[k]});
+      }
+      ASSERT_TRUE(VerifyMerkleMultiProof(want, opened, *proof).ok());
+      // A changed row of any one matrix is caught.
+      for (size_t k = 0; k < tables.size(); ++k) {
+        std::vector<Digest> bad = digests[k];
+        bad[rng() % bad.size()][3] ^= 1;
+        std::vector<OpenedMatrix> tampered = opened;
+        tampered[k].row_digests = bad;
+        EXPECT_FALSE(VerifyMerkleMultiProof(want, tampered, *proof).ok()) << k;
+      }
+      // So is a smaller matrix opened at other rows than its level reaches.
+      for (size_t k = 0; k < tables.size(); ++k) {
+        if (heights[k] == h || rows[k].size() == heights[k]) continue;
+        std::vector<uint64_t> other = rows[k];
+        uint64_t r = 0;
+        while (std::binary_search(other.begin(), other.end(), r)) ++r;
+        other.back() = r;
+        std::sort(other.begin(), other.end());
+        std::vector<OpenedMatrix> moved = opened;
+        moved[k].indices = other;
+        const absl::Status s = VerifyMerkleMultiProof(want, moved, *proof);
+        EXPECT_FALSE(s.ok()) << k;
+        EXPECT_NE(std::string(s.message()).find("not opened at the rows"), std::string::npos) << s;
+        break;
+      }
+    }
+  }
+}
+
+TEST(MerkleTree, MixedHeightsRefuseAHeightThatIsNotAPowerOfTwo) {
+  std::mt19937_64 rng(3);
+  const Table a = RandomTable(2, 8, rng), b = RandomTable(1, 6, rng);
+  const std::vector<MerkleMatrix> ms = {MerkleMatrix::OfColumns(a.ptrs(), 8),
+                                        MerkleMatrix::OfColumns(b.ptrs(), 6)};
+  const auto tree = MerkleTree::Build(ms);
+  ASSERT_FALSE(tree.ok());
+  EXPECT_NE(std::string(tree.status().message()).find("matrices[1]"), std::string::npos);
+  EXPECT_FALSE(MerkleTree::Build(std::span<const MerkleMatrix>()).ok());
 }
 
 }  // namespace
