@@ -51,13 +51,22 @@ struct QuotientTable {
   uint64_t* out = nullptr;  // 3 columns of E
 };
 
-// A Merkle tree over the rows of a matrix; nodes: 2 * rows digests of 4 lanes, heap order.
-struct TreeJob {
+// One matrix of a Merkle tree (engine/hash/merkle.h): `rows` rows of `width` values,
+// column-major (column c at data + c * rows) or row-major (row r at data + r * width); its
+// row digests go to `digests`, 4 lanes each.
+struct TreeMatrix {
   const uint64_t* data = nullptr;
   uint32_t width = 0;
   uint64_t rows = 0;
   bool row_major = false;
-  uint64_t* nodes = nullptr;
+  uint64_t* digests = nullptr;
+};
+
+// What one level of a tree takes in besides its children: the row digests of the matrices
+// [first, first + count) of its launch (those with as many rows as the level has nodes).
+struct TreeLevel {
+  uint32_t first = 0;
+  uint32_t count = 0;
 };
 
 // One polynomial to evaluate: coefficients (natural order) at an extension point.
@@ -111,8 +120,9 @@ static_assert(sizeof(AuxTable) == 144 && alignof(AuxTable) == 8);
 static_assert(offsetof(AuxTable, sum) == 136);
 static_assert(sizeof(QuotientTable) == 232 && alignof(QuotientTable) == 8);
 static_assert(offsetof(QuotientTable, zinv) == 160 && offsetof(QuotientTable, out) == 224);
-static_assert(sizeof(TreeJob) == 40 && alignof(TreeJob) == 8);
-static_assert(offsetof(TreeJob, nodes) == 32);
+static_assert(sizeof(TreeMatrix) == 40 && alignof(TreeMatrix) == 8);
+static_assert(offsetof(TreeMatrix, digests) == 32);
+static_assert(sizeof(TreeLevel) == 8 && alignof(TreeLevel) == 4);
 static_assert(sizeof(PolyEval) == 40 && alignof(PolyEval) == 8);
 static_assert(offsetof(PolyEval, point) == 16);
 static_assert(sizeof(DeepTarget) == 24 && alignof(DeepTarget) == 8);

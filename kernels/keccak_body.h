@@ -108,6 +108,34 @@ PROVER_HOST_DEVICE void HashLanes(const uint64_t* p, uint64_t stride, uint32_t w
   for (int i = 0; i < 4; ++i) out[i] = s[i];
 }
 
+// Keccak256 of `width` lanes, lane i given by lane(i): for messages gathered from several
+// places (a tree node's children and the row digests it takes in).
+template <typename Lane>
+PROVER_HOST_DEVICE void HashLaneFn(uint32_t width, Lane lane, uint64_t out[4]) {
+  uint64_t s[25];
+  PROVER_UNROLL
+  for (int i = 0; i < 25; ++i) s[i] = 0;
+  uint32_t c = 0;
+  for (; c + kKeccakRateLanes <= width; c += kKeccakRateLanes) {
+    PROVER_UNROLL
+    for (int i = 0; i < kKeccakRateLanes; ++i) s[i] ^= lane(c + uint32_t(i));
+    KeccakF(s);
+  }
+  const uint32_t rest = width - c;
+  PROVER_UNROLL
+  for (int i = 0; i < kKeccakRateLanes; ++i) {
+    if (uint32_t(i) < rest) {
+      s[i] ^= lane(c + uint32_t(i));
+    } else if (uint32_t(i) == rest) {
+      s[i] ^= 0x01;
+    }
+  }
+  s[kKeccakRateLanes - 1] ^= 0x8000000000000000ull;
+  KeccakF(s);
+  PROVER_UNROLL
+  for (int i = 0; i < 4; ++i) out[i] = s[i];
+}
+
 // Inner node: Keccak256(left || right), each child 4 lanes.
 PROVER_HOST_DEVICE void HashPairLanes(const uint64_t* left, const uint64_t* right,
                                       uint64_t out[4]) {

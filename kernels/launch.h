@@ -31,13 +31,15 @@ cudaError_t LaunchSpread(const uint64_t* const* src, uint64_t* const* dst, const
                          uint32_t num_cols, int log_n, int log_len, const Fp* shift_pows,
                          cudaStream_t stream, uint64_t* launches);
 
-// Merkle trees: leaves of every tree, then each level of every tree. prefix arrays: for
-// each launch, num_trees + 1 running totals of the items (rows, then parents per level)
-// of each tree; level_prefix holds max_log_rows such arrays one after the other.
-cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_t* leaf_prefix,
-                         uint64_t total_leaves, const uint64_t* level_prefix,
-                         const uint64_t* level_totals, int levels, cudaStream_t stream,
-                         uint64_t* launches);
+// One Merkle tree over matrices of mixed heights (engine/hash/merkle.h), into nodes (2H
+// digests, heap order, H = 2^log_leaves): every row of every matrix into its row digests
+// (row_prefix: num_matrices + 1 running row counts), then each level from the bottom up
+// (levels: a host array of log_leaves + 1 entries, indexed by log2 of the level's nodes;
+// the matrices ordered by height, tallest first). The bottom level is launched only when
+// several matrices share it: a sole one's digests are the bottom level itself.
+cudaError_t LaunchMerkle(const TreeMatrix* matrices, uint32_t num_matrices,
+                         const uint64_t* row_prefix, uint64_t total_rows, const TreeLevel* levels,
+                         int log_leaves, uint64_t* nodes, cudaStream_t stream, uint64_t* launches);
 
 // Round 2 rows: helpers and row sums (into the running-sum columns) for every row of every
 // table; the lowest (table << 40 | row) whose fingerprint vanishes goes to *bad

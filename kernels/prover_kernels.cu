@@ -62,18 +62,19 @@ __global__ void __launch_bounds__(kBlock)
 
 // ----------------------------------------------------------------------------------------
 __global__ void __launch_bounds__(kHashBlock)
-    MerkleLeavesKernel(const TreeJob* trees, uint32_t num_trees, const uint64_t* prefix,
-                       uint64_t total) {
+    MerkleRowsKernel(const TreeMatrix* matrices, uint32_t num_matrices, const uint64_t* prefix,
+                     uint64_t total) {
   for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
-    MerkleLeafThread(trees, num_trees, prefix, g);
+    MerkleRowThread(matrices, num_matrices, prefix, g);
   }
 }
 
 __global__ void __launch_bounds__(kHashBlock)
-    MerkleLevelKernel(const TreeJob* trees, uint32_t num_trees, const uint64_t* prefix,
-                      uint64_t total, int level) {
-  for (uint64_t g = GlobalThread(); g < total; g += GridThreads()) {
-    MerkleNodeThread(trees, num_trees, prefix, g, level);
+    MerkleLevelKernel(const TreeMatrix* matrices, TreeLevel level, uint64_t* nodes, int log_level,
+                      bool children) {
+  const uint64_t total = uint64_t{1} << log_level;
+  for (uint64_t i = GlobalThread(); i < total; i += GridThreads()) {
+    MerkleLevelThread(matrices, level, nodes, log_level, children, i);
   }
 }
 
@@ -250,20 +251,21 @@ cudaError_t LaunchSpread(const uint64_t* const* src, uint64_t* const* dst, const
   return cudaSuccess;
 }
 
-cudaError_t LaunchMerkle(const TreeJob* trees, uint32_t num_trees, const uint64_t* leaf_prefix,
-                         uint64_t total_leaves, const uint64_t* level_prefix,
-                         const uint64_t* level_totals, int levels, cudaStream_t stream,
-                         uint64_t* launches) {
-  if (num_trees == 0) return cudaSuccess;
-  // Leaf hashing holds a 25-lane state per thread: 128 threads keep it in registers.
-  MerkleLeavesKernel<<<BlocksFor(total_leaves, kHashBlock), kHashBlock, 0, stream>>>(
-      trees, num_trees, leaf_prefix, total_leaves);
+cudaError_t LaunchMerkle(const TreeMatrix* matrices, uint32_t num_matrices,
+                         const uint64_t* row_prefix, uint64_t total_rows, const TreeLevel* levels,
+                         int log_leaves, uint64_t* nodes, cudaStream_t stream, uint64_t* launches) {
+  if (num_matrices == 0) return cudaSuccess;
+  // Row hashing holds a 25-lane state per thread: 128 threads keep it in registers.
+  MerkleRowsKernel<<<BlocksFor(total_rows, kHashBlock), kHashBlock, 0, stream>>>(
+      matrices, num_matrices, row_prefix, total_rows);
   Count(launches);
   if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-  for (int level = 1; level <= levels; ++level) {
-    const uint64_t total = level_totals[level - 1];
-    MerkleLevelKernel<<<BlocksFor(total, kHashBlock), kHashBlock, 0, stream>>>(
-        trees, num_trees, level_prefix + uint64_t(level - 1) * (num_trees + 1), total, level);
+  for (int l = log_leaves; l >= 0; --l) {
+    const bool children = l < log_leaves;
+    if (!children && levels[l].count < 2) continue;  // a sole matrix hashed into the bottom
+    const uint64_t total = uint64_t{1} << l;
+    MerkleLevelKernel<<<BlocksFor(total, kHashBlock), kHashBlock, 0, stream>>>(matrices, levels[l],
+                                                                               nodes, l, children);
     Count(launches);
     if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   }

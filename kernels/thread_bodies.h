@@ -115,23 +115,40 @@ PROVER_HOST_DEVICE void EvalChunkItem(const PolyEval* polys, uint32_t num_polys,
   for (int c = 0; c < 3; ++c) partials[3 * g + c] = v.coeff(c).value();
 }
 
-// Merkle trees of one call: item g of the leaf launch hashes one leaf of one tree; item g of
-// the launch of `level` hashes one parent of that level (level 1: the leaves' parents).
-PROVER_HOST_DEVICE void MerkleLeafThread(const TreeJob* trees, uint32_t num_trees,
-                                         const uint64_t* prefix, uint64_t g) {
-  const uint32_t t = FindSegment(prefix, num_trees, g);
-  const TreeJob& tree = trees[t];
-  const uint64_t r = g - prefix[t];
+// A Merkle tree over matrices of mixed heights (engine/hash/merkle.h). Item g of the rows
+// launch hashes one row of one matrix into its row digests (prefix: running row counts).
+PROVER_HOST_DEVICE void MerkleRowThread(const TreeMatrix* matrices, uint32_t num_matrices,
+                                        const uint64_t* prefix, uint64_t g) {
+  const uint32_t m = FindSegment(prefix, num_matrices, g);
+  const TreeMatrix& mat = matrices[m];
+  const uint64_t r = g - prefix[m];
   uint64_t out[4];
-  HashRowLeaf(tree.data, tree.width, tree.rows, tree.row_major, r, out);
-  uint64_t* dst = tree.nodes + 4 * (tree.rows + r);
+  HashRowLeaf(mat.data, mat.width, mat.rows, mat.row_major, r, out);
+  uint64_t* dst = mat.digests + 4 * r;
   for (int l = 0; l < 4; ++l) dst[l] = out[l];
 }
-PROVER_HOST_DEVICE void MerkleNodeThread(const TreeJob* trees, uint32_t num_trees,
-                                         const uint64_t* prefix, uint64_t g, int level) {
-  const uint32_t t = FindSegment(prefix, num_trees, g);
-  const TreeJob& tree = trees[t];
-  HashNode(tree.nodes, (tree.rows >> level) + (g - prefix[t]));
+// Node i of the level of 2^log_level nodes (heap index 2^log_level + i): Keccak256 of its
+// two children (unless the level is the bottom) then the row digests of the matrices the
+// level takes in.
+PROVER_HOST_DEVICE void MerkleLevelThread(const TreeMatrix* matrices, TreeLevel level,
+                                          uint64_t* nodes, int log_level, bool children,
+                                          uint64_t i) {
+  const uint64_t x = (uint64_t{1} << log_level) + i;
+  if (children && level.count == 0) {
+    HashNode(nodes, x);
+    return;
+  }
+  const uint32_t c = children ? 8 : 0;
+  uint64_t out[4];
+  HashLaneFn(
+      c + 4 * level.count,
+      [&](uint32_t k) -> uint64_t {
+        if (k < c) return nodes[8 * x + k];
+        k -= c;
+        return matrices[level.first + k / 4].digests[4 * i + k % 4];
+      },
+      out);
+  for (int l = 0; l < 4; ++l) nodes[4 * x + l] = out[l];
 }
 
 // Thread t's register files in a program kernel's scratch of ProgramScratchWords(base_regs,

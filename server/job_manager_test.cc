@@ -206,7 +206,7 @@ class HangingJob final : public testing::ForwardingJob {
  public:
   HangingJob(std::unique_ptr<backend::ProvingJob> inner, Hang* hang)
       : ForwardingJob(std::move(inner)), hang_(hang) {}
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+  absl::StatusOr<Digest> CommitMain(const air::Trace& trace) override {
     ++hang_->started;
     std::unique_lock<std::mutex> lock(hang_->mu);
     hang_->cv.wait(lock, [&] { return hang_->released; });
@@ -254,7 +254,7 @@ class FailingGpuEngine final : public Engine {
    public:
     Job(std::unique_ptr<backend::ProvingJob> inner, absl::Status failure)
         : ForwardingJob(std::move(inner)), failure_(std::move(failure)) {}
-    absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3&, const Fp3&) override {
+    absl::StatusOr<backend::AuxCommitment> CommitAux(const Fp3&, const Fp3&) override {
       return failure_;
     }
 

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -52,11 +53,16 @@ struct JobSpec {
   std::stop_token stop;
 };
 
-// Round 2 result for one table; has_aux is false for a table without interactions.
+// Round 2's result: per table whether it has aux columns (bus interactions) and sigma_t,
+// the sum of its LogUp terms over the rows; and the root of the one tree over every such
+// table's aux columns (absent when no table has interactions).
 struct AuxCommitment {
-  bool has_aux = false;
-  Fp3 sum;  // sigma_t, the sum of the LogUp terms over the rows
-  Digest root{};
+  struct Table {
+    bool has_aux = false;
+    Fp3 sum;
+  };
+  std::vector<Table> tables;
+  std::optional<Digest> root;
 };
 
 // Round 4 values of one table (section 7).
@@ -74,12 +80,17 @@ struct TreeOpening {
   MerkleProof proof;
 };
 
+// One table's rows at its opened rows (sorted, unique), one row after the other, in each
+// of its matrices (aux empty without interactions).
 struct TableOpenings {
-  TreeOpening main, aux, quotient;  // aux empty without interactions
+  std::vector<Fp> main, aux, quotient;
 };
 
 struct QueryOpenings {
   std::vector<TableOpenings> tables;
+  // The multi-openings of the three trace rounds' trees (aux empty when no table has
+  // interactions).
+  MerkleProof main, aux, quotient;
   std::vector<TreeOpening> fri_layers;  // one per committed layer (width 3 * arity)
 };
 
@@ -93,19 +104,21 @@ class ProvingJob {
  public:
   virtual ~ProvingJob() = default;
 
-  // Round 1. LDE of every table's main columns and one Merkle tree per table; the roots in
-  // table order. `trace` must stay alive and unchanged until the job is destroyed.
-  virtual absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) = 0;
+  // Round 1. LDE of every table's main columns and the one Merkle tree over them all (a tree
+  // of mixed heights, hash/merkle.h, tables in order); its root. `trace` must stay alive and
+  // unchanged until the job is destroyed.
+  virtual absl::StatusOr<Digest> CommitMain(const air::Trace& trace) = 0;
 
-  // Round 2. LogUp helper and running-sum columns, their LDE and trees, per table.
-  // FAILED_PRECONDITION when a fingerprint vanishes on some row.
-  virtual absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha,
-                                                               const Fp3& beta) = 0;
+  // Round 2. LogUp helper and running-sum columns and their LDE, per table, and one tree
+  // over the tables with interactions. FAILED_PRECONDITION when a fingerprint vanishes on
+  // some row.
+  virtual absl::StatusOr<AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) = 0;
 
-  // Round 3. Quotient of every table, split into its P_t parts (stark/shape.h), LDE and tree of the
-  // parts. INTERNAL when a quotient is not of the expected degree (the trace breaks a constraint
-  // the checker did not see: a backend bug, never a property of the input).
-  virtual absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) = 0;
+  // Round 3. Quotient of every table, split into its P_t parts (stark/shape.h), LDE of the
+  // parts and one tree over every table's. INTERNAL when a quotient is not of the expected
+  // degree (the trace breaks a constraint the checker did not see: a backend bug, never a
+  // property of the input).
+  virtual absl::StatusOr<Digest> CommitQuotient(const Fp3& gamma) = 0;
 
   // Round 4.
   virtual absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) = 0;
@@ -120,8 +133,8 @@ class ProvingJob {
   // The values of the final layer, in order.
   virtual absl::StatusOr<std::vector<Fp3>> FinalLayer() = 0;
 
-  // Round 6. Positions are in [0, M_0), repeats allowed; each tree opens the rows and
-  // groups they map to (section 9), deduplicated and sorted.
+  // Round 6. Positions are in [0, M_0), repeats allowed; every table opens the rows they map
+  // to and each FRI layer the groups (section 9), deduplicated and sorted.
   virtual absl::StatusOr<QueryOpenings> OpenQueries(std::span<const uint64_t> positions) = 0;
 
   virtual JobMemory memory() const = 0;

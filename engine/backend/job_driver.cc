@@ -70,7 +70,7 @@ class JobDriver final : public ProvingJob {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+  absl::StatusOr<Digest> CommitMain(const air::Trace& trace) override {
     if (auto s = Enter(Expect::kCommitMain, -1, "CommitMain"); !s.ok()) return s;
     if (trace.tables.size() != tables_.size()) {
       return Fail(InvalidInput(
@@ -85,23 +85,30 @@ class JobDriver final : public ProvingJob {
     return Leave(path_->CommitMain(trace), Expect::kCommitAux);
   }
 
-  absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
+  absl::StatusOr<AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) override {
     if (auto s = Enter(Expect::kCommitAux, -1, "CommitAux"); !s.ok()) return s;
     challenges_ = {alpha, beta};
     auto aux = Leave(path_->CommitAux(alpha, beta), Expect::kCommitQuotient);
     if (!aux.ok()) return aux;
-    if (aux->size() != tables_.size()) return Fail(Internal("CommitAux", "one result per table"));
+    if (aux->tables.size() != tables_.size()) {
+      return Fail(Internal("CommitAux", "one result per table"));
+    }
     sums_.assign(tables_.size(), Fp3::Zero());
+    bool any = false;
     for (size_t t = 0; t < tables_.size(); ++t) {
-      if ((*aux)[t].has_aux != (tables_[t].aux_columns != 0)) {
+      if (aux->tables[t].has_aux != (tables_[t].aux_columns != 0)) {
         return Fail(Internal("CommitAux", absl::StrCat("tables[", t, "]: aux columns differ")));
       }
-      sums_[t] = (*aux)[t].sum;
+      any = any || aux->tables[t].has_aux;
+      sums_[t] = aux->tables[t].sum;
+    }
+    if (aux->root.has_value() != any) {
+      return Fail(Internal("CommitAux", "a root exactly when some table has aux columns"));
     }
     return aux;
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
+  absl::StatusOr<Digest> CommitQuotient(const Fp3& gamma) override {
     if (auto s = Enter(Expect::kCommitQuotient, -1, "CommitQuotient"); !s.ok()) return s;
     QuotientRound round;
     round.challenges = challenges_;
@@ -216,9 +223,13 @@ class JobDriver final : public ProvingJob {
       }
     }
     OpeningPlan plan;
+    int log_aux = -1;  // the tallest aux matrix's height
     for (const TableLayout& s : tables_) {
       plan.table_rows.push_back(OpenedLeaves(positions, log_m0 - s.log_N, 0));
+      if (s.aux_columns != 0) log_aux = std::max(log_aux, s.log_N);
     }
+    plan.main_leaves = OpenedLeaves(positions, 0, 0);  // the tallest table is M_0
+    if (log_aux >= 0) plan.aux_leaves = OpenedLeaves(positions, log_m0 - log_aux, 0);
     for (int i = 0; i < schedule_.num_committed(); ++i) {
       plan.layers.push_back(Layer(i));
       plan.layer_groups.push_back(

@@ -69,10 +69,13 @@ struct FoldStep {
   Fp scale;
 };
 
-// What the queries open: per table the sorted, unique rows of its LDE trees; per committed
-// FRI layer the sorted, unique leaves (groups).
+// What the queries open: per table the sorted, unique rows of its LDE matrices; the bottom
+// nodes opened in the trace rounds' trees (main and quotient: over every table; aux: over
+// the tables with interactions, empty without any); per committed FRI layer the sorted,
+// unique leaves (groups).
 struct OpeningPlan {
   std::vector<std::vector<uint64_t>> table_rows;
+  std::vector<uint64_t> main_leaves, aux_leaves;
   std::vector<FriLayer> layers;
   std::vector<std::vector<uint64_t>> layer_groups;
 };
@@ -110,12 +113,11 @@ class DataPath {
  public:
   virtual ~DataPath() = default;
   // The trace has one table per AIR table, of the spec's heights.
-  virtual absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) = 0;
+  virtual absl::StatusOr<Digest> CommitMain(const air::Trace& trace) = 0;
   // FAILED_PRECONDITION when a fingerprint vanishes on some row.
-  virtual absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha,
-                                                               const Fp3& beta) = 0;
+  virtual absl::StatusOr<AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) = 0;
   // INTERNAL when a quotient is not of the expected degree.
-  virtual absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) = 0;
+  virtual absl::StatusOr<Digest> CommitQuotient(const QuotientRound& round) = 0;
   // z is outside the trace domains and outside F_p.
   virtual absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) = 0;
   virtual absl::Status BuildDeep(const DeepRound& round) = 0;

@@ -29,12 +29,21 @@ std::string DigestBytes(const Digest& d) {
   return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
+std::string SiblingBytes(const std::vector<Digest>& siblings) {
+  std::string s;
+  s.reserve(32 * siblings.size());
+  for (const Digest& d : siblings) s += DigestBytes(d);
+  return s;
+}
+
 void PutOpening(const Opening& o, pb::Opening* out) {
   PutFp(o.values, out->mutable_values());
-  std::string s;
-  s.reserve(32 * o.siblings.size());
-  for (const Digest& d : o.siblings) s += DigestBytes(d);
-  out->set_siblings(std::move(s));
+  out->set_siblings(SiblingBytes(o.siblings));
+}
+
+void PutRound(const RoundCommitment& r, pb::RoundCommitment* out) {
+  out->set_root(DigestBytes(r.root));
+  out->set_siblings(SiblingBytes(r.siblings));
 }
 
 absl::Status Bad(const std::string& path, const std::string& msg) {
@@ -75,20 +84,35 @@ absl::StatusOr<Digest> GetDigest(const std::string& in, const std::string& path)
   return d;
 }
 
+absl::StatusOr<std::vector<Digest>> GetSiblings(const std::string& in, const std::string& path) {
+  if (in.size() % 32 != 0) {
+    return Bad(path, absl::StrCat(in.size(), " bytes, not a multiple of 32"));
+  }
+  std::vector<Digest> out(in.size() / 32);
+  for (size_t k = 0; k < out.size(); ++k) std::memcpy(out[k].data(), in.data() + 32 * k, 32);
+  return out;
+}
+
 absl::StatusOr<Opening> GetOpening(const pb::Opening& in, const std::string& path) {
   Opening o;
   auto values = GetFp(in.values(), path + ".values");
   if (!values.ok()) return values.status();
   o.values = *std::move(values);
-  if (in.siblings().size() % 32 != 0) {
-    return Bad(path + ".siblings",
-               absl::StrCat(in.siblings().size(), " bytes, not a multiple of 32"));
-  }
-  o.siblings.resize(in.siblings().size() / 32);
-  for (size_t k = 0; k < o.siblings.size(); ++k) {
-    std::memcpy(o.siblings[k].data(), in.siblings().data() + 32 * k, 32);
-  }
+  auto siblings = GetSiblings(in.siblings(), path + ".siblings");
+  if (!siblings.ok()) return siblings.status();
+  o.siblings = *std::move(siblings);
   return o;
+}
+
+absl::StatusOr<RoundCommitment> GetRound(const pb::RoundCommitment& in, const std::string& path) {
+  RoundCommitment r;
+  auto root = GetDigest(in.root(), path + ".root");
+  if (!root.ok()) return root.status();
+  r.root = *root;
+  auto siblings = GetSiblings(in.siblings(), path + ".siblings");
+  if (!siblings.ok()) return siblings.status();
+  r.siblings = *std::move(siblings);
+  return r;
 }
 
 #define PROVER_ASSIGN(lhs, expr)      \
@@ -109,24 +133,22 @@ pb::Proof ToMessage(const Proof& p) {
   params->set_log_final_size(p.params.log_final_size);
   m.set_security_bits(p.security_bits);
   m.set_proven_security_bits(p.proven_security_bits);
+  PutRound(p.main, m.mutable_main());
+  if (p.has_aux) PutRound(p.aux, m.mutable_aux());
+  PutRound(p.quotient, m.mutable_quotient());
   for (const TableProof& t : p.tables) {
     pb::TableProof* out = m.add_tables();
     out->set_log_rows(t.log_rows);
-    out->set_main_root(DigestBytes(t.main_root));
-    if (t.has_aux) {
-      out->set_aux_root(DigestBytes(t.aux_root));
-      PutFp3({t.logup_sum}, out->mutable_logup_sum());
-    }
-    out->set_quotient_root(DigestBytes(t.quotient_root));
+    if (t.has_aux) PutFp3({t.logup_sum}, out->mutable_logup_sum());
     pb::OodValues* ood = out->mutable_ood();
     PutFp3(t.ood.main, ood->mutable_main());
     PutFp3(t.ood.main_next, ood->mutable_main_next());
     PutFp3(t.ood.aux, ood->mutable_aux());
     PutFp3(t.ood.aux_next, ood->mutable_aux_next());
     PutFp3(t.ood.quotient, ood->mutable_quotient());
-    PutOpening(t.main_opening, out->mutable_main_opening());
-    if (t.has_aux) PutOpening(t.aux_opening, out->mutable_aux_opening());
-    PutOpening(t.quotient_opening, out->mutable_quotient_opening());
+    PutFp(t.main_values, out->mutable_main_values());
+    PutFp(t.aux_values, out->mutable_aux_values());
+    PutFp(t.quotient_values, out->mutable_quotient_values());
   }
   for (const FriLayerProof& l : p.fri_layers) {
     pb::FriLayer* out = m.add_fri_layers();
@@ -173,36 +195,35 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
   p.params.log_final_size = m.params().log_final_size();
   p.security_bits = m.security_bits();
   p.proven_security_bits = m.proven_security_bits();
+  if (!m.has_main()) return Bad("proof.main", "missing");
+  PROVER_ASSIGN(p.main, GetRound(m.main(), "proof.main"));
+  p.has_aux = m.has_aux();
+  if (p.has_aux) PROVER_ASSIGN(p.aux, GetRound(m.aux(), "proof.aux"));
+  if (!m.has_quotient()) return Bad("proof.quotient", "missing");
+  PROVER_ASSIGN(p.quotient, GetRound(m.quotient(), "proof.quotient"));
   for (int i = 0; i < m.tables_size(); ++i) {
     const pb::TableProof& in = m.tables(i);
     const std::string path = absl::StrCat("proof.tables[", i, "]");
     TableProof t;
     t.log_rows = in.log_rows();
-    PROVER_ASSIGN(t.main_root, GetDigest(in.main_root(), path + ".main_root"));
-    t.has_aux = !in.aux_root().empty();
+    t.has_aux = in.logup_sum_size() != 0;
     if (t.has_aux) {
-      PROVER_ASSIGN(t.aux_root, GetDigest(in.aux_root(), path + ".aux_root"));
       std::vector<Fp3> sum;
       PROVER_ASSIGN(sum, GetFp3(in.logup_sum(), path + ".logup_sum"));
       if (sum.size() != 1) return Bad(path + ".logup_sum", "must hold one extension element");
       t.logup_sum = sum[0];
-      if (!in.has_aux_opening()) return Bad(path + ".aux_opening", "missing");
-      PROVER_ASSIGN(t.aux_opening, GetOpening(in.aux_opening(), path + ".aux_opening"));
-    } else if (in.logup_sum_size() != 0 || in.has_aux_opening()) {
-      return Bad(path + ".aux_root", "missing while other aux fields are present");
+    } else if (in.aux_values_size() != 0) {
+      return Bad(path + ".logup_sum", "missing while aux values are present");
     }
-    PROVER_ASSIGN(t.quotient_root, GetDigest(in.quotient_root(), path + ".quotient_root"));
     if (!in.has_ood()) return Bad(path + ".ood", "missing");
     PROVER_ASSIGN(t.ood.main, GetFp3(in.ood().main(), path + ".ood.main"));
     PROVER_ASSIGN(t.ood.main_next, GetFp3(in.ood().main_next(), path + ".ood.main_next"));
     PROVER_ASSIGN(t.ood.aux, GetFp3(in.ood().aux(), path + ".ood.aux"));
     PROVER_ASSIGN(t.ood.aux_next, GetFp3(in.ood().aux_next(), path + ".ood.aux_next"));
     PROVER_ASSIGN(t.ood.quotient, GetFp3(in.ood().quotient(), path + ".ood.quotient"));
-    if (!in.has_main_opening()) return Bad(path + ".main_opening", "missing");
-    PROVER_ASSIGN(t.main_opening, GetOpening(in.main_opening(), path + ".main_opening"));
-    if (!in.has_quotient_opening()) return Bad(path + ".quotient_opening", "missing");
-    PROVER_ASSIGN(t.quotient_opening,
-                  GetOpening(in.quotient_opening(), path + ".quotient_opening"));
+    PROVER_ASSIGN(t.main_values, GetFp(in.main_values(), path + ".main_values"));
+    PROVER_ASSIGN(t.aux_values, GetFp(in.aux_values(), path + ".aux_values"));
+    PROVER_ASSIGN(t.quotient_values, GetFp(in.quotient_values(), path + ".quotient_values"));
     p.tables.push_back(std::move(t));
   }
   for (int i = 0; i < m.fri_layers_size(); ++i) {
@@ -230,14 +251,16 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
 ProofSizeBreakdown MeasureProof(const Proof& proof) {
   ProofSizeBreakdown b;
   b.total = EncodeProof(proof).size();
+  for (const RoundCommitment* r : {&proof.main, &proof.aux, &proof.quotient}) {
+    if (r == &proof.aux && !proof.has_aux) continue;
+    b.commitments += 32;
+    b.trace_paths += 32 * r->siblings.size();
+  }
   for (const TableProof& t : proof.tables) {
-    b.commitments += 64 + (t.has_aux ? 32 + 24 : 0);
+    b.commitments += t.has_aux ? 24 : 0;
     b.ood += 24 * (t.ood.main.size() + t.ood.main_next.size() + t.ood.aux.size() +
                    t.ood.aux_next.size() + t.ood.quotient.size());
-    for (const Opening* o : {&t.main_opening, &t.aux_opening, &t.quotient_opening}) {
-      b.trace_openings += 8 * o->values.size();
-      b.trace_paths += 32 * o->siblings.size();
-    }
+    b.trace_openings += 8 * (t.main_values.size() + t.aux_values.size() + t.quotient_values.size());
   }
   for (const FriLayerProof& l : proof.fri_layers) {
     b.commitments += 32;

@@ -18,7 +18,7 @@
 
 namespace prover::stark {
 
-inline constexpr uint32_t kProofVersion = 2;
+inline constexpr uint32_t kProofVersion = 3;
 // Decoding refuses larger inputs before parsing.
 inline constexpr size_t kMaxProofBytes = size_t{64} << 20;
 
@@ -35,14 +35,19 @@ struct OodValues {
 
 struct TableProof {
   uint32_t log_rows = 0;
-  Digest main_root{};
-  bool has_aux = false;
-  Digest aux_root{};
+  bool has_aux = false;  // the table has bus interactions
   Fp3 logup_sum;
-  Digest quotient_root{};
   OodValues ood;
-  Opening main_opening, aux_opening, quotient_opening;
+  // The opened rows (section 9), one after the other.
+  std::vector<Fp> main_values, aux_values, quotient_values;
   friend bool operator==(const TableProof&, const TableProof&) = default;
+};
+
+// One trace round's tree over all its tables (sections 4 to 6).
+struct RoundCommitment {
+  Digest root{};
+  std::vector<Digest> siblings;
+  friend bool operator==(const RoundCommitment&, const RoundCommitment&) = default;
 };
 
 struct FriLayerProof {
@@ -56,6 +61,10 @@ struct Proof {
   ProofParams params;
   uint32_t security_bits = 0;         // conjectured (section 2)
   uint32_t proven_security_bits = 0;  // proven, list-decoding regime (section 2)
+  RoundCommitment main;
+  bool has_aux = false;  // some table has bus interactions
+  RoundCommitment aux;
+  RoundCommitment quotient;
   std::vector<TableProof> tables;
   std::vector<FriLayerProof> fri_layers;
   std::vector<Fp3> final_poly;
@@ -73,8 +82,8 @@ struct ProofSizeBreakdown {
   size_t total = 0;
   size_t commitments = 0;  // roots and LogUp sums
   size_t ood = 0;
-  size_t trace_openings = 0;  // main, aux and quotient openings: values
-  size_t trace_paths = 0;     // ... and siblings
+  size_t trace_openings = 0;  // the tables' opened rows
+  size_t trace_paths = 0;     // the trace rounds' siblings
   size_t fri_openings = 0;
   size_t fri_paths = 0;
   size_t final_poly = 0;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/air/air.h"
 #include "engine/air/air_proto.h"
+#include "engine/hash/merkle.h"
 #include "engine/hash/transcript.h"
 #include "engine/protocol/params.h"
 #include "engine/protocol/protocol.h"
@@ -126,6 +127,31 @@ TEST(ProtocolVectors, TheDocumentListsWhatTheImplementationComputes) {
   const Fp publics[] = {Fp::FromU64(5)};
   Transcript st = StartTranscript(params, *air, heights, publics);
   want.emplace_back("statement.start", Hex(st.state()));
+
+  // Merkle trees: A (4 rows: 10r, 10r + 1), B (4 rows: 100 + r), C (2 rows: 200 + r); a
+  // tree over A alone and one over A, B, C; the latter's multi-opening of bottom node 1.
+  std::vector<Fp> a0(4), a1(4), b(4), cc(2);
+  for (uint64_t r = 0; r < 4; ++r) {
+    a0[r] = Fp::FromU64(10 * r), a1[r] = Fp::FromU64(10 * r + 1), b[r] = Fp::FromU64(100 + r);
+  }
+  for (uint64_t r = 0; r < 2; ++r) cc[r] = Fp::FromU64(200 + r);
+  const Fp* a_cols[] = {a0.data(), a1.data()};
+  const Fp* b_cols[] = {b.data()};
+  const Fp* c_cols[] = {cc.data()};
+  const MerkleMatrix ma = MerkleMatrix::OfColumns(a_cols, 4);
+  const std::vector<MerkleMatrix> abc = {ma, MerkleMatrix::OfColumns(b_cols, 4),
+                                         MerkleMatrix::OfColumns(c_cols, 2)};
+  auto single = MerkleTree::Build(std::span<const MerkleMatrix>(&ma, 1));
+  auto mixed = MerkleTree::Build(abc);
+  ASSERT_TRUE(single.ok() && mixed.ok());
+  want.emplace_back("merkle.a_root", Hex(single->root()));
+  want.emplace_back("merkle.abc_root", Hex(mixed->root()));
+  const size_t one[] = {1};
+  auto opening = mixed->Open(one);
+  ASSERT_TRUE(opening.ok());
+  std::vector<uint8_t> siblings;
+  for (const Digest& d : opening->siblings) siblings.insert(siblings.end(), d.begin(), d.end());
+  want.emplace_back("merkle.abc_open_1", Hex(siblings));
 
   const std::map<std::string, std::string> have = ParseVectors(Blocks(doc, "```text vectors"));
   std::string expected_block;

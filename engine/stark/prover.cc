@@ -1,5 +1,6 @@
 #include "engine/stark/prover.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +14,31 @@
 namespace prover::stark {
 namespace {
 
-Opening ToOpening(backend::TreeOpening&& o) {
-  return Opening{std::move(o.values), std::move(o.proof.siblings)};
+// A FRI layer's opening as the proof sends it (docs/PROTOCOL.md section 9): the opened
+// groups without the values at the positions the queries reach, which the verifier knows
+// from the layer before.
+Opening FriOpening(backend::TreeOpening&& o, std::span<const uint64_t> positions, int shift,
+                   int log_arity) {
+  std::vector<uint64_t> known;
+  for (uint64_t u : positions) known.push_back(u >> shift);
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  const uint64_t a = uint64_t{1} << log_arity;
+  Opening out;
+  out.siblings = std::move(o.proof.siblings);
+  size_t next = 0;
+  for (size_t k = 0; k < o.indices.size(); ++k) {
+    for (uint64_t j = 0; j < a; ++j) {
+      const uint64_t pos = o.indices[k] * a + j;
+      if (next < known.size() && known[next] == pos) {
+        ++next;
+        continue;
+      }
+      const Fp* v = o.values.data() + 3 * (k * a + j);
+      out.values.insert(out.values.end(), v, v + 3);
+    }
+  }
+  return out;
 }
 
 class StageClock {
@@ -179,12 +203,10 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
 
   // Round 1.
   if (auto s = clock.Start(Stage::kMainCommit); !s.ok()) return s;
-  auto main_roots = job.CommitMain(trace);
-  if (!main_roots.ok()) return main_roots.status();
-  for (size_t t = 0; t < log_rows.size(); ++t) {
-    proof.tables[t].main_root = (*main_roots)[t];
-    tr.AbsorbDigest(label::kMainRoot, (*main_roots)[t]);
-  }
+  auto main_root = job.CommitMain(trace);
+  if (!main_root.ok()) return main_root.status();
+  proof.main.root = *main_root;
+  tr.AbsorbDigest(label::kMainRoot, *main_root);
 
   // Round 2.
   if (auto s = clock.Start(Stage::kAuxCommit); !s.ok()) return s;
@@ -194,15 +216,18 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   if (!aux.ok()) return diagnose(aux.status());
   Fp3 total = Fp3::Zero();
   for (size_t t = 0; t < log_rows.size(); ++t) {
-    const backend::AuxCommitment& a = (*aux)[t];
+    const backend::AuxCommitment::Table& a = aux->tables[t];
     if (!a.has_aux) continue;
     TableProof& tp = proof.tables[t];
     tp.has_aux = true;
     tp.logup_sum = a.sum;
-    tp.aux_root = a.root;
     tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&a.sum, 1));
-    tr.AbsorbDigest(label::kAuxRoot, a.root);
     total += a.sum;
+  }
+  if (aux->root) {
+    proof.has_aux = true;
+    proof.aux.root = *aux->root;
+    tr.AbsorbDigest(label::kAuxRoot, *aux->root);
   }
   if (!total.IsZero()) {
     // An unbalanced bus, or (with probability about 2^-128) a fingerprint collision.
@@ -214,12 +239,10 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   // Round 3.
   if (auto s = clock.Start(Stage::kQuotient); !s.ok()) return s;
   const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
-  auto quotient_roots = job.CommitQuotient(gamma);
-  if (!quotient_roots.ok()) return diagnose(quotient_roots.status());
-  for (size_t t = 0; t < log_rows.size(); ++t) {
-    proof.tables[t].quotient_root = (*quotient_roots)[t];
-    tr.AbsorbDigest(label::kQuotientRoot, (*quotient_roots)[t]);
-  }
+  auto quotient_root = job.CommitQuotient(gamma);
+  if (!quotient_root.ok()) return diagnose(quotient_root.status());
+  proof.quotient.root = *quotient_root;
+  tr.AbsorbDigest(label::kQuotientRoot, *quotient_root);
 
   // Round 4.
   if (auto s = clock.Start(Stage::kOod); !s.ok()) return s;
@@ -289,12 +312,16 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   if (!openings.ok()) return openings.status();
   for (size_t t = 0; t < log_rows.size(); ++t) {
     backend::TableOpenings& o = openings->tables[t];
-    proof.tables[t].main_opening = ToOpening(std::move(o.main));
-    if (proof.tables[t].has_aux) proof.tables[t].aux_opening = ToOpening(std::move(o.aux));
-    proof.tables[t].quotient_opening = ToOpening(std::move(o.quotient));
+    proof.tables[t].main_values = std::move(o.main);
+    proof.tables[t].aux_values = std::move(o.aux);
+    proof.tables[t].quotient_values = std::move(o.quotient);
   }
+  proof.main.siblings = std::move(openings->main.siblings);
+  proof.aux.siblings = std::move(openings->aux.siblings);
+  proof.quotient.siblings = std::move(openings->quotient.siblings);
   for (int i = 0; i < schedule.num_committed(); ++i) {
-    proof.fri_layers[i].opening = ToOpening(std::move(openings->fri_layers[i]));
+    proof.fri_layers[i].opening = FriOpening(std::move(openings->fri_layers[i]), positions,
+                                             log_m0 - schedule.log_size[i], schedule.log_arity[i]);
   }
   clock.Stop();
   result.backend_memory = job.memory();

@@ -82,14 +82,28 @@ TEST(Soundness, EveryChangedPartIsRejected) {
   edits.push_back({"security_bits", [](Proof& p) { p.security_bits += 1; }});
   edits.push_back({"proven_security_bits", [](Proof& p) { p.proven_security_bits += 1; }});
   edits.push_back({"pow_nonce", [](Proof& p) { p.pow_nonce += 1; }});
+  // The trace rounds' trees: roots, a spread of siblings, a missing and an extra one.
+  const std::pair<const char*, RoundCommitment Proof::*> rounds[] = {
+      {"main", &Proof::main}, {"aux", &Proof::aux}, {"quotient", &Proof::quotient}};
+  for (const auto& [name, member] : rounds) {
+    const RoundCommitment& r = f.proof.*member;
+    const std::string path = absl::StrCat(name, ".");
+    edits.push_back({path + "root", [member](Proof& p) { Bump((p.*member).root); }});
+    for (size_t k = 0; k < r.siblings.size(); k += 3) {
+      edits.push_back({absl::StrCat(path, "siblings[", k, "]"),
+                       [k, member](Proof& p) { Bump((p.*member).siblings[k]); }});
+    }
+    edits.push_back(
+        {path + "dropped sibling", [member](Proof& p) { (p.*member).siblings.pop_back(); }});
+    edits.push_back(
+        {path + "extra sibling", [member](Proof& p) { (p.*member).siblings.push_back(Digest{}); }});
+  }
+  edits.push_back({"has_aux", [](Proof& p) { p.has_aux = false; }});
   for (size_t t = 0; t < f.proof.tables.size(); ++t) {
     const TableProof& tp = f.proof.tables[t];
     const std::string path = absl::StrCat("tables[", t, "].");
     edits.push_back({path + "log_rows", [t](Proof& p) { p.tables[t].log_rows += 1; }});
-    edits.push_back({path + "main_root", [t](Proof& p) { Bump(p.tables[t].main_root); }});
-    edits.push_back({path + "quotient_root", [t](Proof& p) { Bump(p.tables[t].quotient_root); }});
     if (tp.has_aux) {
-      edits.push_back({path + "aux_root", [t](Proof& p) { Bump(p.tables[t].aux_root); }});
       edits.push_back({path + "logup_sum",
                        [t](Proof& p) { p.tables[t].logup_sum = Bump(p.tables[t].logup_sum); }});
       edits.push_back({path + "has_aux", [t](Proof& p) { p.tables[t].has_aux = false; }});
@@ -107,27 +121,21 @@ TEST(Soundness, EveryChangedPartIsRejected) {
     ood_edits("aux", tp.ood.aux.size(), &OodValues::aux);
     ood_edits("aux_next", tp.ood.aux_next.size(), &OodValues::aux_next);
     ood_edits("quotient", tp.ood.quotient.size(), &OodValues::quotient);
-    auto opening_edits = [&](const char* name, const Opening& o, Opening TableProof::*member) {
-      // Every value (a changed value changes its leaf) and a spread of siblings.
-      for (size_t k = 0; k < o.values.size(); ++k) {
-        edits.push_back({absl::StrCat(path, name, ".values[", k, "]"), [t, k, member](Proof& p) {
-                           Fp& x = (p.tables[t].*member).values[k];
+    auto value_edits = [&](const char* name, const std::vector<Fp>& values,
+                           std::vector<Fp> TableProof::*member) {
+      // Every value (a changed value changes its row digest), and a dropped one.
+      for (size_t k = 0; k < values.size(); ++k) {
+        edits.push_back({absl::StrCat(path, name, "[", k, "]"), [t, k, member](Proof& p) {
+                           Fp& x = (p.tables[t].*member)[k];
                            x = Bump(x);
                          }});
       }
-      for (size_t k = 0; k < o.siblings.size(); k += 3) {
-        edits.push_back({absl::StrCat(path, name, ".siblings[", k, "]"),
-                         [t, k, member](Proof& p) { Bump((p.tables[t].*member).siblings[k]); }});
-      }
       edits.push_back({absl::StrCat(path, name, " dropped value"),
-                       [t, member](Proof& p) { (p.tables[t].*member).values.pop_back(); }});
-      edits.push_back({absl::StrCat(path, name, " extra sibling"), [t, member](Proof& p) {
-                         (p.tables[t].*member).siblings.push_back(Digest{});
-                       }});
+                       [t, member](Proof& p) { (p.tables[t].*member).pop_back(); }});
     };
-    opening_edits("main_opening", tp.main_opening, &TableProof::main_opening);
-    if (tp.has_aux) opening_edits("aux_opening", tp.aux_opening, &TableProof::aux_opening);
-    opening_edits("quotient_opening", tp.quotient_opening, &TableProof::quotient_opening);
+    value_edits("main_values", tp.main_values, &TableProof::main_values);
+    if (tp.has_aux) value_edits("aux_values", tp.aux_values, &TableProof::aux_values);
+    value_edits("quotient_values", tp.quotient_values, &TableProof::quotient_values);
   }
   for (size_t i = 0; i < f.proof.fri_layers.size(); ++i) {
     const FriLayerProof& l = f.proof.fri_layers[i];
@@ -233,9 +241,9 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
   EXPECT_FALSE(DecodeProof(repeated).ok());
   v1::Proof m;
   ASSERT_TRUE(m.ParseFromArray(f.bytes.data(), int(f.bytes.size())));
-  // A proof of the previous version (before the proven figure) is refused with what to
-  // do; a later one as unknown.
-  for (uint32_t version : {1u, 3u}) {
+  // A proof of an earlier version (1: before the proven figure; 2: per-table trees) is
+  // refused with what to do; a later one as unknown.
+  for (uint32_t version : {1u, 2u, 4u}) {
     m.set_version(version);
     std::string b;
     ASSERT_TRUE(m.SerializeToString(&b));
@@ -244,8 +252,8 @@ TEST(ProofCodec, UnknownAndRepeatedFieldsAreRejected) {
             .status()
             .message());
     EXPECT_THAT(why, HasSubstr(absl::StrCat("proof.version: ", version,
-                                            "; this verifier reads version 2")));
-    EXPECT_EQ(why.find("proved again") != std::string::npos, version == 1) << why;
+                                            "; this verifier reads version 3")));
+    EXPECT_EQ(why.find("proved again") != std::string::npos, version < 3) << why;
   }
 }
 

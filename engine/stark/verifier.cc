@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -29,27 +30,20 @@ std::vector<uint64_t> Rows(std::span<const uint64_t> positions, int shift) {
   return out;
 }
 
-// An opened matrix: checks the value count and the Merkle multi-proof.
-absl::Status CheckOpening(const Opening& o, const Digest& root, size_t leaves,
-                          const std::vector<uint64_t>& rows, size_t width,
-                          const std::string& path) {
-  if (o.values.size() != rows.size() * width) {
-    return Reject(absl::StrCat(path, ": ", o.values.size(), " values; expected ",
-                               rows.size() * width, " (", rows.size(), " rows of ", width, ")"));
-  }
-  const std::vector<Digest> hashes = HashRows(o.values, width);
-  std::vector<size_t> idx(rows.begin(), rows.end());
-  if (auto s = VerifyMerkleProof(root, leaves, idx, hashes, MerkleProof{o.siblings}); !s.ok()) {
-    return Reject(absl::StrCat(path, ": ", s.message()));
+absl::Status CheckCount(const std::vector<Fp>& values, const std::vector<uint64_t>& rows,
+                        size_t width, const std::string& path) {
+  if (values.size() != rows.size() * width) {
+    return Reject(absl::StrCat(path, ": ", values.size(), " values; expected ", rows.size() * width,
+                               " (", rows.size(), " rows of ", width, ")"));
   }
   return absl::OkStatus();
 }
 
 // The row of `rows` holding `row` (present by construction).
-const Fp* RowValues(const Opening& o, const std::vector<uint64_t>& rows, uint64_t row,
+const Fp* RowValues(const std::vector<Fp>& values, const std::vector<uint64_t>& rows, uint64_t row,
                     size_t width) {
   const size_t k = std::lower_bound(rows.begin(), rows.end(), row) - rows.begin();
-  return o.values.data() + k * width;
+  return values.data() + k * width;
 }
 
 Fp3 Ext(const Fp* p) { return Fp3(p[0], p[1], p[2]); }
@@ -70,9 +64,9 @@ Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp,
       Fp::FromCanonical(kLdeCosetOffset) * Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
   const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
   const Fp3 inv_z = (Fp3(x) - z).Inverse(), inv_zw = (Fp3(x) - zw).Inverse();
-  const Fp* main = RowValues(tp.main_opening, info.rows, row, m);
-  const Fp* aux = a == 0 ? nullptr : RowValues(tp.aux_opening, info.rows, row, 3 * a);
-  const Fp* quot = RowValues(tp.quotient_opening, info.rows, row, 3 * q);
+  const Fp* main = RowValues(tp.main_values, info.rows, row, m);
+  const Fp* aux = a == 0 ? nullptr : RowValues(tp.aux_values, info.rows, row, 3 * a);
+  const Fp* quot = RowValues(tp.quotient_values, info.rows, row, 3 * q);
   Fp3 at_z = Fp3::Zero(), at_zw = Fp3::Zero();
   for (size_t k = 0; k < m; ++k) {
     at_z += dp[k] * (Fp3(main[k]) - tp.ood.main[k]);
@@ -100,7 +94,7 @@ class Verification {
     if (auto s = CheckFriShape(); !s.ok()) return s;           // 3
     if (auto s = ReplayTranscript(); !s.ok()) return s;        // 4
     if (auto s = CheckOpenings(); !s.ok()) return s;           // 5
-    return CheckQueries();                                     // 6
+    return CheckFri();                                         // 6
   }
 
  private:
@@ -119,8 +113,15 @@ class Verification {
                                  air_.tables.size()));
     }
     info_.resize(air_.tables.size());
+    bool any_aux = false;
     for (size_t t = 0; t < air_.tables.size(); ++t) {
       if (auto s = CheckTableShape(t); !s.ok()) return s;
+      any_aux = any_aux || info_[t].aux != 0;
+    }
+    if (proof_.has_aux != any_aux) {
+      return Reject(absl::StrCat("proof.aux: ", proof_.has_aux ? "present" : "missing",
+                                 " for an AIR ", any_aux ? "with" : "without",
+                                 " bus interactions"));
     }
     return absl::OkStatus();
   }
@@ -146,7 +147,7 @@ class Verification {
     ti.log_n = int(tp.log_rows);
     ti.log_N = ti.log_n + int(params().log_blowup);
     if (tp.has_aux != (ti.aux != 0)) {
-      return Reject(absl::StrCat(path, ".aux_root: ", tp.has_aux ? "present" : "missing",
+      return Reject(absl::StrCat(path, ".logup_sum: ", tp.has_aux ? "present" : "missing",
                                  " for a table ", ti.aux != 0 ? "with" : "without",
                                  " bus interactions"));
     }
@@ -212,21 +213,19 @@ class Verification {
   // table's OOD identity holds, the proof of work holds; the query positions.
   absl::Status ReplayTranscript() {
     Transcript tr = StartTranscript(params(), air_, log_rows_, publics_);
-    for (const TableProof& tp : proof_.tables) tr.AbsorbDigest(label::kMainRoot, tp.main_root);
+    tr.AbsorbDigest(label::kMainRoot, proof_.main.root);
     alpha_ = tr.ChallengeFp3(label::kLogupAlpha);
     beta_ = tr.ChallengeFp3(label::kLogupBeta);
     Fp3 total = Fp3::Zero();
     for (const TableProof& tp : proof_.tables) {
       if (!tp.has_aux) continue;
       tr.AbsorbFp3(label::kLogupSum, std::span<const Fp3>(&tp.logup_sum, 1));
-      tr.AbsorbDigest(label::kAuxRoot, tp.aux_root);
       total += tp.logup_sum;
     }
+    if (proof_.has_aux) tr.AbsorbDigest(label::kAuxRoot, proof_.aux.root);
     if (!total.IsZero()) return Reject("the LogUp sums of the tables do not cancel");
     const Fp3 gamma = tr.ChallengeFp3(label::kComposition);
-    for (const TableProof& tp : proof_.tables) {
-      tr.AbsorbDigest(label::kQuotientRoot, tp.quotient_root);
-    }
+    tr.AbsorbDigest(label::kQuotientRoot, proof_.quotient.root);
     z_ = tr.ChallengeFp3(label::kOod);
     for (size_t t = 0; t < proof_.tables.size(); ++t) {
       const OodValues& o = proof_.tables[t].ood;
@@ -253,51 +252,56 @@ class Verification {
     return absl::OkStatus();
   }
 
-  // 5. Every opening: its value count, its rows' hashes and its multi-proof.
+  // 5. Every opening: its value count, its rows' hashes and its multi-proof (one per trace
+  // round, over every table of the round).
   absl::Status CheckOpenings() {
+    std::vector<std::vector<Digest>> main(info_.size()), aux(info_.size()), quot(info_.size());
+    std::vector<OpenedMatrix> main_m, aux_m, quot_m;
     for (size_t t = 0; t < proof_.tables.size(); ++t) {
       const TableProof& tp = proof_.tables[t];
       TableInfo& ti = info_[t];
       ti.rows = Rows(positions_, log_m0_ - ti.log_N);
       const std::string path = absl::StrCat("proof.tables[", t, "]");
-      const size_t N = size_t{1} << ti.log_N;
-      if (auto s = CheckOpening(tp.main_opening, tp.main_root, N, ti.rows,
-                                air_.tables[t].num_columns, path + ".main_opening");
+      const size_t N = size_t{1} << ti.log_N, m = air_.tables[t].num_columns;
+      if (auto s = CheckCount(tp.main_values, ti.rows, m, path + ".main_values"); !s.ok()) return s;
+      if (auto s = CheckCount(tp.aux_values, ti.rows, 3 * ti.aux, path + ".aux_values"); !s.ok()) {
+        return s;
+      }
+      if (auto s = CheckCount(tp.quotient_values, ti.rows, 3 * ti.parts, path + ".quotient_values");
           !s.ok()) {
         return s;
       }
+      main[t] = HashRows(tp.main_values, m);
+      main_m.push_back(OpenedMatrix{N, ti.rows, main[t]});
       if (ti.aux != 0) {
-        if (auto s = CheckOpening(tp.aux_opening, tp.aux_root, N, ti.rows, 3 * ti.aux,
-                                  path + ".aux_opening");
-            !s.ok()) {
-          return s;
-        }
-      } else if (!tp.aux_opening.values.empty() || !tp.aux_opening.siblings.empty()) {
-        return Reject(path + ".aux_opening: present for a table without bus interactions");
+        aux[t] = HashRows(tp.aux_values, 3 * ti.aux);
+        aux_m.push_back(OpenedMatrix{N, ti.rows, aux[t]});
       }
-      if (auto s = CheckOpening(tp.quotient_opening, tp.quotient_root, N, ti.rows, 3 * ti.parts,
-                                path + ".quotient_opening");
-          !s.ok()) {
-        return s;
-      }
+      quot[t] = HashRows(tp.quotient_values, 3 * ti.parts);
+      quot_m.push_back(OpenedMatrix{N, ti.rows, quot[t]});
     }
-    layer_groups_.resize(schedule_.num_committed());
-    for (int i = 0; i < schedule_.num_committed(); ++i) {
-      const int log_a = schedule_.log_arity[i];
-      layer_groups_[i] = Rows(positions_, log_m0_ - schedule_.log_size[i] + log_a);
-      if (auto s = CheckOpening(proof_.fri_layers[i].opening, proof_.fri_layers[i].root,
-                                size_t{1} << (schedule_.log_size[i] - log_a), layer_groups_[i],
-                                3 << log_a, absl::StrCat("proof.fri_layers[", i, "].opening"));
+    const std::tuple<const char*, const RoundCommitment*, const std::vector<OpenedMatrix>*>
+        rounds[] = {{"proof.main", &proof_.main, &main_m},
+                    {"proof.aux", &proof_.aux, &aux_m},
+                    {"proof.quotient", &proof_.quotient, &quot_m}};
+    for (const auto& [path, round, matrices] : rounds) {
+      if (matrices->empty()) {
+        if (!round->siblings.empty()) return Reject(absl::StrCat(path, ": siblings without rows"));
+        continue;
+      }
+      if (auto s = VerifyMerkleMultiProof(round->root, *matrices, MerkleProof{round->siblings});
           !s.ok()) {
-        return s;
+        return Reject(absl::StrCat(path, ": ", s.message()));
       }
     }
     return absl::OkStatus();
   }
 
-  // 6. Per query: the DEEP values from the opened rows, folded layer by layer against each
-  // committed layer, and the last value against the final polynomial.
-  absl::Status CheckQueries() {
+  // 6. FRI, layer by layer over all queries: each query's value from the layer before (at
+  // layer 0 the DEEP values from the opened rows), filled into the opened groups where the
+  // proof leaves it out; the groups' multi-opening; the fold. Last, each query's value
+  // against the final polynomial.
+  absl::Status CheckFri() {
     size_t max_terms = 0;
     for (size_t t = 0; t < air_.tables.size(); ++t) {
       max_terms = std::max<size_t>(
@@ -311,50 +315,82 @@ class Verification {
     for (size_t t = 0; t < lambda_pows_.size(); ++t) {
       lambda_pows_[t] = t == 0 ? Fp3::One() : lambda_pows_[t - 1] * lambda_;
     }
-    for (size_t qi = 0; qi < positions_.size(); ++qi) {
-      if (auto s = CheckQuery(qi); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status CheckQuery(size_t qi) const {
-    const uint64_t u = positions_[qi];
+    std::vector<Fp3> value(positions_.size());
+    for (size_t qi = 0; qi < positions_.size(); ++qi) value[qi] = Injected(log_m0_, positions_[qi]);
     const Fp g = Fp::FromCanonical(kLdeCosetOffset);
-    Fp3 value = Injected(log_m0_, u);
     for (int i = 0; i < schedule_.num_committed(); ++i) {
       const int L = schedule_.log_size[i], log_a = schedule_.log_arity[i];
-      const uint64_t p = u >> (log_m0_ - L);
-      const uint64_t c = p >> log_a;
       const size_t a = size_t{1} << log_a;
-      const Fp* group = RowValues(proof_.fri_layers[i].opening, layer_groups_[i], c, 3 * a);
-      if (Ext(group + 3 * (p & (a - 1))) != value) {
-        return Reject(absl::StrCat("query ", qi, ": FRI layer ", i,
-                                   " does not match the value the previous round implies"));
+      const std::string path = absl::StrCat("proof.fri_layers[", i, "].opening");
+      // The positions the queries reach (sorted, unique) and their values.
+      std::vector<std::pair<uint64_t, Fp3>> known;
+      for (size_t qi = 0; qi < positions_.size(); ++qi) {
+        known.emplace_back(positions_[qi] >> (log_m0_ - L), value[qi]);
       }
-      std::vector<Fp3> v(a);
-      for (size_t j = 0; j < a; ++j) v[j] = Ext(group + 3 * j);
+      std::sort(known.begin(), known.end(),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+      known.erase(std::unique(known.begin(), known.end(),
+                              [](const auto& x, const auto& y) { return x.first == y.first; }),
+                  known.end());
+      const std::vector<uint64_t> groups = Rows(positions_, log_m0_ - L + log_a);
+      const Opening& o = proof_.fri_layers[i].opening;
+      const size_t sent = 3 * (groups.size() * a - known.size());
+      if (o.values.size() != sent) {
+        return Reject(absl::StrCat(path, ".values: ", o.values.size(), " values; expected ", sent,
+                                   " (", groups.size(), " groups of ", a, " minus ", known.size(),
+                                   " known, 3 each)"));
+      }
+      std::vector<Fp> full;
+      full.reserve(3 * a * groups.size());
+      size_t next_known = 0, next_sent = 0;
+      for (uint64_t c : groups) {
+        for (uint64_t pos = c * a; pos < (c + 1) * a; ++pos) {
+          if (next_known < known.size() && known[next_known].first == pos) {
+            const Fp3& v = known[next_known++].second;
+            for (int k = 0; k < 3; ++k) full.push_back(v.coeff(k));
+          } else {
+            for (int k = 0; k < 3; ++k) full.push_back(o.values[next_sent++]);
+          }
+        }
+      }
+      std::vector<size_t> idx(groups.begin(), groups.end());
+      if (auto st = VerifyMerkleProof(proof_.fri_layers[i].root, size_t{1} << (L - log_a), idx,
+                                      HashRows(full, 3 * a), MerkleProof{o.siblings});
+          !st.ok()) {
+        return Reject(absl::StrCat(path, ": ", st.message()));
+      }
       // Step r pairs the values at y and -y of the sub-layer of 2^(L - r) points, whose
       // coset offset is s^(2^r).
       const Fp s = g.Pow(uint64_t{1} << (log_m0_ - L));
-      const Fp3 folded = FoldUnscaled(
-          v.data(), log_a, [&](int r) { return zetas_[i].Pow(uint64_t{1} << r); },
-          [&](int r, uint32_t k) {
-            const int log_sub = L - r;
-            const uint64_t pos = c * (a >> r) + 2 * k;
-            const Fp y =
-                s.Pow(uint64_t{1} << r) * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
-            return y.Inverse();
-          });
-      value = folded * Fp::FromU64(a).Inverse() + Injected(L - log_a, c);
+      const Fp a_inv = Fp::FromU64(a).Inverse();
+      for (size_t qi = 0; qi < positions_.size(); ++qi) {
+        const uint64_t c = (positions_[qi] >> (log_m0_ - L)) >> log_a;
+        const size_t k = std::lower_bound(groups.begin(), groups.end(), c) - groups.begin();
+        std::vector<Fp3> v(a);
+        for (size_t j = 0; j < a; ++j) v[j] = Ext(full.data() + 3 * (k * a + j));
+        const Fp3 folded = FoldUnscaled(
+            v.data(), log_a, [&](int r) { return zetas_[i].Pow(uint64_t{1} << r); },
+            [&](int r, uint32_t kk) {
+              const int log_sub = L - r;
+              const uint64_t pos = c * (a >> r) + 2 * kk;
+              const Fp y =
+                  s.Pow(uint64_t{1} << r) * Fp::RootOfUnity(log_sub).Pow(BitRev(pos, log_sub));
+              return y.Inverse();
+            });
+        value[qi] = folded * a_inv + Injected(L - log_a, c);
+      }
     }
-    const uint64_t pf = u >> (log_m0_ - log_final_);
-    const Fp y = g.Pow(uint64_t{1} << (log_m0_ - log_final_)) *
-                 Fp::RootOfUnity(log_final_).Pow(BitRev(pf, log_final_));
-    Fp3 expect = Fp3::Zero();
-    for (size_t j = proof_.final_poly.size(); j-- > 0;) expect = expect * y + proof_.final_poly[j];
-    if (expect != value) {
-      return Reject(
-          absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
+    for (size_t qi = 0; qi < positions_.size(); ++qi) {
+      const uint64_t pf = positions_[qi] >> (log_m0_ - log_final_);
+      const Fp y = g.Pow(uint64_t{1} << (log_m0_ - log_final_)) *
+                   Fp::RootOfUnity(log_final_).Pow(BitRev(pf, log_final_));
+      Fp3 expect = Fp3::Zero();
+      for (size_t j = proof_.final_poly.size(); j-- > 0;)
+        expect = expect * y + proof_.final_poly[j];
+      if (expect != value[qi]) {
+        return Reject(
+            absl::StrCat("query ", qi, ": the final polynomial does not match the last layer"));
+      }
     }
     return absl::OkStatus();
   }
@@ -387,8 +423,7 @@ class Verification {
   Fp3 alpha_, beta_, z_, delta_, lambda_;
   std::vector<Fp3> zetas_;
   std::vector<uint64_t> positions_;
-  // Step 5: the opened groups of each FRI layer. Step 6: the challenges' powers.
-  std::vector<std::vector<uint64_t>> layer_groups_;
+  // Step 6: the challenges' powers.
   std::vector<Fp3> delta_pows_, lambda_pows_;
 };
 

@@ -81,19 +81,24 @@ class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
       const stark::Proof& x = want->proof;
       const stark::Proof& y = got->proof;
       std::string where = "the query openings";
-      for (size_t t = 0; t < x.tables.size() && t < y.tables.size(); ++t) {
-        const stark::TableProof &p = x.tables[t], &q = y.tables[t];
-        if (p.main_root != q.main_root)
-          where = absl::StrCat("tables[", t, "] main root");
-        else if (p.aux_root != q.aux_root || !(p.logup_sum == q.logup_sum))
-          where = absl::StrCat("tables[", t, "] aux root or LogUp sum");
-        else if (p.quotient_root != q.quotient_root)
-          where = absl::StrCat("tables[", t, "] quotient root");
-        else if (!(p.ood == q.ood))
-          where = absl::StrCat("tables[", t, "] out-of-domain values");
-        else
-          continue;
-        break;
+      if (x.main.root != y.main.root) {
+        where = "main root";
+      } else if (x.aux.root != y.aux.root) {
+        where = "aux root";
+      } else if (x.quotient.root != y.quotient.root) {
+        where = "quotient root";
+      } else {
+        for (size_t t = 0; t < x.tables.size() && t < y.tables.size(); ++t) {
+          const stark::TableProof &p = x.tables[t], &q = y.tables[t];
+          if (!(p.logup_sum == q.logup_sum)) {
+            where = absl::StrCat("tables[", t, "] LogUp sum");
+          } else if (!(p.ood == q.ood)) {
+            where = absl::StrCat("tables[", t, "] out-of-domain values");
+          } else {
+            continue;
+          }
+          break;
+        }
       }
       FAIL() << what << ": proofs differ from the CPU engine's, first in the " << where;
     }

@@ -16,14 +16,13 @@ namespace prover::testing {
 class ForwardingJob : public backend::ProvingJob {
  public:
   explicit ForwardingJob(std::unique_ptr<backend::ProvingJob> inner) : inner_(std::move(inner)) {}
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+  absl::StatusOr<Digest> CommitMain(const air::Trace& trace) override {
     return inner_->CommitMain(trace);
   }
-  absl::StatusOr<std::vector<backend::AuxCommitment>> CommitAux(const Fp3& alpha,
-                                                                const Fp3& beta) override {
+  absl::StatusOr<backend::AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) override {
     return inner_->CommitAux(alpha, beta);
   }
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const Fp3& gamma) override {
+  absl::StatusOr<Digest> CommitQuotient(const Fp3& gamma) override {
     return inner_->CommitQuotient(gamma);
   }
   absl::StatusOr<std::vector<backend::TableOod>> EvaluateOod(const Fp3& z) override {

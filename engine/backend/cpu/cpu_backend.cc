@@ -119,15 +119,12 @@ class Tracked {
 
 struct TableState : TableLayout {
   const air::TableTrace* trace = nullptr;
-  Tracked<Fp> main_lde;  // num_columns x N
-  std::optional<MerkleTree> main_tree;
+  Tracked<Fp> main_lde;   // num_columns x N
   Tracked<Fp> aux_trace;  // 3 * aux_columns x n
   Tracked<Fp> aux_lde;    // 3 * aux_columns x N
-  std::optional<MerkleTree> aux_tree;
   Fp3 sum;
   Tracked<Fp> quotient_coeffs;  // 3 * parts x n: coefficients of Q_i(x)
   Tracked<Fp> quotient_lde;     // 3 * parts x N
-  std::optional<MerkleTree> quotient_tree;
 };
 
 absl::Status Internal(const std::string& stage, const std::string& msg) {
@@ -143,7 +140,7 @@ class CpuJob final : public DataPath {
     for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Init(spec_, t);
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+  absl::StatusOr<Digest> CommitMain(const air::Trace& trace) override {
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
       TableState& s = tables_[t];
@@ -154,52 +151,53 @@ class CpuJob final : public DataPath {
       const std::vector<Fp*> out = Columns(s.main_lde.data(), cols, s.N());
       status[t] = CosetLde(in, s.log_n, spec_.log_blowup, Fp::FromCanonical(stark::kLdeCosetOffset),
                            out, spec_.stop);
-      if (!status[t].ok()) return;
-      auto tree =
-          MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N(), spec_.stop);
-      if (!tree.ok()) {
-        status[t] = tree.status();
-        return;
-      }
-      s.main_tree.emplace(*std::move(tree));
     });
     if (auto s = Stopped(); !s.ok()) return s;
-    std::vector<Digest> roots;
-    for (size_t t = 0; t < tables_.size(); ++t) {
-      if (!status[t].ok()) return status[t];
-      roots.push_back(tables_[t].main_tree->root());
+    for (const absl::Status& s : status) {
+      if (!s.ok()) return s;
     }
-    return roots;
+    auto root = CommitRound(main_tree_, [](const TableState& s) {
+      return std::make_pair(s.main_lde.data(), size_t{s.table->num_columns});
+    });
+    if (!root.ok()) return root.status();
+    return **root;  // every table has main columns
   }
 
-  absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
+  absl::StatusOr<AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) override {
     challenges_ = {alpha, beta};
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(), [&](size_t t) {
       if (tables_[t].aux_columns != 0) status[t] = BuildAux(t, alpha, beta);
     });
     if (auto s = Stopped(); !s.ok()) return s;
-    std::vector<AuxCommitment> out(tables_.size());
+    AuxCommitment out;
+    out.tables.resize(tables_.size());
     for (size_t t = 0; t < tables_.size(); ++t) {
       if (!status[t].ok()) return status[t];
-      if (tables_[t].aux_columns == 0) continue;
-      out[t] = AuxCommitment{true, tables_[t].sum, tables_[t].aux_tree->root()};
+      if (tables_[t].aux_columns != 0) out.tables[t] = {true, tables_[t].sum};
     }
+    auto root = CommitRound(aux_tree_, [](const TableState& s) {
+      return std::make_pair(s.aux_lde.data(), size_t{3} * s.aux_columns);
+    });
+    if (!root.ok()) return root.status();
+    out.root = *root;
     return out;
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) override {
+  absl::StatusOr<Digest> CommitQuotient(const QuotientRound& round) override {
     challenges_ = round.challenges;
     std::vector<absl::Status> status(tables_.size());
     tbb::parallel_for(size_t{0}, tables_.size(),
                       [&](size_t t) { status[t] = BuildQuotient(t, round.tables[t]); });
     if (auto s = Stopped(); !s.ok()) return s;
-    std::vector<Digest> roots;
-    for (size_t t = 0; t < tables_.size(); ++t) {
-      if (!status[t].ok()) return status[t];
-      roots.push_back(tables_[t].quotient_tree->root());
+    for (const absl::Status& s : status) {
+      if (!s.ok()) return s;
     }
-    return roots;
+    auto root = CommitRound(quotient_tree_, [](const TableState& s) {
+      return std::make_pair(s.quotient_lde.data(), size_t{3} * s.parts);
+    });
+    if (!root.ok()) return root.status();
+    return **root;  // every table has at least one part
   }
 
   absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
@@ -288,17 +286,19 @@ class CpuJob final : public DataPath {
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
       const std::vector<uint64_t>& rows = plan.table_rows[t];
-      auto main = OpenColumns(*s.main_tree, s.main_lde.data(), s.table->num_columns, s.N(), rows);
-      if (!main.ok()) return main.status();
-      out.tables[t].main = *std::move(main);
-      if (s.aux_columns != 0) {
-        auto aux = OpenColumns(*s.aux_tree, s.aux_lde.data(), 3 * s.aux_columns, s.N(), rows);
-        if (!aux.ok()) return aux.status();
-        out.tables[t].aux = *std::move(aux);
-      }
-      auto q = OpenColumns(*s.quotient_tree, s.quotient_lde.data(), 3 * s.parts, s.N(), rows);
-      if (!q.ok()) return q.status();
-      out.tables[t].quotient = *std::move(q);
+      TableOpenings& o = out.tables[t];
+      o.main = RowsOf(s.main_lde.data(), s.table->num_columns, s.N(), rows);
+      if (s.aux_columns != 0) o.aux = RowsOf(s.aux_lde.data(), 3 * s.aux_columns, s.N(), rows);
+      o.quotient = RowsOf(s.quotient_lde.data(), 3 * s.parts, s.N(), rows);
+    }
+    const std::pair<const std::optional<MerkleTree>*, MerkleProof*> rounds[] = {
+        {&main_tree_, &out.main}, {&aux_tree_, &out.aux}, {&quotient_tree_, &out.quotient}};
+    for (const auto& [tree, proof] : rounds) {
+      if (!tree->has_value()) continue;  // no aux tree without interactions
+      const std::vector<uint64_t>& leaves = tree == &aux_tree_ ? plan.aux_leaves : plan.main_leaves;
+      auto p = (*tree)->Open(std::vector<size_t>(leaves.begin(), leaves.end()));
+      if (!p.ok()) return p.status();
+      *proof = *std::move(p);
     }
     for (size_t i = 0; i < plan.layers.size(); ++i) {
       const std::vector<uint64_t>& groups = plan.layer_groups[i];
@@ -325,19 +325,34 @@ class CpuJob final : public DataPath {
     return absl::OkStatus();
   }
 
-  static absl::StatusOr<TreeOpening> OpenColumns(const MerkleTree& tree, const Fp* data,
-                                                 size_t cols, size_t len,
-                                                 const std::vector<uint64_t>& rows) {
-    TreeOpening o;
-    o.indices = rows;
+  // The rows of a column-major matrix (cols columns of len values) one after the other.
+  static std::vector<Fp> RowsOf(const Fp* data, size_t cols, size_t len,
+                                const std::vector<uint64_t>& rows) {
+    std::vector<Fp> out;
+    out.reserve(rows.size() * cols);
     for (uint64_t r : rows) {
-      for (size_t c = 0; c < cols; ++c) o.values.push_back(data[c * len + r]);
+      for (size_t c = 0; c < cols; ++c) out.push_back(data[c * len + r]);
     }
-    std::vector<size_t> idx(rows.begin(), rows.end());
-    auto proof = tree.Open(idx);
-    if (!proof.ok()) return proof.status();
-    o.proof = *std::move(proof);
-    return o;
+    return out;
+  }
+
+  // One round's tree over the tables' matrices that `matrix(table)` gives as (column-major
+  // data, columns), tables without columns left out; no root when no table has any.
+  template <typename MatrixOf>
+  absl::StatusOr<std::optional<Digest>> CommitRound(std::optional<MerkleTree>& tree,
+                                                    MatrixOf matrix) {
+    std::vector<MerkleMatrix> ms;
+    for (const TableState& s : tables_) {
+      const auto [data, cols] = matrix(s);
+      if (cols == 0) continue;
+      ms.push_back(MerkleMatrix::OfColumns(Columns(data, cols, s.N()), s.N()));
+    }
+    if (ms.empty()) return std::optional<Digest>();
+    auto built = MerkleTree::Build(ms, spec_.stop);
+    if (auto s = Stopped(); !s.ok()) return s;
+    if (!built.ok()) return built.status();
+    tree.emplace(*std::move(built));
+    return std::optional<Digest>(tree->root());
   }
 
   absl::Status BuildAux(size_t t, const Fp3& alpha, const Fp3& beta);
@@ -352,6 +367,9 @@ class CpuJob final : public DataPath {
   MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
   std::vector<Fp3> challenges_;  // alpha, beta
+  // The trace rounds' trees, each over every table of its round (aux: those with
+  // interactions; none without any).
+  std::optional<MerkleTree> main_tree_, aux_tree_, quotient_tree_;
   FriBuffers<Tracked<Fp3>, std::optional<MerkleTree>> fri_;
   Tracked<Fp> fold_twiddles_;
 };
@@ -472,9 +490,6 @@ absl::Status CpuJob::BuildAux(size_t t, const Fp3& alpha, const Fp3& beta) {
       !st.ok()) {
     return st;
   }
-  auto tree = MerkleTree::Build(std::vector<const Fp*>(out.begin(), out.end()), s.N(), spec_.stop);
-  if (!tree.ok()) return tree.status();
-  s.aux_tree.emplace(*std::move(tree));
   return absl::OkStatus();
 }
 
@@ -736,7 +751,7 @@ void CpuJob::SplitQuotient(TableState& s, std::span<Fp* const> qcols) {
 }
 
 // The parts' LDE values Q_i(g w_N^bitrev(r)), an NTT of the coefficients of Q_i(g y) (those
-// of Q_i times g^j) padded to N, and their Merkle tree.
+// of Q_i times g^j) padded to N.
 absl::Status CpuJob::CommitQuotientParts(TableState& s) {
   const size_t n = s.n(), N = s.N(), base_cols = 3 * s.parts;
   s.quotient_lde = Tracked<Fp>(&mem_, base_cols * N);
@@ -754,12 +769,7 @@ absl::Status CpuJob::CommitQuotientParts(TableState& s) {
     });
     std::fill(dst + n, dst + N, Fp::Zero());
   }
-  if (auto st = ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed); !st.ok())
-    return st;
-  auto tree = MerkleTree::Build(std::vector<const Fp*>(lcols.begin(), lcols.end()), N, spec_.stop);
-  if (!tree.ok()) return tree.status();
-  s.quotient_tree.emplace(*std::move(tree));
-  return absl::OkStatus();
+  return ForwardNtt(lcols, s.log_N, Order::kNatural, Order::kBitReversed);
 }
 
 // Barycentric evaluation of the columns of a trace-domain matrix at z and z w_n:

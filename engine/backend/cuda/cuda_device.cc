@@ -505,24 +505,14 @@ class CudaDevice final : public Device {
                                       shift_pows, stream_, &launches_),
                     "LaunchSpread");
   }
-  absl::Status MerkleTrees(std::span<const TreeJob> trees) override {
-    if (trees.empty()) return absl::OkStatus();
+  absl::Status MerkleTree(std::span<const TreeMatrix> matrices, uint64_t* nodes) override {
+    ASSIGN_OR_RETURN_(plan, PlanMerkle(matrices, nodes));
     ENTER_DEVICE(ctx_->ordinal());
-    const uint32_t T = uint32_t(trees.size());
-    const MerklePlan plan = PlanMerkle(trees);
-    const std::vector<uint64_t>& leaf_prefix = plan.leaf_prefix;
-    const std::vector<uint64_t>& level_prefix = plan.level_prefix;
-    const std::vector<uint64_t>& totals = plan.totals;
-    const int levels = plan.levels;
-    ASSIGN_OR_RETURN_(dtrees, StageArray(trees));
-    ASSIGN_OR_RETURN_(dleaf, StageVector(leaf_prefix));
-    uint64_t* dlevel = nullptr;
-    if (levels > 0) {
-      ASSIGN_OR_RETURN_(p, StageVector(level_prefix));
-      dlevel = p;
-    }
-    return Launched(rt().LaunchMerkle(dtrees, T, dleaf, leaf_prefix[T], dlevel, totals.data(),
-                                      levels, stream_, &launches_),
+    const uint32_t M = uint32_t(plan.matrices.size());
+    ASSIGN_OR_RETURN_(dmatrices, StageVector(plan.matrices));
+    ASSIGN_OR_RETURN_(dprefix, StageVector(plan.row_prefix));
+    return Launched(rt().LaunchMerkle(dmatrices, M, dprefix, plan.row_prefix[M], plan.levels.data(),
+                                      plan.log_leaves, nodes, stream_, &launches_),
                     "LaunchMerkle");
   }
 

@@ -119,12 +119,12 @@ class CudaRuntimeImpl final : public Runtime {
     return kernels::LaunchSpread(src, dst, scale, num_cols, log_n, log_len, shift_pows, S(s),
                                  launches);
   }
-  RtError LaunchMerkle(const kernels::TreeJob* trees, uint32_t num_trees,
-                       const uint64_t* leaf_prefix, uint64_t total_leaves,
-                       const uint64_t* level_prefix, const uint64_t* level_totals, int levels,
+  RtError LaunchMerkle(const kernels::TreeMatrix* matrices, uint32_t num_matrices,
+                       const uint64_t* row_prefix, uint64_t total_rows,
+                       const kernels::TreeLevel* levels, int log_leaves, uint64_t* nodes,
                        RtStream s, uint64_t* launches) override {
-    return kernels::LaunchMerkle(trees, num_trees, leaf_prefix, total_leaves, level_prefix,
-                                 level_totals, levels, S(s), launches);
+    return kernels::LaunchMerkle(matrices, num_matrices, row_prefix, total_rows, levels, log_leaves,
+                                 nodes, S(s), launches);
   }
   RtError LaunchAuxRows(const kernels::AuxTable* tables, uint32_t num_tables,
                         const uint64_t* row_prefix, uint64_t total_rows, uint64_t* scratch,

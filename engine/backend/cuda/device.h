@@ -35,7 +35,7 @@ using kernels::FoldArgs;
 using kernels::PolyEval;
 using kernels::QuotientTable;
 using kernels::TableProgram;
-using kernels::TreeJob;
+using kernels::TreeMatrix;
 
 struct DeviceStats {
   uint64_t launches = 0;
@@ -71,7 +71,11 @@ class Device {
   virtual absl::Status Spread(std::span<const uint64_t* const> src, std::span<uint64_t* const> dst,
                               std::span<const Fp> scale, int log_n, int log_len,
                               const Fp* shift_pows) = 0;
-  virtual absl::Status MerkleTrees(std::span<const TreeJob> trees) = 0;
+  // One Merkle tree over matrices of mixed heights (engine/hash/merkle.h), in the given
+  // order, into nodes (2H digests of 4 words, heap order). Each matrix's row digests go to
+  // its `digests` (rows x 4 words); only a matrix alone at the tallest height may leave it
+  // null, its digests then being the bottom level itself.
+  virtual absl::Status MerkleTree(std::span<const TreeMatrix> matrices, uint64_t* nodes) = 0;
   // Round 2 of every table with interactions. Returns the lowest row, over all tables, on
   // which a fingerprint vanishes as (table index, row), or (-1, 0).
   virtual absl::StatusOr<std::pair<int, uint64_t>> AuxColumns(std::span<const AuxTable> tables) = 0;

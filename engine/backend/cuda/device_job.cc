@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -81,10 +82,17 @@ class Buffer {
 
 struct TableState : TableLayout {
   const DeviceDomain* domain = nullptr;
-  Buffer trace, main_coeffs, main_lde, main_tree;
-  Buffer aux_trace, aux_sum, aux_coeffs, aux_lde, aux_tree;
+  Buffer trace, main_coeffs, main_lde;
+  Buffer aux_trace, aux_sum, aux_coeffs, aux_lde;
   Fp3 sum;
-  Buffer quotient_coeffs, quotient_lde, quotient_tree;
+  Buffer quotient_coeffs, quotient_lde;
+};
+
+// One trace round's tree over every table of the round (docs/PROTOCOL.md sections 4 to 6):
+// its nodes (2H digests) and height H.
+struct RoundTree {
+  Buffer nodes;
+  uint64_t height = 0;
 };
 
 std::vector<uint64_t*> ColumnsOf(const Buffer& b, uint32_t cols, uint64_t len) {
@@ -166,12 +174,11 @@ class DeviceJob final : public DataPath {
     (void)dev_->Sync();
   }
 
-  absl::StatusOr<std::vector<Digest>> CommitMain(const air::Trace& trace) override {
+  absl::StatusOr<Digest> CommitMain(const air::Trace& trace) override {
     for (TableState& s : tables_) {
       ASSIGN_OR_RETURN(s.domain, dev_->Domain(s.log_n, spec_.log_blowup,
                                               Fp::FromCanonical(stark::kLdeCosetOffset)));
     }
-    std::vector<TreeJob> trees;
     for (auto& [log_n, members] : classes_) {
       std::vector<const uint64_t*> src;
       std::vector<uint64_t*> coeffs, lde;
@@ -181,28 +188,26 @@ class DeviceJob final : public DataPath {
         ASSIGN_OR_RETURN(s.trace, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
         ASSIGN_OR_RETURN(s.main_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
         ASSIGN_OR_RETURN(s.main_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
-        ASSIGN_OR_RETURN(s.main_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
         RETURN_IF_ERROR(dev_->Upload(s.trace.get(),
                                      reinterpret_cast<const uint64_t*>(trace.tables[t].column(0)),
                                      uint64_t{cols} * s.n()));
         for (uint64_t* c : ColumnsOf(s.trace, cols, s.n())) src.push_back(c);
         for (uint64_t* c : ColumnsOf(s.main_coeffs, cols, s.n())) coeffs.push_back(c);
         for (uint64_t* c : ColumnsOf(s.main_lde, cols, s.N())) lde.push_back(c);
-        trees.push_back({s.main_lde.get(), cols, s.N(), false, s.main_tree.get()});
       }
       RETURN_IF_ERROR(Lde(src, coeffs, lde, *tables_[members[0]].domain));
     }
-    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    RETURN_IF_ERROR(BuildRoundTree(main_tree_, [](const TableState& s) {
+      return std::make_pair(s.main_lde.get(), s.table->num_columns);
+    }));
     GatherList g;
-    for (const TableState& s : tables_) g.AddDigest(s.main_tree.get(), 1);
+    g.AddDigest(main_tree_.nodes.get(), 1);
     RETURN_IF_ERROR(g.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
-    std::vector<Digest> roots;
-    for (size_t t = 0; t < tables_.size(); ++t) roots.push_back(g.NextDigest());
-    return roots;
+    return g.NextDigest();
   }
 
-  absl::StatusOr<std::vector<AuxCommitment>> CommitAux(const Fp3& alpha, const Fp3& beta) override {
+  absl::StatusOr<AuxCommitment> CommitAux(const Fp3& alpha, const Fp3& beta) override {
     const std::vector<Fp3> challenges = {alpha, beta};
     std::vector<AuxTable> aux;
     std::vector<size_t> aux_tables;
@@ -223,7 +228,8 @@ class DeviceJob final : public DataPath {
       aux.push_back(a);
       aux_tables.push_back(t);
     }
-    std::vector<AuxCommitment> out(tables_.size());
+    AuxCommitment out;
+    out.tables.resize(tables_.size());
     if (aux.empty()) return out;
     ASSIGN_OR_RETURN(const auto bad, dev_->AuxColumns(aux));
     if (bad.first >= 0) {
@@ -233,7 +239,6 @@ class DeviceJob final : public DataPath {
               bad.second, " (probability about rows / p^3); the proof aborts")),
           FailureKind::kUnprovable);
     }
-    std::vector<TreeJob> trees;
     for (auto& [log_n, members] : classes_) {
       std::vector<const uint64_t*> src;
       std::vector<uint64_t*> coeffs, lde;
@@ -243,45 +248,47 @@ class DeviceJob final : public DataPath {
         const uint32_t cols = 3 * s.aux_columns;
         ASSIGN_OR_RETURN(s.aux_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
         ASSIGN_OR_RETURN(s.aux_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
-        ASSIGN_OR_RETURN(s.aux_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
         for (uint64_t* c : ColumnsOf(s.aux_trace, cols, s.n())) src.push_back(c);
         for (uint64_t* c : ColumnsOf(s.aux_coeffs, cols, s.n())) coeffs.push_back(c);
         for (uint64_t* c : ColumnsOf(s.aux_lde, cols, s.N())) lde.push_back(c);
-        trees.push_back({s.aux_lde.get(), cols, s.N(), false, s.aux_tree.get()});
       }
       if (!src.empty()) RETURN_IF_ERROR(Lde(src, coeffs, lde, *tables_[members[0]].domain));
     }
-    RETURN_IF_ERROR(dev_->MerkleTrees(trees));
+    RETURN_IF_ERROR(BuildRoundTree(aux_tree_, [](const TableState& s) {
+      return std::make_pair(s.aux_lde.get(), 3 * s.aux_columns);
+    }));
     GatherList g;
     for (size_t t : aux_tables) {
-      const TableState& s = tables_[t];
-      for (int c = 0; c < 3; ++c) g.Add(s.aux_sum.get() + c);
-      g.AddDigest(s.aux_tree.get(), 1);
+      for (int c = 0; c < 3; ++c) g.Add(tables_[t].aux_sum.get() + c);
     }
+    g.AddDigest(aux_tree_.nodes.get(), 1);
     RETURN_IF_ERROR(g.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
     for (size_t t : aux_tables) {
       const Fp c0 = g.NextFp(), c1 = g.NextFp(), c2 = g.NextFp();
       tables_[t].sum = Fp3(c0, c1, c2);
-      out[t] = AuxCommitment{true, tables_[t].sum, g.NextDigest()};
+      out.tables[t] = {true, tables_[t].sum};
     }
+    out.root = g.NextDigest();
     return out;
   }
 
   // Round 3 (docs/PROTOCOL.md section 6): each table's quotient on g <w_E>, its
-  // coefficients (checked against the degree bound), its parts, their LDE and tree.
-  absl::StatusOr<std::vector<Digest>> CommitQuotient(const QuotientRound& round) override {
+  // coefficients (checked against the degree bound), its parts, their LDE, and the round's
+  // tree.
+  absl::StatusOr<Digest> CommitQuotient(const QuotientRound& round) override {
     ASSIGN_OR_RETURN(std::vector<Buffer> values, EvaluateQuotients(round));
     RETURN_IF_ERROR(QuotientCoefficients(values));
     RETURN_IF_ERROR(CommitQuotientParts(values));
-    GatherList gl;
-    for (const TableState& s : tables_) gl.AddDigest(s.quotient_tree.get(), 1);
-    RETURN_IF_ERROR(gl.Run(*dev_));
     values.clear();
+    RETURN_IF_ERROR(BuildRoundTree(quotient_tree_, [](const TableState& s) {
+      return std::make_pair(s.quotient_lde.get(), 3 * s.parts);
+    }));
+    GatherList gl;
+    gl.AddDigest(quotient_tree_.nodes.get(), 1);
+    RETURN_IF_ERROR(gl.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
-    std::vector<Digest> roots;
-    for (size_t t = 0; t < tables_.size(); ++t) roots.push_back(gl.NextDigest());
-    return roots;
+    return gl.NextDigest();
   }
 
   absl::StatusOr<std::vector<TableOod>> EvaluateOod(const Fp3& z) override {
@@ -376,9 +383,8 @@ class DeviceJob final : public DataPath {
     const uint64_t arity = uint64_t{1} << layer.log_arity;
     const uint64_t size = uint64_t{1} << layer.log_size;
     ASSIGN_OR_RETURN(fri_.trees[i], Buffer::Make(*dev_, mem_, 8 * (size / arity)));
-    TreeJob tree{fri_.layers[i].get(), uint32_t(3 * arity), size / arity, true,
-                 fri_.trees[i].get()};
-    RETURN_IF_ERROR(dev_->MerkleTrees(std::span<const TreeJob>(&tree, 1)));
+    const TreeMatrix groups{fri_.layers[i].get(), uint32_t(3 * arity), size / arity, true, nullptr};
+    RETURN_IF_ERROR(dev_->MerkleTree(std::span<const TreeMatrix>(&groups, 1), fri_.trees[i].get()));
     GatherList g;
     g.AddDigest(fri_.trees[i].get(), 1);
     RETURN_IF_ERROR(g.Run(*dev_));
@@ -419,37 +425,46 @@ class DeviceJob final : public DataPath {
   }
 
   absl::StatusOr<QueryOpenings> Open(const OpeningPlan& plan) override {
-    // Plan every opening, gather all of it in one transfer, then fill in the same order.
-    struct Plan {
-      TreeOpening* out;
-      uint64_t width;
-      std::vector<uint64_t> siblings;
-    };
+    // Plan every opening, gather all of it in one transfer, then read it back in the same
+    // order.
     QueryOpenings out;
     out.tables.resize(tables_.size());
     out.fri_layers.resize(plan.layers.size());
-    std::vector<Plan> plans;
     GatherList g;
-    auto plan_columns = [&](TreeOpening& o, const Buffer& data, const Buffer& tree, uint64_t cols,
-                            uint64_t len, const std::vector<uint64_t>& rows) {
-      o.indices = rows;
+    // What reads each gathered run back, in the order gathered.
+    std::vector<std::function<void()>> read;
+    auto plan_rows = [&](std::vector<Fp>& o, const Buffer& data, uint64_t cols, uint64_t len,
+                         const std::vector<uint64_t>& rows) {
       for (uint64_t r : rows) {
         for (uint64_t c = 0; c < cols; ++c) g.Add(data.get() + c * len + r);
       }
-      Plan p{&o, cols, MultiOpeningSiblings(len, rows)};
-      for (uint64_t node : p.siblings) g.AddDigest(tree.get(), node);
-      plans.push_back(std::move(p));
+      read.push_back([&g, &o, count = rows.size() * cols] {
+        for (uint64_t v = 0; v < count; ++v) o.push_back(g.NextFp());
+      });
+    };
+    auto plan_siblings = [&](std::vector<Digest>& o, const Buffer& tree, uint64_t leaves,
+                             const std::vector<uint64_t>& opened) {
+      const std::vector<uint64_t> nodes = MultiOpeningSiblings(leaves, opened);
+      for (uint64_t node : nodes) g.AddDigest(tree.get(), node);
+      read.push_back([&g, &o, count = nodes.size()] {
+        for (uint64_t k = 0; k < count; ++k) o.push_back(g.NextDigest());
+      });
     };
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TableState& s = tables_[t];
       const std::vector<uint64_t>& rows = plan.table_rows[t];
-      plan_columns(out.tables[t].main, s.main_lde, s.main_tree, s.table->num_columns, s.N(), rows);
+      plan_rows(out.tables[t].main, s.main_lde, s.table->num_columns, s.N(), rows);
       if (s.aux_columns != 0) {
-        plan_columns(out.tables[t].aux, s.aux_lde, s.aux_tree, 3 * s.aux_columns, s.N(), rows);
+        plan_rows(out.tables[t].aux, s.aux_lde, 3 * s.aux_columns, s.N(), rows);
       }
-      plan_columns(out.tables[t].quotient, s.quotient_lde, s.quotient_tree, 3 * s.parts, s.N(),
-                   rows);
+      plan_rows(out.tables[t].quotient, s.quotient_lde, 3 * s.parts, s.N(), rows);
     }
+    plan_siblings(out.main.siblings, main_tree_.nodes, main_tree_.height, plan.main_leaves);
+    if (!aux_tree_.nodes.empty()) {
+      plan_siblings(out.aux.siblings, aux_tree_.nodes, aux_tree_.height, plan.aux_leaves);
+    }
+    plan_siblings(out.quotient.siblings, quotient_tree_.nodes, quotient_tree_.height,
+                  plan.main_leaves);
     for (size_t i = 0; i < plan.layers.size(); ++i) {
       const int log_a = plan.layers[i].log_arity;
       const std::vector<uint64_t>& groups = plan.layer_groups[i];
@@ -459,23 +474,49 @@ class DeviceJob final : public DataPath {
       for (uint64_t grp : groups) {
         for (uint64_t k = 0; k < width; ++k) g.Add(fri_.layers[i].get() + grp * width + k);
       }
-      Plan p{&o, width,
-             MultiOpeningSiblings(uint64_t{1} << (plan.layers[i].log_size - log_a), groups)};
-      for (uint64_t node : p.siblings) g.AddDigest(fri_.trees[i].get(), node);
-      plans.push_back(std::move(p));
+      read.push_back([&g, &o, count = groups.size() * width] {
+        for (uint64_t v = 0; v < count; ++v) o.values.push_back(g.NextFp());
+      });
+      plan_siblings(o.proof.siblings, fri_.trees[i],
+                    uint64_t{1} << (plan.layers[i].log_size - log_a), groups);
     }
     RETURN_IF_ERROR(g.Run(*dev_));
     RETURN_IF_ERROR(dev_->Sync());
-    for (Plan& p : plans) {
-      for (size_t v = 0; v < p.out->indices.size() * p.width; ++v)
-        p.out->values.push_back(g.NextFp());
-      for (size_t k = 0; k < p.siblings.size(); ++k)
-        p.out->proof.siblings.push_back(g.NextDigest());
-    }
+    for (const auto& r : read) r();
     return out;
   }
 
  private:
+  // One round's tree over the tables' matrices that `matrix(table)` gives as (column-major
+  // data, columns), tables without columns left out, in table order (docs/PROTOCOL.md
+  // section 1). Every matrix but one alone at the tallest height hashes its rows into a
+  // buffer of its own, released once the tree's kernels are queued (frees are
+  // stream-ordered).
+  template <typename MatrixOf>
+  absl::Status BuildRoundTree(RoundTree& tree, MatrixOf matrix) {
+    std::vector<TreeMatrix> ms;
+    uint64_t height = 0;
+    for (const TableState& s : tables_) {
+      const auto [data, cols] = matrix(s);
+      if (cols == 0) continue;
+      ms.push_back(TreeMatrix{data, uint32_t(cols), s.N(), false, nullptr});
+      height = std::max(height, s.N());
+    }
+    if (ms.empty()) return absl::OkStatus();
+    size_t tallest = 0;
+    for (const TreeMatrix& m : ms) tallest += m.rows == height ? 1 : 0;
+    std::vector<Buffer> digests;
+    for (TreeMatrix& m : ms) {
+      if (m.rows == height && tallest == 1) continue;  // hashed straight into the tree
+      ASSIGN_OR_RETURN(Buffer b, Buffer::Make(*dev_, mem_, 4 * m.rows));
+      m.digests = b.get();
+      digests.push_back(std::move(b));
+    }
+    ASSIGN_OR_RETURN(tree.nodes, Buffer::Make(*dev_, mem_, 8 * height));
+    tree.height = height;
+    return dev_->MerkleTree(ms, tree.nodes.get());
+  }
+
   // Q of every table at the E = 2^ceil(log parts) n points g <w_E> (the first E positions
   // of its bit-reversed LDE): three planes of E values per table.
   absl::StatusOr<std::vector<Buffer>> EvaluateQuotients(const QuotientRound& round) {
@@ -561,11 +602,10 @@ class DeviceJob final : public DataPath {
     return absl::OkStatus();
   }
 
-  // Part i of Q: the coefficients of Q(g y) from i n on, times g^-(i n); then the parts' LDE
-  // and Merkle tree, per height class.
+  // Part i of Q: the coefficients of Q(g y) from i n on, times g^-(i n); then the parts'
+  // LDE, per height class.
   absl::Status CommitQuotientParts(const std::vector<Buffer>& values) {
     const Fp g = Fp::FromCanonical(stark::kLdeCosetOffset);
-    std::vector<TreeJob> trees;
     const Fp g_inv = g.Inverse();
     for (auto& [log_n, members] : classes_) {
       std::vector<const uint64_t*> src, coeff_src;
@@ -577,7 +617,6 @@ class DeviceJob final : public DataPath {
         const uint64_t E = values[t].words() / 3;
         ASSIGN_OR_RETURN(s.quotient_coeffs, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.n()));
         ASSIGN_OR_RETURN(s.quotient_lde, Buffer::Make(*dev_, mem_, uint64_t{cols} * s.N()));
-        ASSIGN_OR_RETURN(s.quotient_tree, Buffer::Make(*dev_, mem_, 8 * s.N()));
         const Fp g_inv_n = g_inv.Pow(s.n());
         Fp factor = Fp::One();
         for (uint32_t i = 0; i < s.parts; ++i) {
@@ -591,14 +630,13 @@ class DeviceJob final : public DataPath {
           }
           factor *= g_inv_n;
         }
-        trees.push_back({s.quotient_lde.get(), cols, s.N(), false, s.quotient_tree.get()});
       }
       const TableState& first = tables_[members[0]];
       RETURN_IF_ERROR(dev_->Spread(src, coeffs, scale, log_n, log_n, nullptr));
       RETURN_IF_ERROR(dev_->Spread(coeff_src, lde, ones, log_n, first.log_N, nullptr));
       RETURN_IF_ERROR(dev_->Ntt(lde, first.log_N, *first.domain, /*inverse=*/false));
     }
-    return dev_->MerkleTrees(trees);
+    return absl::OkStatus();
   }
 
   // The stop token is checked between operations (by the driver): each is a short sequence
@@ -656,7 +694,8 @@ class DeviceJob final : public DataPath {
   const JobSpec spec_;
   MemoryCounter& mem_;  // the driver's
   std::vector<TableState> tables_;
-  std::map<int, std::vector<size_t>> classes_;  // log n -> tables
+  std::map<int, std::vector<size_t>> classes_;      // log n -> tables
+  RoundTree main_tree_, aux_tree_, quotient_tree_;  // aux: none without interactions
   FriBuffers<Buffer, Buffer> fri_;
   Buffer fold_twiddles_;
 };

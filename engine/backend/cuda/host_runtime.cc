@@ -423,23 +423,25 @@ RtError HostRuntime::LaunchSpread(const uint64_t* const* src, uint64_t* const* d
   return rt::kSuccess;
 }
 
-RtError HostRuntime::LaunchMerkle(const kernels::TreeJob* trees, uint32_t num_trees,
-                                  const uint64_t* leaf_prefix, uint64_t total_leaves,
-                                  const uint64_t* level_prefix, const uint64_t* level_totals,
-                                  int levels, RtStream, uint64_t* launches) {
-  if (num_trees == 0) return rt::kSuccess;
+RtError HostRuntime::LaunchMerkle(const kernels::TreeMatrix* matrices, uint32_t num_matrices,
+                                  const uint64_t* row_prefix, uint64_t total_rows,
+                                  const kernels::TreeLevel* levels, int log_leaves, uint64_t* nodes,
+                                  RtStream, uint64_t* launches) {
+  if (num_matrices == 0) return rt::kSuccess;
   HOST_LAUNCH("LaunchMerkle");
-  GridStride(kernels::BlocksFor(total_leaves, kernels::kHashBlock), kernels::kHashBlock,
-             total_leaves,
-             [&](uint64_t g) { kernels::MerkleLeafThread(trees, num_trees, leaf_prefix, g); });
+  GridStride(kernels::BlocksFor(total_rows, kernels::kHashBlock), kernels::kHashBlock, total_rows,
+             [&](uint64_t g) { kernels::MerkleRowThread(matrices, num_matrices, row_prefix, g); });
   Count(launches);
   if (const RtError e = LaunchResult(); e != rt::kSuccess) return e;
-  for (int level = 1; level <= levels; ++level) {
+  for (int l = log_leaves; l >= 0; --l) {
+    const bool children = l < log_leaves;
+    if (!children && levels[l].count < 2) continue;  // as the CUDA launcher
     HOST_LAUNCH("LaunchMerkle");
-    const uint64_t total = level_totals[level - 1];
-    const uint64_t* prefix = level_prefix + uint64_t(level - 1) * (num_trees + 1);
+    const uint64_t total = uint64_t{1} << l;
     GridStride(kernels::BlocksFor(total, kernels::kHashBlock), kernels::kHashBlock, total,
-               [&](uint64_t g) { kernels::MerkleNodeThread(trees, num_trees, prefix, g, level); });
+               [&](uint64_t i) {
+                 kernels::MerkleLevelThread(matrices, levels[l], nodes, l, children, i);
+               });
     Count(launches);
     if (const RtError e = LaunchResult(); e != rt::kSuccess) return e;
   }

@@ -103,9 +103,9 @@ class HostRuntime final : public Runtime {
   RtError LaunchSpread(const uint64_t* const* src, uint64_t* const* dst, const Fp* scale,
                        uint32_t num_cols, int log_n, int log_len, const Fp* shift_pows, RtStream s,
                        uint64_t* launches) override;
-  RtError LaunchMerkle(const kernels::TreeJob* trees, uint32_t num_trees,
-                       const uint64_t* leaf_prefix, uint64_t total_leaves,
-                       const uint64_t* level_prefix, const uint64_t* level_totals, int levels,
+  RtError LaunchMerkle(const kernels::TreeMatrix* matrices, uint32_t num_matrices,
+                       const uint64_t* row_prefix, uint64_t total_rows,
+                       const kernels::TreeLevel* levels, int log_leaves, uint64_t* nodes,
                        RtStream s, uint64_t* launches) override;
   RtError LaunchAuxRows(const kernels::AuxTable* tables, uint32_t num_tables,
                         const uint64_t* row_prefix, uint64_t total_rows, uint64_t* scratch,

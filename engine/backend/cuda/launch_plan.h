@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "kernels/descriptors.h"
 #include "kernels/geometry.h"
 
@@ -81,27 +82,44 @@ inline AuxPlan PlanAux(std::span<const kernels::AuxTable> tables) {
 // level_prefix: such an array per level (levels of them, one after the other); totals: the
 // items of each level's launch.
 struct MerklePlan {
-  std::vector<uint64_t> leaf_prefix;
-  int levels = 0;
-  std::vector<uint64_t> level_prefix, totals;
+  std::vector<kernels::TreeMatrix> matrices;  // tallest first, the given order within a height
+  std::vector<uint64_t> row_prefix;           // matrices.size() + 1 running row counts
+  std::vector<kernels::TreeLevel> levels;     // log_leaves + 1 entries, by log2 of a level's nodes
+  int log_leaves = 0;
 };
 
-inline MerklePlan PlanMerkle(std::span<const kernels::TreeJob> trees) {
+// The launches of one tree over `matrices` (in the tree's order, heights powers of two)
+// into `nodes` (2H digests). A matrix without digests must be the only one of the tallest
+// height: its row digests are the bottom level, nodes + 4H. INVALID_ARGUMENT otherwise.
+inline absl::StatusOr<MerklePlan> PlanMerkle(std::span<const kernels::TreeMatrix> matrices,
+                                             uint64_t* nodes) {
   MerklePlan plan;
-  const size_t T = trees.size();
-  plan.leaf_prefix.assign(T + 1, 0);
-  for (size_t t = 0; t < T; ++t) {
-    plan.leaf_prefix[t + 1] = plan.leaf_prefix[t] + trees[t].rows;
+  plan.matrices.assign(matrices.begin(), matrices.end());
+  std::stable_sort(plan.matrices.begin(), plan.matrices.end(),
+                   [](const auto& a, const auto& b) { return a.rows > b.rows; });
+  if (plan.matrices.empty()) return absl::InvalidArgumentError("merkle: no matrices");
+  const uint64_t h = plan.matrices[0].rows;
+  while ((uint64_t{1} << plan.log_leaves) < h) ++plan.log_leaves;
+  plan.levels.assign(size_t(plan.log_leaves) + 1, kernels::TreeLevel{});
+  plan.row_prefix.assign(plan.matrices.size() + 1, 0);
+  for (size_t m = 0; m < plan.matrices.size(); ++m) {
+    kernels::TreeMatrix& mat = plan.matrices[m];
     int l = 0;
-    while ((uint64_t{1} << l) < trees[t].rows) ++l;
-    plan.levels = std::max(plan.levels, l);
+    while ((uint64_t{1} << l) < mat.rows) ++l;
+    if (mat.rows == 0 || (uint64_t{1} << l) != mat.rows) {
+      return absl::InvalidArgumentError("merkle: a matrix height is not a power of two");
+    }
+    kernels::TreeLevel& level = plan.levels[size_t(l)];
+    if (level.count == 0) level.first = uint32_t(m);
+    ++level.count;
+    plan.row_prefix[m + 1] = plan.row_prefix[m] + mat.rows;
   }
-  plan.level_prefix.assign(uint64_t(plan.levels) * (T + 1), 0);
-  plan.totals.assign(plan.levels, 0);
-  for (int d = 1; d <= plan.levels; ++d) {
-    uint64_t* pre = plan.level_prefix.data() + uint64_t(d - 1) * (T + 1);
-    for (size_t t = 0; t < T; ++t) pre[t + 1] = pre[t] + (trees[t].rows >> d);
-    plan.totals[d - 1] = pre[T];
+  for (kernels::TreeMatrix& mat : plan.matrices) {
+    if (mat.digests != nullptr) continue;
+    if (mat.rows != h || plan.levels[size_t(plan.log_leaves)].count != 1) {
+      return absl::InvalidArgumentError("merkle: a matrix without room for its row digests");
+    }
+    mat.digests = nodes + 4 * h;
   }
   return plan;
 }
