@@ -217,6 +217,7 @@ void BM_Params(benchmark::State& state, Setting setting, std::string name, int s
   state.counters["grinding_bits"] = p.grinding_bits;
   state.counters["fri_arity"] = double(1u << p.log_fri_arity);
   state.counters["final_size"] = double(1u << p.log_final_size);
+  state.counters["virtual_first_layer"] = p.first_layer == stark::FirstLayer::kVirtual ? 1 : 0;
   state.counters["proof_bytes"] = double(bytes.size());
   state.counters["trace_paths_bytes"] = double(sz.trace_paths);
   state.counters["trace_openings_bytes"] = double(sz.trace_openings);
@@ -230,18 +231,23 @@ void BM_Params(benchmark::State& state, Setting setting, std::string name, int s
 }
 
 std::vector<Setting> ParamSettings() {
-  auto params = [](uint32_t b, uint32_t q, uint32_t g, uint32_t a, uint32_t f) {
+  auto params = [](uint32_t b, uint32_t q, uint32_t g, uint32_t a, uint32_t f,
+                   stark::FirstLayer first = stark::FirstLayer::kAuto) {
     stark::ProofParams p;
     p.log_blowup = b;
     p.num_queries = q;
     p.grinding_bits = g;
     p.log_fri_arity = a;
     p.log_final_size = f;
+    p.first_layer = first;
     return p;
   };
   return {
-      // conjectured 100 bits, each trading something else for queries or layers
+      // conjectured 100 bits, each trading something else for queries or layers; the
+      // first FRI layer auto (the default) unless the name says
       {"c100-default_b8_q28_g16_a8_f32", params(3, 28, 16, 3, 5)},
+      {"c100-committed_b8_q28_g16_a8_f32", params(3, 28, 16, 3, 5, stark::FirstLayer::kCommitted)},
+      {"c100-virtual_b8_q28_g16_a8_f32", params(3, 28, 16, 3, 5, stark::FirstLayer::kVirtual)},
       {"c100-final_b8_q28_g16_a8_f128", params(3, 28, 16, 3, 7)},
       {"c100-arity16_b8_q28_g16_a16_f128", params(3, 28, 16, 4, 7)},
       {"c100-grind20_b8_q27_g20_a8_f32", params(3, 27, 20, 3, 5)},

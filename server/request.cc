@@ -48,8 +48,27 @@ std::string Excerpt(std::string_view s, size_t max) {
   return absl::StrCat(std::string(s.substr(0, max)), "... (", s.size(), " bytes)");
 }
 
+namespace {
+
+stark::FirstLayer FirstLayerOf(const v1::ProofOptions& o) {
+  switch (o.first_fri_layer()) {
+    case v1::FIRST_FRI_LAYER_COMMITTED:
+      return stark::FirstLayer::kCommitted;
+    case v1::FIRST_FRI_LAYER_VIRTUAL:
+      return stark::FirstLayer::kVirtual;
+    default:
+      return stark::FirstLayer::kAuto;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<stark::ProofParams> ParamsOf(const v1::ProofOptions& o, const air::Air& air,
                                             std::span<const int> log_rows) {
+  if (!v1::FirstFriLayer_IsValid(o.first_fri_layer())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.first_fri_layer: ", o.first_fri_layer(), " is not a FirstFriLayer"));
+  }
   if (!o.security().empty()) {
     if (o.log_blowup() != 0 || o.num_queries() != 0 || o.has_grinding_bits() ||
         o.log_fri_arity() != 0 || o.has_log_final_size()) {
@@ -60,15 +79,22 @@ absl::StatusOr<stark::ProofParams> ParamsOf(const v1::ProofOptions& o, const air
     if (!preset.ok()) return Prefix("options.", preset.status());
     auto chosen = stark::ChoosePresetParams(*preset, air, log_rows);
     if (!chosen.ok()) return Prefix("options.", chosen.status());
-    return chosen->params;
+    stark::ProofParams p = chosen->params;
+    p.first_layer = FirstLayerOf(o);
+    auto resolved = stark::ResolveParams(p, air, log_rows);
+    if (!resolved.ok()) return Prefix("options.", resolved.status());
+    return resolved;
   }
   stark::ProofParams p;
+  p.first_layer = FirstLayerOf(o);
   if (o.log_blowup() != 0) p.log_blowup = o.log_blowup();
   if (o.num_queries() != 0) p.num_queries = o.num_queries();
   if (o.has_grinding_bits()) p.grinding_bits = o.grinding_bits();
   if (o.log_fri_arity() != 0) p.log_fri_arity = o.log_fri_arity();
   if (o.has_log_final_size()) p.log_final_size = o.log_final_size();
-  return p;
+  auto resolved = stark::ResolveParams(p, air, log_rows);
+  if (!resolved.ok()) return Prefix("options.", resolved.status());
+  return resolved;
 }
 
 std::string ContentHash(const v1::SubmitProofRequest& request, std::string_view trace) {

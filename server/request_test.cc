@@ -113,6 +113,28 @@ TEST(PrepareJob, ErrorsStartWithTheFieldPath) {
   EXPECT_NE(defaults.status().message().find("proven security"), std::string::npos)
       << defaults.status();
   EXPECT_TRUE(PrepareJob(preset, "", proven_floor).ok());
+  // The first FRI layer: auto (resolved), an explicit choice, with a preset too, and the
+  // refusals.
+  auto fib_auto = PrepareJob(Fib(8), "", RequestLimits());
+  ASSERT_TRUE(fib_auto.ok()) << fib_auto.status();
+  EXPECT_EQ(fib_auto->params.first_layer, stark::FirstLayer::kVirtual);
+  auto committed = Fib(8);
+  committed.mutable_options()->set_first_fri_layer(v1::FIRST_FRI_LAYER_COMMITTED);
+  auto c = PrepareJob(committed, "", RequestLimits());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->params.first_layer, stark::FirstLayer::kCommitted);
+  preset.mutable_options()->set_first_fri_layer(v1::FIRST_FRI_LAYER_COMMITTED);
+  auto pc = PrepareJob(preset, "", RequestLimits());
+  ASSERT_TRUE(pc.ok()) << pc.status();
+  EXPECT_EQ(pc->params.first_layer, stark::FirstLayer::kCommitted);
+  auto bad_layer = Fib(8);
+  bad_layer.mutable_options()->set_first_fri_layer(static_cast<v1::FirstFriLayer>(7));
+  EXPECT_EQ(ErrorOf(bad_layer).rfind("options.first_fri_layer: 7 is not a FirstFriLayer", 0), 0u)
+      << ErrorOf(bad_layer);
+  auto no_fold = Fib(1);  // its first layer is already of the final size
+  no_fold.mutable_options()->set_first_fri_layer(v1::FIRST_FRI_LAYER_VIRTUAL);
+  EXPECT_EQ(ErrorOf(no_fold).rfind("options.params.first_layer: virtual", 0), 0u)
+      << ErrorOf(no_fold);
 
   auto [user, trace] = UserFib(6);
   EXPECT_TRUE(PrepareJob(user, trace, RequestLimits()).ok());

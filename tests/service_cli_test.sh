@@ -58,6 +58,11 @@ JOB2="$("$P" --server "$ADDR" --api-key "$KEY" submit --workload zkvm --scale 10
         --out "$WORK/zk.proof" 2>/dev/null | tail -n 1)"
 "$P" verify --workload zkvm --scale 10 "$WORK/zk.proof" | grep -q accepted || fail "zkvm proof"
 "$P" --server "$ADDR" --api-key "$KEY" status "$JOB2" | grep -q SUCCEEDED || fail "zkvm status"
+# The first FRI layer chosen on the command line reaches the server's prover.
+"$P" --server "$ADDR" --api-key "$KEY" submit --workload fibonacci --log-rows 8 --first-layer committed \
+  --wait --out "$WORK/committed.proof" >/dev/null 2>&1 || fail "submit --first-layer committed"
+"$P" inspect "$WORK/committed.proof" | grep -q '"first_layer": "committed"' || fail "the server's proof has a committed first layer"
+"$P" verify --workload fibonacci --log-rows 8 "$WORK/committed.proof" | grep -q accepted || fail "committed-layer proof"
 
 # A user AIR and trace, exported by the offline CLI and submitted.
 "$P" export --workload fibonacci --log-rows 9 --air-out "$WORK/air.json" \

@@ -165,6 +165,17 @@ inline absl::StatusOr<std::vector<Fp>> ParsePublicInputs(const std::string& spec
   return out;
 }
 
+// --first-layer: auto (the default: virtual when that makes the proof smaller), committed
+// or virtual (docs/PROTOCOL.md section 8).
+inline absl::StatusOr<stark::FirstLayer> ParseFirstLayer(const Flags& f) {
+  const std::string v = f.Has("first-layer") ? f.Get("first-layer") : "auto";
+  if (v == "auto") return stark::FirstLayer::kAuto;
+  if (v == "committed") return stark::FirstLayer::kCommitted;
+  if (v == "virtual") return stark::FirstLayer::kVirtual;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--first-layer: '", v, "'; expected auto, committed or virtual"));
+}
+
 inline absl::StatusOr<stark::ProofParams> ParseParams(const Flags& f) {
   stark::ProofParams p;
   auto log2_of = [&](const std::string& name, uint32_t fallback_log) -> absl::StatusOr<uint32_t> {
@@ -191,6 +202,9 @@ inline absl::StatusOr<stark::ProofParams> ParseParams(const Flags& f) {
   p.log_final_size = *fs;
   p.num_queries = uint32_t(std::min<uint64_t>(*q, 1u << 20));
   p.grinding_bits = uint32_t(std::min<uint64_t>(*g, 1u << 20));
+  auto first = ParseFirstLayer(f);
+  if (!first.ok()) return first.status();
+  p.first_layer = *first;
   return p;
 }
 

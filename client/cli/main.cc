@@ -26,7 +26,8 @@ constexpr Command kCommands[] = {
     {"prove", false, R"(--workload fibonacci --log-rows N | --workload zkvm --scale K [--seed S]
            | --air AIR.json --trace TRACE.bin --public-inputs V1,V2,...|@FILE
            --out FILE [--blowup B] [--queries Q] [--grinding BITS] [--arity A]
-           [--final-size F] [--min-security BITS] [--threads N]
+           [--final-size F] [--first-layer auto|committed|virtual]
+           [--min-security BITS] [--threads N]
            [--engine cpu|cuda|cuda:N]   (default cpu; same bytes on every engine)
 )"},
     {"verify", false, R"((the same workload options) [--min-security BITS] [--json] PROOF

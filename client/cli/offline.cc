@@ -19,6 +19,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/select_backend.h"
 #include "engine/protocol/security.h"
+#include "engine/protocol/shape.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "tbb/global_control.h"
@@ -142,7 +143,7 @@ int RunProve(const std::vector<std::string>& args) {
   auto f =
       Flags::Parse(args, With(kWorkloadFlags, {"out", "blowup", "queries", "grinding", "arity",
                                                "final-size", "min-security", "min-proven-security",
-                                               "security", "threads", "engine"}));
+                                               "security", "first-layer", "threads", "engine"}));
   if (!f.ok()) return Usage(f.status());
   if (!f->Has("out")) return Usage(absl::InvalidArgumentError("prove needs --out FILE"));
   if (!f->positional().empty()) {
@@ -180,10 +181,15 @@ int RunProve(const std::vector<std::string>& args) {
       if (preset.has_value()) {
         auto chosen = stark::ChoosePresetParams(*preset, w->air, log_rows);
         if (!chosen.ok()) return Usage(chosen.status());
+        const stark::FirstLayer first = params->first_layer;  // not the preset's to choose
         *params = chosen->params;
+        params->first_layer = first;
         floors.conjectured = std::max(floors.conjectured, chosen->floors.conjectured);
         floors.proven = std::max(floors.proven, chosen->floors.proven);
       }
+      auto resolved = stark::ResolveParams(*params, w->air, log_rows);
+      if (!resolved.ok()) return Usage(resolved.status());
+      *params = *resolved;
       if (auto s = stark::CheckSecurity(*params, w->air, log_rows, floors); !s.ok()) {
         return Usage(s);
       }
@@ -339,16 +345,18 @@ int RunInspect(const std::vector<std::string>& args) {
   std::printf(
       "{\n  \"version\": %u,\n  \"params\": {\"blowup\": %u, \"queries\": %u, \"grinding_bits\": "
       "%u, "
-      "\"fri_arity\": %u, \"final_size\": %u},\n  \"security_bits\": %u,\n"
+      "\"fri_arity\": %u, \"final_size\": %u, \"first_layer\": \"%s\"},\n"
+      "  \"security_bits\": %u,\n"
       "  \"proven_security_bits\": %u,\n  \"tables\": [%s],\n"
       "  \"fri_layers\": %zu,\n  \"final_poly_coefficients\": %zu,\n  \"pow_nonce\": %llu,\n"
       "  \"bytes\": {\"total\": %zu, \"commitments\": %zu, \"ood\": %zu, \"trace_openings\": %zu, "
       "\"trace_paths\": %zu, \"fri_openings\": %zu, \"fri_paths\": %zu, \"final_poly\": %zu}\n}\n",
       p.version, 1u << p.params.log_blowup, p.params.num_queries, p.params.grinding_bits,
-      1u << p.params.log_fri_arity, 1u << p.params.log_final_size, p.security_bits,
-      p.proven_security_bits, tables.c_str(), p.fri_layers.size(), p.final_poly.size(),
-      static_cast<unsigned long long>(p.pow_nonce), sz.total, sz.commitments, sz.ood,
-      sz.trace_openings, sz.trace_paths, sz.fri_openings, sz.fri_paths, sz.final_poly);
+      1u << p.params.log_fri_arity, 1u << p.params.log_final_size,
+      p.params.first_layer == stark::FirstLayer::kVirtual ? "virtual" : "committed",
+      p.security_bits, p.proven_security_bits, tables.c_str(), p.fri_layers.size(),
+      p.final_poly.size(), static_cast<unsigned long long>(p.pow_nonce), sz.total, sz.commitments,
+      sz.ood, sz.trace_openings, sz.trace_paths, sz.fri_openings, sz.fri_paths, sz.final_poly);
   return 0;
 }
 

@@ -113,6 +113,14 @@ absl::StatusOr<v1::SubmitProofRequest> BuildRequest(const Flags& f) {
     // The server chooses the parameters of the preset for the statement's heights.
     r.mutable_options()->set_security(f.Get("security"));
   }
+  if (f.Has("first-layer")) {
+    auto first = ParseFirstLayer(f);
+    if (!first.ok()) return first.status();
+    r.mutable_options()->set_first_fri_layer(
+        *first == stark::FirstLayer::kVirtual     ? v1::FIRST_FRI_LAYER_VIRTUAL
+        : *first == stark::FirstLayer::kCommitted ? v1::FIRST_FRI_LAYER_COMMITTED
+                                                  : v1::FIRST_FRI_LAYER_AUTO);
+  }
   if (f.Has("blowup") || f.Has("queries") || f.Has("grinding") || f.Has("arity") ||
       f.Has("final-size")) {
     auto p = ParseParams(f);
@@ -166,10 +174,10 @@ int RunRemote(const std::string& command, const client::ClientOptions& options,
               const std::vector<std::string>& args) {
   std::vector<std::string> known;
   if (command == "submit") {
-    known = {"workload",    "log-rows",      "scale",    "seed",       "air",
-             "trace",       "public-inputs", "blowup",   "queries",    "grinding",
-             "arity",       "final-size",    "security", "request-id", "priority",
-             "deadline-ms", "wait",          "out",      "timeout-s",  "json"};
+    known = {"workload",      "log-rows",    "scale",      "seed",     "air",         "trace",
+             "public-inputs", "blowup",      "queries",    "grinding", "arity",       "final-size",
+             "security",      "first-layer", "request-id", "priority", "deadline-ms", "wait",
+             "out",           "timeout-s",   "json"};
   } else if (command == "wait") {
     known = {"timeout-s", "out", "json"};
   } else if (command == "cancel" || command == "watch") {

@@ -10,7 +10,8 @@
 //
 // Call order (each at most once unless noted; anything else is FAILED_PRECONDITION):
 //   CommitMain -> CommitAux -> CommitQuotient -> EvaluateOod -> BuildDeep ->
-//   (CommitFriLayer(i) -> FoldFriLayer(i))  for i = 0 .. schedule.num_committed() - 1
+//   ([CommitFriLayer(i)] -> FoldFriLayer(i))  for i = 0 .. schedule.num_folds() - 1, the
+//   commit for the committed layers only (not a virtual layer 0)
 //   -> FinalLayer -> OpenQueries
 // Every value a job returns is defined by docs/PROTOCOL.md, so every backend returns the
 // same bytes for the same inputs, whatever its threads, streams or device.

@@ -230,7 +230,16 @@ class JobDriver final : public ProvingJob {
     }
     plan.main_leaves = OpenedLeaves(positions, 0, 0);  // the tallest table is M_0
     if (log_aux >= 0) plan.aux_leaves = OpenedLeaves(positions, log_m0 - log_aux, 0);
-    for (int i = 0; i < schedule_.num_committed(); ++i) {
+    if (schedule_.virtual_first) {
+      // Layer 0's groups come from the rows of the tables as tall as M_0: whole groups.
+      const std::vector<uint64_t> rows = stark::GroupRows(positions, schedule_.log_arity[0]);
+      for (size_t t = 0; t < tables_.size(); ++t) {
+        if (tables_[t].log_N == log_m0) plan.table_rows[t] = rows;
+      }
+      plan.main_leaves = rows;
+      if (log_aux == log_m0) plan.aux_leaves = rows;
+    }
+    for (int i = schedule_.first_committed(); i < schedule_.num_folds(); ++i) {
       plan.layers.push_back(Layer(i));
       plan.layer_groups.push_back(
           OpenedLeaves(positions, log_m0 - schedule_.log_size[i], schedule_.log_arity[i]));
@@ -293,8 +302,10 @@ class JobDriver final : public ProvingJob {
   }
   // After BuildDeep or a fold: the next layer's commit, or the final layer.
   Expect AfterFri() const {
-    return fri_step_ < schedule_.num_committed() ? Expect::kCommitFriLayer : Expect::kFinalLayer;
+    if (fri_step_ >= schedule_.num_folds()) return Expect::kFinalLayer;
+    return schedule_.committed(fri_step_) ? Expect::kCommitFriLayer : Expect::kFoldFriLayer;
   }
+
   FriLayer Layer(int i) const {
     return FriLayer{i, schedule_.log_size[size_t(i)], schedule_.log_arity[size_t(i)]};
   }
@@ -304,6 +315,9 @@ class JobDriver final : public ProvingJob {
   absl::Status CheckSchedule(const stark::FriSchedule& f) const {
     if (f.log_size.size() != f.log_arity.size() + 1) {
       return CallerBug("BuildDeep: a FRI schedule needs one size per layer");
+    }
+    if (f.virtual_first && f.log_arity.empty()) {
+      return CallerBug("BuildDeep: a virtual first FRI layer needs a layer that folds");
     }
     int max_log_N = 0;
     for (const TableLayout& s : tables_) max_log_N = std::max(max_log_N, s.log_N);

@@ -69,14 +69,15 @@ struct FoldStep {
   Fp scale;
 };
 
-// What the queries open: per table the sorted, unique rows of its LDE matrices; the bottom
+// What the queries open: per table the sorted, unique rows of its LDE matrices (whole groups
+// of layer 0 in the tables as tall as M_0 when layer 0 is virtual); the bottom
 // nodes opened in the trace rounds' trees (main and quotient: over every table; aux: over
 // the tables with interactions, empty without any); per committed FRI layer the sorted,
 // unique leaves (groups).
 struct OpeningPlan {
   std::vector<std::vector<uint64_t>> table_rows;
   std::vector<uint64_t> main_leaves, aux_leaves;
-  std::vector<FriLayer> layers;
+  std::vector<FriLayer> layers;  // the committed layers, each with its index
   std::vector<std::vector<uint64_t>> layer_groups;
 };
 

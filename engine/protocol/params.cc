@@ -33,6 +33,7 @@ absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_d
   if (auto s = Range("grinding_bits", params.grinding_bits, 0, 32); !s.ok()) return s;
   if (auto s = Range("log_fri_arity", params.log_fri_arity, 1, 4); !s.ok()) return s;
   if (auto s = Range("log_final_size", params.log_final_size, 0, 10); !s.ok()) return s;
+  if (auto s = Range("first_layer", uint32_t(params.first_layer), 0, 2); !s.ok()) return s;
   // The quotient has degree below (D - 1) n and is evaluated on the n B points of the LDE.
   if ((uint32_t{1} << params.log_blowup) + 1 < max_constraint_degree) {
     return absl::InvalidArgumentError(
@@ -40,6 +41,18 @@ absl::Status ValidateParams(const ProofParams& params, uint32_t max_constraint_d
                      " is below max_constraint_degree - 1 = ", max_constraint_degree - 1));
   }
   return absl::OkStatus();
+}
+
+std::vector<uint64_t> GroupRows(std::span<const uint64_t> positions, int log_arity) {
+  std::vector<uint64_t> groups;
+  for (uint64_t u : positions) groups.push_back(u >> log_arity);
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  std::vector<uint64_t> out;
+  for (uint64_t c : groups) {
+    for (uint64_t j = 0; j < (uint64_t{1} << log_arity); ++j) out.push_back((c << log_arity) + j);
+  }
+  return out;
 }
 
 FriSchedule MakeFriSchedule(const ProofParams& params, std::span<const int> table_log_lde) {
@@ -61,6 +74,7 @@ FriSchedule MakeFriSchedule(const ProofParams& params, std::span<const int> tabl
     m -= arity;
   }
   s.log_size.push_back(m);
+  s.virtual_first = params.first_layer == FirstLayer::kVirtual && !s.log_arity.empty();
   return s;
 }
 

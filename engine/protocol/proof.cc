@@ -131,6 +131,7 @@ pb::Proof ToMessage(const Proof& p) {
   params->set_grinding_bits(p.params.grinding_bits);
   params->set_log_fri_arity(p.params.log_fri_arity);
   params->set_log_final_size(p.params.log_final_size);
+  params->set_virtual_first_layer(p.params.first_layer == FirstLayer::kVirtual);
   m.set_security_bits(p.security_bits);
   m.set_proven_security_bits(p.proven_security_bits);
   PutRound(p.main, m.mutable_main());
@@ -193,6 +194,8 @@ absl::StatusOr<Proof> DecodeProof(std::span<const uint8_t> bytes) {
   p.params.grinding_bits = m.params().grinding_bits();
   p.params.log_fri_arity = m.params().log_fri_arity();
   p.params.log_final_size = m.params().log_final_size();
+  p.params.first_layer =
+      m.params().virtual_first_layer() ? FirstLayer::kVirtual : FirstLayer::kCommitted;
   p.security_bits = m.security_bits();
   p.proven_security_bits = m.proven_security_bits();
   if (!m.has_main()) return Bad("proof.main", "missing");

@@ -8,10 +8,11 @@ namespace prover::stark {
 Transcript StartTranscript(const ProofParams& params, const air::Air& air,
                            std::span<const int> log_rows, std::span<const Fp> public_inputs) {
   Transcript tr(kDomainSeparator);
-  std::vector<uint8_t> p(5 * 8);
-  const uint64_t values[5] = {params.log_blowup, params.num_queries, params.grinding_bits,
-                              params.log_fri_arity, params.log_final_size};
-  for (int i = 0; i < 5; ++i) {
+  std::vector<uint8_t> p(6 * 8);
+  const uint64_t values[6] = {params.log_blowup,     params.num_queries,
+                              params.grinding_bits,  params.log_fri_arity,
+                              params.log_final_size, params.first_layer == FirstLayer::kVirtual};
+  for (int i = 0; i < 6; ++i) {
     for (int b = 0; b < 8; ++b) p[8 * i + b] = static_cast<uint8_t>(values[i] >> (8 * b));
   }
   tr.Absorb(label::kParams, p);

@@ -1,6 +1,7 @@
 #include "engine/protocol/shape.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace prover::stark {
 
@@ -55,28 +56,44 @@ uint64_t PathDigests(uint64_t q, uint64_t height) {
 }  // namespace
 
 uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
-                         const ProofParams& params) {
+                         const ProofParams& given) {
   // Framing: a tag and a length of at most 10 bytes for every length-delimited field, a
   // few per message; 64 bytes per message covers it.
   constexpr uint64_t kFrame = 64, kDigest = 32, kFp = 8, kFp3 = 24;
+  auto resolved = ResolveParams(given, air, log_rows);
+  const ProofParams params = resolved.ok() ? *resolved : given;
   const uint64_t q = params.num_queries;
   uint64_t bytes = 1024;  // parameters, version, security bits, nonce
   std::vector<int> log_lde;
   for (size_t t = 0; t < air.tables.size() && t < log_rows.size(); ++t) {
-    const air::Table& table = air.tables[t];
-    const TableShape shape = ShapeOf(table, air.max_constraint_degree);
-    const uint64_t height = uint64_t(log_rows[t]) + params.log_blowup;
-    log_lde.push_back(int(height));
-    const uint64_t main = table.num_columns, aux = shape.aux_columns, parts = shape.quotient_parts;
-    const uint64_t trees = aux > 0 ? 3 : 2;
-    bytes += 8 * kFrame + trees * kDigest + kFp3;  // roots, LogUp sum
-    bytes += (2 * main + 2 * aux + parts) * kFp3;  // OOD values
-    const uint64_t leaves = OpenedLeaves(q, height);
-    bytes += leaves * (main * kFp + aux * kFp3 + parts * kFp3);        // opened rows
-    bytes += trees * (PathDigests(q, height) * kDigest + 2 * kFrame);  // Merkle paths
+    log_lde.push_back(log_rows[t] + int(params.log_blowup));
   }
   const FriSchedule schedule = MakeFriSchedule(params, log_lde);
-  for (int i = 0; i < schedule.num_committed(); ++i) {
+  const uint64_t log_m0 = uint64_t(schedule.log_size.front());
+  // A virtual layer 0 opens whole groups of a_0 rows in the tables as tall as M_0.
+  const uint64_t group_bits = schedule.virtual_first ? uint64_t(schedule.log_arity[0]) : 0;
+  uint64_t round_height[3] = {0, 0, 0};  // main, aux, quotient
+  for (size_t t = 0; t < log_lde.size(); ++t) {
+    const air::Table& table = air.tables[t];
+    const TableShape shape = ShapeOf(table, air.max_constraint_degree);
+    const uint64_t height = uint64_t(log_lde[t]);
+    const uint64_t main = table.num_columns, aux = shape.aux_columns, parts = shape.quotient_parts;
+    bytes += 8 * kFrame + kFp3;                    // the table's fields, LogUp sum
+    bytes += (2 * main + 2 * aux + parts) * kFp3;  // OOD values
+    const uint64_t rows =
+        height == log_m0 ? OpenedLeaves(q << group_bits, height) : OpenedLeaves(q, height);
+    bytes += rows * (main * kFp + aux * kFp3 + parts * kFp3);  // opened rows
+    round_height[0] = std::max(round_height[0], height);
+    if (aux > 0) round_height[1] = std::max(round_height[1], height);
+    round_height[2] = std::max(round_height[2], height);
+  }
+  for (uint64_t h : round_height) {
+    if (h == 0) continue;  // no aux round
+    // Opened groups of 2^group_bits bottom nodes need no siblings below their group.
+    const uint64_t g = h == log_m0 ? group_bits : 0;
+    bytes += 2 * kFrame + kDigest + PathDigests(q, h - g) * kDigest;
+  }
+  for (int i = schedule.first_committed(); i < schedule.num_folds(); ++i) {
     const uint64_t arity = uint64_t{1} << schedule.log_arity[size_t(i)];
     const uint64_t height = uint64_t(schedule.log_size[size_t(i)] - schedule.log_arity[size_t(i)]);
     bytes += 4 * kFrame + kDigest + OpenedLeaves(q, height) * arity * kFp3 +
@@ -85,6 +102,49 @@ uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
   const int log_final = schedule.log_final_layer() - int(params.log_blowup);
   bytes += kFrame + (uint64_t{1} << std::max(0, log_final)) * kFp3;
   return bytes;
+}
+
+absl::StatusOr<ProofParams> ResolveParams(const ProofParams& params, const air::Air& air,
+                                          std::span<const int> log_rows) {
+  ProofParams p = params;
+  std::vector<int> log_lde;
+  for (int l : log_rows) log_lde.push_back(l + int(p.log_blowup));
+  if (log_lde.empty()) {
+    if (p.first_layer == FirstLayer::kAuto) p.first_layer = FirstLayer::kCommitted;
+    return p;
+  }
+  ProofParams committed = p;
+  committed.first_layer = FirstLayer::kCommitted;
+  const FriSchedule schedule = MakeFriSchedule(committed, log_lde);
+  if (schedule.num_folds() == 0) {
+    if (p.first_layer == FirstLayer::kVirtual) {
+      return absl::InvalidArgumentError(
+          "params.first_layer: virtual, but at these heights no FRI layer folds (the first "
+          "layer is already of the final size)");
+    }
+    p.first_layer = FirstLayer::kCommitted;
+    return p;
+  }
+  if (p.first_layer != FirstLayer::kAuto) return p;
+  // Per query: a virtual layer 0 opens a_0 - 1 more rows of each table as tall as M_0; it
+  // saves layer 0's group (less the value the verifier knows), its path below the q
+  // queries' common top, and log a_0 levels of path in every trace round tree as tall.
+  const int log_m0 = schedule.log_size[0], log_a = schedule.log_arity[0];
+  const double extra_rows = double((1 << log_a) - 1);
+  double width = 0;  // base values per row of the tallest tables, in every round
+  int trees = 2;     // main and quotient, and aux when a tallest table has interactions
+  for (size_t t = 0; t < log_lde.size() && t < air.tables.size(); ++t) {
+    if (log_lde[t] != log_m0) continue;
+    const TableShape shape = ShapeOf(air.tables[t], air.max_constraint_degree);
+    width += air.tables[t].num_columns + 3.0 * shape.aux_columns + 3.0 * shape.quotient_parts;
+    if (shape.aux_columns != 0) trees = 3;
+  }
+  const double extra = extra_rows * 8 * width;
+  const double path =
+      std::max(0.0, double(log_m0 - log_a) - std::log2(double(std::max(1u, p.num_queries))));
+  const double saved = 24 * extra_rows + 32 * path + 32.0 * log_a * trees;
+  p.first_layer = extra < saved ? FirstLayer::kVirtual : FirstLayer::kCommitted;
+  return p;
 }
 
 }  // namespace prover::stark

@@ -35,4 +35,11 @@ TableShape ShapeOf(const air::Table& table, uint32_t max_degree);
 uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
                          const ProofParams& params);
 
+// The parameters a proof of this statement uses: FirstLayer::kAuto resolved (virtual when
+// the rows it opens cost fewer bytes than layer 0's tree and groups save, docs/PROTOCOL.md
+// section 2), everything else as given. INVALID_ARGUMENT for a virtual first layer at
+// heights where no FRI layer folds.
+absl::StatusOr<ProofParams> ResolveParams(const ProofParams& params, const air::Air& air,
+                                          std::span<const int> log_rows);
+
 }  // namespace prover::stark

@@ -5,6 +5,7 @@
 #include "engine/air/workloads/fibonacci.h"
 #include "engine/air/workloads/zkvm.h"
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/protocol/proof.h"
 #include "engine/stark/prover.h"
 #include "engine/testing/random_air.h"
 
@@ -97,6 +98,8 @@ TEST(ProofBytesBound, HoldsForEveryShapeAndParameterSet) {
       p.log_fri_arity = log_arity;
       p.num_queries = queries;
       p.grinding_bits = 0;
+      // Both forms of layer 0, by turns (auto picks per statement).
+      p.first_layer = queries == 8 ? FirstLayer::kCommitted : FirstLayer::kAuto;
       SCOPED_TRACE(::testing::Message()
                    << "arity 2^" << log_arity << ", " << queries << " queries");
       ExpectBoundHolds(*air::Fibonacci(10), p);
@@ -108,6 +111,63 @@ TEST(ProofBytesBound, HoldsForEveryShapeAndParameterSet) {
       }
     }
   }
+}
+
+// The default first layer (docs/PROTOCOL.md section 2) gives the smaller proof: proved
+// both ways, the auto proof is the smaller one (virtual for fibonacci and for the zkvm at
+// scale 12, whose tallest tables are narrow); at scale 16 the tallest tables are wide and
+// auto commits layer 0. Where no layer folds it is never virtual.
+TEST(ResolveParams, ChoosesTheSmallerFirstLayer) {
+  auto heights = [](const air::WorkloadInstance& w) {
+    std::vector<int> h;
+    for (const auto& t : w.trace.tables) h.push_back(t.log_rows());
+    return h;
+  };
+  auto backend = backend::MakeCpuBackend();
+  auto size_with = [&](const air::WorkloadInstance& w, FirstLayer first) -> size_t {
+    ProveOptions o;
+    o.params.first_layer = first;
+    auto r = Prove(*backend, w.air, w.trace, w.public_inputs, o);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? EncodeProof(r->proof).size() : 0;
+  };
+  auto fib = air::Fibonacci(10);
+  auto zkvm = air::Zkvm(12, 3);
+  ASSERT_TRUE(fib.ok() && zkvm.ok());
+  for (const air::WorkloadInstance* w : {&*fib, &*zkvm}) {
+    const size_t committed = size_with(*w, FirstLayer::kCommitted);
+    const size_t virt = size_with(*w, FirstLayer::kVirtual);
+    EXPECT_EQ(size_with(*w, FirstLayer::kAuto), std::min(committed, virt)) << w->air.name;
+    EXPECT_LT(virt, committed) << w->air.name;
+  }
+  const ProofParams defaults;
+  ASSERT_EQ(defaults.first_layer, FirstLayer::kAuto);
+  auto wide = air::Zkvm(16, 3);
+  ASSERT_TRUE(wide.ok());
+  auto z = ResolveParams(defaults, wide->air, heights(*wide));
+  ASSERT_TRUE(z.ok()) << z.status();
+  EXPECT_EQ(z->first_layer, FirstLayer::kCommitted);
+  // Everything but the first layer is kept; an explicit choice is kept too.
+  auto f = ResolveParams(defaults, fib->air, heights(*fib));
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->first_layer, FirstLayer::kVirtual);
+  ProofParams committed = defaults;
+  committed.first_layer = FirstLayer::kCommitted;
+  EXPECT_EQ(*ResolveParams(committed, fib->air, heights(*fib)), committed);
+  ProofParams other = *f;
+  other.first_layer = FirstLayer::kCommitted;
+  EXPECT_EQ(other, committed);
+  // Heights at which the first layer is already of the final size: nothing folds.
+  auto tiny = air::Fibonacci(2);
+  ASSERT_TRUE(tiny.ok());
+  auto t = ResolveParams(defaults, tiny->air, heights(*tiny));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->first_layer, FirstLayer::kCommitted);
+  ProofParams virt = defaults;
+  virt.first_layer = FirstLayer::kVirtual;
+  const auto refused = ResolveParams(virt, tiny->air, heights(*tiny));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("params.first_layer"), std::string::npos);
 }
 
 }  // namespace

@@ -122,7 +122,8 @@ TEST(ProtocolVectors, TheDocumentListsWhatTheImplementationComputes) {
   want.emplace_back("transcript.indices", Words(indices));
   want.emplace_back("transcript.grind_10", absl::StrCat(tr.Grind(10)));
 
-  ProofParams params;  // the defaults
+  ProofParams params;  // the defaults, with a committed layer 0 (v = 0)
+  params.first_layer = FirstLayer::kCommitted;
   const int heights[] = {3, 2};
   const Fp publics[] = {Fp::FromU64(5)};
   Transcript st = StartTranscript(params, *air, heights, publics);

@@ -10,6 +10,7 @@
 #include "engine/protocol/logup.h"
 #include "engine/protocol/protocol.h"
 #include "engine/protocol/security.h"
+#include "engine/protocol/shape.h"
 
 namespace prover::stark {
 namespace {
@@ -142,7 +143,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
           absl::StrCat("trace.tables[", t, "]: a table needs at least 2 rows"));
     }
   }
-  const ProofParams& params = options.params;
+  const absl::StatusOr<ProofParams> resolved = ResolveParams(options.params, air, log_rows);
+  if (!resolved.ok()) return resolved.status();
+  const ProofParams& params = *resolved;
   const uint32_t D = air.max_constraint_degree;
   if (auto s = CheckSecurity(params, air, log_rows,
                              {options.min_security_bits, options.min_proven_security_bits});
@@ -277,11 +280,13 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   const FriSchedule schedule = MakeFriSchedule(params, log_lde);
   if (auto s = job.BuildDeep(delta, lambda, *ood, schedule); !s.ok()) return s;
   if (auto s = clock.Start(Stage::kFri); !s.ok()) return s;
-  for (int i = 0; i < schedule.num_committed(); ++i) {
-    auto root = job.CommitFriLayer(i);
-    if (!root.ok()) return root.status();
-    tr.AbsorbDigest(label::kFriRoot, *root);
-    proof.fri_layers.push_back(FriLayerProof{*root, {}});
+  for (int i = 0; i < schedule.num_folds(); ++i) {
+    if (schedule.committed(i)) {
+      auto root = job.CommitFriLayer(i);
+      if (!root.ok()) return root.status();
+      tr.AbsorbDigest(label::kFriRoot, *root);
+      proof.fri_layers.push_back(FriLayerProof{*root, {}});
+    }
     const Fp3 zeta = tr.ChallengeFp3(label::kFriFold);
     if (auto s = job.FoldFriLayer(i, zeta); !s.ok()) return s;
   }
@@ -319,8 +324,9 @@ absl::StatusOr<ProveResult> Prove(backend::Backend& backend, const air::Air& air
   proof.main.siblings = std::move(openings->main.siblings);
   proof.aux.siblings = std::move(openings->aux.siblings);
   proof.quotient.siblings = std::move(openings->quotient.siblings);
-  for (int i = 0; i < schedule.num_committed(); ++i) {
-    proof.fri_layers[i].opening = FriOpening(std::move(openings->fri_layers[i]), positions,
+  for (int i = schedule.first_committed(); i < schedule.num_folds(); ++i) {
+    const size_t k = size_t(i - schedule.first_committed());
+    proof.fri_layers[k].opening = FriOpening(std::move(openings->fri_layers[k]), positions,
                                              log_m0 - schedule.log_size[i], schedule.log_arity[i]);
   }
   clock.Stop();

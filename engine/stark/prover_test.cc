@@ -192,7 +192,7 @@ TEST(Prover, GoldenFibonacci1024) {
   ASSERT_TRUE(result.ok()) << result.status();
   const std::vector<uint8_t> bytes = EncodeProof(result->proof);
   EXPECT_EQ(DigestToHex(Keccak256(bytes)),
-            "4c1696a7f88c3666aaa68150eacb643e8ce67a27033e534056aa3ba955578b54")
+            "c2f6edbd84a3efc05c8d08d83afac3960f7a4440c663ab5d1712153fb4148bb0")
       << "proof of " << bytes.size() << " bytes";
 }
 

@@ -30,9 +30,13 @@ VerifyOptions NoFloor() {
   return v;
 }
 
-// Four tables of different heights joined by buses; FRI with several layers.
-const Fixture& Honest() {
-  static const Fixture* f = [] {
+// Four tables of different heights joined by buses; FRI with several layers; layer 0
+// committed, or virtual (docs/PROTOCOL.md section 8).
+const Fixture& Honest(FirstLayer first = FirstLayer::kCommitted) {
+  static const Fixture* fixtures[2] = {nullptr, nullptr};
+  const Fixture*& f = fixtures[first == FirstLayer::kVirtual ? 1 : 0];
+  if (f != nullptr) return *f;
+  f = [first] {
     auto* fx = new Fixture;
     testing::RandomAirOptions o;
     o.seed = 4;  // lookups with senders on several tables
@@ -44,6 +48,7 @@ const Fixture& Honest() {
     auto backend = backend::MakeCpuBackend();
     ProveOptions po;
     po.params = ProofParams{2, 12, 4, 2, 1};
+    po.params.first_layer = first;
     po.min_security_bits = 0;
     auto r = Prove(*backend, fx->w.air, fx->w.trace, fx->w.public_inputs, po);
     if (!r.ok()) {
@@ -71,14 +76,29 @@ Fp Bump(Fp x) { return x + Fp::One(); }
 Fp3 Bump(const Fp3& x) { return x + Fp3(Fp::Zero(), Fp::One(), Fp::Zero()); }
 void Bump(Digest& d) { d[7] ^= 0x10; }
 
+void ExpectEveryChangedPartRejected(const Fixture& f);
+
 TEST(Soundness, EveryChangedPartIsRejected) {
-  const Fixture& f = Honest();
+  for (const FirstLayer first : {FirstLayer::kCommitted, FirstLayer::kVirtual}) {
+    SCOPED_TRACE(first == FirstLayer::kVirtual ? "virtual layer 0" : "committed layer 0");
+    const Fixture& f = Honest(first);
+    ASSERT_EQ(f.proof.params.first_layer, first);
+    ExpectEveryChangedPartRejected(f);
+  }
+}
+
+void ExpectEveryChangedPartRejected(const Fixture& f) {
   std::vector<std::pair<std::string, std::function<void(Proof&)>>> edits;
   edits.push_back({"params.num_queries", [](Proof& p) { p.params.num_queries += 1; }});
   edits.push_back({"params.log_blowup", [](Proof& p) { p.params.log_blowup += 1; }});
   edits.push_back({"params.grinding_bits", [](Proof& p) { p.params.grinding_bits -= 1; }});
   edits.push_back({"params.log_fri_arity", [](Proof& p) { p.params.log_fri_arity += 1; }});
   edits.push_back({"params.log_final_size", [](Proof& p) { p.params.log_final_size += 1; }});
+  edits.push_back({"params.first_layer", [](Proof& p) {
+                     p.params.first_layer = p.params.first_layer == FirstLayer::kVirtual
+                                                ? FirstLayer::kCommitted
+                                                : FirstLayer::kVirtual;
+                   }});
   edits.push_back({"security_bits", [](Proof& p) { p.security_bits += 1; }});
   edits.push_back({"proven_security_bits", [](Proof& p) { p.proven_security_bits += 1; }});
   edits.push_back({"pow_nonce", [](Proof& p) { p.pow_nonce += 1; }});

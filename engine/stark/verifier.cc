@@ -195,9 +195,14 @@ class Verification {
     std::vector<int> log_lde;
     for (int l : log_rows_) log_lde.push_back(l + int(params().log_blowup));
     schedule_ = MakeFriSchedule(params(), log_lde);
-    if (int(proof_.fri_layers.size()) != schedule_.num_committed()) {
+    if (params().first_layer == FirstLayer::kVirtual && schedule_.num_folds() == 0) {
+      return Reject(
+          "proof.params.virtual_first_layer: set, but at these heights no FRI layer folds");
+    }
+    const int committed = schedule_.num_folds() - schedule_.first_committed();
+    if (int(proof_.fri_layers.size()) != committed) {
       return Reject(absl::StrCat("proof.fri_layers: ", proof_.fri_layers.size(),
-                                 " layers; expected ", schedule_.num_committed()));
+                                 " layers; expected ", committed));
     }
     log_m0_ = schedule_.log_size.front();
     log_final_ = schedule_.log_final_layer();
@@ -239,8 +244,8 @@ class Verification {
     }
     delta_ = tr.ChallengeFp3(label::kDeep);
     lambda_ = tr.ChallengeFp3(label::kFriBatch);
-    for (const FriLayerProof& l : proof_.fri_layers) {
-      tr.AbsorbDigest(label::kFriRoot, l.root);
+    for (int i = 0; i < schedule_.num_folds(); ++i) {
+      if (schedule_.committed(i)) tr.AbsorbDigest(label::kFriRoot, Layer(i).root);
       zetas_.push_back(tr.ChallengeFp3(label::kFriFold));
     }
     tr.AbsorbFp3(label::kFinalPoly, proof_.final_poly);
@@ -260,7 +265,9 @@ class Verification {
     for (size_t t = 0; t < proof_.tables.size(); ++t) {
       const TableProof& tp = proof_.tables[t];
       TableInfo& ti = info_[t];
-      ti.rows = Rows(positions_, log_m0_ - ti.log_N);
+      ti.rows = schedule_.virtual_first && ti.log_N == log_m0_
+                    ? GroupRows(positions_, schedule_.log_arity[0])
+                    : Rows(positions_, log_m0_ - ti.log_N);
       const std::string path = absl::StrCat("proof.tables[", t, "]");
       const size_t N = size_t{1} << ti.log_N, m = air_.tables[t].num_columns;
       if (auto s = CheckCount(tp.main_values, ti.rows, m, path + ".main_values"); !s.ok()) return s;
@@ -316,48 +323,28 @@ class Verification {
       lambda_pows_[t] = t == 0 ? Fp3::One() : lambda_pows_[t - 1] * lambda_;
     }
     std::vector<Fp3> value(positions_.size());
-    for (size_t qi = 0; qi < positions_.size(); ++qi) value[qi] = Injected(log_m0_, positions_[qi]);
+    if (!schedule_.virtual_first) {
+      for (size_t qi = 0; qi < positions_.size(); ++qi) {
+        value[qi] = Injected(log_m0_, positions_[qi]);
+      }
+    }
     const Fp g = Fp::FromCanonical(kLdeCosetOffset);
-    for (int i = 0; i < schedule_.num_committed(); ++i) {
+    for (int i = 0; i < schedule_.num_folds(); ++i) {
       const int L = schedule_.log_size[i], log_a = schedule_.log_arity[i];
       const size_t a = size_t{1} << log_a;
-      const std::string path = absl::StrCat("proof.fri_layers[", i, "].opening");
-      // The positions the queries reach (sorted, unique) and their values.
-      std::vector<std::pair<uint64_t, Fp3>> known;
-      for (size_t qi = 0; qi < positions_.size(); ++qi) {
-        known.emplace_back(positions_[qi] >> (log_m0_ - L), value[qi]);
-      }
-      std::sort(known.begin(), known.end(),
-                [](const auto& x, const auto& y) { return x.first < y.first; });
-      known.erase(std::unique(known.begin(), known.end(),
-                              [](const auto& x, const auto& y) { return x.first == y.first; }),
-                  known.end());
       const std::vector<uint64_t> groups = Rows(positions_, log_m0_ - L + log_a);
-      const Opening& o = proof_.fri_layers[i].opening;
-      const size_t sent = 3 * (groups.size() * a - known.size());
-      if (o.values.size() != sent) {
-        return Reject(absl::StrCat(path, ".values: ", o.values.size(), " values; expected ", sent,
-                                   " (", groups.size(), " groups of ", a, " minus ", known.size(),
-                                   " known, 3 each)"));
-      }
       std::vector<Fp> full;
       full.reserve(3 * a * groups.size());
-      size_t next_known = 0, next_sent = 0;
-      for (uint64_t c : groups) {
-        for (uint64_t pos = c * a; pos < (c + 1) * a; ++pos) {
-          if (next_known < known.size() && known[next_known].first == pos) {
-            const Fp3& v = known[next_known++].second;
+      if (schedule_.committed(i)) {
+        if (auto st = RebuildGroups(i, groups, value, full); !st.ok()) return st;
+      } else {
+        // A virtual layer 0: its groups from the opened rows of the tables as tall as M_0.
+        for (uint64_t c : groups) {
+          for (uint64_t pos = c * a; pos < (c + 1) * a; ++pos) {
+            const Fp3 v = Injected(L, pos);
             for (int k = 0; k < 3; ++k) full.push_back(v.coeff(k));
-          } else {
-            for (int k = 0; k < 3; ++k) full.push_back(o.values[next_sent++]);
           }
         }
-      }
-      std::vector<size_t> idx(groups.begin(), groups.end());
-      if (auto st = VerifyMerkleProof(proof_.fri_layers[i].root, size_t{1} << (L - log_a), idx,
-                                      HashRows(full, 3 * a), MerkleProof{o.siblings});
-          !st.ok()) {
-        return Reject(absl::StrCat(path, ": ", st.message()));
       }
       // Step r pairs the values at y and -y of the sub-layer of 2^(L - r) points, whose
       // coset offset is s^(2^r).
@@ -393,6 +380,57 @@ class Verification {
       }
     }
     return absl::OkStatus();
+  }
+
+  // Committed layer i's opened groups (`groups`, sorted, unique), rebuilt from the proof's
+  // values and, at the positions the queries reach, their values from the layer before
+  // (`value`, per query), into `full`; then their multi-opening against the layer's root.
+  absl::Status RebuildGroups(int i, const std::vector<uint64_t>& groups,
+                             const std::vector<Fp3>& value, std::vector<Fp>& full) const {
+    const int L = schedule_.log_size[i], log_a = schedule_.log_arity[i];
+    const size_t a = size_t{1} << log_a;
+    const FriLayerProof& layer = Layer(i);
+    const std::string path =
+        absl::StrCat("proof.fri_layers[", i - schedule_.first_committed(), "].opening");
+    std::vector<std::pair<uint64_t, Fp3>> known;
+    for (size_t qi = 0; qi < positions_.size(); ++qi) {
+      known.emplace_back(positions_[qi] >> (log_m0_ - L), value[qi]);
+    }
+    std::sort(known.begin(), known.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    known.erase(std::unique(known.begin(), known.end(),
+                            [](const auto& x, const auto& y) { return x.first == y.first; }),
+                known.end());
+    const Opening& o = layer.opening;
+    const size_t sent = 3 * (groups.size() * a - known.size());
+    if (o.values.size() != sent) {
+      return Reject(absl::StrCat(path, ".values: ", o.values.size(), " values; expected ", sent,
+                                 " (", groups.size(), " groups of ", a, " minus ", known.size(),
+                                 " known, 3 each)"));
+    }
+    size_t next_known = 0, next_sent = 0;
+    for (uint64_t c : groups) {
+      for (uint64_t pos = c * a; pos < (c + 1) * a; ++pos) {
+        if (next_known < known.size() && known[next_known].first == pos) {
+          const Fp3& v = known[next_known++].second;
+          for (int k = 0; k < 3; ++k) full.push_back(v.coeff(k));
+        } else {
+          for (int k = 0; k < 3; ++k) full.push_back(o.values[next_sent++]);
+        }
+      }
+    }
+    std::vector<size_t> idx(groups.begin(), groups.end());
+    if (auto st = VerifyMerkleProof(layer.root, size_t{1} << (L - log_a), idx,
+                                    HashRows(full, 3 * a), MerkleProof{o.siblings});
+        !st.ok()) {
+      return Reject(absl::StrCat(path, ": ", st.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  // The proof of committed layer i.
+  const FriLayerProof& Layer(int i) const {
+    return proof_.fri_layers[size_t(i - schedule_.first_committed())];
   }
 
   // The DEEP values entering at a layer of log size L, at position p of that layer.

@@ -19,6 +19,7 @@
 #include "engine/base/failure.h"
 #include "engine/protocol/params.h"
 #include "engine/protocol/proof.h"
+#include "engine/protocol/shape.h"
 #include "engine/stark/prover.h"
 #include "engine/stark/verifier.h"
 #include "engine/testing/random_air.h"
@@ -56,6 +57,9 @@ class BackendContract : public ::testing::TestWithParam<BackendUnderTest> {
       PROVER_SKIP_WITHOUT_GPU(GetParam().name << ": not available here (no GPU)");
     }
   }
+
+  // RejectsEveryCallOutOfOrder's walk through one job whose layer 0 is `first`.
+  void WalkOneJob(stark::FirstLayer first);
 
   static stark::ProveOptions Options(stark::ProofParams p) {
     stark::ProveOptions o;
@@ -145,7 +149,15 @@ TEST_P(BackendContract, RandomMultiTableAirs) {
     const uint32_t min_b = o.max_degree <= 3 ? 1 : 2;
     stark::ProofParams p{min_b + uint32_t(seed % (5 - min_b)), 5, 2, 1 + uint32_t(seed % 4),
                          uint32_t(seed % 4)};
-    ExpectSameProof(w, Options(p), absl::StrCat("random AIR seed ", o.seed));
+    // Both forms of layer 0 (docs/PROTOCOL.md section 8), where some layer folds.
+    p.first_layer = seed % 2 == 0 ? stark::FirstLayer::kCommitted : stark::FirstLayer::kVirtual;
+    std::vector<int> heights;
+    for (const auto& t : w.trace.tables) heights.push_back(t.log_rows());
+    if (!stark::ResolveParams(p, w.air, heights).ok()) p.first_layer = stark::FirstLayer::kAuto;
+    ExpectSameProof(
+        w, Options(p),
+        absl::StrCat("random AIR seed ", o.seed, ", layer 0 ",
+                     p.first_layer == stark::FirstLayer::kVirtual ? "virtual" : "not virtual"));
   }
 }
 
@@ -190,13 +202,24 @@ TEST_P(BackendContract, RejectsCallsOutOfOrder) {
 // later round, an earlier one again, a FRI layer out of turn or past the last, the final
 // layer or the openings twice) is refused with FAILED_PRECONDITION and changes nothing, and
 // the expected call then succeeds. After the openings every call is refused.
+// With a virtual layer 0 (docs/PROTOCOL.md section 8), layer 0 is folded but never
+// committed: CommitFriLayer(0) is refused throughout.
 TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
+  for (const stark::FirstLayer first :
+       {stark::FirstLayer::kCommitted, stark::FirstLayer::kVirtual}) {
+    SCOPED_TRACE(first == stark::FirstLayer::kVirtual ? "virtual layer 0" : "committed layer 0");
+    WalkOneJob(first);
+  }
+}
+
+void BackendContract::WalkOneJob(stark::FirstLayer first) {
   auto w = air::Fibonacci(6);
   ASSERT_TRUE(w.ok());
   const backend::JobSpec spec = SpecOf(*w, /*log_blowup=*/1);
-  const stark::FriSchedule schedule =
-      stark::MakeFriSchedule(stark::ProofParams{1, 4, 0, 1, 2}, std::vector<int>{7});
-  ASSERT_GE(schedule.num_committed(), 2);
+  stark::ProofParams params{1, 4, 0, 1, 2};
+  params.first_layer = first;
+  const stark::FriSchedule schedule = stark::MakeFriSchedule(params, std::vector<int>{7});
+  ASSERT_GE(schedule.num_folds(), 2);
   auto started = backend_->StartJob(spec);
   ASSERT_TRUE(started.ok()) << started.status();
   backend::ProvingJob& job = **started;
@@ -215,23 +238,28 @@ TEST_P(BackendContract, RejectsEveryCallOutOfOrder) {
        }},
       {"BuildDeep", [&] { return job.BuildDeep(x, x * x, ood, schedule); }},
   };
-  for (int i = 0; i < schedule.num_committed(); ++i) {
-    calls.push_back({absl::StrCat("CommitFriLayer(", i, ")"),
-                     [&, i] { return job.CommitFriLayer(i).status(); }});
+  for (int i = 0; i < schedule.num_folds(); ++i) {
+    if (schedule.committed(i)) {
+      calls.push_back({absl::StrCat("CommitFriLayer(", i, ")"),
+                       [&, i] { return job.CommitFriLayer(i).status(); }});
+    }
     calls.push_back(
         {absl::StrCat("FoldFriLayer(", i, ")"), [&, i] { return job.FoldFriLayer(i, x); }});
   }
   calls.push_back({"FinalLayer", [&] { return job.FinalLayer().status(); }});
   calls.push_back({"OpenQueries", [&] { return job.OpenQueries(positions).status(); }});
   // Never expected: layers that do not exist.
-  const std::vector<std::pair<std::string, std::function<absl::Status()>>> never = {
+  std::vector<std::pair<std::string, std::function<absl::Status()>>> never = {
       {"CommitFriLayer(-1)", [&] { return job.CommitFriLayer(-1).status(); }},
       {"FoldFriLayer(-1)", [&] { return job.FoldFriLayer(-1, x); }},
-      {"CommitFriLayer(num_committed)",
-       [&] { return job.CommitFriLayer(schedule.num_committed()).status(); }},
-      {"FoldFriLayer(num_committed)",
-       [&] { return job.FoldFriLayer(schedule.num_committed(), x); }},
+      {"CommitFriLayer(num_folds)",
+       [&] { return job.CommitFriLayer(schedule.num_folds()).status(); }},
+      {"FoldFriLayer(num_folds)", [&] { return job.FoldFriLayer(schedule.num_folds(), x); }},
   };
+  if (schedule.virtual_first) {
+    never.push_back(
+        {"CommitFriLayer(0) of a virtual layer", [&] { return job.CommitFriLayer(0).status(); }});
+  }
   auto expect_refused = [&](const std::string& call, const absl::Status& s,
                             const std::string& when) {
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << call << " " << when << ": " << s;

@@ -304,12 +304,12 @@ class CpuJob final : public DataPath {
       const std::vector<uint64_t>& groups = plan.layer_groups[i];
       TreeOpening o;
       o.indices = groups;
-      const size_t width = 3 << plan.layers[i].log_arity;
-      const Fp* base = reinterpret_cast<const Fp*>(fri_.layers[i].data());
+      const size_t width = 3 << plan.layers[i].log_arity, layer = size_t(plan.layers[i].index);
+      const Fp* base = reinterpret_cast<const Fp*>(fri_.layers[layer].data());
       for (uint64_t g : groups)
         o.values.insert(o.values.end(), base + g * width, base + (g + 1) * width);
       std::vector<size_t> idx(groups.begin(), groups.end());
-      auto proof = fri_.trees[i]->Open(idx);
+      auto proof = fri_.trees[layer]->Open(idx);
       if (!proof.ok()) return proof.status();
       o.proof = *std::move(proof);
       out.fri_layers.push_back(std::move(o));

@@ -467,17 +467,18 @@ class DeviceJob final : public DataPath {
                   plan.main_leaves);
     for (size_t i = 0; i < plan.layers.size(); ++i) {
       const int log_a = plan.layers[i].log_arity;
+      const size_t layer = size_t(plan.layers[i].index);
       const std::vector<uint64_t>& groups = plan.layer_groups[i];
       TreeOpening& o = out.fri_layers[i];
       o.indices = groups;
       const uint64_t width = 3ull << log_a;
       for (uint64_t grp : groups) {
-        for (uint64_t k = 0; k < width; ++k) g.Add(fri_.layers[i].get() + grp * width + k);
+        for (uint64_t k = 0; k < width; ++k) g.Add(fri_.layers[layer].get() + grp * width + k);
       }
       read.push_back([&g, &o, count = groups.size() * width] {
         for (uint64_t v = 0; v < count; ++v) o.values.push_back(g.NextFp());
       });
-      plan_siblings(o.proof.siblings, fri_.trees[i],
+      plan_siblings(o.proof.siblings, fri_.trees[layer],
                     uint64_t{1} << (plan.layers[i].log_size - log_a), groups);
     }
     RETURN_IF_ERROR(g.Run(*dev_));
