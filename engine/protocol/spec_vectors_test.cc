@@ -128,6 +128,9 @@ TEST(ProtocolVectors, TheDocumentListsWhatTheImplementationComputes) {
   const Fp publics[] = {Fp::FromU64(5)};
   Transcript st = StartTranscript(params, *air, heights, publics);
   want.emplace_back("statement.start", Hex(st.state()));
+  params.first_layer = FirstLayer::kVirtual;
+  want.emplace_back("statement.start_v1",
+                    Hex(StartTranscript(params, *air, heights, publics).state()));
 
   // Merkle trees: A (4 rows: 10r, 10r + 1), B (4 rows: 100 + r), C (2 rows: 200 + r); a
   // tree over A alone and one over A, B, C; the latter's multi-opening of bottom node 1.
@@ -153,6 +156,12 @@ TEST(ProtocolVectors, TheDocumentListsWhatTheImplementationComputes) {
   std::vector<uint8_t> siblings;
   for (const Digest& d : opening->siblings) siblings.insert(siblings.end(), d.begin(), d.end());
   want.emplace_back("merkle.abc_open_1", Hex(siblings));
+  const size_t three[] = {0, 1, 3};
+  auto opening3 = mixed->Open(three);
+  ASSERT_TRUE(opening3.ok());
+  siblings.clear();
+  for (const Digest& d : opening3->siblings) siblings.insert(siblings.end(), d.begin(), d.end());
+  want.emplace_back("merkle.abc_open_0_1_3", Hex(siblings));
 
   const std::map<std::string, std::string> have = ParseVectors(Blocks(doc, "```text vectors"));
   std::string expected_block;
