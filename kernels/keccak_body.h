@@ -80,36 +80,8 @@ PROVER_HOST_DEVICE void KeccakF(uint64_t a[25]) {
   }
 }
 
-// Keccak256 of `width` lanes, lane i read from p[i * stride]. Whole 17-lane blocks first,
-// then the last partial block with the padding, each lane at a compile-time position.
-PROVER_HOST_DEVICE void HashLanes(const uint64_t* p, uint64_t stride, uint32_t width,
-                                  uint64_t out[4]) {
-  uint64_t s[25];
-  PROVER_UNROLL
-  for (int i = 0; i < 25; ++i) s[i] = 0;
-  uint32_t c = 0;
-  for (; c + kKeccakRateLanes <= width; c += kKeccakRateLanes) {
-    PROVER_UNROLL
-    for (int i = 0; i < kKeccakRateLanes; ++i) s[i] ^= p[uint64_t(c + i) * stride];
-    KeccakF(s);
-  }
-  const uint32_t rest = width - c;  // 0..16 lanes, then the 0x01 padding byte
-  PROVER_UNROLL
-  for (int i = 0; i < kKeccakRateLanes; ++i) {
-    if (uint32_t(i) < rest) {
-      s[i] ^= p[uint64_t(c + i) * stride];
-    } else if (uint32_t(i) == rest) {
-      s[i] ^= 0x01;
-    }
-  }
-  s[kKeccakRateLanes - 1] ^= 0x8000000000000000ull;
-  KeccakF(s);
-  PROVER_UNROLL
-  for (int i = 0; i < 4; ++i) out[i] = s[i];
-}
-
-// Keccak256 of `width` lanes, lane i given by lane(i): for messages gathered from several
-// places (a tree node's children and the row digests it takes in).
+// Keccak256 of `width` lanes, lane i given by lane(i). Whole 17-lane blocks first, then the
+// last partial block with the padding, each lane at a compile-time position of the state.
 template <typename Lane>
 PROVER_HOST_DEVICE void HashLaneFn(uint32_t width, Lane lane, uint64_t out[4]) {
   uint64_t s[25];
@@ -134,6 +106,13 @@ PROVER_HOST_DEVICE void HashLaneFn(uint32_t width, Lane lane, uint64_t out[4]) {
   KeccakF(s);
   PROVER_UNROLL
   for (int i = 0; i < 4; ++i) out[i] = s[i];
+}
+
+// Keccak256 of `width` lanes, lane i read from p[i * stride].
+PROVER_HOST_DEVICE void HashLanes(const uint64_t* p, uint64_t stride, uint32_t width,
+                                  uint64_t out[4]) {
+  HashLaneFn(
+      width, [&](uint32_t i) { return p[uint64_t(i) * stride]; }, out);
 }
 
 // Inner node: Keccak256(left || right), each child 4 lanes.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/air/eval.h"
 #include "engine/base/bits.h"
+#include "engine/field/batch_inverse.h"
 #include "engine/hash/merkle.h"
 #include "engine/protocol/formulas.h"
 #include "engine/protocol/logup.h"
@@ -39,13 +40,6 @@ absl::Status CheckCount(const std::vector<Fp>& values, const std::vector<uint64_
   return absl::OkStatus();
 }
 
-// The row of `rows` holding `row` (present by construction).
-const Fp* RowValues(const std::vector<Fp>& values, const std::vector<uint64_t>& rows, uint64_t row,
-                    size_t width) {
-  const size_t k = std::lower_bound(rows.begin(), rows.end(), row) - rows.begin();
-  return values.data() + k * width;
-}
-
 Fp3 Ext(const Fp* p) { return Fp3(p[0], p[1], p[2]); }
 
 struct TableInfo {
@@ -56,17 +50,14 @@ struct TableInfo {
   std::vector<uint64_t> rows;  // opened rows
 };
 
-// Section 8: DEEP_t at LDE position `row` of table t from its opened rows.
-Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp, uint64_t row,
-           std::span<const Fp3> dp, const Fp3& z) {
+// Section 8: DEEP_t at opened row k of table t (its k-th in info.rows), given the inverses
+// of its point's distances to z and z w_n.
+Fp3 DeepAtRow(const air::Table& table, const TableInfo& info, const TableProof& tp, size_t k,
+              std::span<const Fp3> dp, const Fp3& inv_z, const Fp3& inv_zw) {
   const size_t m = table.num_columns, a = info.aux, q = info.parts;
-  const Fp x =
-      Fp::FromCanonical(kLdeCosetOffset) * Fp::RootOfUnity(info.log_N).Pow(BitRev(row, info.log_N));
-  const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
-  const Fp3 inv_z = (Fp3(x) - z).Inverse(), inv_zw = (Fp3(x) - zw).Inverse();
-  const Fp* main = RowValues(tp.main_values, info.rows, row, m);
-  const Fp* aux = a == 0 ? nullptr : RowValues(tp.aux_values, info.rows, row, 3 * a);
-  const Fp* quot = RowValues(tp.quotient_values, info.rows, row, 3 * q);
+  const Fp* main = tp.main_values.data() + k * m;
+  const Fp* aux = a == 0 ? nullptr : tp.aux_values.data() + k * 3 * a;
+  const Fp* quot = tp.quotient_values.data() + k * 3 * q;
   Fp3 at_z = Fp3::Zero(), at_zw = Fp3::Zero();
   for (size_t k = 0; k < m; ++k) {
     at_z += dp[k] * (Fp3(main[k]) - tp.ood.main[k]);
@@ -80,6 +71,26 @@ Fp3 DeepAt(const air::Table& table, const TableInfo& info, const TableProof& tp,
   return at_z * inv_z + at_zw * inv_zw;
 }
 
+// Section 8: DEEP_t at every opened row of table t (info.rows, in order), from the rows and
+// the OOD values; the denominators x - z and x - z w_n of all rows in one batch inversion.
+std::vector<Fp3> DeepAtRows(const air::Table& table, const TableInfo& info, const TableProof& tp,
+                            std::span<const Fp3> dp, const Fp3& z) {
+  const size_t rows = info.rows.size();
+  const Fp3 zw = z * Fp::RootOfUnity(info.log_n);
+  std::vector<Fp3> inv(2 * rows);
+  for (size_t k = 0; k < rows; ++k) {
+    const Fp x = Fp::FromCanonical(kLdeCosetOffset) *
+                 Fp::RootOfUnity(info.log_N).Pow(BitRev(info.rows[k], info.log_N));
+    inv[2 * k] = Fp3(x) - z;
+    inv[2 * k + 1] = Fp3(x) - zw;
+  }
+  BatchInverse(inv, inv);  // none is zero for z outside F_p (a zero only fails the check)
+  std::vector<Fp3> out(rows);
+  for (size_t k = 0; k < rows; ++k) {
+    out[k] = DeepAtRow(table, info, tp, k, dp, inv[2 * k], inv[2 * k + 1]);
+  }
+  return out;
+}
 // The checks of docs/PROTOCOL.md section 11, in its order. Each step reads only what the
 // steps before it established, and the first failure ends the verification.
 class Verification {
@@ -322,6 +333,10 @@ class Verification {
     for (size_t t = 0; t < lambda_pows_.size(); ++t) {
       lambda_pows_[t] = t == 0 ? Fp3::One() : lambda_pows_[t - 1] * lambda_;
     }
+    deep_.resize(air_.tables.size());
+    for (size_t t = 0; t < air_.tables.size(); ++t) {
+      deep_[t] = DeepAtRows(air_.tables[t], info_[t], proof_.tables[t], delta_pows_, z_);
+    }
     std::vector<Fp3> value(positions_.size());
     if (!schedule_.virtual_first) {
       for (size_t qi = 0; qi < positions_.size(); ++qi) {
@@ -433,13 +448,15 @@ class Verification {
     return proof_.fri_layers[size_t(i - schedule_.first_committed())];
   }
 
-  // The DEEP values entering at a layer of log size L, at position p of that layer.
+  // The DEEP values entering at a layer of log size L, at position p of that layer (an
+  // opened row of every table of that height).
   Fp3 Injected(int L, uint64_t p) const {
     Fp3 sum = Fp3::Zero();
     for (size_t t = 0; t < air_.tables.size(); ++t) {
       if (info_[t].log_N != L) continue;
-      sum +=
-          lambda_pows_[t] * DeepAt(air_.tables[t], info_[t], proof_.tables[t], p, delta_pows_, z_);
+      const std::vector<uint64_t>& rows = info_[t].rows;
+      const size_t k = std::lower_bound(rows.begin(), rows.end(), p) - rows.begin();
+      sum += lambda_pows_[t] * deep_[t][k];
     }
     return sum;
   }
@@ -461,8 +478,9 @@ class Verification {
   Fp3 alpha_, beta_, z_, delta_, lambda_;
   std::vector<Fp3> zetas_;
   std::vector<uint64_t> positions_;
-  // Step 6: the challenges' powers.
+  // Step 6: the challenges' powers; DEEP_t at each opened row of each table.
   std::vector<Fp3> delta_pows_, lambda_pows_;
+  std::vector<std::vector<Fp3>> deep_;
 };
 
 }  // namespace
