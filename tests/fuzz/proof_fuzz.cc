@@ -24,14 +24,30 @@ const prover::air::WorkloadInstance& Fib() {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (const char* dir = std::getenv("PROVER_FUZZ_SEEDS")) {
+    // Seeds: the default parameters (no FRI fold at this height), and blowup 2 with a
+    // final size of 1, which folds through several layers, with layer 0 committed and
+    // virtual.
     auto backend = prover::backend::MakeCpuBackend();
-    prover::stark::ProveOptions o;
-    o.params.grinding_bits = 4;
-    o.params.num_queries = 100;
-    auto r = prover::stark::Prove(*backend, Fib().air, Fib().trace, Fib().public_inputs, o);
-    if (r.ok()) {
+    struct Seed {
+      const char* name;
+      uint32_t log_blowup, log_final_size;
+      prover::stark::FirstLayer first;
+    };
+    for (const Seed& seed :
+         {Seed{"fib4.proof", 3, 5, prover::stark::FirstLayer::kAuto},
+          Seed{"fib4-committed.proof", 1, 0, prover::stark::FirstLayer::kCommitted},
+          Seed{"fib4-virtual.proof", 1, 0, prover::stark::FirstLayer::kVirtual}}) {
+      prover::stark::ProveOptions o;
+      o.params.log_blowup = seed.log_blowup;
+      o.params.log_final_size = seed.log_final_size;
+      o.params.first_layer = seed.first;
+      o.params.grinding_bits = 4;
+      o.params.num_queries = 100;
+      o.min_security_bits = 0;
+      auto r = prover::stark::Prove(*backend, Fib().air, Fib().trace, Fib().public_inputs, o);
+      if (!r.ok()) __builtin_trap();  // a seed that cannot be made is a bug here
       const auto bytes = prover::stark::EncodeProof(r->proof);
-      std::ofstream(std::string(dir) + "/fib4.proof", std::ios::binary)
+      std::ofstream(std::string(dir) + "/" + seed.name, std::ios::binary)
           .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
     }
   }
