@@ -82,7 +82,7 @@ std::string Usage() {
     if (!c.remote) out += Line(c);
   }
   out += R"(
-Defaults: blowup 8, queries 28, grinding 16, arity 8, final size 32 (100 bits).
+Defaults: blowup 8, queries 28, grinding 16, arity 8, final size 32, first layer auto (100 bits).
 
 Remote commands: prover [--server HOST:PORT] [--api-key KEY] [--tls] [--tls-ca PEM]
                         [--tls-server-name NAME] COMMAND ...
