@@ -94,6 +94,8 @@ void ExpectEveryChangedPartRejected(const Fixture& f) {
   edits.push_back({"params.grinding_bits", [](Proof& p) { p.params.grinding_bits -= 1; }});
   edits.push_back({"params.log_fri_arity", [](Proof& p) { p.params.log_fri_arity += 1; }});
   edits.push_back({"params.log_final_size", [](Proof& p) { p.params.log_final_size += 1; }});
+  edits.push_back(
+      {"params.first_layer auto", [](Proof& p) { p.params.first_layer = FirstLayer::kAuto; }});
   edits.push_back({"params.first_layer", [](Proof& p) {
                      p.params.first_layer = p.params.first_layer == FirstLayer::kVirtual
                                                 ? FirstLayer::kCommitted

@@ -119,6 +119,10 @@ class Verification {
     }
     if (proof_.version != kProofVersion) return Reject("proof.version: unsupported");
     if (auto s = ValidateParams(params(), D()); !s.ok()) return Reject(std::string(s.message()));
+    if (params().first_layer == FirstLayer::kAuto) {
+      // A prover's input only; a proof states the layer it used (v = 0 or 1).
+      return Reject("proof.params.first_layer: not resolved (auto)");
+    }
     if (proof_.tables.size() != air_.tables.size()) {
       return Reject(absl::StrCat("proof.tables: ", proof_.tables.size(), " tables; the AIR has ",
                                  air_.tables.size()));
