@@ -131,6 +131,13 @@ TEST(PrepareJob, ErrorsStartWithTheFieldPath) {
   bad_layer.mutable_options()->set_first_fri_layer(static_cast<v1::FirstFriLayer>(7));
   EXPECT_EQ(ErrorOf(bad_layer).rfind("options.first_fri_layer: 7 is not a FirstFriLayer", 0), 0u)
       << ErrorOf(bad_layer);
+  // Parameters far out of range are refused by the parameter check, never used to plan
+  // a FRI schedule (a fuzzer's find: the first layer's choice once planned one first).
+  auto wild = Fib(8);
+  wild.mutable_options()->set_log_fri_arity(4000000000u);
+  wild.mutable_options()->set_log_blowup(3);
+  EXPECT_EQ(ErrorOf(wild).rfind("options: params.log_fri_arity: 4000000000 outside", 0), 0u)
+      << ErrorOf(wild);
   auto no_fold = Fib(1);  // its first layer is already of the final size
   no_fold.mutable_options()->set_first_fri_layer(v1::FIRST_FRI_LAYER_VIRTUAL);
   EXPECT_EQ(ErrorOf(no_fold).rfind("options.params.first_layer: virtual", 0), 0u)

@@ -107,6 +107,12 @@ uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
 absl::StatusOr<ProofParams> ResolveParams(const ProofParams& params, const air::Air& air,
                                           std::span<const int> log_rows) {
   ProofParams p = params;
+  if (!ValidateParams(p, air.max_constraint_degree).ok()) {
+    // Out of range: returned as given (auto as committed), for the caller's parameter
+    // check (CheckSecurity) to refuse with its message; no schedule is computed from them.
+    if (p.first_layer == FirstLayer::kAuto) p.first_layer = FirstLayer::kCommitted;
+    return p;
+  }
   std::vector<int> log_lde;
   for (int l : log_rows) log_lde.push_back(l + int(p.log_blowup));
   if (log_lde.empty()) {

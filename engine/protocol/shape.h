@@ -38,7 +38,8 @@ uint64_t ProofBytesBound(const air::Air& air, std::span<const int> log_rows,
 // The parameters a proof of this statement uses: FirstLayer::kAuto resolved (virtual when
 // the rows it opens cost fewer bytes than layer 0's tree and groups save, docs/PROTOCOL.md
 // section 2), everything else as given. INVALID_ARGUMENT for a virtual first layer at
-// heights where no FRI layer folds.
+// heights where no FRI layer folds. Parameters out of range (ValidateParams) come back as
+// given, auto as committed: the caller's CheckSecurity refuses them.
 absl::StatusOr<ProofParams> ResolveParams(const ProofParams& params, const air::Air& air,
                                           std::span<const int> log_rows);
 
