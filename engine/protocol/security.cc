@@ -22,7 +22,7 @@ struct Shape {
   double log2_rho = 0;     // log2 rho+ = max_t log2((n_t + 2) / N_t)
   double log2_lde = 0;     // log2 N_0 = max_t log2 N_t
   double batched = 0;      // L: functions batched into FRI
-  double arity_sum = 0;    // sum of the committed layers' arities
+  double arity_sum = 0;    // sum of the arities of the layers that fold (virtual included)
   double constraints = 0;  // C: every table's constraints, AIR and LogUp
   double deep_degree = 0;  // D (n + 1) + n - 1, n = max_t n_t
   double log2_logup = kNone;
