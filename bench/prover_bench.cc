@@ -233,14 +233,7 @@ void BM_Params(benchmark::State& state, Setting setting, std::string name, int s
 std::vector<Setting> ParamSettings() {
   auto params = [](uint32_t b, uint32_t q, uint32_t g, uint32_t a, uint32_t f,
                    stark::FirstLayer first = stark::FirstLayer::kAuto) {
-    stark::ProofParams p;
-    p.log_blowup = b;
-    p.num_queries = q;
-    p.grinding_bits = g;
-    p.log_fri_arity = a;
-    p.log_final_size = f;
-    p.first_layer = first;
-    return p;
+    return stark::ProofParams{b, q, g, a, f, first};
   };
   return {
       // conjectured 100 bits, each trading something else for queries or layers; the

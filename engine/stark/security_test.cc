@@ -29,13 +29,7 @@ Statement Builtin(const char* name, int size) {
 }
 
 ProofParams Params(uint32_t b, uint32_t q, uint32_t g, uint32_t a, uint32_t f) {
-  ProofParams p;
-  p.log_blowup = b;
-  p.num_queries = q;
-  p.grinding_bits = g;
-  p.log_fri_arity = a;
-  p.log_final_size = f;
-  return p;
+  return ProofParams{b, q, g, a, f};
 }
 
 // Expected: the bits, the m that gives them, and -log2 of the total error to 0.01, from the
